@@ -1,0 +1,7 @@
+/** The vmabackup command line. */
+module org.vmbackup.cli {
+    requires org.vmbackup.core;
+    requires info.picocli;
+    exports org.vmbackup.cli;
+    opens org.vmbackup.cli to info.picocli;
+}

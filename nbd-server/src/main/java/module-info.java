@@ -1,0 +1,12 @@
+/** Netty NBD server with pluggable export backends. */
+module org.vmbackup.nbd {
+    requires io.netty.common;
+    requires io.netty.buffer;
+    requires io.netty.transport;
+    requires io.netty.codec;
+    requires io.netty.handler;
+    requires io.netty.transport.unix.common;
+    requires io.netty.transport.classes.epoll;
+    requires org.slf4j;
+    exports org.vmbackup.nbd;
+}

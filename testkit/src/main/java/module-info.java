@@ -1,0 +1,5 @@
+/** Test fixtures that start and always stop throwaway QEMU processes. */
+module org.vmbackup.testkit {
+    requires org.slf4j;
+    exports org.vmbackup.testkit;
+}

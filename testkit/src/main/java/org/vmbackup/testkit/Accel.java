@@ -1,0 +1,27 @@
+package org.vmbackup.testkit;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** The QEMU accelerator a throwaway VM uses: KVM when this process may open {@code /dev/kvm}, TCG otherwise. */
+public enum Accel {
+    KVM("kvm"),
+    TCG("tcg");
+
+    private final String qemuName;
+
+    Accel(String qemuName) {
+        this.qemuName = qemuName;
+    }
+
+    /** The name {@code -accel} takes. */
+    public String qemuName() {
+        return qemuName;
+    }
+
+    /** KVM if {@code /dev/kvm} is readable and writable by this process, else TCG. */
+    public static Accel detect() {
+        Path kvm = Path.of("/dev/kvm");
+        return Files.isReadable(kvm) && Files.isWritable(kvm) ? KVM : TCG;
+    }
+}

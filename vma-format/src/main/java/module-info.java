@@ -1,0 +1,6 @@
+/** Proxmox VMA archive encoder and decoder. */
+module org.vmbackup.vma {
+    requires com.github.luben.zstd_jni;
+    requires org.slf4j;
+    exports org.vmbackup.vma;
+}
