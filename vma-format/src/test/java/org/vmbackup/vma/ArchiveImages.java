@@ -13,7 +13,7 @@ final class ArchiveImages implements VmaClusterVisitor {
         ArchiveImages a = new ArchiveImages();
         a.header = reader.header();
         for (VmaDevice d : a.header.devices()) {
-            a.images.put(d.name(), new byte[(int) d.size()]);
+            a.images.put(d.name(), new byte[d.isVmstate() ? 0 : (int) d.size()]);
         }
         reader.readAll(a);
         return a;
