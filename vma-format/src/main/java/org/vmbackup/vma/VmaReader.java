@@ -29,7 +29,8 @@ public final class VmaReader implements AutoCloseable {
     private final VmaHeader header;
     private final ExtentHeaderCodec extentCodec;
     private final ClusterTracker tracker;
-    private final ByteBuffer extent = ByteBuffer.allocateDirect(MAX_EXTENT_SIZE);
+    /** Grows on demand up to one maximal extent (3.7 MiB), so small archives stay small. */
+    private ByteBuffer extent = ByteBuffer.allocateDirect(EXTENT_HEADER_SIZE + 16 * BLOCK_SIZE);
     private final long[] slots = new long[SLOTS_PER_EXTENT];
     private final VmaDevice[] slotDevices = new VmaDevice[SLOTS_PER_EXTENT];
     private boolean finished;
@@ -112,7 +113,13 @@ public final class VmaReader implements AutoCloseable {
         }
         int blockCount = extentCodec.decode(extent, start, slots);
         int payload = blockCount * BLOCK_SIZE;
-        extent.limit(EXTENT_HEADER_SIZE + payload);
+        if (extent.capacity() < EXTENT_HEADER_SIZE + payload) {
+            ByteBuffer bigger = ByteBuffer.allocateDirect(Math.min(MAX_EXTENT_SIZE,
+                    Math.max(EXTENT_HEADER_SIZE + payload, 2 * extent.capacity())));
+            bigger.put(extent.flip());
+            extent = bigger;
+        }
+        extent.limit(EXTENT_HEADER_SIZE + payload).position(EXTENT_HEADER_SIZE);
         int got = in.readFully(extent);
         if (got < payload) {
             throw new VmaFormatException("offset " + (start + EXTENT_HEADER_SIZE + got) + ": archive truncated inside "
