@@ -1,0 +1,54 @@
+package org.vmbackup.core;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
+
+/**
+ * An archive being written by a backup: the pluggable part that makes the backup format independent of QEMU.
+ * A sink is opened for one {@link ArchiveLayout} by an {@link ArchiveTarget}, receives disk data at offsets
+ * (in any order, from several threads) and the VM state as one sequential stream, and ends with exactly one
+ * of {@link #commit()} (the archive appears under its final name, atomically) or {@link #abort()} (nothing
+ * appears under the final name).
+ *
+ * <p>Data methods may block to apply back-pressure; they must never buffer without bound. Callers never call
+ * them on a network event loop.
+ */
+public interface ArchiveSink {
+    /**
+     * Stores {@code data} (position to limit) at {@code offset} of disk number {@code disk}. The buffer is
+     * consumed before the method returns and may be reused by the caller afterwards. Thread-safe.
+     *
+     * @throws IOException when the archive cannot take the data (disk full, closed...)
+     */
+    void write(int disk, long offset, ByteBuffer data) throws IOException;
+
+    /**
+     * Records that {@code length} bytes at {@code offset} of disk number {@code disk} are zero. Costs no data
+     * where the format can say so. Thread-safe.
+     *
+     * @throws IOException when the archive cannot record it
+     */
+    void writeZeroes(int disk, long offset, long length) throws IOException;
+
+    /**
+     * The VM state stream, written sequentially by one thread; closing it ends the stream. Only valid when the
+     * layout has a VM state.
+     *
+     * @throws IOException when the stream cannot be opened
+     */
+    WritableByteChannel vmstateChannel() throws IOException;
+
+    /**
+     * Flushes everything, checks the archive is complete and makes it appear under its final name atomically.
+     *
+     * @throws IOException when the archive cannot be completed; nothing is left under the final name then
+     */
+    void commit() throws IOException;
+
+    /** Discards the partial archive; safe to call more than once and after a failed commit. Never throws. */
+    void abort();
+
+    /** Where the archive goes, for messages and the result (a path, or a description of a channel). */
+    String describe();
+}

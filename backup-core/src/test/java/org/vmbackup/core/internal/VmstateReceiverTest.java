@@ -1,0 +1,91 @@
+package org.vmbackup.core.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.file.Files;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Random;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.vmbackup.core.BackupException;
+
+class VmstateReceiverTest {
+    @Test
+    void copiesOneStreamIntoTheSinkAndClosesIt() throws Exception {
+        try (PrivateDir dir = PrivateDir.create("vmstate-test-")) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.path()))).isEqualTo("rwx------");
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            WritableByteChannel sink = Channels.newChannel(out);
+            AtomicLong seen = new AtomicLong();
+            try (VmstateReceiver r = VmstateReceiver.listen(dir.resolve("m.sock"), sink, seen::addAndGet, "t")) {
+                assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(r.socket())))
+                        .isEqualTo("rw-------");
+                byte[] data = new byte[3_000_001];
+                new Random(3).nextBytes(data);
+                try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                    c.connect(UnixDomainSocketAddress.of(r.socket()));
+                    ByteBuffer b = ByteBuffer.wrap(data);
+                    while (b.hasRemaining()) {
+                        c.write(b);
+                    }
+                }
+                assertThat(r.completion().get(10, TimeUnit.SECONDS)).isEqualTo(data.length);
+                assertThat(out.toByteArray()).isEqualTo(data);
+                assertThat(seen.get()).isEqualTo(data.length);
+                assertThat(sink.isOpen()).isFalse();
+            }
+        }
+    }
+
+    @Test
+    void sinkFailureFailsTheCompletionNamingTheSocket() throws Exception {
+        try (PrivateDir dir = PrivateDir.create("vmstate-test-")) {
+            WritableByteChannel failing = new WritableByteChannel() {
+                @Override
+                public int write(ByteBuffer src) throws IOException {
+                    throw new IOException("No space left on device");
+                }
+
+                @Override
+                public boolean isOpen() {
+                    return true;
+                }
+
+                @Override
+                public void close() {
+                }
+            };
+            try (VmstateReceiver r = VmstateReceiver.listen(dir.resolve("m.sock"), failing, n -> { }, "t");
+                    SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                c.connect(UnixDomainSocketAddress.of(r.socket()));
+                c.write(ByteBuffer.allocate(1 << 20));
+                c.shutdownOutput();
+                assertThatThrownBy(() -> r.completion().get(10, TimeUnit.SECONDS))
+                        .isInstanceOf(ExecutionException.class).cause().isInstanceOf(BackupException.class)
+                        .hasMessageContaining("m.sock").hasMessageContaining("No space left");
+            }
+        }
+    }
+
+    @Test
+    void closeBeforeAnyConnectionFailsTheCompletion() throws Exception {
+        try (PrivateDir dir = PrivateDir.create("vmstate-test-")) {
+            VmstateReceiver r = VmstateReceiver.listen(dir.resolve("m.sock"),
+                    Channels.newChannel(new ByteArrayOutputStream()), n -> { }, "t");
+            r.close();
+            assertThatThrownBy(() -> r.completion().get(10, TimeUnit.SECONDS)).cause()
+                    .hasMessageContaining("receiver was closed");
+        }
+        }
+}
