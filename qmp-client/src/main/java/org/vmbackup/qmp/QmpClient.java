@@ -683,6 +683,15 @@ public final class QmpClient implements AutoCloseable {
                 ctx.close();
                 return;
             }
+            if (cause instanceof java.io.IOException) {
+                // A reset when QEMU exits is an ordinary end of the connection, not a protocol problem.
+                log.debug("QMP connection to {} failed: {}", peer, cause.toString());
+                if (closeCause == null) {
+                    closeCause = cause;
+                }
+                ctx.close();
+                return;
+            }
             onProtocolError(cause instanceof QmpException ? cause
                     : new QmpConnectionClosedException("QMP connection error: " + cause, cause));
         }

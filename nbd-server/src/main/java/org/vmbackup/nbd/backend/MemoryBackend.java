@@ -2,22 +2,26 @@ package org.vmbackup.nbd.backend;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.vmbackup.nbd.FuaLevel;
 import org.vmbackup.nbd.NbdBackend;
+import org.vmbackup.nbd.NbdBackendException;
+import org.vmbackup.nbd.NbdErrno;
 import org.vmbackup.nbd.NbdExtent;
 
 /**
- * A sparse in-memory disk: 64 KiB chunks on the heap, allocated on first write, in a two-level table of
- * atomic references (no lock anywhere; concurrent requests to different chunks never contend, and only
- * overlapping requests race, which NBD leaves undefined). Chunks zeroed or trimmed whole are freed; zeroing
- * with NO_HOLE keeps them "allocated" (reported as zero but not a hole) without using memory.
+ * A sparse in-memory disk: 64 KiB chunks, allocated on first write, in a two-level table of atomic references
+ * (no lock anywhere; concurrent requests to different chunks never contend, and only overlapping requests
+ * race, which NBD leaves undefined). Chunks zeroed or trimmed whole are freed; zeroing with NO_HOLE keeps them
+ * "allocated" (reported as zero but not a hole) without using memory.
  *
- * <p>The data lives on the Java heap: size {@code -Xmx} for what clients will write.
+ * <p>The data lives off the Java heap in direct buffers, so the heap stays small and the garbage collector
+ * never copies disk data: the JVM's {@code -XX:MaxDirectMemorySize} (default: the heap size) bounds what
+ * clients can write. A write that cannot get memory fails with ENOSPC.
  */
 public final class MemoryBackend implements NbdBackend {
     static final int CHUNK_SHIFT = 16;
@@ -25,10 +29,11 @@ public final class MemoryBackend implements NbdBackend {
     private static final int PAGE_SHIFT = 10;
     private static final int PAGE = 1 << PAGE_SHIFT;
     /** Marks a chunk that reads as zeroes but counts as allocated. */
-    private static final byte[] ALLOCATED_ZERO = new byte[0];
+    private static final ByteBuffer ALLOCATED_ZERO = ByteBuffer.allocateDirect(0);
+    private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(CHUNK).asReadOnlyBuffer();
 
     private final long size;
-    private final AtomicReferenceArray<AtomicReferenceArray<byte[]>> pages;
+    private final AtomicReferenceArray<AtomicReferenceArray<ByteBuffer>> pages;
 
     /** An all-zero disk of exactly {@code size} bytes. */
     public MemoryBackend(long size) {
@@ -49,9 +54,9 @@ public final class MemoryBackend implements NbdBackend {
         return size;
     }
 
-    private AtomicReferenceArray<byte[]> page(long chunk, boolean create) {
+    private AtomicReferenceArray<ByteBuffer> page(long chunk, boolean create) {
         int p = (int) (chunk >>> PAGE_SHIFT);
-        AtomicReferenceArray<byte[]> page = pages.get(p);
+        AtomicReferenceArray<ByteBuffer> page = pages.get(p);
         if (page == null && create) {
             pages.compareAndSet(p, null, new AtomicReferenceArray<>(PAGE));
             page = pages.get(p);
@@ -59,28 +64,28 @@ public final class MemoryBackend implements NbdBackend {
         return page;
     }
 
-    private byte[] get(long chunk) {
-        AtomicReferenceArray<byte[]> page = page(chunk, false);
+    private ByteBuffer get(long chunk) {
+        AtomicReferenceArray<ByteBuffer> page = page(chunk, false);
         return page == null ? null : page.get((int) (chunk & (PAGE - 1)));
     }
 
-    private void set(long chunk, byte[] data) {
-        AtomicReferenceArray<byte[]> page = page(chunk, data != null);
+    private void set(long chunk, ByteBuffer data) {
+        AtomicReferenceArray<ByteBuffer> page = page(chunk, data != null);
         if (page != null) {
             page.set((int) (chunk & (PAGE - 1)), data);
         }
     }
 
-    /** The chunk's array, allocating a zero-filled one if it has none yet. */
-    private byte[] writable(long chunk) {
-        AtomicReferenceArray<byte[]> page = page(chunk, true);
+    /** The chunk's buffer, allocating a zero-filled one if it has none yet. */
+    private ByteBuffer writable(long chunk) {
+        AtomicReferenceArray<ByteBuffer> page = page(chunk, true);
         int i = (int) (chunk & (PAGE - 1));
         while (true) {
-            byte[] cur = page.get(i);
+            ByteBuffer cur = page.get(i);
             if (cur != null && cur != ALLOCATED_ZERO) {
                 return cur;
             }
-            byte[] fresh = new byte[CHUNK];
+            ByteBuffer fresh = ByteBuffer.allocateDirect(CHUNK);
             if (page.compareAndSet(i, cur, fresh)) {
                 return fresh;
             }
@@ -96,11 +101,11 @@ public final class MemoryBackend implements NbdBackend {
             long chunk = pos >>> CHUNK_SHIFT;
             int in = (int) (pos & (CHUNK - 1));
             int n = (int) Math.min(CHUNK - in, end - pos);
-            byte[] data = get(chunk);
+            ByteBuffer data = get(chunk);
             if (data == null || data == ALLOCATED_ZERO) {
                 out.writeZero(n);
             } else {
-                out.writeBytes(data, in, n);
+                out.writeBytes(data.slice(in, n));
             }
             pos += n;
         }
@@ -112,13 +117,18 @@ public final class MemoryBackend implements NbdBackend {
         int src = data.readerIndex();
         long pos = offset;
         long end = offset + data.readableBytes();
-        while (pos < end) {
-            long chunk = pos >>> CHUNK_SHIFT;
-            int in = (int) (pos & (CHUNK - 1));
-            int n = (int) Math.min(CHUNK - in, end - pos);
-            data.getBytes(src, writable(chunk), in, n);
-            src += n;
-            pos += n;
+        try {
+            while (pos < end) {
+                long chunk = pos >>> CHUNK_SHIFT;
+                int in = (int) (pos & (CHUNK - 1));
+                int n = (int) Math.min(CHUNK - in, end - pos);
+                data.getBytes(src, writable(chunk).slice(in, n));
+                src += n;
+                pos += n;
+            }
+        } catch (OutOfMemoryError e) {
+            return CompletableFuture.failedFuture(new NbdBackendException(NbdErrno.ENOSPC,
+                    "memory disk cannot allocate a chunk at offset " + pos + ": " + e.getMessage()));
         }
         return CompletableFuture.completedFuture(null);
     }
@@ -146,7 +156,7 @@ public final class MemoryBackend implements NbdBackend {
         return CompletableFuture.completedFuture(null);
     }
 
-    private void clear(long offset, long length, byte[] wholeChunk, boolean provision) {
+    private void clear(long offset, long length, ByteBuffer wholeChunk, boolean provision) {
         long pos = offset;
         long end = offset + length;
         while (pos < end) {
@@ -157,9 +167,9 @@ public final class MemoryBackend implements NbdBackend {
             if (whole) {
                 set(chunk, wholeChunk);
             } else {
-                byte[] data = get(chunk);
+                ByteBuffer data = get(chunk);
                 if (data != null && data != ALLOCATED_ZERO) {
-                    Arrays.fill(data, in, in + n, (byte) 0);
+                    data.slice(in, n).put(ZEROES.slice(0, n));
                 } else if (data == null && provision) {
                     // A hole reads as zero already; mark it allocated as NO_HOLE asks.
                     page(chunk, true).compareAndSet((int) (chunk & (PAGE - 1)), null, ALLOCATED_ZERO);
@@ -183,7 +193,7 @@ public final class MemoryBackend implements NbdBackend {
             long chunk = pos >>> CHUNK_SHIFT;
             int in = (int) (pos & (CHUNK - 1));
             long n = Math.min(CHUNK - in, end - pos);
-            byte[] data = get(chunk);
+            ByteBuffer data = get(chunk);
             boolean hole = data == null;
             boolean zero = data == null || data == ALLOCATED_ZERO;
             NbdExtent e = new NbdExtent(pos, n, hole, zero);
@@ -216,12 +226,12 @@ public final class MemoryBackend implements NbdBackend {
     public long allocatedBytes() {
         long total = 0;
         for (int p = 0; p < pages.length(); p++) {
-            AtomicReferenceArray<byte[]> page = pages.get(p);
+            AtomicReferenceArray<ByteBuffer> page = pages.get(p);
             if (page != null) {
                 for (int i = 0; i < PAGE; i++) {
-                    byte[] d = page.get(i);
+                    ByteBuffer d = page.get(i);
                     if (d != null) {
-                        total += d.length;
+                        total += d.capacity();
                     }
                 }
             }

@@ -1,0 +1,229 @@
+package org.vmbackup.core;
+
+import java.nio.channels.WritableByteChannel;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.vmbackup.core.internal.BackupRun;
+import org.vmbackup.nbd.NbdEventLoop;
+import org.vmbackup.qmp.QmpClient;
+
+/**
+ * A consistent live backup of a running QEMU VM (its disks and, by default, its RAM and device state at one
+ * instant) into an archive, done outside QEMU: QEMU's backup jobs write to NBD exports served by this JVM, a
+ * background-snapshot migration streams the VM state to a unix socket this JVM listens on, and both go
+ * straight into an {@link ArchiveSink}.
+ *
+ * <pre>{@code
+ * BackupResult r = BackupSession.builder()
+ *         .qmpSocket(Path.of("/run/vm1/qmp.sock"))
+ *         .target(Path.of("/backup/vm1.vma.zst"))
+ *         .progressListener(p -> System.out.println(p.doneBytes() + "/" + p.totalBytes()))
+ *         .build().start().join();
+ * }</pre>
+ *
+ * <p>The guest pause covers only stop, one transaction and the migration setup (tens of milliseconds); without
+ * the VM state there is no pause at all. Whatever fails, the guest is resumed, QEMU is left without any job,
+ * node or capability of the session, and nothing appears under the archive's final name. Several sessions (for
+ * different VMs) may run at once in one JVM, sharing one {@link NbdEventLoop}.
+ */
+public final class BackupSession {
+    private static final AtomicInteger COUNTER = new AtomicInteger();
+
+    private final BackupRun run;
+    private final AtomicBoolean started = new AtomicBoolean();
+    private final CompletableFuture<BackupResult> result = new CompletableFuture<>();
+
+    private BackupSession(BackupRun.Config cfg) {
+        this.run = new BackupRun(cfg);
+    }
+
+    /** A builder; a QMP connection or socket and a target are required. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Starts the backup on its own thread.
+     *
+     * @return completes with the result, or exceptionally with a {@link BackupException} naming the cause
+     * @throws IllegalStateException if called twice
+     */
+    public CompletableFuture<BackupResult> start() {
+        if (!started.compareAndSet(false, true)) {
+            throw new IllegalStateException("a backup session can only be started once");
+        }
+        Thread t = new Thread(() -> {
+            try {
+                result.complete(run.run());
+            } catch (Throwable e) {
+                result.completeExceptionally(e);
+            }
+        }, "vmbackup-session-" + COUNTER.incrementAndGet());
+        t.setDaemon(true);
+        t.start();
+        return result;
+    }
+
+    /**
+     * Stops the backup: jobs are cancelled, the snapshot ended, the archive discarded, the guest keeps running.
+     * The future from {@link #start()} then fails with a {@link BackupException} saying it was cancelled.
+     */
+    public void cancel() {
+        run.cancel();
+    }
+
+    /** The latest progress snapshot (the phase is {@link BackupPhase#PREPARING} before the disks are known). */
+    public BackupProgress progress() {
+        return run.progress();
+    }
+
+    /** Options of a backup session. Not thread-safe. */
+    public static final class Builder {
+        private QmpClient client;
+        private Path qmpSocket;
+        private final List<String> disks = new ArrayList<>();
+        private boolean vmstate = true;
+        private ArchiveTarget target;
+        private final List<ConfigBlob> configs = new ArrayList<>();
+        private boolean describeVm = true;
+        private BackupProgressListener listener = BackupProgressListener.NONE;
+        private NbdEventLoop eventLoop;
+        private Duration commandTimeout = Duration.ofSeconds(30);
+        private Duration resumeTimeout = Duration.ofSeconds(2);
+        private Duration progressInterval = Duration.ofMillis(500);
+        private int sinkThreads = 4;
+
+        private Builder() {
+        }
+
+        /** An open QMP connection to use (the session does not close it). */
+        public Builder qmp(QmpClient client) {
+            this.client = Objects.requireNonNull(client, "client");
+            return this;
+        }
+
+        /** The QMP unix socket to connect to (the session opens and closes its own connection). */
+        public Builder qmpSocket(Path socket) {
+            this.qmpSocket = Objects.requireNonNull(socket, "socket");
+            return this;
+        }
+
+        /**
+         * Adds a disk to back up, by QEMU device name (as in {@code query-block}), node name, or archive name
+         * ({@code drive-<device>}). Without any, every writable disk is backed up.
+         */
+        public Builder disk(String name) {
+            disks.add(Objects.requireNonNull(name, "name"));
+            return this;
+        }
+
+        /** Whether to include the VM's RAM and device state (default true). */
+        public Builder includeVmstate(boolean include) {
+            this.vmstate = include;
+            return this;
+        }
+
+        /**
+         * The archive path: {@code .vma}, {@code .vma.zst} or {@code .vma.gz} for a VMA archive, anything else
+         * for a directory archive ({@link DirectoryArchiveSink}). It must not exist.
+         */
+        public Builder target(Path path) {
+            this.target = ArchiveTarget.of(path);
+            return this;
+        }
+
+        /** An uncompressed VMA stream written to {@code out} (not closed by the session). */
+        public Builder target(WritableByteChannel out) {
+            Objects.requireNonNull(out, "out");
+            this.target = layout -> VmaArchiveSink.open(out, layout);
+            return this;
+        }
+
+        /** Any archive format. */
+        public Builder target(ArchiveTarget target) {
+            this.target = Objects.requireNonNull(target, "target");
+            return this;
+        }
+
+        /** Adds a config blob to embed in the archive. */
+        public Builder config(ConfigBlob blob) {
+            configs.add(Objects.requireNonNull(blob, "blob"));
+            return this;
+        }
+
+        /** Whether to embed the {@value VmDescription#CONFIG_NAME} description of the VM (default true). */
+        public Builder describeVm(boolean describe) {
+            this.describeVm = describe;
+            return this;
+        }
+
+        /** Receives progress (default: none). */
+        public Builder progressListener(BackupProgressListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /** The NBD event loop to share with other sessions (default: a private one). */
+        public Builder eventLoop(NbdEventLoop loop) {
+            this.eventLoop = Objects.requireNonNull(loop, "loop");
+            return this;
+        }
+
+        /** The limit of each QMP command (default 30 s). */
+        public Builder commandTimeout(Duration timeout) {
+            this.commandTimeout = positive(timeout, "commandTimeout");
+            return this;
+        }
+
+        /** How long to wait for QEMU to resume the guest by itself before sending cont (default 2 s). */
+        public Builder resumeTimeout(Duration timeout) {
+            this.resumeTimeout = positive(timeout, "resumeTimeout");
+            return this;
+        }
+
+        /** How often progress is reported while copying (default 500 ms). */
+        public Builder progressInterval(Duration interval) {
+            this.progressInterval = positive(interval, "progressInterval");
+            return this;
+        }
+
+        /** Threads running the blocking archive writes (default 4). */
+        public Builder sinkThreads(int threads) {
+            if (threads < 1) {
+                throw new IllegalArgumentException("sinkThreads must be at least 1: " + threads);
+            }
+            this.sinkThreads = threads;
+            return this;
+        }
+
+        private static Duration positive(Duration d, String what) {
+            if (d == null || d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(what + " must be positive: " + d);
+            }
+            return d;
+        }
+
+        /**
+         * A session with these options.
+         *
+         * @throws IllegalStateException if no QMP connection/socket or no target was given
+         */
+        public BackupSession build() {
+            if (client == null && qmpSocket == null) {
+                throw new IllegalStateException("a QMP connection or socket is required");
+            }
+            if (target == null) {
+                throw new IllegalStateException("a target is required");
+            }
+            return new BackupSession(new BackupRun.Config(client, qmpSocket, List.copyOf(disks), vmstate, target,
+                    List.copyOf(configs), describeVm, listener, eventLoop, commandTimeout, resumeTimeout,
+                    progressInterval, sinkThreads));
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package org.vmbackup.core.internal;
+
+import io.netty.buffer.ByteBuf;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Consumer;
+import org.vmbackup.core.ArchiveDisk;
+import org.vmbackup.core.ArchiveSink;
+import org.vmbackup.core.BackupException;
+import org.vmbackup.nbd.FuaLevel;
+import org.vmbackup.nbd.NbdBackend;
+import org.vmbackup.nbd.NbdBackendException;
+import org.vmbackup.nbd.NbdErrno;
+
+/**
+ * The NBD export of one disk during a backup, and the only place where an NBD write becomes an archive write.
+ * Write-only: QEMU's backup job sends WRITE, WRITE_ZEROES and FLUSH, never READ.
+ *
+ * <p>Every sink call runs on the session's bounded sink executor, never on the NBD event loop, because sink
+ * calls block for back-pressure. The NBD future completes only once the sink consumed the data, which is also
+ * when the server may release the buffer; so a slow archive slows the NBD connection and with it QEMU's job.
+ * Zero ranges go to {@link ArchiveSink#writeZeroes} and cost no data.
+ *
+ * <p>The first sink failure is reported once to {@code onFailure} with the disk and offset named, so the session
+ * fails with the archive's reason rather than QEMU's generic job error.
+ */
+public final class ArchiveExportBackend implements NbdBackend {
+    private final ArchiveSink sink;
+    private final int disk;
+    private final ArchiveDisk info;
+    private final Executor executor;
+    private final DiskCounters counters;
+    private final Consumer<BackupException> onFailure;
+
+    /**
+     * An export backend for disk number {@code disk} of {@code sink}.
+     *
+     * @param executor bounded executor for the blocking sink calls
+     * @param onFailure told about sink failures (may be called more than once, from any thread)
+     */
+    public ArchiveExportBackend(ArchiveSink sink, int disk, ArchiveDisk info, Executor executor,
+            DiskCounters counters, Consumer<BackupException> onFailure) {
+        this.sink = sink;
+        this.disk = disk;
+        this.info = info;
+        this.executor = executor;
+        this.counters = counters;
+        this.onFailure = onFailure;
+    }
+
+    @Override
+    public long size() {
+        return info.size();
+    }
+
+    @Override
+    public CompletableFuture<ByteBuf> read(long offset, int length) {
+        return CompletableFuture.failedFuture(new NbdBackendException(NbdErrno.EIO,
+                "backup target " + info.name() + " is write-only"));
+    }
+
+    @Override
+    public CompletableFuture<Void> write(long offset, ByteBuf data, boolean fua) {
+        int length = data.readableBytes();
+        return run("write", offset, length, () -> {
+            // The buffer stays owned by the server and valid until the returned future completes.
+            if (data.nioBufferCount() == 1) {
+                sink.write(disk, offset, data.nioBuffer());
+            } else {
+                long pos = offset;
+                for (ByteBuffer b : data.nioBuffers()) {
+                    int n = b.remaining();
+                    sink.write(disk, pos, b);
+                    pos += n;
+                }
+            }
+            counters.addData(length);
+        });
+    }
+
+    @Override
+    public CompletableFuture<Void> zero(long offset, long length, boolean fua, boolean mayTrim, boolean fastZero) {
+        return run("write-zeroes", offset, length, () -> {
+            sink.writeZeroes(disk, offset, length);
+            counters.addZero(length);
+        });
+    }
+
+    /** Durability comes with the archive's commit; a flush inside the guest pause must stay cheap. */
+    @Override
+    public CompletableFuture<Void> flush() {
+        return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public FuaLevel fuaLevel() {
+        return FuaLevel.EMULATE;
+    }
+
+    @Override
+    public boolean canFastZero() {
+        return true;
+    }
+
+    private interface SinkCall {
+        void run() throws IOException;
+    }
+
+    private CompletableFuture<Void> run(String what, long offset, long length, SinkCall call) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        try {
+            executor.execute(() -> {
+                try {
+                    call.run();
+                    done.complete(null);
+                } catch (IOException | RuntimeException e) {
+                    done.completeExceptionally(fail(what, offset, length, e));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            done.completeExceptionally(fail(what, offset, length, e));
+        }
+        return done;
+    }
+
+    private NbdBackendException fail(String what, long offset, long length, Exception e) {
+        String reason = e.getMessage() == null ? e.toString() : e.getMessage();
+        BackupException be = new BackupException("archive " + sink.describe() + " refused the " + what + " of disk "
+                + info.name() + " at offset " + offset + " (" + length + " bytes): " + reason, e);
+        onFailure.accept(be);
+        NbdErrno errno = reason.contains("No space left") ? NbdErrno.ENOSPC : NbdErrno.EIO;
+        return new NbdBackendException(errno, be.getMessage(), e);
+    }
+}

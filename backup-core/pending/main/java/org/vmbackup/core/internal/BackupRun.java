@@ -1,0 +1,630 @@
+package org.vmbackup.core.internal;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.vmbackup.core.ArchiveDisk;
+import org.vmbackup.core.ArchiveLayout;
+import org.vmbackup.core.ArchiveSink;
+import org.vmbackup.core.ArchiveTarget;
+import org.vmbackup.core.BackupException;
+import org.vmbackup.core.BackupPhase;
+import org.vmbackup.core.BackupProgress;
+import org.vmbackup.core.BackupProgressListener;
+import org.vmbackup.core.BackupResult;
+import org.vmbackup.core.ConfigBlob;
+import org.vmbackup.core.DiskResult;
+import org.vmbackup.core.VmDescription;
+import org.vmbackup.nbd.NbdEventLoop;
+import org.vmbackup.nbd.NbdExport;
+import org.vmbackup.nbd.NbdServer;
+import org.vmbackup.qmp.Json;
+import org.vmbackup.qmp.JsonArray;
+import org.vmbackup.qmp.JsonObject;
+import org.vmbackup.qmp.QmpClient;
+import org.vmbackup.qmp.QmpEvent;
+import org.vmbackup.qmp.QmpJobStatus;
+import org.vmbackup.qmp.QmpSchema;
+
+/**
+ * One backup, run start to end on the session thread as a small state machine: prepare (archive, NBD exports,
+ * targets, capabilities) -> critical section (stop, transaction, migrate, resume) -> copy (wait for jobs and
+ * the VM state, report progress) -> finish (QEMU cleanup, commit) or fail (abort, QEMU cleanup). Every step
+ * that changes QEMU or the host pushes its undo onto {@link Cleanup} right next to where it makes the change.
+ */
+public final class BackupRun {
+    private static final Logger log = LoggerFactory.getLogger(BackupRun.class);
+    private static final Duration CLEANUP_TIMEOUT = Duration.ofSeconds(10);
+    private static final AtomicInteger THREADS = new AtomicInteger();
+
+    /**
+     * What to back up and how (built by {@code BackupSession.Builder}).
+     *
+     * @param client an open QMP connection, or null to connect to {@code qmpSocket}
+     * @param qmpSocket the QMP socket (when {@code client} is null)
+     * @param disks the disks by device or node name; empty for every writable disk
+     * @param vmstate whether to include the VM state
+     * @param target opens the archive
+     * @param configs extra config blobs
+     * @param describeVm whether to add the {@code vm.json} description
+     * @param listener progress
+     * @param eventLoop the NBD event loop to share, or null for a private one
+     * @param commandTimeout the limit of each QMP command
+     * @param resumeTimeout how long to wait for QEMU to resume the guest itself before sending cont
+     * @param progressInterval how often to report progress while copying
+     * @param sinkThreads threads running the blocking archive writes
+     */
+    public record Config(QmpClient client, Path qmpSocket, List<String> disks, boolean vmstate, ArchiveTarget target,
+            List<ConfigBlob> configs, boolean describeVm, BackupProgressListener listener, NbdEventLoop eventLoop,
+            Duration commandTimeout, Duration resumeTimeout, Duration progressInterval, int sinkThreads) {
+    }
+
+    private final Config cfg;
+    private final String tag = UUID.randomUUID().toString().substring(0, 8);
+    private final SessionInbox inbox = new SessionInbox(100_000);
+    private final Cleanup cleanup = new Cleanup();
+    private final AtomicReference<BackupException> sinkFailure = new AtomicReference<>();
+    private volatile boolean cancelled;
+    private volatile boolean connectionLost;
+    private volatile BackupProgress latest;
+    private ProgressTracker tracker;
+    private VmstateReceiver receiver;
+    // learned from events, on the session thread only
+    private Instant stopAt;
+    private Instant resumeAt;
+    private final Map<String, QmpJobStatus> jobStatus = new HashMap<>();
+    private String migrationStatus = "none";
+
+    /** A run of {@code cfg}; call {@link #run()} once. */
+    public BackupRun(Config cfg) {
+        this.cfg = cfg;
+        this.latest = new BackupProgress(BackupPhase.PREPARING, List.of(), 0, !cfg.vmstate(), Duration.ZERO);
+    }
+
+    /** Asks the run to stop; it fails with "cancelled" as soon as its current QMP call returns. */
+    public void cancel() {
+        cancelled = true;
+        inbox.wake();
+    }
+
+    /** The latest progress snapshot. */
+    public BackupProgress progress() {
+        return latest;
+    }
+
+    /**
+     * Runs the backup on the calling thread.
+     *
+     * @throws BackupException naming the cause; nothing is left under the archive's final name then
+     */
+    public BackupResult run() {
+        Instant started = Instant.now();
+        long t0 = System.nanoTime();
+        ArchiveSink sink = null;
+        try {
+            QemuCalls q = connect();
+            listen(q.client());
+            checkRequirements(q);
+            boolean wasRunning = q.call("query-status", null).require("running").asBoolean();
+            List<SourceDisk> disks = SourceDisk.select(SourceDisk.fromQueryBlock(q.call("query-block", null)),
+                    cfg.disks());
+            ArchiveLayout layout = layout(q, disks, started);
+            tracker = new ProgressTracker(layout.disks(), cfg.vmstate(), System::nanoTime);
+            progress(BackupPhase.PREPARING);
+            sink = openSink(layout);
+            List<String> jobs = prepare(q, disks, layout, sink);
+            checkAbort();
+
+            progress(BackupPhase.CRITICAL_SECTION);
+            if (cfg.vmstate()) {
+                criticalSection(q, disks, jobs, wasRunning);
+            } else {
+                // The transaction alone makes all disks consistent: each action drains its disk until commit.
+                cleanup.push("cancel and dismiss backup jobs", () -> finishJobs(q, jobs));
+                q.call("transaction", transaction(disks, jobs, false));
+            }
+
+            progress(BackupPhase.COPYING);
+            long vmstateBytes = copy(q, jobs);
+
+            progress(BackupPhase.FINISHING);
+            cleanup.runAll(); // every job concluded and the stream ended: QEMU no longer needs anything of ours
+            try {
+                sink.commit();
+            } catch (IOException e) {
+                throw new BackupException("cannot complete archive " + sink.describe() + ": " + e.getMessage(), e);
+            }
+            Duration pause = stopAt != null && resumeAt != null ? Duration.between(stopAt, resumeAt) : Duration.ZERO;
+            List<DiskResult> results = new ArrayList<>();
+            for (int i = 0; i < disks.size(); i++) {
+                DiskCounters c = tracker.counters(i);
+                results.add(new DiskResult(layout.disk(i).name(), disks.get(i).userName(), layout.disk(i).size(),
+                        c.dataBytes(), c.zeroBytes()));
+            }
+            progress(BackupPhase.DONE);
+            BackupResult r = new BackupResult(sink.describe(), started, results, cfg.vmstate(), vmstateBytes, pause,
+                    Duration.ofNanos(System.nanoTime() - t0));
+            log.info("backup {} complete: {} disks, {} bytes of data, VM state {} bytes, guest paused {} ms",
+                    r.archive(), results.size(), r.totalDataBytes(), vmstateBytes, pause.toMillis());
+            return r;
+        } catch (Throwable e) {
+            BackupException failure = sinkFailure.get() != null && !cancelled ? sinkFailure.get() : asBackup(e);
+            log.info("backup failed: {}", failure.getMessage());
+            if (sink != null) {
+                sink.abort(); // unblocks writers stuck on back-pressure before QEMU is cleaned up
+            }
+            cleanup.runAll();
+            if (tracker != null) {
+                progress(BackupPhase.FAILED);
+            }
+            if (e instanceof Error err && !(e instanceof AssertionError)) {
+                throw err;
+            }
+            throw failure;
+        }
+    }
+
+    private static BackupException asBackup(Throwable e) {
+        if (e instanceof BackupException be) {
+            return be;
+        }
+        String m = e.getMessage() == null ? e.toString() : e.getMessage();
+        return new BackupException("backup failed: " + m, e);
+    }
+
+    // ---- prepare ----
+
+    private QemuCalls connect() {
+        QmpClient client = cfg.client();
+        if (client == null) {
+            try {
+                client = QmpClient.connect(cfg.qmpSocket()).get(cfg.commandTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                throw new BackupException("cannot connect to QMP socket " + cfg.qmpSocket() + ": "
+                        + e.getCause().getMessage(), e.getCause());
+            } catch (TimeoutException e) {
+                throw new BackupException("cannot connect to QMP socket " + cfg.qmpSocket() + " within "
+                        + cfg.commandTimeout(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new BackupException("interrupted while connecting to " + cfg.qmpSocket(), e);
+            }
+            QmpClient owned = client;
+            cleanup.push("close QMP connection", owned::close);
+        }
+        return new QemuCalls(client, cfg.commandTimeout());
+    }
+
+    private void listen(QmpClient client) throws Exception {
+        AutoCloseable l = client.addListener(inbox::offer);
+        cleanup.push("remove QMP event listener", l::close);
+        client.closeFuture().whenComplete((v, e) -> {
+            connectionLost = true;
+            inbox.wake();
+        });
+    }
+
+    private void checkRequirements(QemuCalls q) {
+        QmpSchema schema;
+        try {
+            schema = q.client().schema().get(cfg.commandTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw QemuCalls.translate("query-qmp-schema", e.getCause());
+        } catch (TimeoutException | InterruptedException e) {
+            throw new BackupException("QEMU did not answer query-qmp-schema", e);
+        }
+        List<String> missing = schema.check(BackupRequirements.of(cfg.vmstate()));
+        if (!missing.isEmpty()) {
+            throw new BackupException("this QEMU cannot do a " + (cfg.vmstate() ? "backup with VM state" : "backup")
+                    + ": " + String.join("; ", missing));
+        }
+    }
+
+    private ArchiveLayout layout(QemuCalls q, List<SourceDisk> disks, Instant started) {
+        long memory = q.call("query-memory-size-summary", null).require("base-memory").asLong();
+        List<ArchiveDisk> archiveDisks = new ArrayList<>();
+        List<VmDescription.Disk> described = new ArrayList<>();
+        for (SourceDisk d : disks) {
+            archiveDisks.add(new ArchiveDisk(d.archiveName(), d.size()));
+            described.add(new VmDescription.Disk(d.archiveName(), d.device(), d.node(), d.qdev(), d.size(),
+                    d.format(), d.file()));
+        }
+        List<ConfigBlob> configs = new ArrayList<>(cfg.configs());
+        if (cfg.describeVm() && configs.stream().noneMatch(c -> c.name().equals(VmDescription.CONFIG_NAME))) {
+            var v = q.client().greeting().version();
+            configs.add(new VmDescription(v.major() + "." + v.minor() + "." + v.micro(),
+                    v.packageVersion() == null ? "" : v.packageVersion(), machineType(q), memory, cfg.vmstate(),
+                    described).toConfigBlob());
+        }
+        return new ArchiveLayout(UUID.randomUUID(), started, archiveDisks, cfg.vmstate() ? Math.max(1, memory) : 0,
+                configs);
+    }
+
+    private static String machineType(QemuCalls q) {
+        Json t = q.tryCall("qom-get", JsonObject.builder().put("path", "/machine").put("property", "type").build(),
+                CLEANUP_TIMEOUT);
+        if (t == null) {
+            return "";
+        }
+        String s = t.asString();
+        return s.endsWith("-machine") ? s.substring(0, s.length() - "-machine".length()) : s;
+    }
+
+    private ArchiveSink openSink(ArchiveLayout layout) {
+        try {
+            return cfg.target().open(layout);
+        } catch (IOException e) {
+            throw new BackupException("cannot create the archive: " + e, e);
+        }
+    }
+
+    /** NBD exports, targets, VM state receiver, capabilities; returns the job ids. */
+    private List<String> prepare(QemuCalls q, List<SourceDisk> disks, ArchiveLayout layout, ArchiveSink sink)
+            throws Exception {
+        PrivateDir dir = PrivateDir.create("vmbackup-" + tag + "-");
+        cleanup.push("delete private directory", dir::close);
+        ExecutorService sinkExec = sinkExecutor();
+        cleanup.push("stop archive writer threads", sinkExec::shutdownNow);
+
+        Path nbdSocket = dir.resolve("nbd.sock");
+        NbdServer.Builder nb = NbdServer.builder().unixSocket(nbdSocket).maxPendingBytes(32L << 20);
+        if (cfg.eventLoop() != null) {
+            nb.eventLoop(cfg.eventLoop());
+        }
+        for (int i = 0; i < disks.size(); i++) {
+            ArchiveDisk d = layout.disk(i);
+            nb.export(NbdExport.of(d.name(), new ArchiveExportBackend(sink, i, d, sinkExec, tracker.counters(i),
+                    this::sinkFailed)));
+        }
+        NbdServer server = nb.build();
+        cleanup.push("close NBD server", () -> server.close().get(CLEANUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
+        await(server.start(), "starting the NBD server on " + nbdSocket);
+
+        List<String> jobs = new ArrayList<>();
+        for (int i = 0; i < disks.size(); i++) {
+            String node = targetNode(i);
+            jobs.add("vmbk-" + tag + "-j" + i);
+            q.call("blockdev-add", JsonObject.builder().put("driver", "nbd").put("node-name", node)
+                    .put("server", JsonObject.builder().put("type", "unix").put("path", nbdSocket.toString()).build())
+                    .put("export", layout.disk(i).name()).build());
+            cleanup.push("blockdev-del " + node, () -> q.tryCall("blockdev-del",
+                    JsonObject.builder().put("node-name", node).build(), CLEANUP_TIMEOUT));
+        }
+
+        if (cfg.vmstate()) {
+            receiver = VmstateReceiver.listen(dir.resolve("vmstate.sock"), sink.vmstateChannel(), tracker::addVmstate,
+                    tag);
+            cleanup.push("close VM state receiver", receiver::close);
+            receiver.completion().whenComplete((v, e) -> inbox.wake());
+            MigrationCapabilities caps = MigrationCapabilities.current(q.call("query-migrate-capabilities", null));
+            JsonObject forward = caps.forSnapshot();
+            if (forward != null) {
+                cleanup.push("restore migration capabilities", () -> {
+                    JsonObject back = caps.restore();
+                    if (back != null) {
+                        q.tryCall("migrate-set-capabilities", back, CLEANUP_TIMEOUT);
+                    }
+                });
+                q.call("migrate-set-capabilities", forward);
+            }
+        }
+        return jobs;
+    }
+
+    private String targetNode(int i) {
+        return "vmbk-" + tag + "-t" + i;
+    }
+
+    private ExecutorService sinkExecutor() {
+        int n = Math.max(1, cfg.sinkThreads());
+        ThreadPoolExecutor ex = new ThreadPoolExecutor(n, n, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(4096),
+                r -> {
+                    Thread t = new Thread(r, "vmbackup-sink-" + tag + "-" + THREADS.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        ex.allowCoreThreadTimeOut(true);
+        return ex;
+    }
+
+    private void sinkFailed(BackupException e) {
+        if (sinkFailure.compareAndSet(null, e)) {
+            log.warn("{}", e.getMessage());
+            inbox.wake();
+        }
+    }
+
+    // ---- critical section ----
+
+    private void criticalSection(QemuCalls q, List<SourceDisk> disks, List<String> jobs, boolean wasRunning) {
+        cleanup.push("restore the guest's run state", () -> restoreRunState(q, wasRunning));
+        if (wasRunning) {
+            q.call("stop", null);
+        }
+        cleanup.push("cancel and dismiss backup jobs", () -> finishJobs(q, jobs));
+        // Throttled: a job copying at full speed starves the main loop that must resume the guest.
+        q.call("transaction", transaction(disks, jobs, true));
+        cleanup.push("end the VM state snapshot", () -> endMigration(q));
+        q.call("migrate", JsonObject.builder().put("uri", "unix:" + receiver.socket()).build());
+        if (wasRunning) {
+            awaitResume(q);
+        }
+        for (String job : jobs) {
+            try {
+                q.call("block-job-set-speed", JsonObject.builder().put("device", job).put("speed", 0L).build());
+            } catch (BackupException e) {
+                pump(Duration.ZERO);
+                QmpJobStatus s = jobStatus.get(job);
+                if (s != QmpJobStatus.CONCLUDED && s != QmpJobStatus.PENDING && s != QmpJobStatus.WAITING) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private JsonObject transaction(List<SourceDisk> disks, List<String> jobs, boolean throttled) {
+        List<Json> actions = new ArrayList<>();
+        for (int i = 0; i < disks.size(); i++) {
+            JsonObject.Builder data = JsonObject.builder().put("job-id", jobs.get(i)).put("device", disks.get(i).node())
+                    .put("target", targetNode(i)).put("sync", "full").put("auto-finalize", true)
+                    .put("auto-dismiss", false);
+            if (throttled) {
+                data.put("speed", 1L);
+            }
+            actions.add(JsonObject.builder().put("type", "blockdev-backup").put("data", data.build()).build());
+        }
+        return JsonObject.builder().put("actions", new JsonArray(actions))
+                .put("properties", JsonObject.builder().put("completion-mode", "grouped").build()).build();
+    }
+
+    private void awaitResume(QemuCalls q) {
+        if (!awaitEvent(() -> resumeAt != null, cfg.resumeTimeout())) {
+            // QEMU >= 9.0 restores the previous run state (paused) after a background snapshot's setup.
+            if (!q.call("query-status", null).require("running").asBoolean()) {
+                log.debug("no RESUME within {}: sending cont", cfg.resumeTimeout());
+                q.call("cont", null);
+            }
+            awaitEvent(() -> resumeAt != null, cfg.resumeTimeout());
+        }
+    }
+
+    private boolean awaitEvent(java.util.function.BooleanSupplier done, Duration limit) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (!done.getAsBoolean()) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            pump(Duration.ofNanos(Math.min(left, 50_000_000L)));
+            checkAbort();
+        }
+        return true;
+    }
+
+    // ---- copy ----
+
+    private long copy(QemuCalls q, List<String> jobs) {
+        Set<String> open = new HashSet<>(jobs);
+        long nextProgress = System.nanoTime() + cfg.progressInterval().toNanos();
+        while (true) {
+            checkAbort();
+            for (String job : List.copyOf(open)) {
+                if (jobStatus.get(job) == QmpJobStatus.CONCLUDED) {
+                    String error = jobError(q, job);
+                    int disk = jobs.indexOf(job);
+                    if (error != null) {
+                        throw new BackupException("backup job of disk " + tracker.snapshot(BackupPhase.COPYING)
+                                .disks().get(disk).name() + " failed: " + error);
+                    }
+                    open.remove(job);
+                    tracker.markFinished(disk);
+                    progress(BackupPhase.COPYING);
+                }
+            }
+            boolean vmstateDone = !cfg.vmstate()
+                    || ("completed".equals(migrationStatus) && receiver.completion().isDone());
+            if (open.isEmpty() && vmstateDone) {
+                break;
+            }
+            if (System.nanoTime() >= nextProgress) {
+                progress(BackupPhase.COPYING);
+                nextProgress = System.nanoTime() + cfg.progressInterval().toNanos();
+            }
+            pump(cfg.progressInterval());
+        }
+        if (!cfg.vmstate()) {
+            return 0;
+        }
+        long n = receiver.completion().join();
+        tracker.markVmstateFinished();
+        return n;
+    }
+
+    private static String jobError(QemuCalls q, String job) {
+        for (Json j : q.call("query-jobs", null).elements()) {
+            if (job.equals(j.require("id").asString())) {
+                return j.opt("error").map(Json::asString).orElse(null);
+            }
+        }
+        return null;
+    }
+
+    // ---- events and failures ----
+
+    /** Handles every inbox item that arrives within {@code wait} (at least the ones already there). */
+    private void pump(Duration wait) {
+        try {
+            Object item = inbox.poll(wait);
+            while (item != null) {
+                handle(item);
+                item = inbox.poll(Duration.ZERO);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BackupException("interrupted", e);
+        }
+    }
+
+    private void handle(Object item) {
+        if (item instanceof QmpEvent.Stop s && stopAt == null) {
+            stopAt = s.timestamp();
+        } else if (item instanceof QmpEvent.Resume r && stopAt != null && resumeAt == null) {
+            resumeAt = r.timestamp();
+        } else if (item instanceof QmpEvent.JobStatusChange j) {
+            jobStatus.put(j.id(), j.status());
+        } else if (item instanceof QmpEvent.Migration m) {
+            migrationStatus = m.status();
+        }
+    }
+
+    private void checkAbort() {
+        if (cancelled) {
+            throw new BackupException("backup cancelled");
+        }
+        BackupException sf = sinkFailure.get();
+        if (sf != null) {
+            throw sf;
+        }
+        if (connectionLost) {
+            throw new BackupException("QEMU connection lost during the backup (QEMU exited or closed the monitor)");
+        }
+        if (inbox.overflowed()) {
+            throw new BackupException("QEMU sent more events than the session can queue");
+        }
+        if ("failed".equals(migrationStatus) || "cancelled".equals(migrationStatus)) {
+            throw new BackupException("the VM state snapshot (background-snapshot migration) " + migrationStatus);
+        }
+        if (receiver != null && receiver.completion().isCompletedExceptionally()) {
+            try {
+                receiver.completion().join();
+            } catch (RuntimeException e) {
+                throw asBackup(e.getCause() != null ? e.getCause() : e);
+            }
+        }
+    }
+
+    private void progress(BackupPhase phase) {
+        BackupProgress p = tracker.snapshot(phase);
+        latest = p;
+        try {
+            cfg.listener().onProgress(p);
+        } catch (RuntimeException e) {
+            log.warn("progress listener failed: {}", e.toString());
+        }
+    }
+
+    private static <T> T await(java.util.concurrent.CompletableFuture<T> f, String what) throws Exception {
+        try {
+            return f.get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw new BackupException(what + " failed: " + e.getCause().getMessage(), e.getCause());
+        }
+    }
+
+    // ---- cleanup steps ----
+
+    /** Cancels our jobs that did not conclude, waits for them, dismisses them all. */
+    private static void finishJobs(QemuCalls q, List<String> jobs) throws InterruptedException {
+        Map<String, String> status = ourJobs(q, jobs);
+        if (status == null) {
+            return;
+        }
+        for (Map.Entry<String, String> e : status.entrySet()) {
+            if (!e.getValue().equals("concluded") && !e.getValue().equals("aborting")) {
+                q.tryCall("job-cancel", JsonObject.builder().put("id", e.getKey()).build(), CLEANUP_TIMEOUT);
+            }
+        }
+        long deadline = System.nanoTime() + CLEANUP_TIMEOUT.toNanos();
+        while (status != null && !status.values().stream().allMatch("concluded"::equals)
+                && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+            status = ourJobs(q, jobs);
+        }
+        if (status == null) {
+            return;
+        }
+        for (String id : status.keySet()) {
+            q.tryCall("job-dismiss", JsonObject.builder().put("id", id).build(), CLEANUP_TIMEOUT);
+        }
+    }
+
+    private static Map<String, String> ourJobs(QemuCalls q, List<String> jobs) {
+        Json all = q.tryCall("query-jobs", null, CLEANUP_TIMEOUT);
+        if (all == null) {
+            return null;
+        }
+        Map<String, String> out = new HashMap<>();
+        for (Json j : all.elements()) {
+            String id = j.require("id").asString();
+            if (jobs.contains(id)) {
+                out.put(id, j.require("status").asString());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Ends an unfinished snapshot: dropping the stream's connection makes QEMU fail it by itself; migrate_cancel
+     * only if it does not (cancelling a background snapshot has wedged 7.2's monitor once).
+     */
+    private void endMigration(QemuCalls q) throws InterruptedException {
+        if (receiver != null && !receiver.completion().isDone()) {
+            receiver.close();
+        }
+        if (waitMigrationSettled(q)) {
+            return;
+        }
+        q.tryCall("migrate_cancel", null, CLEANUP_TIMEOUT);
+        waitMigrationSettled(q);
+    }
+
+    private static boolean waitMigrationSettled(QemuCalls q) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (true) {
+            Json m = q.tryCall("query-migrate", null, CLEANUP_TIMEOUT);
+            if (m == null) {
+                return true; // QEMU gone: nothing to settle
+            }
+            String st = m.opt("status").map(Json::asString).orElse("none");
+            if (st.equals("none") || st.equals("completed") || st.equals("failed") || st.equals("cancelled")) {
+                return true;
+            }
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private static void restoreRunState(QemuCalls q, boolean wasRunning) {
+        Json st = q.tryCall("query-status", null, CLEANUP_TIMEOUT);
+        if (st == null) {
+            return;
+        }
+        boolean running = st.require("running").asBoolean();
+        if (wasRunning && !running) {
+            log.info("resuming the guest (status {})", st.opt("status").map(Json::asString).orElse("?"));
+            q.tryCall("cont", null, CLEANUP_TIMEOUT);
+        } else if (!wasRunning && running) {
+            q.tryCall("stop", null, CLEANUP_TIMEOUT); // QEMU 7.2 resumes after a snapshot even if it was paused
+        }
+    }
+}
