@@ -664,6 +664,13 @@ public final class QmpClient implements AutoCloseable {
     /** Routes channel events to the client; runs on the network thread. */
     private final class Inbound extends ChannelInboundHandlerAdapter {
         @Override
+        public void channelActive(ChannelHandlerContext ctx) throws Exception {
+            // Set here, not in the connect listener: the greeting can be read before that listener runs.
+            channel = ctx.channel();
+            super.channelActive(ctx);
+        }
+
+        @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (ctx.channel() != channel) {
                 return;
