@@ -68,7 +68,7 @@ public final class QmpClient implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(QmpClient.class);
     private static final AtomicInteger CALLBACK_THREADS = new AtomicInteger();
     // QEMU's JSON lexer treats 0xFF as invalid in every state and resets: it neutralizes the unspecified
-    // dummy byte Netty sends with a file descriptor (see sendWithFd).
+    // dummy byte Netty sends with a file descriptor (see writeWithFd).
     private static final byte[] LEXER_RESET = {(byte) 0xFF};
 
     private final String peer;
@@ -436,19 +436,23 @@ public final class QmpClient implements AutoCloseable {
             }
             return future;
         }
-        p.timer = ch.eventLoop().schedule(() -> {
+        Runnable timeoutTask = () -> {
             if (pending.remove(seq, p)) {
                 log.debug("QMP command {} ({}) timed out after {}; a late reply will be discarded",
                         command.name(), PendingCommands.wireId(seq), timeout);
                 pending.fail(p, new QmpTimeoutException("no reply to " + command.name() + " from " + peer
                         + " within " + timeout, timeout));
             }
-        }, timeout.toNanos(), TimeUnit.NANOSECONDS);
-        if (fd != null) {
-            sendWithFd(ch, fd, bytes, seq, p);
-        } else {
-            ch.writeAndFlush(Unpooled.wrappedBuffer(bytes)).addListener(f -> onWriteDone(f.cause(), seq, p));
-        }
+        };
+        // One event-loop task arms the timer and writes: a single wake-up of the network thread per command.
+        ch.eventLoop().execute(() -> {
+            p.timer = ch.eventLoop().schedule(timeoutTask, timeout.toNanos(), TimeUnit.NANOSECONDS);
+            if (fd != null) {
+                writeWithFd(ch, fd, bytes, seq, p);
+            } else {
+                ch.writeAndFlush(Unpooled.wrappedBuffer(bytes)).addListener(f -> onWriteDone(f.cause(), seq, p));
+            }
+        });
         return future;
     }
 
@@ -456,19 +460,17 @@ public final class QmpClient implements AutoCloseable {
      * Netty sends a descriptor with one dummy byte of unspecified value (stack garbage in its native code).
      * QEMU's lexer sees that byte before the command, so it is followed by 0xFF, which QEMU's lexer rejects in
      * every state: the lexer resets, whatever the dummy byte began. QEMU answers the one or two stray bytes
-     * with id-less "JSON parse error" replies, which are ignored while a descriptor command is in flight. All
-     * three writes run in one event-loop task so no other command can come between them.
+     * with id-less "JSON parse error" replies, which are ignored while a descriptor command is in flight. The
+     * three writes run in one event-loop task, so no other command can come between them.
      */
-    private void sendWithFd(Channel ch, FileDescriptor fd, byte[] bytes, long seq, PendingCommands.Entry<?> p) {
-        ch.eventLoop().execute(() -> {
-            ch.write(fd).addListener(f -> {
-                if (!f.isSuccess()) {
-                    onWriteDone(f.cause(), seq, p);
-                }
-            });
-            ch.write(Unpooled.wrappedBuffer(LEXER_RESET));
-            ch.writeAndFlush(Unpooled.wrappedBuffer(bytes)).addListener(f -> onWriteDone(f.cause(), seq, p));
+    private void writeWithFd(Channel ch, FileDescriptor fd, byte[] bytes, long seq, PendingCommands.Entry<?> p) {
+        ch.write(fd).addListener(f -> {
+            if (!f.isSuccess()) {
+                onWriteDone(f.cause(), seq, p);
+            }
         });
+        ch.write(Unpooled.wrappedBuffer(LEXER_RESET));
+        ch.writeAndFlush(Unpooled.wrappedBuffer(bytes)).addListener(f -> onWriteDone(f.cause(), seq, p));
     }
 
     private void onWriteDone(Throwable cause, long seq, PendingCommands.Entry<?> p) {
