@@ -9,4 +9,5 @@ module org.vmbackup.nbd {
     requires io.netty.transport.classes.epoll;
     requires org.slf4j;
     exports org.vmbackup.nbd;
+    exports org.vmbackup.nbd.backend;
 }

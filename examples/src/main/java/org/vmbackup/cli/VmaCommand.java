@@ -1,15 +1,31 @@
 package org.vmbackup.cli;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.vmbackup.vma.VmaReader;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 /** {@code vmabackup vma}: Read, check, extract and create VMA archives (the reference vma tool's verbs). */
 @Command(name = "vma", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-        description = "Read, check, extract and create VMA archives (the reference vma tool's verbs).")
+        description = "Read, check, extract and create VMA archives (the reference vma tool's verbs).",
+        subcommands = {VmaListCommand.class, VmaConfigCommand.class, VmaVerifyCommand.class, VmaExtractCommand.class,
+            VmaCreateCommand.class})
 final class VmaCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
     @Override
     public Integer call() {
-        System.err.println("vmabackup vma: not yet implemented in this version");
-        return ExitCode.NOT_IMPLEMENTED;
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (list, config, verify, "
+                + "extract, create)");
+    }
+
+    /** Opens an archive file, or stdin for {@code -}; compression is recognised by magic bytes. */
+    static VmaReader openReader(String archive) throws IOException {
+        return "-".equals(archive) ? VmaReader.open(System.in) : VmaReader.open(Path.of(archive));
     }
 }

@@ -1,0 +1,37 @@
+package org.vmbackup.core.internal;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import org.vmbackup.core.BackupException;
+
+/** Runs {@code qemu-img convert} into a qcow2 image and turns a failure into a message with its output. */
+public final class RestoreQemuImg {
+    private RestoreQemuImg() {
+    }
+
+    /**
+     * {@code qemu-img convert -f <sourceFormat> -O qcow2 <source> <target>}; the source may be a file or an NBD URI.
+     *
+     * @throws BackupException if qemu-img fails (its output is in the message)
+     */
+    public static void convert(Path qemuImg, String sourceFormat, String source, Path target) throws IOException {
+        List<String> cmd = List.of(qemuImg.toString(), "convert", "-q", "-f", sourceFormat, "-O", "qcow2", source,
+                target.toString());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        try {
+            int rc = p.waitFor();
+            if (rc != 0) {
+                throw new BackupException("qemu-img convert of " + source + " to " + target + " failed (exit " + rc
+                        + "): " + out);
+            }
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new BackupException("interrupted while converting " + source + " to qcow2", e);
+        }
+    }
+}

@@ -1,0 +1,44 @@
+package org.vmbackup.cli;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import org.vmbackup.nbd.NbdBackend;
+import org.vmbackup.nbd.backend.FileBackend;
+import org.vmbackup.nbd.backend.MemoryBackend;
+import org.vmbackup.nbd.backend.NullBackend;
+import org.vmbackup.nbd.backend.ReadOnlyBackend;
+import picocli.CommandLine.Option;
+
+/**
+ * Where {@code nbd serve} gets its export's data: exactly one of the options. A new source (an archive, say) is
+ * one more option here and one more branch in {@link #open}.
+ */
+final class NbdBackendSource {
+    @Option(names = "--memory", paramLabel = "SIZE", converter = NbdSizeConverter.class,
+            description = "A sparse in-memory disk of SIZE bytes (e.g. 1G, 512M); its data lives on the heap.")
+    Long memory;
+
+    @Option(names = "--null", paramLabel = "SIZE", converter = NbdSizeConverter.class,
+            description = "A disk of SIZE bytes that discards writes and reads as zeroes.")
+    Long nullSize;
+
+    @Option(names = "--file", paramLabel = "PATH", description = "A raw image file (its size is the export size).")
+    Path file;
+
+    /** The backend and whatever must be closed after serving. */
+    record Opened(NbdBackend backend, AutoCloseable resource) {
+    }
+
+    Opened open(boolean readOnly) throws IOException {
+        Opened opened;
+        if (memory != null) {
+            opened = new Opened(new MemoryBackend(memory), () -> { });
+        } else if (nullSize != null) {
+            opened = new Opened(new NullBackend(nullSize), () -> { });
+        } else {
+            FileBackend f = FileBackend.open(file, readOnly);
+            opened = new Opened(f, f);
+        }
+        return readOnly ? new Opened(new ReadOnlyBackend(opened.backend()), opened.resource()) : opened;
+    }
+}

@@ -1,0 +1,109 @@
+package org.vmbackup.cli;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.vmbackup.nbd.NbdExport;
+import org.vmbackup.nbd.NbdServer;
+import org.vmbackup.nbd.NbdTls;
+import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code vmabackup nbd serve}: serves one export until the process is killed (or interrupted). */
+@Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        description = "Serve one export over NBD until killed.")
+final class NbdServeCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @ArgGroup(exclusive = true, multiplicity = "1", heading = "Export data (exactly one):%n")
+    NbdBackendSource source;
+
+    @Option(names = "--read-only", description = "Refuse writes (EPERM).")
+    boolean readOnly;
+
+    @Option(names = "--name", paramLabel = "EXPORT", defaultValue = "",
+            description = "Export name (default: empty, the default export).")
+    String name;
+
+    @ArgGroup(exclusive = true, multiplicity = "1", heading = "Where to listen (exactly one):%n")
+    Listen listen;
+
+    @Option(names = "--bind", paramLabel = "ADDR", defaultValue = "127.0.0.1",
+            description = "TCP address to bind with --port (default: ${DEFAULT-VALUE}).")
+    String bind;
+
+    @ArgGroup(exclusive = false, heading = "TLS (the export then requires STARTTLS):%n")
+    Tls tls;
+
+    /** Unix socket or TCP port. */
+    static final class Listen {
+        @Option(names = "--socket", paramLabel = "PATH",
+                description = "Unix socket to create (mode 0600; the directory must exist).")
+        Path socket;
+
+        @Option(names = "--port", paramLabel = "N", description = "TCP port (0: any free port).")
+        Integer port;
+    }
+
+    /** X.509 credentials. */
+    static final class Tls {
+        @Option(names = "--tls-cert", paramLabel = "FILE", required = true, description = "Server certificate (PEM).")
+        Path cert;
+
+        @Option(names = "--tls-key", paramLabel = "FILE", required = true,
+                description = "Server private key (PEM, PKCS#8).")
+        Path key;
+
+        @Option(names = "--tls-ca", paramLabel = "FILE",
+                description = "CA that signs client certificates; clients must then present one.")
+        Path ca;
+    }
+
+    private final CompletableFuture<Void> stop = new CompletableFuture<>();
+
+    @Override
+    public Integer call() throws Exception {
+        if (listen.socket != null && !"127.0.0.1".equals(bind)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--bind only applies with --port");
+        }
+        NbdBackendSource.Opened opened = source.open(readOnly);
+        try (AutoCloseable resource = opened.resource()) {
+            NbdExport export = NbdExport.of(name, opened.backend());
+            NbdServer.Builder b = NbdServer.builder();
+            if (listen.socket != null) {
+                b.unixSocket(listen.socket);
+            } else {
+                b.tcp(new InetSocketAddress(InetAddress.getByName(bind), listen.port));
+            }
+            if (tls != null) {
+                b.tls(NbdTls.fromPem(tls.cert, tls.key, tls.ca));
+                export = export.requiringTls();
+            }
+            NbdServer server = b.export(export).build().start().get(30, TimeUnit.SECONDS);
+            Thread hook = new Thread(() -> server.close().join(), "nbd-serve-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
+            spec.commandLine().getErr().printf("serving export '%s' (%d bytes%s) on %s%n", name,
+                    opened.backend().size(), readOnly ? ", read-only" : "", server.localAddress());
+            spec.commandLine().getErr().flush();
+            try {
+                stop.get();
+                return ExitCode.OK;
+            } finally {
+                server.close().get(30, TimeUnit.SECONDS);
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException shuttingDown) {
+                    // The hook is already running.
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package org.vmbackup.nbd;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The I/O threads NBD servers run on: one group can be shared by any number of {@link NbdServer}s in a JVM.
+ * Uses Linux's native epoll transport when it loads, Java NIO otherwise (both serve unix sockets and TCP).
+ *
+ * <p>Whoever creates the group closes it, after the servers using it are closed.
+ */
+public final class NbdEventLoop implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(NbdEventLoop.class);
+
+    private final EventLoopGroup group;
+    private final boolean nativeTransport;
+
+    private NbdEventLoop(int threads, boolean allowNative) {
+        this.nativeTransport = allowNative && Epoll.isAvailable();
+        IoHandlerFactory factory = nativeTransport ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        this.group = new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("nbd-io", true), factory);
+        if (!nativeTransport && allowNative) {
+            log.debug("native epoll unavailable, using NIO: {}", String.valueOf(Epoll.unavailabilityCause()));
+        }
+    }
+
+    /** A group with one thread per core, native epoll where available. */
+    public static NbdEventLoop create() {
+        return new NbdEventLoop(0, true);
+    }
+
+    /**
+     * A group with the given number of threads.
+     *
+     * @param threads I/O threads, or 0 for Netty's default (two per core)
+     * @param allowNative whether to use native epoll when it loads (false forces NIO)
+     */
+    public static NbdEventLoop create(int threads, boolean allowNative) {
+        if (threads < 0) {
+            throw new IllegalArgumentException("threads must be >= 0: " + threads);
+        }
+        return new NbdEventLoop(threads, allowNative);
+    }
+
+    /** Whether the native epoll transport is in use. */
+    public boolean isNative() {
+        return nativeTransport;
+    }
+
+    /** The Netty group, for embedders that run their own channels on the same threads. */
+    public EventLoopGroup group() {
+        return group;
+    }
+
+    Class<? extends ServerChannel> unixServerChannel() {
+        return nativeTransport ? EpollServerDomainSocketChannel.class : NioServerDomainSocketChannel.class;
+    }
+
+    Class<? extends ServerChannel> tcpServerChannel() {
+        return nativeTransport ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+
+    /** Shuts the threads down gracefully; the future completes when they have stopped. */
+    public CompletableFuture<Void> closeAsync() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).addListener(f -> done.complete(null));
+        return done;
+    }
+
+    /** Shuts the threads down and waits for them. */
+    @Override
+    public void close() {
+        closeAsync().join();
+    }
+}

@@ -1,0 +1,342 @@
+package org.vmbackup.nbd;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.unix.DomainSocketAddress;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.vmbackup.nbd.internal.ExportEntry;
+import org.vmbackup.nbd.internal.ExportRegistry;
+import org.vmbackup.nbd.internal.HandshakeHandler;
+import org.vmbackup.nbd.internal.NbdConstants;
+import org.vmbackup.nbd.internal.ServerConfig;
+
+/**
+ * An NBD server listening on one unix socket or TCP address, serving any number of exports that can be added
+ * and removed while it runs.
+ *
+ * <pre>{@code
+ * try (NbdEventLoop loop = NbdEventLoop.create()) {
+ *     NbdServer server = NbdServer.builder().unixSocket(dir.resolve("nbd.sock")).eventLoop(loop).build()
+ *             .start().join();
+ *     server.addExport(NbdExport.of("disk0", new MemoryBackend(1L << 30)));
+ *     ...
+ *     server.close().join();
+ * }
+ * }</pre>
+ */
+public final class NbdServer {
+    private static final Logger log = LoggerFactory.getLogger(NbdServer.class);
+
+    private final Builder options;
+    private final ExportRegistry exports = new ExportRegistry();
+    private final NbdEventLoop loop;
+    private final boolean ownsLoop;
+    private final Set<Channel> connections = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean started = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile Channel serverChannel;
+
+    private NbdServer(Builder b) {
+        this.options = b;
+        this.ownsLoop = b.eventLoop == null;
+        this.loop = ownsLoop ? NbdEventLoop.create() : b.eventLoop;
+        for (NbdExport e : b.exports) {
+            addExport(e);
+        }
+    }
+
+    /** A builder; choose exactly one of {@link Builder#unixSocket} or {@link Builder#tcp}. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Binds the socket and starts accepting clients.
+     *
+     * @return completes with this server once it listens, or exceptionally with an {@link NbdException}
+     */
+    public CompletableFuture<NbdServer> start() {
+        if (!started.compareAndSet(false, true)) {
+            return CompletableFuture.failedFuture(new NbdException("server already started"));
+        }
+        CompletableFuture<NbdServer> result = new CompletableFuture<>();
+        SocketAddress bindAddress;
+        boolean unix = options.unixSocket != null;
+        try {
+            bindAddress = unix ? unixAddress(options.unixSocket) : options.tcp;
+        } catch (NbdException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        ServerConfig config = new ServerConfig(exports, options.tls == null ? null : options.tls.context(),
+                options.tlsRequired, options.handshakeTimeout, options.maxPendingBytes, NbdConstants.MAX_PAYLOAD);
+        ServerBootstrap bootstrap = new ServerBootstrap().group(loop.group())
+                .channel(unix ? loop.unixServerChannel() : loop.tcpServerChannel())
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(4 << 20, 16 << 20))
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        if (closed.get()) {
+                            ch.close();
+                            return;
+                        }
+                        connections.add(ch);
+                        ch.closeFuture().addListener(f -> connections.remove(ch));
+                        ch.pipeline().addLast("nbd-handshake", new HandshakeHandler(config));
+                    }
+                });
+        if (!unix) {
+            bootstrap.childOption(ChannelOption.TCP_NODELAY, true);
+        }
+        ChannelFuture bound = bootstrap.bind(bindAddress);
+        bound.addListener(f -> {
+            if (!f.isSuccess()) {
+                result.completeExceptionally(new NbdException("cannot listen on " + describe() + ": "
+                        + f.cause().getMessage(), f.cause()));
+                if (ownsLoop) {
+                    loop.closeAsync();
+                }
+                return;
+            }
+            serverChannel = bound.channel();
+            if (unix) {
+                try {
+                    Files.setPosixFilePermissions(options.unixSocket, PosixFilePermissions.fromString("rw-------"));
+                } catch (IOException | UnsupportedOperationException e) {
+                    serverChannel.close();
+                    result.completeExceptionally(new NbdException("cannot restrict " + options.unixSocket
+                            + " to mode 0600: " + e.getMessage(), e));
+                    return;
+                }
+            }
+            log.info("NBD server listening on {} ({})", describe(), loop.isNative() ? "epoll" : "nio");
+            result.complete(this);
+        });
+        return result;
+    }
+
+    private SocketAddress unixAddress(Path socket) {
+        Path dir = socket.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new NbdException("socket directory " + dir + " does not exist");
+        }
+        if (Files.exists(socket)) {
+            throw new NbdException("socket path " + socket + " already exists");
+        }
+        return loop.isNative() ? new DomainSocketAddress(socket.toString()) : UnixDomainSocketAddress.of(socket);
+    }
+
+    private String describe() {
+        return options.unixSocket != null ? "unix:" + options.unixSocket : "tcp:" + options.tcp;
+    }
+
+    /**
+     * Adds an export; clients can open it immediately.
+     *
+     * @throws NbdException if an export of that name exists
+     */
+    public NbdServer addExport(NbdExport export) {
+        if (!exports.add(Objects.requireNonNull(export, "export"))) {
+            throw new NbdException("export '" + export.name() + "' already exists");
+        }
+        return this;
+    }
+
+    /**
+     * Removes an export: new clients cannot open it, and connections using it are closed (requests in flight
+     * are not answered).
+     *
+     * @return completes when those connections are closed; completes at once if there was no such export
+     */
+    public CompletableFuture<Void> removeExport(String name) {
+        ExportEntry entry = exports.remove(name);
+        if (entry == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return closeAll(List.copyOf(entry.channels()));
+    }
+
+    /** The names of the exports currently served. */
+    public List<String> exports() {
+        List<String> names = new ArrayList<>();
+        for (ExportEntry e : exports.all()) {
+            names.add(e.export().name());
+        }
+        return names;
+    }
+
+    /**
+     * A snapshot of an export's counters.
+     *
+     * @throws NbdException if there is no such export
+     */
+    public NbdExportMetrics metrics(String export) {
+        ExportEntry e = exports.get(export);
+        if (e == null) {
+            throw new NbdException("no export '" + export + "'");
+        }
+        return e.metrics().snapshot();
+    }
+
+    /** The address the server listens on (for TCP port 0: the chosen port), or null before start. */
+    public SocketAddress localAddress() {
+        Channel ch = serverChannel;
+        return ch == null ? null : ch.localAddress();
+    }
+
+    /** The TCP port the server listens on, or -1 for a unix socket or before start. */
+    public int port() {
+        return localAddress() instanceof InetSocketAddress a ? a.getPort() : -1;
+    }
+
+    /** Whether the native epoll transport serves this server. */
+    public boolean isNativeTransport() {
+        return loop.isNative();
+    }
+
+    /**
+     * Stops listening, closes every connection, deletes the unix socket, and shuts down the event loop if the
+     * server created it.
+     *
+     * @return completes when all of that is done
+     */
+    public CompletableFuture<Void> close() {
+        if (!closed.compareAndSet(false, true)) {
+            return CompletableFuture.completedFuture(null);
+        }
+        List<Channel> all = new ArrayList<>(connections);
+        Channel server = serverChannel;
+        if (server != null) {
+            all.add(server);
+        }
+        return closeAll(all).whenComplete((v, e) -> {
+            if (options.unixSocket != null && server != null) {
+                try {
+                    Files.deleteIfExists(options.unixSocket);
+                } catch (IOException ex) {
+                    log.warn("cannot delete {}: {}", options.unixSocket, ex.toString());
+                }
+            }
+        }).thenCompose(v -> ownsLoop ? loop.closeAsync() : CompletableFuture.completedFuture(null));
+    }
+
+    private static CompletableFuture<Void> closeAll(List<Channel> channels) {
+        CompletableFuture<?>[] futures = new CompletableFuture<?>[channels.size()];
+        for (int i = 0; i < futures.length; i++) {
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            channels.get(i).close().addListener(x -> f.complete(null));
+            futures[i] = f;
+        }
+        return CompletableFuture.allOf(futures);
+    }
+
+    /** Options of one server. Not thread-safe. */
+    public static final class Builder {
+        private Path unixSocket;
+        private InetSocketAddress tcp;
+        private NbdEventLoop eventLoop;
+        private NbdTls tls;
+        private boolean tlsRequired;
+        private Duration handshakeTimeout = Duration.ofSeconds(10);
+        private long maxPendingBytes = 64L << 20;
+        private final List<NbdExport> exports = new ArrayList<>();
+
+        private Builder() {
+        }
+
+        /**
+         * Listen on a unix socket at {@code path}, created with mode 0600; its directory must exist and should be
+         * private to the caller. The path must not exist yet; it is deleted on close.
+         */
+        public Builder unixSocket(Path path) {
+            this.unixSocket = Objects.requireNonNull(path, "path");
+            this.tcp = null;
+            return this;
+        }
+
+        /** Listen on a TCP address (use a loopback address unless clients are remote). */
+        public Builder tcp(InetSocketAddress address) {
+            this.tcp = Objects.requireNonNull(address, "address");
+            this.unixSocket = null;
+            return this;
+        }
+
+        /** Listen on the loopback address at {@code port} (0: any free port, see {@link NbdServer#port()}). */
+        public Builder tcp(int port) {
+            return tcp(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        }
+
+        /** Run on a shared event loop (default: a private one, shut down on close). */
+        public Builder eventLoop(NbdEventLoop loop) {
+            this.eventLoop = Objects.requireNonNull(loop, "loop");
+            return this;
+        }
+
+        /** Offer STARTTLS with these credentials (default: no TLS; STARTTLS is refused). */
+        public Builder tls(NbdTls credentials) {
+            this.tls = Objects.requireNonNull(credentials, "credentials");
+            return this;
+        }
+
+        /** Require STARTTLS before anything else, for every export (default false: per export). */
+        public Builder tlsRequired(boolean required) {
+            this.tlsRequired = required;
+            return this;
+        }
+
+        /** How long a client may take from connecting to choosing an export (default 10 s). */
+        public Builder handshakeTimeout(Duration timeout) {
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("handshake timeout must be positive: " + timeout);
+            }
+            this.handshakeTimeout = timeout;
+            return this;
+        }
+
+        /** Bytes in flight per connection before it stops reading requests (default 64 MiB, minimum 1 MiB). */
+        public Builder maxPendingBytes(long bytes) {
+            if (bytes < (1 << 20)) {
+                throw new IllegalArgumentException("maxPendingBytes must be at least 1 MiB: " + bytes);
+            }
+            this.maxPendingBytes = bytes;
+            return this;
+        }
+
+        /** An export to serve from the start. */
+        public Builder export(NbdExport export) {
+            exports.add(Objects.requireNonNull(export, "export"));
+            return this;
+        }
+
+        /** The server, not yet listening (see {@link NbdServer#start()}). */
+        public NbdServer build() {
+            if (unixSocket == null && tcp == null) {
+                throw new IllegalStateException("choose unixSocket(...) or tcp(...)");
+            }
+            if (tlsRequired && tls == null) {
+                throw new IllegalStateException("tlsRequired needs tls(...) credentials");
+            }
+            return new NbdServer(this);
+        }
+    }
+}

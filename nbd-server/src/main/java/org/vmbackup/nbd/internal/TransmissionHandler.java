@@ -1,0 +1,201 @@
+package org.vmbackup.nbd.internal;
+
+import static org.vmbackup.nbd.internal.NbdConstants.*;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.vmbackup.nbd.NbdErrno;
+
+/**
+ * Acts on decoded requests of one connection: validates, dispatches to the backend, and writes replies as
+ * requests complete (out of order, replies of one event-loop turn flushed together).
+ *
+ * <p>Back-pressure: every request in flight costs its payload or read length plus a fixed overhead; above the
+ * high-water mark the connection stops reading (autoRead off) until completions bring it below the low-water
+ * mark, so a slow backend or a client that does not read replies never makes memory grow. All state is
+ * touched only on the channel's event loop.
+ */
+public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(TransmissionHandler.class);
+    private static final long REQUEST_OVERHEAD = 1024;
+
+    private final TransmissionSession session;
+    private final long highWater;
+    private final long lowWater;
+    private RequestExecutor executor;
+    private ChannelHandlerContext ctx;
+    private long pendingBytes;
+    private int inFlight;
+    private boolean disconnecting;
+    private boolean flushScheduled;
+    private boolean closed;
+
+    /** A handler for a session, pausing reads while more than {@code maxPendingBytes} are in flight. */
+    public TransmissionHandler(TransmissionSession session, long maxPendingBytes) {
+        this.session = session;
+        this.highWater = maxPendingBytes;
+        this.lowWater = maxPendingBytes / 2;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        this.executor = new RequestExecutor(session, ctx.alloc());
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof NbdRequest r)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (disconnecting || closed) {
+            r.release();
+            return;
+        }
+        if (r.type() == CMD_DISC) {
+            r.release();
+            disconnecting = true;
+            if (inFlight == 0) {
+                ctx.close();
+            }
+            return;
+        }
+        RequestValidator.Rejection rejection = RequestValidator.check(r, session);
+        if (rejection != null) {
+            log.debug("{}: refusing {}: {}", ctx.channel(), r, rejection.reason());
+            session.entry().metrics().failed();
+            r.release();
+            writeFrames(errorReply(r.cookie(), r.type(), rejection.error(), rejection.reason()), 0);
+            return;
+        }
+        long cost = REQUEST_OVERHEAD + (r.type() == CMD_READ || r.type() == CMD_WRITE ? r.length() : 0);
+        acquire(cost);
+        int type = r.type();
+        long length = r.length();
+        long cookie = r.cookie();
+        boolean fastZero = r.has(CMD_FLAG_FAST_ZERO);
+        boolean df = r.has(CMD_FLAG_DF);
+        executor.execute(r).whenComplete((frames, failure) -> {
+            // The backend is done with the payload once its future completes.
+            r.release();
+            Channel ch = ctx.channel();
+            if (ch.eventLoop().inEventLoop()) {
+                complete(type, length, cookie, fastZero, df, frames, failure, cost);
+            } else {
+                ch.eventLoop().execute(() -> complete(type, length, cookie, fastZero, df, frames, failure, cost));
+            }
+        });
+    }
+
+    private void complete(int type, long length, long cookie, boolean fastZero, boolean df, List<ByteBuf> frames,
+                          Throwable failure, long cost) {
+        if (failure != null) {
+            NbdErrno errno = ErrorMapper.errnoOf(failure);
+            Throwable cause = ErrorMapper.unwrap(failure);
+            if (errno == NbdErrno.EIO) {
+                log.warn("{}: request type {} failed: {}", ctx.channel(), type, cause.toString());
+            } else {
+                log.debug("{}: request type {} failed: {}", ctx.channel(), type, cause.toString());
+            }
+            session.entry().metrics().failed();
+            writeFrames(errorReply(cookie, type, errno.wireValueFor(fastZero, df), String.valueOf(cause.getMessage())),
+                    cost);
+            return;
+        }
+        session.entry().metrics().completed(type, length);
+        // A READ's cost is released once its data left the socket, so a client that does not read stalls itself.
+        writeFrames(frames, cost);
+    }
+
+    private List<ByteBuf> errorReply(long cookie, int type, int error, String message) {
+        if (session.structuredReplies() && (type == CMD_READ || type == CMD_BLOCK_STATUS)) {
+            return List.of(Replies.errorChunk(ctx.alloc(), cookie, error, message));
+        }
+        return List.of(Replies.simple(ctx.alloc(), cookie, error));
+    }
+
+    private void writeFrames(List<ByteBuf> frames, long cost) {
+        if (closed) {
+            frames.forEach(ByteBuf::release);
+            release(cost);
+            return;
+        }
+        inFlight++;
+        int last = frames.size() - 1;
+        for (int i = 0; i < last; i++) {
+            ctx.write(frames.get(i), ctx.voidPromise());
+        }
+        ctx.write(frames.get(last)).addListener(f -> {
+            inFlight--;
+            release(cost);
+            if (disconnecting && inFlight == 0) {
+                ctx.close();
+            }
+        });
+        scheduleFlush();
+    }
+
+    private void scheduleFlush() {
+        if (!flushScheduled) {
+            flushScheduled = true;
+            ctx.channel().eventLoop().execute(() -> {
+                flushScheduled = false;
+                ctx.flush();
+            });
+        }
+    }
+
+    private void acquire(long cost) {
+        inFlight++;
+        pendingBytes += cost;
+        if (pendingBytes > highWater && ctx.channel().config().isAutoRead()) {
+            ctx.channel().config().setAutoRead(false);
+        }
+    }
+
+    private void release(long cost) {
+        if (cost == 0) {
+            return;
+        }
+        inFlight--;
+        pendingBytes -= cost;
+        updateReading();
+    }
+
+    private void updateReading() {
+        Channel ch = ctx.channel();
+        boolean shouldRead = pendingBytes <= lowWater && ch.isWritable() && !disconnecting && !closed;
+        if (shouldRead && !ch.config().isAutoRead()) {
+            ch.config().setAutoRead(true);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (!ctx.channel().isWritable()) {
+            ctx.channel().config().setAutoRead(false);
+        } else {
+            updateReading();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closed = true;
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("{}: closing after {}", ctx.channel(), cause.toString());
+        ctx.close();
+    }
+}

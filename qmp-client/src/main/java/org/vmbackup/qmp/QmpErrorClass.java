@@ -1,0 +1,41 @@
+package org.vmbackup.qmp;
+
+/**
+ * The error classes of QEMU's {@code QapiErrorClass}. Classes this enum does not know map to {@link #UNKNOWN};
+ * {@link QmpErrorException#rawErrorClass()} keeps the wire string either way.
+ */
+public enum QmpErrorClass {
+    /** Most errors: the description says what went wrong. */
+    GENERIC_ERROR("GenericError"),
+    /** The command does not exist (or capabilities were not negotiated yet). */
+    COMMAND_NOT_FOUND("CommandNotFound"),
+    /** The device exists but is not active (e.g. no balloon driver). */
+    DEVICE_NOT_ACTIVE("DeviceNotActive"),
+    /** The named device or node does not exist. */
+    DEVICE_NOT_FOUND("DeviceNotFound"),
+    /** KVM lacks a required capability. */
+    KVM_MISSING_CAP("KVMMissingCap"),
+    /** A class added after this client was written; see the raw class string. */
+    UNKNOWN("");
+
+    private final String wireName;
+
+    QmpErrorClass(String wireName) {
+        this.wireName = wireName;
+    }
+
+    /** The name QEMU sends ({@code ""} for {@link #UNKNOWN}). */
+    public String wireName() {
+        return wireName;
+    }
+
+    /** The enum constant for a wire name; {@link #UNKNOWN} when it is not one of the known classes. */
+    public static QmpErrorClass fromWire(String name) {
+        for (QmpErrorClass c : values()) {
+            if (c != UNKNOWN && c.wireName.equals(name)) {
+                return c;
+            }
+        }
+        return UNKNOWN;
+    }
+}

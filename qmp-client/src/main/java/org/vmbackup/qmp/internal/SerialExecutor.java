@@ -1,0 +1,57 @@
+package org.vmbackup.qmp.internal;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs tasks one at a time, in submission order, on a backing executor: listeners see events in the order
+ * QEMU sent them even on a thread pool. A task that throws is logged and does not stop later tasks.
+ */
+public final class SerialExecutor implements Executor {
+    private static final Logger log = LoggerFactory.getLogger(SerialExecutor.class);
+
+    private final Executor backing;
+    private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
+    private boolean running;
+
+    /**
+     * A serial view of an executor.
+     *
+     * @param backing where tasks actually run
+     */
+    public SerialExecutor(Executor backing) {
+        this.backing = backing;
+    }
+
+    @Override
+    public void execute(Runnable task) {
+        synchronized (tasks) {
+            tasks.add(task);
+            if (running) {
+                return;
+            }
+            running = true;
+        }
+        backing.execute(this::runAll);
+    }
+
+    private void runAll() {
+        while (true) {
+            Runnable next;
+            synchronized (tasks) {
+                next = tasks.poll();
+                if (next == null) {
+                    running = false;
+                    return;
+                }
+            }
+            try {
+                next.run();
+            } catch (RuntimeException e) {
+                log.warn("QMP event listener failed", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,624 @@
+package org.vmbackup.vma;
+
+import static org.vmbackup.vma.VmaConstants.*;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A streaming VMA encoder. Clusters may arrive in any order, in pieces of any size and alignment, from several
+ * threads at once; they are packed into extents (58 clusters each by default) and written by a background thread.
+ * Memory is bounded: a small pool of extent buffers (writers block when the output is slow) plus the clusters
+ * still being assembled from pieces.
+ *
+ * <p>{@link #close()} checks that every cluster of every disk was written exactly once; only then does an archive
+ * opened on a path appear under its final name (it is written to {@code <name>.part} first).
+ */
+public final class VmaWriter implements AutoCloseable {
+    private final VmaHeader header;
+    private final List<VmaDevice> devices;
+    private final DeviceState[] states;
+    private final int clustersPerExtent;
+    private final int maxPartialClusters;
+    private final OutputPump pump;
+    private final Path tempFile;
+    private final Path finalFile;
+    private final ExtentHeaderCodec extentCodec;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Map<Long, PartialCluster> partials = new HashMap<>();
+    private final long[] slots = new long[SLOTS_PER_EXTENT];
+    private ByteBuffer extent;
+    private int slotCount;
+    private int blockCount;
+    private long extents;
+    private VmstateChannel vmstate;
+    private boolean closed;
+
+    /** Per-device bookkeeping, guarded by the writer lock. */
+    private static final class DeviceState {
+        final VmaDevice device;
+        final ClusterBitmap written = new ClusterBitmap();
+        long clusters;
+        long storedBytes;
+        long zeroBytes;
+
+        DeviceState(VmaDevice device) {
+            this.device = device;
+        }
+    }
+
+    private VmaWriter(Builder b, WritableByteChannel out, Path tempFile, Path finalFile) {
+        List<VmaDevice> devs = new ArrayList<>();
+        for (int i = 0; i < b.deviceNames.size(); i++) {
+            devs.add(new VmaDevice(i + 1, b.deviceNames.get(i), b.deviceSizes.get(i)));
+        }
+        this.devices = List.copyOf(devs);
+        this.header = new VmaHeader(b.uuid, Instant.ofEpochSecond(b.ctime.getEpochSecond()), b.configs, devices, 0);
+        this.states = new DeviceState[devices.size() + 1];
+        for (VmaDevice d : devices) {
+            states[d.id()] = new DeviceState(d);
+        }
+        this.clustersPerExtent = b.clustersPerExtent;
+        this.maxPartialClusters = b.maxPartialClusters;
+        this.tempFile = tempFile;
+        this.finalFile = finalFile;
+        this.extentCodec = new ExtentHeaderCodec(b.uuid);
+        ByteBuffer head = HeaderCodec.encode(b.uuid, header.ctime(), b.configs, devices);
+        this.pump = new OutputPump(out, b.bufferedExtents, MAX_EXTENT_SIZE);
+        pump.submit(head, false);
+        this.extent = pump.take();
+    }
+
+    /** A builder for the archive's metadata and the writer's options. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The archive metadata (header size is 0: not known to callers until written). */
+    public VmaHeader header() {
+        return header;
+    }
+
+    /** The devices in dev_id order. */
+    public List<VmaDevice> devices() {
+        return devices;
+    }
+
+    /** The device with this name. */
+    public VmaDevice device(String name) {
+        for (VmaDevice d : devices) {
+            if (d.name().equals(name)) {
+                return d;
+            }
+        }
+        throw new IllegalArgumentException("no device named " + name + " in this archive");
+    }
+
+    private DeviceState state(VmaDevice dev) {
+        Objects.requireNonNull(dev, "dev");
+        if (dev.id() >= states.length || !states[dev.id()].device.equals(dev)) {
+            throw new IllegalArgumentException("device " + dev + " does not belong to this writer");
+        }
+        return states[dev.id()];
+    }
+
+    /**
+     * Stores device bytes {@code [offset, offset + data.remaining())}. Thread-safe; any order, size and alignment.
+     * The data is consumed (copied) before this returns. May block while the output catches up. Bytes past the
+     * device end but inside its last cluster are ignored.
+     *
+     * @throws VmaFormatException if a byte of the range was already written, or the range is outside the device
+     */
+    public void write(VmaDevice dev, long offset, ByteBuffer data) {
+        DeviceState ds = state(dev);
+        if (dev.isVmstate()) {
+            throw new IllegalArgumentException("write the vmstate device through vmstateChannel()");
+        }
+        checkRange(dev, offset, data.remaining());
+        int pos = data.position();
+        int end = data.limit();
+        long off = offset;
+        while (pos < end) {
+            long cluster = off >>> CLUSTER_SHIFT;
+            int inCluster = (int) (off & (CLUSTER_SIZE - 1));
+            int validLen = (int) Math.min(CLUSTER_SIZE, dev.size() - (cluster << CLUSTER_SHIFT));
+            int piece = Math.min(end - pos, CLUSTER_SIZE - inCluster);
+            if (inCluster == 0 && piece >= validLen) {
+                int mask = ZeroBlocks.mask(data, pos, validLen);
+                lock.lock();
+                try {
+                    checkOpen();
+                    if (partials.containsKey(key(dev, cluster))) {
+                        throw writtenTwice(dev, cluster);
+                    }
+                    emit(ds, cluster, mask, data, pos, validLen);
+                } finally {
+                    lock.unlock();
+                }
+            } else {
+                int pieceValid = Math.max(0, Math.min(piece, validLen - inCluster));
+                if (pieceValid > 0) {
+                    assemble(ds, cluster, inCluster, pieceValid, data, pos, validLen);
+                }
+            }
+            pos += piece;
+            off += piece;
+        }
+        data.position(end);
+    }
+
+    /**
+     * Declares device bytes {@code [offset, offset + length)} as zeros: nothing is read or stored. Thread-safe.
+     *
+     * @throws VmaFormatException if a byte of the range was already written, or the range is outside the device
+     */
+    public void writeZeroes(VmaDevice dev, long offset, long length) {
+        DeviceState ds = state(dev);
+        if (dev.isVmstate()) {
+            throw new IllegalArgumentException("write the vmstate device through vmstateChannel()");
+        }
+        checkRange(dev, offset, length);
+        long off = offset;
+        long end = offset + length;
+        while (off < end) {
+            long cluster = off >>> CLUSTER_SHIFT;
+            int inCluster = (int) (off & (CLUSTER_SIZE - 1));
+            int validLen = (int) Math.min(CLUSTER_SIZE, dev.size() - (cluster << CLUSTER_SHIFT));
+            int piece = (int) Math.min(end - off, CLUSTER_SIZE - inCluster);
+            if (inCluster == 0 && piece >= validLen) {
+                lock.lock();
+                try {
+                    checkOpen();
+                    if (partials.containsKey(key(dev, cluster))) {
+                        throw writtenTwice(dev, cluster);
+                    }
+                    emit(ds, cluster, 0, null, 0, validLen);
+                } finally {
+                    lock.unlock();
+                }
+            } else {
+                int pieceValid = Math.max(0, Math.min(piece, validLen - inCluster));
+                if (pieceValid > 0) {
+                    assemble(ds, cluster, inCluster, pieceValid, null, 0, validLen);
+                }
+            }
+            off += piece;
+        }
+    }
+
+    /**
+     * The sequential stream of the {@code vmstate} device (VM RAM state); its last cluster is zero-padded when the
+     * channel or the writer is closed. The same channel is returned on every call; it is not for concurrent use.
+     */
+    public WritableByteChannel vmstateChannel() {
+        lock.lock();
+        try {
+            if (vmstate == null) {
+                VmaDevice d = devices.stream().filter(VmaDevice::isVmstate).findFirst()
+                        .orElseThrow(() -> new IllegalStateException("no vmstate device: call Builder.vmstate()"));
+                vmstate = new VmstateChannel(states[d.id()]);
+            }
+            return vmstate;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Statistics so far. */
+    public VmaWriterStats stats() {
+        lock.lock();
+        try {
+            List<VmaDeviceStats> list = new ArrayList<>();
+            for (VmaDevice d : devices) {
+                DeviceState s = states[d.id()];
+                list.add(new VmaDeviceStats(d, s.clusters, s.storedBytes, s.zeroBytes));
+            }
+            return new VmaWriterStats(pump.written(), extents, list);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static void checkRange(VmaDevice dev, long offset, long length) {
+        long limit = dev.clusterCount() << CLUSTER_SHIFT;
+        if (offset < 0 || length < 0 || offset > limit - length) {
+            throw new VmaFormatException("device " + dev.name() + ": range [" + offset + ", +" + length
+                    + ") is outside the device (size " + dev.size() + ")");
+        }
+    }
+
+    private static long key(VmaDevice dev, long cluster) {
+        return (long) dev.id() << 32 | cluster;
+    }
+
+    private static VmaFormatException writtenTwice(VmaDevice dev, long cluster) {
+        return new VmaFormatException("device " + dev.name() + ": cluster " + cluster + " (byte offset "
+                + (cluster << CLUSTER_SHIFT) + ") written twice");
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("the VMA writer is closed");
+        }
+    }
+
+    /** Adds a piece of a cluster; emits the cluster once all of its in-device bytes arrived. */
+    private void assemble(DeviceState ds, long cluster, int at, int len, ByteBuffer src, int srcAt, int validLen) {
+        VmaDevice dev = ds.device;
+        lock.lock();
+        try {
+            checkOpen();
+            if (ds.written.get(cluster)) {
+                throw writtenTwice(dev, cluster);
+            }
+            long key = key(dev, cluster);
+            PartialCluster p = partials.get(key);
+            if (p == null) {
+                if (partials.size() >= maxPartialClusters) {
+                    throw new VmaFormatException("more than " + maxPartialClusters + " clusters partially written "
+                            + "at once (device " + dev.name() + ", cluster " + cluster + ")");
+                }
+                p = new PartialCluster();
+                partials.put(key, p);
+            }
+            if (!p.cover(at, len)) {
+                throw new VmaFormatException("device " + dev.name() + ": bytes in [" + ((cluster << CLUSTER_SHIFT) + at)
+                        + ", +" + len + ") written twice");
+            }
+            if (src != null) {
+                p.data.put(at, src, srcAt, len);
+            }
+            if (p.complete(validLen)) {
+                partials.remove(key);
+                emit(ds, cluster, ZeroBlocks.mask(p.data, 0, validLen), p.data, 0, validLen);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Puts one cluster into the current extent; caller holds the lock. {@code src} may be null iff mask is 0. */
+    private void emit(DeviceState ds, long cluster, int mask, ByteBuffer src, int srcAt, int validLen) {
+        if (!ds.device.isVmstate() && !ds.written.testAndSet(cluster)) {
+            throw writtenTwice(ds.device, cluster);
+        }
+        int at = EXTENT_HEADER_SIZE + blockCount * BLOCK_SIZE;
+        int stored = 0;
+        for (int m = mask; m != 0; m &= m - 1) {
+            int j = Integer.numberOfTrailingZeros(m);
+            int from = j * BLOCK_SIZE;
+            int len = Math.min(BLOCK_SIZE, validLen - from);
+            extent.put(at, src, srcAt + from, len);
+            if (len < BLOCK_SIZE) {
+                ZeroBlocks.clear(extent, at + len, BLOCK_SIZE - len);
+            }
+            at += BLOCK_SIZE;
+            stored++;
+        }
+        slots[slotCount++] = ExtentHeaderCodec.slot(mask, ds.device.id(), cluster);
+        blockCount += stored;
+        ds.clusters++;
+        ds.storedBytes += (long) stored * BLOCK_SIZE;
+        ds.zeroBytes += validLen - Math.min(validLen, stored * BLOCK_SIZE);
+        if (slotCount >= clustersPerExtent) {
+            flushExtent();
+        }
+    }
+
+    /** Finishes the current extent and hands it to the output; may wait for a free buffer. Caller holds the lock. */
+    private void flushExtent() {
+        extentCodec.encode(extent, slots, slotCount, blockCount);
+        extent.position(0).limit(EXTENT_HEADER_SIZE + blockCount * BLOCK_SIZE);
+        ByteBuffer done = extent;
+        extent = null;
+        pump.submit(done, true);
+        extents++;
+        slotCount = 0;
+        blockCount = 0;
+        extent = pump.take();
+    }
+
+    /**
+     * Flushes everything and finishes the archive; for a path, renames it to its final name.
+     *
+     * @throws VmaFormatException naming the device and first missing cluster if some disk cluster was not written;
+     *     the archive is then deleted
+     */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            try {
+                if (vmstate != null) {
+                    vmstate.finish();
+                }
+                checkComplete();
+                if (slotCount > 0 || extents == 0) {
+                    flushExtent(); // a config-only archive still gets one (empty) extent
+                }
+                closed = true;
+                pump.finish();
+                if (finalFile != null) {
+                    if (Files.exists(finalFile)) {
+                        throw new FileAlreadyExistsException(finalFile.toString());
+                    }
+                    Files.move(tempFile, finalFile, StandardCopyOption.ATOMIC_MOVE);
+                }
+            } catch (IOException e) {
+                abortLocked();
+                throw new UncheckedIOException("finishing " + (finalFile == null ? "the archive" : finalFile) + ": "
+                        + e.getMessage(), e);
+            } catch (RuntimeException e) {
+                abortLocked();
+                throw e;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void checkComplete() {
+        for (PartialCluster p : partials.values()) {
+            Map.Entry<Long, PartialCluster> e = partials.entrySet().stream().filter(x -> x.getValue() == p)
+                    .findFirst().orElseThrow();
+            VmaDevice d = devices.get((int) (e.getKey() >>> 32) - 1);
+            long cluster = e.getKey() & 0xFFFF_FFFFL;
+            throw new VmaFormatException("device " + d.name() + ": cluster " + cluster + " incomplete (byte "
+                    + ((cluster << CLUSTER_SHIFT) + p.firstMissing()) + " not written)");
+        }
+        for (VmaDevice d : devices) {
+            if (d.isVmstate()) {
+                continue;
+            }
+            long missing = states[d.id()].written.firstClear(d.clusterCount());
+            if (missing >= 0) {
+                throw new VmaFormatException("device " + d.name() + " (dev_id " + d.id() + "): cluster " + missing
+                        + " (byte offset " + (missing << CLUSTER_SHIFT) + ") was not written");
+            }
+        }
+    }
+
+    /** Discards the archive: stops the output and deletes the temporary file (if writing to a path). */
+    public void abort() {
+        lock.lock();
+        try {
+            abortLocked();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void abortLocked() {
+        boolean wasClosed = closed;
+        closed = true;
+        if (!wasClosed || tempFile != null) {
+            pump.cancel();
+        }
+        if (tempFile != null) {
+            try {
+                Files.deleteIfExists(tempFile);
+            } catch (IOException e) {
+                // best effort: the caller sees the original failure
+            }
+        }
+    }
+
+    /** The sequential vmstate stream: fills one cluster at a time, emitting clusters 0, 1, 2, ... */
+    private final class VmstateChannel implements WritableByteChannel {
+        private final DeviceState ds;
+        private final ByteBuffer buf = ByteBuffer.allocate(CLUSTER_SIZE);
+        private long next;
+        private boolean open = true;
+
+        VmstateChannel(DeviceState ds) {
+            this.ds = ds;
+        }
+
+        @Override
+        public int write(ByteBuffer src) {
+            if (!open) {
+                throw new IllegalStateException("vmstate channel closed");
+            }
+            int n = src.remaining();
+            while (src.hasRemaining()) {
+                int k = Math.min(buf.remaining(), src.remaining());
+                buf.put(buf.position(), src, src.position(), k);
+                buf.position(buf.position() + k);
+                src.position(src.position() + k);
+                if (!buf.hasRemaining()) {
+                    emitBuffer();
+                }
+            }
+            return n;
+        }
+
+        private void emitBuffer() {
+            int mask = ZeroBlocks.mask(buf, 0, CLUSTER_SIZE);
+            lock.lock();
+            try {
+                checkOpen();
+                emit(ds, next++, mask, buf, 0, CLUSTER_SIZE);
+            } finally {
+                lock.unlock();
+            }
+            buf.clear();
+        }
+
+        void finish() {
+            if (open && buf.position() > 0) {
+                ZeroBlocks.clear(buf, buf.position(), buf.remaining());
+                emitBuffer();
+            }
+            open = false;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return open;
+        }
+
+        @Override
+        public void close() {
+            finish();
+        }
+    }
+
+    /** Metadata and options of an archive to write. */
+    public static final class Builder {
+        private UUID uuid = UUID.randomUUID();
+        private Instant ctime = Instant.now();
+        private final List<VmaConfig> configs = new ArrayList<>();
+        private final List<String> deviceNames = new ArrayList<>();
+        private final List<Long> deviceSizes = new ArrayList<>();
+        private int clustersPerExtent = DEFAULT_CLUSTERS_PER_EXTENT;
+        private int bufferedExtents = 4;
+        private int maxPartialClusters = 1024;
+        private int compressionLevel = 3;
+        private int compressionWorkers = Math.max(1, Runtime.getRuntime().availableProcessors());
+
+        private Builder() {
+        }
+
+        /** The archive uuid (default random). */
+        public Builder uuid(UUID uuid) {
+            this.uuid = Objects.requireNonNull(uuid);
+            return this;
+        }
+
+        /** The creation time stored in the header (default now; seconds resolution). */
+        public Builder ctime(Instant ctime) {
+            this.ctime = Objects.requireNonNull(ctime);
+            return this;
+        }
+
+        /** Adds a configuration blob (at most 256, each at most 65535 bytes). */
+        public Builder config(String name, byte[] data) {
+            configs.add(new VmaConfig(name, data));
+            return this;
+        }
+
+        /** Adds a disk of this exact size in bytes; dev_ids are 1, 2, ... in the order of disk/vmstate calls. */
+        public Builder disk(String name, long sizeBytes) {
+            if (VMSTATE_NAME.equals(name)) {
+                throw new IllegalArgumentException("the name vmstate is reserved: use vmstate()");
+            }
+            return addDevice(name, sizeBytes);
+        }
+
+        /** Adds the {@code vmstate} device (VM RAM state) with an estimated size (informational only). */
+        public Builder vmstate(long estimatedSize) {
+            return addDevice(VMSTATE_NAME, Math.max(1, estimatedSize));
+        }
+
+        private Builder addDevice(String name, long size) {
+            if (deviceNames.contains(name)) {
+                throw new IllegalArgumentException("duplicate device name " + name);
+            }
+            if (size <= 0 || ((size - 1) >>> CLUSTER_SHIFT) >= MAX_CLUSTERS) {
+                throw new IllegalArgumentException("device " + name + ": size out of range: " + size);
+            }
+            if (deviceNames.size() >= MAX_DEVICES) {
+                throw new IllegalArgumentException("at most " + MAX_DEVICES + " devices");
+            }
+            deviceNames.add(name);
+            deviceSizes.add(size);
+            return this;
+        }
+
+        /** Clusters per extent, 1..59 (default 58, like the reference writer). */
+        public Builder clustersPerExtent(int n) {
+            if (n < 1 || n > SLOTS_PER_EXTENT) {
+                throw new IllegalArgumentException("clustersPerExtent must be 1..59: " + n);
+            }
+            this.clustersPerExtent = n;
+            return this;
+        }
+
+        /** Extent buffers in the output pool (default 4, at least 2): more absorbs burstier output. */
+        public Builder bufferedExtents(int n) {
+            this.bufferedExtents = Math.max(2, n);
+            return this;
+        }
+
+        /** At most this many clusters may be partially written at once (default 1024, 64 KiB each). */
+        public Builder maxPartialClusters(int n) {
+            this.maxPartialClusters = Math.max(1, n);
+            return this;
+        }
+
+        /** zstd level (default 3) and worker threads (default: available processors) for compressed output. */
+        public Builder compression(int level, int workers) {
+            this.compressionLevel = level;
+            this.compressionWorkers = Math.max(0, workers);
+            return this;
+        }
+
+        /**
+         * Creates the archive at this path (which must not exist), written as {@code <name>.part} and renamed on a
+         * successful close. Compression by file name: {@code .zst} zstd, {@code .gz} gzip, else none.
+         */
+        public VmaWriter open(Path archive) throws IOException {
+            Path abs = archive.toAbsolutePath();
+            if (Files.exists(abs)) {
+                throw new FileAlreadyExistsException(abs.toString());
+            }
+            Path temp = abs.resolveSibling(abs.getFileName() + ".part");
+            FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            try {
+                WritableByteChannel out = VmaCompression.forFileName(abs).compress(ch, compressionLevel,
+                        compressionWorkers);
+                return new VmaWriter(this, out, temp, abs);
+            } catch (IOException | RuntimeException e) {
+                ch.close();
+                Files.deleteIfExists(temp);
+                throw e;
+            }
+        }
+
+        /** Writes an uncompressed archive to a channel; the channel is not closed by the writer. */
+        public VmaWriter open(WritableByteChannel out) throws IOException {
+            return open(out, VmaCompression.NONE);
+        }
+
+        /** Writes an archive with this compression to a channel; the channel is not closed by the writer. */
+        public VmaWriter open(WritableByteChannel out, VmaCompression compression) throws IOException {
+            WritableByteChannel keepOpen = new WritableByteChannel() {
+                @Override
+                public int write(ByteBuffer src) throws IOException {
+                    return out.write(src);
+                }
+
+                @Override
+                public boolean isOpen() {
+                    return out.isOpen();
+                }
+
+                @Override
+                public void close() {
+                    // the caller owns the channel
+                }
+            };
+            return new VmaWriter(this, compression.compress(keepOpen, compressionLevel, compressionWorkers), null,
+                    null);
+        }
+    }
+}
