@@ -4,5 +4,6 @@ module org.vmbackup.core {
     requires transitive org.vmbackup.nbd;
     requires transitive org.vmbackup.vma;
     requires org.slf4j;
+    requires io.netty.buffer;
     exports org.vmbackup.core;
 }
