@@ -98,6 +98,7 @@ public final class BackupSession {
         private Duration resumeTimeout = Duration.ofSeconds(2);
         private Duration progressInterval = Duration.ofMillis(500);
         private int sinkThreads = 4;
+        private java.util.function.Consumer<org.vmbackup.nbd.NbdServer> nbdServerListener = s -> { };
 
         private Builder() {
         }
@@ -202,6 +203,15 @@ public final class BackupSession {
             return this;
         }
 
+        /**
+         * Called with the session's NBD server once it listens, e.g. to read its export metrics. The session
+         * owns the server: do not close it.
+         */
+        public Builder nbdServerListener(java.util.function.Consumer<org.vmbackup.nbd.NbdServer> listener) {
+            this.nbdServerListener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
         private static Duration positive(Duration d, String what) {
             if (d == null || d.isNegative() || d.isZero()) {
                 throw new IllegalArgumentException(what + " must be positive: " + d);
@@ -223,7 +233,7 @@ public final class BackupSession {
             }
             return new BackupSession(new BackupRun.Config(client, qmpSocket, List.copyOf(disks), vmstate, target,
                     List.copyOf(configs), describeVm, listener, eventLoop, commandTimeout, resumeTimeout,
-                    progressInterval, sinkThreads));
+                    progressInterval, sinkThreads, nbdServerListener));
         }
     }
 }

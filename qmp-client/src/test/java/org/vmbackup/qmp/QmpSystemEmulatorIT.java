@@ -38,7 +38,13 @@ class QmpSystemEmulatorIT {
 
     @Test
     void queriesDecode() throws Exception {
-        try (QemuProcess vm = QemuProcess.system().memoryMiB(128).start();
+        try (QemuProcess vm = QemuProcess.system().memoryMiB(128).start(dir -> {
+                    try {
+                        ItSupport.rawImage(dir.resolve("d.img"), "2M", -1);
+                    } catch (InterruptedException e) {
+                        throw new java.io.IOException(e);
+                    }
+                });
                 QmpClient qmp = await(QmpClient.connect(vm.qmpSocket()))) {
             QmpVersion v = await(qmp.execute(new QueryCommands.QueryVersion()));
             assertThat(v).isEqualTo(qmp.greeting().version());
@@ -48,6 +54,16 @@ class QmpSystemEmulatorIT {
             assertThat(status.status()).isEqualTo("running");
             assertThat(await(qmp.execute(new QueryCommands.QueryBlock()))).isEmpty();
             assertThat(await(qmp.execute(new QueryCommands.QueryNamedBlockNodes(true)))).isEmpty();
+            addRawNode(qmp, "d", vm.dir().resolve("d.img"));
+            await(qmp.execute("device_add", JsonObject.builder().put("driver", "virtio-blk-pci").put("drive", "d")
+                    .put("id", "vd0").build()));
+            var block = await(qmp.execute(new QueryCommands.QueryBlock()));
+            assertThat(block).singleElement().satisfies(b -> {
+                assertThat(b.qdev()).contains("vd0");
+                assertThat(b.inserted().nodeName()).isEqualTo("d");
+                assertThat(b.inserted().driver()).isEqualTo("raw");
+                assertThat(b.inserted().virtualSize()).isEqualTo(2L << 20);
+            });
             assertThat(await(qmp.execute(new QueryCommands.QueryJobs()))).isEmpty();
             assertThat(await(qmp.execute(new QueryCommands.QueryBlockJobs()))).isEmpty();
             var migration = await(qmp.execute(new QueryCommands.QueryMigrate()));
@@ -188,6 +204,36 @@ class QmpSystemEmulatorIT {
             } catch (Exception e) {
                 // interrupted or closed: the test's assertions report what was read
             }
+        }
+    }
+
+    @Test
+    void migrateThroughAPipeIntoAnIncomingQemuRestoresTheVm() throws Exception {
+        try (QemuProcess src = QemuProcess.system().start();
+                QemuProcess dst = QemuProcess.system().args("-incoming", "defer").start();
+                QmpClient out = await(QmpClient.connect(src.qmpSocket()));
+                QmpClient in = await(QmpClient.connect(dst.qmpSocket()));
+                QmpEventSubscription inEvents = in.subscribe(e -> e instanceof QmpEvent.Migration)) {
+            assertThat(await(in.execute(new QueryCommands.QueryStatus())).status()).isEqualTo("inmigrate");
+            await(in.execute(MigrationCommands.MigrateSetCapabilities.of(new Capability("events", true))));
+            FileDescriptor[] pipe = FileDescriptor.pipe();
+            try {
+                await(in.getfd("incoming", pipe[0]));
+                await(out.getfd("outgoing", pipe[1]));
+            } finally {
+                pipe[0].close();
+                pipe[1].close();
+            }
+            await(in.execute(new MigrationCommands.MigrateIncoming("fd:incoming")));
+            await(out.execute(new MigrationCommands.Migrate("fd:outgoing")));
+            var end = (QmpEvent.Migration) await(inEvents.await(e -> {
+                String st = ((QmpEvent.Migration) e).status();
+                return st.equals("completed") || st.equals("failed");
+            }, T));
+            assertThat(end.status()).isEqualTo("completed");
+            assertThat(await(in.execute(new QueryCommands.QueryMigrate())).status()).isEqualTo("completed");
+            // The source was running, so the destination runs once the stream is loaded.
+            assertThat(await(in.execute(new QueryCommands.QueryStatus())).status()).isEqualTo("running");
         }
     }
 

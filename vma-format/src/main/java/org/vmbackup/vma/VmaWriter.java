@@ -46,17 +46,20 @@ public final class VmaWriter implements AutoCloseable {
     private ByteBuffer extent;
     private int slotCount;
     private int blockCount;
-    private long extents;
+    private volatile long extents;
     private VmstateChannel vmstate;
     private boolean closed;
+    /** Set when the output failed or an extent could not be handed over; later calls fail with it as cause. */
+    private RuntimeException failure;
 
     /** Per-device bookkeeping, guarded by the writer lock. */
     private static final class DeviceState {
         final VmaDevice device;
         final ClusterBitmap written = new ClusterBitmap();
-        long clusters;
-        long storedBytes;
-        long zeroBytes;
+        // written under the writer lock, read without it by stats() (which must not wait behind back-pressure)
+        volatile long clusters;
+        volatile long storedBytes;
+        volatile long zeroBytes;
 
         DeviceState(VmaDevice device) {
             this.device = device;
@@ -220,19 +223,14 @@ public final class VmaWriter implements AutoCloseable {
         }
     }
 
-    /** Statistics so far. */
+    /** Statistics so far; never waits (also not while writers are blocked on a slow output). */
     public VmaWriterStats stats() {
-        lock.lock();
-        try {
-            List<VmaDeviceStats> list = new ArrayList<>();
-            for (VmaDevice d : devices) {
-                DeviceState s = states[d.id()];
-                list.add(new VmaDeviceStats(d, s.clusters, s.storedBytes, s.zeroBytes));
-            }
-            return new VmaWriterStats(pump.written(), extents, list);
-        } finally {
-            lock.unlock();
+        List<VmaDeviceStats> list = new ArrayList<>();
+        for (VmaDevice d : devices) {
+            DeviceState s = states[d.id()];
+            list.add(new VmaDeviceStats(d, s.clusters, s.storedBytes, s.zeroBytes));
         }
+        return new VmaWriterStats(pump.written(), extents, list);
     }
 
     private static void checkRange(VmaDevice dev, long offset, long length) {
@@ -253,6 +251,9 @@ public final class VmaWriter implements AutoCloseable {
     }
 
     private void checkOpen() {
+        if (failure != null) {
+            throw new VmaFormatException("the VMA writer failed earlier: " + failure.getMessage(), failure);
+        }
         if (closed) {
             throw new IllegalStateException("the VMA writer is closed");
         }
@@ -326,12 +327,16 @@ public final class VmaWriter implements AutoCloseable {
         extentCodec.encode(extent, slots, slotCount, blockCount);
         extent.position(0).limit(EXTENT_HEADER_SIZE + blockCount * BLOCK_SIZE);
         ByteBuffer done = extent;
-        extent = null;
-        pump.submit(done, true);
-        extents++;
-        slotCount = 0;
-        blockCount = 0;
-        extent = pump.take();
+        try {
+            pump.submit(done, true);
+            extents++;
+            slotCount = 0;
+            blockCount = 0;
+            extent = pump.take();
+        } catch (RuntimeException e) {
+            failure = e;
+            throw e;
+        }
     }
 
     /**
@@ -348,6 +353,7 @@ public final class VmaWriter implements AutoCloseable {
                 return;
             }
             try {
+                checkOpen(); // an earlier output failure is the error to report, not the missing clusters
                 if (vmstate != null) {
                     vmstate.finish();
                 }

@@ -71,10 +71,12 @@ public final class BackupRun {
      * @param resumeTimeout how long to wait for QEMU to resume the guest itself before sending cont
      * @param progressInterval how often to report progress while copying
      * @param sinkThreads threads running the blocking archive writes
+     * @param nbdServerListener told about the NBD server once it listens
      */
     public record Config(QmpClient client, Path qmpSocket, List<String> disks, boolean vmstate, ArchiveTarget target,
             List<ConfigBlob> configs, boolean describeVm, BackupProgressListener listener, NbdEventLoop eventLoop,
-            Duration commandTimeout, Duration resumeTimeout, Duration progressInterval, int sinkThreads) {
+            Duration commandTimeout, Duration resumeTimeout, Duration progressInterval, int sinkThreads,
+            java.util.function.Consumer<NbdServer> nbdServerListener) {
     }
 
     private final Config cfg;
@@ -85,6 +87,8 @@ public final class BackupRun {
     private volatile boolean cancelled;
     private volatile boolean connectionLost;
     private volatile BackupProgress latest;
+    private volatile boolean keepArchive;
+    private Runnable abortArchive = () -> { };
     private ProgressTracker tracker;
     private VmstateReceiver receiver;
     // learned from events, on the session thread only
@@ -130,6 +134,15 @@ public final class BackupRun {
             tracker = new ProgressTracker(layout.disks(), cfg.vmstate(), System::nanoTime);
             progress(BackupPhase.PREPARING);
             sink = openSink(layout);
+            ArchiveSink opened = sink;
+            // On failure the archive is discarded after QEMU's jobs are cancelled (earlier, guest writes that
+            // copy-before-write cannot save would fail); a job stuck on the sink gets it aborted sooner.
+            cleanup.push("discard the archive", () -> {
+                if (!keepArchive) {
+                    opened.abort();
+                }
+            });
+            abortArchive = opened::abort;
             List<String> jobs = prepare(q, disks, layout, sink);
             checkAbort();
 
@@ -138,7 +151,7 @@ public final class BackupRun {
                 criticalSection(q, disks, jobs, wasRunning);
             } else {
                 // The transaction alone makes all disks consistent: each action drains its disk until commit.
-                cleanup.push("cancel and dismiss backup jobs", () -> finishJobs(q, jobs));
+                cleanup.push("cancel and dismiss backup jobs", () -> finishJobs(q, jobs, abortArchive));
                 q.call("transaction", transaction(disks, jobs, false));
             }
 
@@ -146,6 +159,7 @@ public final class BackupRun {
             long vmstateBytes = copy(q, jobs);
 
             progress(BackupPhase.FINISHING);
+            keepArchive = true;
             cleanup.runAll(); // every job concluded and the stream ended: QEMU no longer needs anything of ours
             try {
                 sink.commit();
@@ -168,10 +182,11 @@ public final class BackupRun {
         } catch (Throwable e) {
             BackupException failure = sinkFailure.get() != null && !cancelled ? sinkFailure.get() : asBackup(e);
             log.info("backup failed: {}", failure.getMessage());
-            if (sink != null) {
-                sink.abort(); // unblocks writers stuck on back-pressure before QEMU is cleaned up
-            }
+            keepArchive = false;
             cleanup.runAll();
+            if (sink != null) {
+                sink.abort(); // after a failed commit too
+            }
             if (tracker != null) {
                 progress(BackupPhase.FAILED);
             }
@@ -297,6 +312,7 @@ public final class BackupRun {
         NbdServer server = nb.build();
         cleanup.push("close NBD server", () -> server.close().get(CLEANUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
         await(server.start(), "starting the NBD server on " + nbdSocket);
+        cfg.nbdServerListener().accept(server);
 
         List<String> jobs = new ArrayList<>();
         for (int i = 0; i < disks.size(); i++) {
@@ -356,17 +372,24 @@ public final class BackupRun {
 
     private void criticalSection(QemuCalls q, List<SourceDisk> disks, List<String> jobs, boolean wasRunning) {
         cleanup.push("restore the guest's run state", () -> restoreRunState(q, wasRunning));
+        long t0 = System.nanoTime();
         if (wasRunning) {
             q.call("stop", null);
         }
-        cleanup.push("cancel and dismiss backup jobs", () -> finishJobs(q, jobs));
+        long t1 = System.nanoTime();
+        cleanup.push("cancel and dismiss backup jobs", () -> finishJobs(q, jobs, abortArchive));
         // Throttled: a job copying at full speed starves the main loop that must resume the guest.
         q.call("transaction", transaction(disks, jobs, true));
+        long t2 = System.nanoTime();
         cleanup.push("end the VM state snapshot", () -> endMigration(q));
         q.call("migrate", JsonObject.builder().put("uri", "unix:" + receiver.socket()).build());
+        long t3 = System.nanoTime();
         if (wasRunning) {
             awaitResume(q);
         }
+        long t4 = System.nanoTime();
+        log.debug("critical section: stop {} us, transaction {} us, migrate {} us, until RESUME seen {} us",
+                (t1 - t0) / 1000, (t2 - t1) / 1000, (t3 - t2) / 1000, (t4 - t3) / 1000);
         for (String job : jobs) {
             try {
                 q.call("block-job-set-speed", JsonObject.builder().put("device", job).put("speed", 0L).build());
@@ -431,8 +454,7 @@ public final class BackupRun {
                     String error = jobError(q, job);
                     int disk = jobs.indexOf(job);
                     if (error != null) {
-                        throw new BackupException("backup job of disk " + tracker.snapshot(BackupPhase.COPYING)
-                                .disks().get(disk).name() + " failed: " + error);
+                        throw jobFailure(q, jobs);
                     }
                     open.remove(job);
                     tracker.markFinished(disk);
@@ -456,6 +478,40 @@ public final class BackupRun {
         long n = receiver.completion().join();
         tracker.markVmstateFinished();
         return n;
+    }
+
+    /**
+     * The failure of a group of jobs: one failing job cancels the others ("Operation canceled"), so name the
+     * one that failed first of its own, once all concluded.
+     */
+    private BackupException jobFailure(QemuCalls q, List<String> jobs) {
+        checkAbort(); // an archive failure explains the job failure better than QEMU's message
+        long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+        Map<String, String> errors = new HashMap<>();
+        while (true) {
+            boolean all = true;
+            for (Json j : q.call("query-jobs", null).elements()) {
+                String id = j.require("id").asString();
+                if (jobs.contains(id)) {
+                    all &= "concluded".equals(j.require("status").asString());
+                    j.opt("error").ifPresent(e -> errors.put(id, e.asString()));
+                }
+            }
+            if (all || System.nanoTime() > deadline) {
+                break;
+            }
+            pump(Duration.ofMillis(50));
+        }
+        List<String> names = tracker.snapshot(BackupPhase.COPYING).disks().stream().map(d -> d.name()).toList();
+        String chosen = null;
+        for (String id : jobs) {
+            String e = errors.get(id);
+            if (e != null && (chosen == null || errors.get(chosen).equals("Operation canceled"))) {
+                chosen = id;
+            }
+        }
+        return new BackupException("backup job of disk " + names.get(jobs.indexOf(chosen)) + " failed: "
+                + errors.get(chosen));
     }
 
     private static String jobError(QemuCalls q, String job) {
@@ -484,6 +540,9 @@ public final class BackupRun {
     }
 
     private void handle(Object item) {
+        if (item instanceof QmpEvent e && log.isTraceEnabled()) {
+            log.trace("event {}", e.toJson());
+        }
         if (item instanceof QmpEvent.Stop s && stopAt == null) {
             stopAt = s.timestamp();
         } else if (item instanceof QmpEvent.Resume r && stopAt != null && resumeAt == null) {
@@ -541,8 +600,11 @@ public final class BackupRun {
 
     // ---- cleanup steps ----
 
-    /** Cancels our jobs that did not conclude, waits for them, dismisses them all. */
-    private static void finishJobs(QemuCalls q, List<String> jobs) throws InterruptedException {
+    /**
+     * Cancels our jobs that did not conclude, waits for them, dismisses them all. A job that does not conclude
+     * within a few seconds is waiting on the archive: {@code stuck} aborts it so the requests fail.
+     */
+    private static void finishJobs(QemuCalls q, List<String> jobs, Runnable stuck) throws InterruptedException {
         Map<String, String> status = ourJobs(q, jobs);
         if (status == null) {
             return;
@@ -552,9 +614,15 @@ public final class BackupRun {
                 q.tryCall("job-cancel", JsonObject.builder().put("id", e.getKey()).build(), CLEANUP_TIMEOUT);
             }
         }
-        long deadline = System.nanoTime() + CLEANUP_TIMEOUT.toNanos();
+        long start = System.nanoTime();
+        boolean aborted = false;
         while (status != null && !status.values().stream().allMatch("concluded"::equals)
-                && System.nanoTime() < deadline) {
+                && System.nanoTime() - start < 2 * CLEANUP_TIMEOUT.toNanos()) {
+            if (!aborted && System.nanoTime() - start > Duration.ofSeconds(3).toNanos()) {
+                log.info("backup jobs still running 3 s after cancel: discarding the archive to release them");
+                stuck.run();
+                aborted = true;
+            }
             Thread.sleep(50);
             status = ourJobs(q, jobs);
         }
@@ -582,22 +650,27 @@ public final class BackupRun {
     }
 
     /**
-     * Ends an unfinished snapshot: dropping the stream's connection makes QEMU fail it by itself; migrate_cancel
-     * only if it does not (cancelling a background snapshot has wedged 7.2's monitor once).
+     * Ends an unfinished snapshot by letting it finish into the void: the receiver drops the rest of the stream.
+     * Cutting a background snapshot off (closing its socket, migrate_cancel) leaves QEMU 7.2 with guest RAM still
+     * registered for write tracking: the next snapshot is refused or the monitor hangs. Only if the snapshot does
+     * not end within a minute is it cut off.
      */
     private void endMigration(QemuCalls q) throws InterruptedException {
-        if (receiver != null && !receiver.completion().isDone()) {
-            receiver.close();
-        }
-        if (waitMigrationSettled(q)) {
+        if (receiver == null) {
             return;
         }
+        receiver.discard();
+        if (waitMigrationSettled(q, Duration.ofSeconds(60))) {
+            return;
+        }
+        log.warn("the VM state snapshot did not end within 60 s: cancelling it");
+        receiver.close();
         q.tryCall("migrate_cancel", null, CLEANUP_TIMEOUT);
-        waitMigrationSettled(q);
+        waitMigrationSettled(q, Duration.ofSeconds(5));
     }
 
-    private static boolean waitMigrationSettled(QemuCalls q) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    private static boolean waitMigrationSettled(QemuCalls q, Duration limit) throws InterruptedException {
+        long deadline = System.nanoTime() + limit.toNanos();
         while (true) {
             Json m = q.tryCall("query-migrate", null, CLEANUP_TIMEOUT);
             if (m == null) {

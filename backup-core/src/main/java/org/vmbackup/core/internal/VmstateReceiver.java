@@ -18,6 +18,10 @@ import org.vmbackup.core.BackupException;
  * Listens on a unix socket for QEMU's migration stream ({@code migrate uri=unix:PATH}) and copies it into the
  * archive's VM state channel on its own thread, with one fixed buffer. Accepts exactly one connection.
  * Completes with the stream length once QEMU closes the connection and the channel is closed.
+ *
+ * <p>When the archive fails (or {@link #discard()} is called) the receiver keeps reading the stream to its end
+ * and drops it: a background snapshot is never cut off midway, because QEMU 7.2 can be left with guest RAM
+ * still registered for write tracking (the next snapshot is refused, or the monitor hangs).
  */
 public final class VmstateReceiver implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(VmstateReceiver.class);
@@ -26,6 +30,8 @@ public final class VmstateReceiver implements AutoCloseable {
     private final Path socket;
     private final ServerSocketChannel server;
     private final CompletableFuture<Long> done = new CompletableFuture<>();
+    private final CompletableFuture<Void> drained = new CompletableFuture<>();
+    private volatile boolean discard;
     private volatile SocketChannel connection;
     private volatile boolean closed;
 
@@ -69,6 +75,16 @@ public final class VmstateReceiver implements AutoCloseable {
         return done;
     }
 
+    /** Completes when the stream ended or the connection was closed (whether or not it was stored). */
+    public CompletableFuture<Void> drained() {
+        return drained;
+    }
+
+    /** Stops storing: the rest of the stream is read and dropped, so QEMU can finish the snapshot. */
+    public void discard() {
+        discard = true;
+    }
+
     private void run(WritableByteChannel sink, LongConsumer progress) {
         long total = 0;
         try (SocketChannel ch = server.accept()) {
@@ -79,28 +95,48 @@ public final class VmstateReceiver implements AutoCloseable {
                 if (buf.position() < buf.capacity() / 2) {
                     continue; // gather larger writes; the socket delivers small pieces
                 }
-                total += drain(buf, sink, progress);
+                total += store(buf, sink, progress, total);
             }
-            total += drain(buf, sink, progress);
-            sink.close();
-            log.debug("VM state stream on {} ended after {} bytes", socket, total);
-            done.complete(total);
+            total += store(buf, sink, progress, total);
+            if (!discard) {
+                sink.close();
+                log.debug("VM state stream on {} ended after {} bytes", socket, total);
+                done.complete(total);
+            } else {
+                fail(total, new IOException("the VM state stream was discarded"));
+            }
         } catch (IOException | RuntimeException e) {
-            FileTrees.closeQuietly(sink);
-            String why = closed ? "the VM state receiver was closed" : e.toString();
-            done.completeExceptionally(new BackupException("VM state stream on " + socket + " failed after "
-                    + total + " bytes: " + why, e));
+            fail(total, e);
+        } finally {
+            drained.complete(null);
         }
     }
 
-    private static long drain(ByteBuffer buf, WritableByteChannel sink, LongConsumer progress) throws IOException {
+    private void fail(long total, Exception e) {
+        FileTrees.closeQuietly(connection);
+        String why = closed ? "the VM state receiver was closed" : e.getMessage() == null ? e.toString() : e.getMessage();
+        done.completeExceptionally(new BackupException("VM state stream on " + socket + " failed after " + total
+                + " bytes: " + why, e));
+    }
+
+    /** Stores the buffered bytes; once storing failed or was given up, drops them. */
+    private long store(ByteBuffer buf, WritableByteChannel sink, LongConsumer progress, long total) {
         buf.flip();
         int n = buf.remaining();
-        while (buf.hasRemaining()) {
-            sink.write(buf);
+        if (!discard) {
+            try {
+                while (buf.hasRemaining()) {
+                    sink.write(buf);
+                }
+            } catch (IOException | RuntimeException e) {
+                discard = true; // keep reading: QEMU must be able to finish the snapshot
+                FileTrees.closeQuietly(sink);
+                done.completeExceptionally(new BackupException("VM state stream on " + socket
+                        + ": the archive refused the data after " + total + " bytes: " + e.getMessage(), e));
+            }
         }
         buf.clear();
-        if (n > 0) {
+        if (n > 0 && !discard) {
             progress.accept(n);
         }
         return n;

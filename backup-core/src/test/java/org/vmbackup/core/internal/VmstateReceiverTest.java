@@ -70,10 +70,37 @@ class VmstateReceiverTest {
                     SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
                 c.connect(UnixDomainSocketAddress.of(r.socket()));
                 c.write(ByteBuffer.allocate(1 << 20));
-                c.shutdownOutput();
                 assertThatThrownBy(() -> r.completion().get(10, TimeUnit.SECONDS))
                         .isInstanceOf(ExecutionException.class).cause().isInstanceOf(BackupException.class)
                         .hasMessageContaining("m.sock").hasMessageContaining("No space left");
+                // the stream is still read to its end, so QEMU can finish its snapshot
+                for (int i = 0; i < 8; i++) {
+                    ByteBuffer more = ByteBuffer.allocate(1 << 20);
+                    while (more.hasRemaining()) {
+                        c.write(more);
+                    }
+                }
+                assertThat(r.drained()).isNotDone();
+                c.shutdownOutput();
+                r.drained().get(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
+    void discardDropsTheRestAndFailsTheCompletion() throws Exception {
+        try (PrivateDir dir = PrivateDir.create("vmstate-test-")) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            try (VmstateReceiver r = VmstateReceiver.listen(dir.resolve("m.sock"), Channels.newChannel(out),
+                    n -> { }, "t"); SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                r.discard();
+                c.connect(UnixDomainSocketAddress.of(r.socket()));
+                c.write(ByteBuffer.allocate(4096));
+                c.shutdownOutput();
+                r.drained().get(10, TimeUnit.SECONDS);
+                assertThat(out.size()).isZero();
+                assertThatThrownBy(() -> r.completion().get(10, TimeUnit.SECONDS)).cause()
+                        .hasMessageContaining("discarded");
             }
         }
     }

@@ -1,0 +1,180 @@
+package org.vmbackup.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.vmbackup.nbd.NbdServer;
+
+/** Each fault fails the session naming the cause, leaves no archive, keeps the guest running and QEMU clean. */
+@Timeout(value = 240, unit = TimeUnit.SECONDS)
+class BackupFaultsIT {
+    private static final Logger log = LoggerFactory.getLogger(BackupFaultsIT.class);
+    private static final int MIB = 1 << 20;
+
+    @TempDir
+    Path tmp;
+
+    /** Runs a session that holds its disk writes at the gate and calls {@code fault} once copying started. */
+    private static CompletableFuture<BackupResult> runWithFault(TestVm vm, GatedTarget target,
+            BackupSession.Builder extra, Runnable fault) {
+        AtomicBoolean fired = new AtomicBoolean();
+        return extra.qmpSocket(vm.qmpSocket()).target(target).progressListener(p -> {
+            if (p.phase() == BackupPhase.COPYING && fired.compareAndSet(false, true)) {
+                CompletableFuture.runAsync(fault);
+            }
+        }).build().start();
+    }
+
+    private static BackupException failure(CompletableFuture<BackupResult> f) {
+        ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                () -> f.get(120, TimeUnit.SECONDS));
+        assertThat(e.getCause()).isInstanceOf(BackupException.class);
+        log.info("session failed as expected: {}", e.getCause().getMessage());
+        return (BackupException) e.getCause();
+    }
+
+    private void assertNoArchive() throws IOException {
+        try (var s = Files.list(tmp)) {
+            assertThat(s.filter(p -> !p.getFileName().toString().equals("full")).toList()).isEmpty();
+        }
+    }
+
+    @Test
+    void qemuKilledMidBackup() throws Exception {
+        try (TestVm vm = TestVm.start(31, 128, 8 * MIB, 4 * MIB)) {
+            GatedTarget gated = new GatedTarget(ArchiveTarget.of(tmp.resolve("a.vma")));
+            CompletableFuture<BackupResult> f = runWithFault(vm, gated, BackupSession.builder(), () -> {
+                vm.qemu.process().destroyForcibly();
+                CompletableFuture.delayedExecutor(200, TimeUnit.MILLISECONDS).execute(gated::open);
+            });
+            assertThat(failure(f)).hasMessageContaining("QEMU connection lost");
+            assertThat(vm.qemu.isAlive()).isFalse();
+            assertNoArchive();
+        }
+    }
+
+    @Test
+    void archiveDiskFull() throws Exception {
+        Path full = Files.createDirectory(tmp.resolve("full"));
+        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", full.toString())
+                .redirectErrorStream(true).start();
+        assertThat(mount.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(mount.exitValue()).as(new String(mount.getInputStream().readAllBytes())).isZero();
+        try (TestVm vm = TestVm.start(32, 128, 12 * MIB, 8 * MIB)) {
+            CompletableFuture<BackupResult> f = BackupSession.builder().qmpSocket(vm.qmpSocket())
+                    .target(full.resolve("a.vma")).build().start();
+            assertThat(failure(f)).hasMessageContaining("No space left on device");
+            try (var s = Files.list(full)) {
+                assertThat(s.toList()).isEmpty();
+            }
+            vm.assertClean();
+        } finally {
+            new ProcessBuilder("umount", full.toString()).start().waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void nbdConnectionDropped() throws Exception {
+        try (TestVm vm = TestVm.start(33, 128, 8 * MIB, 4 * MIB)) {
+            GatedTarget gated = new GatedTarget(ArchiveTarget.of(tmp.resolve("a.vma")));
+            AtomicReference<NbdServer> server = new AtomicReference<>();
+            CompletableFuture<BackupResult> f = runWithFault(vm, gated,
+                    BackupSession.builder().nbdServerListener(server::set), () -> {
+                        server.get().removeExport("drive-hd0").join();
+                        gated.open();
+                    });
+            assertThat(failure(f)).hasMessageContaining("drive-hd0");
+            assertNoArchive();
+            vm.assertClean();
+        }
+    }
+
+    @Test
+    void sinkThrowing() throws Exception {
+        try (TestVm vm = TestVm.start(34, 128, 8 * MIB, 4 * MIB)) {
+            GatedTarget gated = new GatedTarget(ArchiveTarget.of(tmp.resolve("a.vma")));
+            CompletableFuture<BackupResult> f = runWithFault(vm, gated, BackupSession.builder(), () -> {
+                gated.failWith = new IOException("simulated archive failure");
+                gated.open();
+            });
+            assertThat(failure(f)).hasMessageContaining("simulated archive failure").hasMessageMatching(
+                    "(?s).*disk drive-hd[01] at offset \\d+.*");
+            assertNoArchive();
+            vm.assertClean();
+        }
+    }
+
+    @Test
+    void sinkThrowingInADirectoryArchiveWithoutVmstate() throws Exception {
+        try (TestVm vm = TestVm.start(35, 128, 8 * MIB)) {
+            GatedTarget gated = new GatedTarget(ArchiveTarget.directory(tmp.resolve("dir")));
+            CompletableFuture<BackupResult> f = runWithFault(vm, gated, BackupSession.builder().includeVmstate(false),
+                    () -> {
+                        gated.failWith = new IOException("simulated archive failure");
+                        gated.open();
+                    });
+            assertThat(failure(f)).hasMessageContaining("simulated archive failure");
+            assertNoArchive();
+            vm.assertClean();
+        }
+    }
+
+    @Test
+    void cancelAtRandomMoments() throws Exception {
+        Random rnd = new Random(99);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+        int cancelled = 0;
+        int completed = 0;
+        try (TestVm vm = TestVm.start(36, 128, 8 * MIB, 4 * MIB)) {
+            for (int i = 0; System.nanoTime() < deadline || i < 4; i++) {
+                Path archive = tmp.resolve("c" + i + ".vma");
+                boolean vmstate = rnd.nextInt(4) != 0;
+                BackupSession s = BackupSession.builder().qmpSocket(vm.qmpSocket()).includeVmstate(vmstate)
+                        .target(archive).build();
+                CompletableFuture<BackupResult> f = s.start();
+                Thread.sleep(rnd.nextInt(i < 2 ? 50 : 900));
+                s.cancel();
+                try {
+                    f.get(120, TimeUnit.SECONDS);
+                    completed++;
+                    assertThat(archive).exists();
+                    Files.delete(archive);
+                } catch (ExecutionException e) {
+                    cancelled++;
+                    assertThat(e.getCause()).isInstanceOf(BackupException.class).hasMessageContaining("cancelled");
+                }
+                assertNoArchive();
+                vm.assertClean();
+            }
+        }
+        log.info("cancel loop: {} cancelled, {} completed first", cancelled, completed);
+        assertThat(cancelled).isPositive();
+    }
+
+    @Test
+    void refusesUnknownDiskByNameBeforeTouchingQemu() throws Exception {
+        try (TestVm vm = TestVm.start(37, 128, 4 * MIB)) {
+            CompletableFuture<BackupResult> f = BackupSession.builder().qmpSocket(vm.qmpSocket()).disk("nope")
+                    .target(tmp.resolve("x.vma")).build().start();
+            assertThat(failure(f)).hasMessageContaining("no disk named nope").hasMessageContaining("hd0");
+            assertNoArchive();
+            vm.assertClean();
+        }
+    }
+
+}
