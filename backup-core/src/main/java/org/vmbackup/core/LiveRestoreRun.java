@@ -84,6 +84,27 @@ public final class LiveRestoreRun {
         return completion;
     }
 
+    /**
+     * Gives up: cancels the copy jobs still running and stops serving the archive. The guest then loses access to
+     * whatever was not copied yet, so use this only when the VM is being discarded (or after a failed copy).
+     */
+    public CompletableFuture<Void> close() {
+        poller.shutdownNow();
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        if (!completion.isDone()) {
+            for (RestoreDiskMatch m : matches) {
+                all.add(qmp.execute(new org.vmbackup.qmp.command.JobCommands.JobCancel(jobId(m)))
+                        .exceptionally(e -> null));
+            }
+        }
+        return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).thenCompose(v -> server.close())
+                .whenComplete((v, e) -> {
+                    if (ownsClient) {
+                        qmp.close();
+                    }
+                });
+    }
+
     private void poll() {
         qmp.execute(new QueryCommands.QueryBlockJobs()).thenAccept(list -> {
             for (QueryCommands.BlockJobInfo j : list) {
