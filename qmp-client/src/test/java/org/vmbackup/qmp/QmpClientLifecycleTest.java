@@ -59,6 +59,15 @@ class QmpClientLifecycleTest {
     }
 
     @Test
+    void jdkFileDescriptorWithoutAddOpensFailsWithAHint() throws Exception {
+        try (QmpClient client = FakeQmpServer.connect(server, QmpClientOptions.defaults(),
+                FakeQmpServer.GREETING_OOB)) {
+            var f = client.getfd("x", java.io.FileDescriptor.out);
+            assertThat(failure(f)).isInstanceOf(QmpException.class).hasMessageContaining("--add-opens");
+        }
+    }
+
+    @Test
     void closeFailsPendingCommandsAndWaitingSubscriptions() throws Exception {
         QmpClient client = FakeQmpServer.connect(server, QmpClientOptions.defaults(), FakeQmpServer.GREETING_OOB);
         var pending = client.execute("query-status", null);

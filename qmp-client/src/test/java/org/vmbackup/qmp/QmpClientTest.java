@@ -180,7 +180,7 @@ class QmpClientTest {
         var known = client.execute("blockdev-del", JsonObject.builder().put("node-name", "x").build());
         server.error(server.readCommand(), "DeviceNotFound", "Node 'x' not found");
         var e = (QmpErrorException) failure(known);
-        assertThat(e.errorClass()).isEqualTo(QmpErrorClass.DEVICE_NOT_FOUND);
+        assertThat(e.errorClass()).isEqualTo(QmpErrorClass.DeviceNotFound);
         assertThat(e.description()).isEqualTo("Node 'x' not found");
         assertThat(e.command()).isEqualTo("blockdev-del");
         assertThat(e.getMessage()).isEqualTo("DeviceNotFound: Node 'x' not found (command blockdev-del)");

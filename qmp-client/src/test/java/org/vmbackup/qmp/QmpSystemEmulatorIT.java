@@ -109,7 +109,7 @@ class QmpSystemEmulatorIT {
                 await(qmp.getfd("spare", pipe[1]));
                 await(qmp.execute(new FdCommands.Closefd("spare")));
                 var e = assertThrows(qmp.execute(new FdCommands.Closefd("spare")));
-                assertThat(e.errorClass()).isEqualTo(QmpErrorClass.GENERIC_ERROR);
+                assertThat(e.errorClass()).isEqualTo(QmpErrorClass.GenericError);
                 var info = await(qmp.addFd(pipe[1].intValue(), null, "test"));
                 Json fdsets = await(qmp.execute(new FdCommands.QueryFdsets()));
                 assertThat(fdsets.toJson()).contains("\"opaque\":\"test\"");
