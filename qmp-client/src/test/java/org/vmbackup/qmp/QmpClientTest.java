@@ -361,6 +361,26 @@ class QmpClientTest {
     }
 
     @Test
+    void throwingFiltersAndPredicatesFailOnlyTheirOwnWait() throws Exception {
+        connect(QmpClientOptions.defaults());
+        try (QmpEventSubscription bad = client.subscribe(e -> {
+            throw new IllegalStateException("filter bug");
+        }); QmpEventSubscription good = client.subscribe()) {
+            var waiting = good.await(e -> {
+                throw new IllegalArgumentException("predicate bug");
+            }, null);
+            server.event("STOP", null);
+            assertThat(failure(waiting)).isInstanceOf(IllegalArgumentException.class).hasMessage("predicate bug");
+            server.event("RESUME", null);
+            assertThat(await(good.next()).name()).isEqualTo("RESUME");
+            assertThat(bad.poll()).isEmpty();
+            var r = client.execute("still-alive", null);
+            server.reply(server.readCommand(), "{}");
+            assertThat(await(r)).isEqualTo(JsonObject.EMPTY);
+        }
+    }
+
+    @Test
     void awaitTimesOut() throws Exception {
         connect(QmpClientOptions.defaults());
         try (QmpEventSubscription sub = client.subscribe()) {
