@@ -148,7 +148,12 @@ public final class QmpClient implements AutoCloseable {
     public static CompletableFuture<QmpClient> connect(SocketAddress address, QmpClientOptions options) {
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(options, "options");
-        QmpTransport transport = Transports.resolve(options.transport());
+        QmpTransport transport;
+        try {
+            transport = Transports.resolve(options.transport());
+        } catch (QmpException e) {
+            return CompletableFuture.failedFuture(e);
+        }
         boolean unix = address instanceof UnixDomainSocketAddress;
         SocketAddress nettyAddress = unix
                 ? Transports.unixAddress(transport, ((UnixDomainSocketAddress) address).getPath()) : address;
