@@ -60,13 +60,13 @@ public enum VmaCompression {
         OutputStream os = Channels.newOutputStream(out);
         return switch (this) {
             case NONE -> out;
-            case GZIP -> Channels.newChannel(new GZIPOutputStream(os, STREAM_BUFFER));
+            case GZIP -> StreamChannels.writing(new GZIPOutputStream(os, STREAM_BUFFER));
             case ZSTD -> {
                 ZstdOutputStream z = new ZstdOutputStream(os, level);
                 if (workers > 0) {
                     z.setWorkers(workers);
                 }
-                yield Channels.newChannel(z);
+                yield StreamChannels.writing(z);
             }
         };
     }
@@ -97,7 +97,7 @@ public enum VmaCompression {
         if (kind == NONE) {
             return whole;
         }
-        return Channels.newChannel(kind.decompress(Channels.newInputStream(whole)));
+        return StreamChannels.reading(kind.decompress(Channels.newInputStream(whole)));
     }
 
     /** A channel that first returns some already-read bytes, then the rest of another channel. */
