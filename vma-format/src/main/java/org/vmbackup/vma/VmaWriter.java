@@ -500,6 +500,7 @@ public final class VmaWriter implements AutoCloseable {
         private int maxPartialClusters = 1024;
         private int compressionLevel = 3;
         private int compressionWorkers = Math.max(1, Runtime.getRuntime().availableProcessors());
+        private boolean sync;
 
         private Builder() {
         }
@@ -579,6 +580,15 @@ public final class VmaWriter implements AutoCloseable {
         }
 
         /**
+         * Whether {@link VmaWriter#close()} forces the archive file to stable storage before renaming it (default
+         * false: the data goes through the page cache and the rename may reach the disk first after a crash).
+         */
+        public Builder sync(boolean sync) {
+            this.sync = sync;
+            return this;
+        }
+
+        /**
          * Creates the archive at this path (which must not exist), written as {@code <name>.part} and renamed on a
          * successful close. Compression by file name: {@code .zst} zstd, {@code .gz} gzip, else none.
          */
@@ -590,7 +600,25 @@ public final class VmaWriter implements AutoCloseable {
             Path temp = abs.resolveSibling(abs.getFileName() + ".part");
             FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             try {
-                WritableByteChannel out = VmaCompression.forFileName(abs).compress(ch, compressionLevel,
+                WritableByteChannel file = !sync ? ch : new WritableByteChannel() {
+                    @Override
+                    public int write(ByteBuffer src) throws IOException {
+                        return ch.write(src);
+                    }
+
+                    @Override
+                    public boolean isOpen() {
+                        return ch.isOpen();
+                    }
+
+                    @Override
+                    public void close() throws IOException {
+                        try (ch) {
+                            ch.force(true); // after the compressor's last frame, before the rename
+                        }
+                    }
+                };
+                WritableByteChannel out = VmaCompression.forFileName(abs).compress(file, compressionLevel,
                         compressionWorkers);
                 return new VmaWriter(this, out, temp, abs);
             } catch (IOException | RuntimeException e) {

@@ -101,6 +101,14 @@ class VmaWriterTest {
         assertThat(archive).exists();
         assertThat(decode(Files.readAllBytes(archive)).images.get("d")).isEqualTo(img);
 
+        Path synced = dir.resolve("synced.vma.gz");
+        try (VmaWriter w = VmaWriter.builder().sync(true).disk("d", img.length).open(synced)) {
+            w.write(w.device("d"), 0, ByteBuffer.wrap(img));
+        }
+        try (VmaReader r = VmaReader.open(synced)) {
+            assertThat(ArchiveImages.decode(r).images.get("d")).isEqualTo(img);
+        }
+
         Path aborted = dir.resolve("no.vma");
         VmaWriter w = VmaWriter.builder().disk("d", 10).open(aborted);
         w.abort();
