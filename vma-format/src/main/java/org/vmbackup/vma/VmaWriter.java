@@ -383,13 +383,11 @@ public final class VmaWriter implements AutoCloseable {
     }
 
     private void checkComplete() {
-        for (PartialCluster p : partials.values()) {
-            Map.Entry<Long, PartialCluster> e = partials.entrySet().stream().filter(x -> x.getValue() == p)
-                    .findFirst().orElseThrow();
+        for (Map.Entry<Long, PartialCluster> e : partials.entrySet()) {
             VmaDevice d = devices.get((int) (e.getKey() >>> 32) - 1);
             long cluster = e.getKey() & 0xFFFF_FFFFL;
             throw new VmaFormatException("device " + d.name() + ": cluster " + cluster + " incomplete (byte "
-                    + ((cluster << CLUSTER_SHIFT) + p.firstMissing()) + " not written)");
+                    + ((cluster << CLUSTER_SHIFT) + e.getValue().firstMissing()) + " not written)");
         }
         for (VmaDevice d : devices) {
             if (d.isVmstate()) {

@@ -74,6 +74,18 @@ class VmaWriterTest {
     }
 
     @Test
+    void partlyWrittenClusterFailsCloseNamingTheFirstMissingByte() throws Exception {
+        Path archive = dir.resolve("half.vma");
+        VmaWriter w = VmaWriter.builder().disk("drive-virtio0", 2 * 65536).open(archive);
+        w.writeZeroes(w.device("drive-virtio0"), 0, 65536);
+        w.write(w.device("drive-virtio0"), 65536, ByteBuffer.allocate(32768));
+        assertThatThrownBy(w::close).isInstanceOf(VmaFormatException.class)
+                .hasMessageContaining("drive-virtio0").hasMessageContaining("cluster 1 incomplete")
+                .hasMessageContaining("byte 98304");
+        assertThat(archive).doesNotExist();
+    }
+
+    @Test
     void clusterWrittenTwiceFailsAtWriteTime() throws Exception {
         VmaWriter w = VmaWriter.builder().disk("d", 3 * 65536).open(Channels.newChannel(new ByteArrayOutputStream()));
         VmaDevice d = w.device("d");
