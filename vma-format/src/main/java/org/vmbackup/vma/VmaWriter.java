@@ -495,7 +495,7 @@ public final class VmaWriter implements AutoCloseable {
         private final List<Long> deviceSizes = new ArrayList<>();
         private int clustersPerExtent = DEFAULT_CLUSTERS_PER_EXTENT;
         private int bufferedExtents = 4;
-        private int maxPartialClusters = 1024;
+        private int maxPartialClusters = 256;
         private int compressionLevel = 3;
         private int compressionWorkers = Math.max(1, Runtime.getRuntime().availableProcessors());
         private boolean sync;
@@ -564,7 +564,7 @@ public final class VmaWriter implements AutoCloseable {
             return this;
         }
 
-        /** At most this many clusters may be partially written at once (default 1024, 64 KiB each). */
+        /** At most this many clusters may be partially written at once (default 256, about 72 KiB each). */
         public Builder maxPartialClusters(int n) {
             this.maxPartialClusters = Math.max(1, n);
             return this;
