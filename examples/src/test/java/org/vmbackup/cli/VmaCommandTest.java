@@ -106,6 +106,20 @@ class VmaCommandTest {
     }
 
     @Test
+    void existingTargetDirectoryOrArchiveIsAClearError() throws Exception {
+        Files.write(dir.resolve("a.raw"), new byte[4096]);
+        Path archive = dir.resolve("e.vma");
+        assertThat(VmaBackupCli.execute("vma", "create", archive.toString(), dir.resolve("a.raw").toString()))
+                .isEqualTo(ExitCode.OK);
+        assertThat(VmaBackupCli.execute("vma", "create", archive.toString(), dir.resolve("a.raw").toString()))
+                .isEqualTo(ExitCode.FAILED);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("archive already exists");
+        assertThat(VmaBackupCli.execute("vma", "extract", archive.toString(), dir.toString()))
+                .isEqualTo(ExitCode.FAILED);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("target directory already exists");
+    }
+
+    @Test
     void missingConfigIsAOneLineError() throws Exception {
         Files.write(dir.resolve("a.raw"), new byte[4096]);
         Path archive = dir.resolve("y.vma");

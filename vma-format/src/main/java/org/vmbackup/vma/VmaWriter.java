@@ -365,7 +365,7 @@ public final class VmaWriter implements AutoCloseable {
                 pump.finish();
                 if (finalFile != null) {
                     if (Files.exists(finalFile)) {
-                        throw new FileAlreadyExistsException(finalFile.toString());
+                        throw new FileAlreadyExistsException(finalFile.toString(), null, "archive already exists");
                     }
                     Files.move(tempFile, finalFile, StandardCopyOption.ATOMIC_MOVE);
                 }
@@ -593,10 +593,16 @@ public final class VmaWriter implements AutoCloseable {
         public VmaWriter open(Path archive) throws IOException {
             Path abs = archive.toAbsolutePath();
             if (Files.exists(abs)) {
-                throw new FileAlreadyExistsException(abs.toString());
+                throw new FileAlreadyExistsException(abs.toString(), null, "archive already exists");
             }
             Path temp = abs.resolveSibling(abs.getFileName() + ".part");
-            FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            FileChannel ch;
+            try {
+                ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            } catch (FileAlreadyExistsException e) {
+                throw new FileAlreadyExistsException(temp.toString(), null,
+                        "temporary file exists (left over from an interrupted run? remove it)");
+            }
             try {
                 WritableByteChannel file = !sync ? ch : new WritableByteChannel() {
                     @Override
