@@ -1,7 +1,7 @@
 package org.vmbackup.nbd;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
 import java.util.concurrent.CompletableFuture;
 
 /** Writes zero buffers for backends without a native zero operation, one bounded chunk at a time. */
@@ -16,7 +16,7 @@ final class ZeroEmulation {
             return CompletableFuture.completedFuture(null);
         }
         int n = (int) Math.min(CHUNK, length);
-        ByteBuf zeroes = ByteBufAllocator.DEFAULT.directBuffer(n, n);
+        ByteBuf zeroes = PooledByteBufAllocator.DEFAULT.directBuffer(n, n);
         zeroes.writeZero(n);
         CompletableFuture<Void> written;
         try {
