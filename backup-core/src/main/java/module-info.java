@@ -3,6 +3,7 @@ module org.vmbackup.core {
     requires transitive org.vmbackup.qmp;
     requires transitive org.vmbackup.nbd;
     requires transitive org.vmbackup.vma;
+    requires io.netty.buffer;
     requires org.slf4j;
     requires io.netty.buffer;
     exports org.vmbackup.core;
