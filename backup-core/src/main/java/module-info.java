@@ -5,6 +5,5 @@ module org.vmbackup.core {
     requires transitive org.vmbackup.vma;
     requires io.netty.buffer;
     requires org.slf4j;
-    requires io.netty.buffer;
     exports org.vmbackup.core;
 }

@@ -47,6 +47,8 @@ final class RestoreTestVm {
         rnd.nextBytes(pattern);
         Arrays.fill(d0, 1 << 20, 3 << 20, (byte) 0); // holes the archive stores as zero blocks
         Arrays.fill(d1, 0, 1 << 20, (byte) 0);
+        Arrays.fill(d0, 3 << 20, (3 << 20) + 65536, (byte) 0x5a); // patterns the guest-side reads can check
+        Arrays.fill(d1, 5 << 20, (5 << 20) + 65536, (byte) 0xa5);
     }
 
     /** QEMU args for the two disks as raw files {@code {dir}/<prefix>0.raw}, {@code <prefix>1.raw} + the loader. */

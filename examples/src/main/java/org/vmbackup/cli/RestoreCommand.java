@@ -23,7 +23,8 @@ import picocli.CommandLine.Spec;
 /**
  * {@code vmabackup restore ARCHIVE --to DIR [--format raw|qcow2] [--disk NAME]...}: the disks as image files;
  * {@code vmabackup restore ARCHIVE --qmp SOCKET}: the whole running VM into a QEMU started with
- * {@code -incoming defer}.
+ * {@code -incoming defer}; {@code vmabackup restore ARCHIVE --live DIR --qmp SOCKET}: live restore
+ * ({@link RestoreLiveRunner}).
  */
 @Command(name = "restore", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Restore disks or a whole running VM from an archive.",
@@ -31,7 +32,8 @@ import picocli.CommandLine.Spec;
             "  vmabackup restore vm.vma.zst --to /var/lib/images",
             "  zstd -dc vm.vma.zst | vmabackup restore - --to out --format qcow2",
             "  qemu-system-x86_64 ... -incoming defer -qmp unix:/run/vm.qmp,server=on,wait=off &",
-            "  vmabackup restore vm.vma --qmp /run/vm.qmp"})
+            "  vmabackup restore vm.vma --qmp /run/vm.qmp",
+            "  vmabackup restore vm.vma --live /var/lib/images --qmp /run/vm.qmp   (then start QEMU as printed)"})
 final class RestoreCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
@@ -67,9 +69,30 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--no-cont", description = "with --qmp: leave the guest paused after loading its state")
     boolean noCont;
 
+    @Option(names = "--live", paramLabel = "DIR",
+            description = "with --qmp: live restore; create DIR/<device>.qcow2 backed by the archive over NBD, "
+                    + "wait for QEMU started on them, resume it at once and copy the data in the background")
+    Path liveDir;
+
+    @Option(names = "--rate-limit", paramLabel = "BYTES", defaultValue = "0",
+            description = "with --live: background copy limit in bytes/s (default: unlimited)")
+    long rateLimit;
+
+    @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "600",
+            description = "with --live: how long to wait for QEMU's QMP socket (default: ${DEFAULT-VALUE})")
+    long waitSeconds;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
+        if (liveDir != null) {
+            if (target.qmp == null || "-".equals(archive)) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                        "--live needs --qmp SOCKET and an archive file (not -)");
+            }
+            return RestoreLiveRunner.run(err, Path.of(archive), liveDir, target.qmp, rateLimit,
+                    java.time.Duration.ofSeconds(waitSeconds));
+        }
         RestoreProgressPrinter printer = new RestoreProgressPrinter(err);
         if (target.dir != null) {
             RestoreFormat f = switch (format) {
