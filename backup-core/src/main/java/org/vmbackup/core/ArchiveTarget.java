@@ -23,4 +23,20 @@ public interface ArchiveTarget {
     static ArchiveTarget directory(Path dir) {
         return layout -> DirectoryArchiveSink.open(dir, layout);
     }
+
+    /** A VMA archive at {@code file} ({@code .vma}, {@code .vma.zst} zstd, {@code .vma.gz} gzip by name). */
+    static ArchiveTarget vma(Path file) {
+        return layout -> VmaArchiveSink.open(file, layout);
+    }
+
+    /** Whether {@code path}'s name says VMA: {@code .vma}, {@code .vma.zst} or {@code .vma.gz}. */
+    static boolean isVmaName(Path path) {
+        String n = path.getFileName() == null ? "" : path.getFileName().toString();
+        return n.endsWith(".vma") || n.endsWith(".vma.zst") || n.endsWith(".vma.gz");
+    }
+
+    /** A VMA archive when the name ends in {@code .vma}, {@code .vma.zst} or {@code .vma.gz}, else a directory. */
+    static ArchiveTarget of(Path path) {
+        return isVmaName(path) ? vma(path) : directory(path);
+    }
 }

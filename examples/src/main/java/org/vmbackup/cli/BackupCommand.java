@@ -1,15 +1,90 @@
 package org.vmbackup.cli;
 
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.vmbackup.core.BackupResult;
+import org.vmbackup.core.BackupSession;
+import org.vmbackup.core.ConfigBlob;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
-/** {@code vmabackup backup}: Back up a running QEMU VM (disks and RAM) into an archive. */
+/**
+ * {@code vmabackup backup --qmp SOCKET [--no-vmstate] [--disk NAME]... [-c CONFIGFILE]... ARCHIVE}: a consistent
+ * live backup of a running QEMU VM (every writable disk and, by default, RAM and device state) into a VMA archive
+ * ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}) or, for any other name, a directory of raw images.
+ */
 @Command(name = "backup", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-        description = "Back up a running QEMU VM (disks and RAM) into an archive.")
+        description = "Back up a running QEMU VM (disks and RAM) into an archive.",
+        footerHeading = "%nExit codes:%n",
+        footer = {"  0    the archive is complete under its name", "  1    the backup failed (message on stderr); "
+            + "nothing is left under ARCHIVE, the guest keeps running", "  2    usage error",
+            "  130  interrupted: the backup was cancelled cleanly"})
 final class BackupCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--qmp", required = true, paramLabel = "SOCKET", description = "the VM's QMP unix socket")
+    private Path qmp;
+
+    @Option(names = "--no-vmstate", description = "disks only: no RAM/device state, and no guest pause at all")
+    private boolean noVmstate;
+
+    @Option(names = "--disk", paramLabel = "NAME",
+            description = "back up this disk (device or node name; repeatable); default: every writable disk")
+    private List<String> disks = new ArrayList<>();
+
+    @Option(names = {"-c", "--config"}, paramLabel = "CONFIGFILE",
+            description = "embed this file as a config blob (repeatable); vm.json describing the VM is always added")
+    private List<Path> configs = new ArrayList<>();
+
+    @Parameters(index = "0", paramLabel = "ARCHIVE",
+            description = "the archive to create: .vma, .vma.zst, .vma.gz, or a directory name; must not exist")
+    private Path archive;
+
     @Override
-    public Integer call() {
-        System.err.println("vmabackup backup: not yet implemented in this version");
-        return ExitCode.NOT_IMPLEMENTED;
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        BackupSession.Builder b = BackupSession.builder().qmpSocket(qmp).includeVmstate(!noVmstate).target(archive);
+        disks.forEach(b::disk);
+        for (Path c : configs) {
+            b.config(new ConfigBlob(c.getFileName().toString(), Files.readAllBytes(c)));
+        }
+        BackupReporter reporter = new BackupReporter(out, !noVmstate);
+        BackupSession session = b.progressListener(reporter).build();
+        CompletableFuture<BackupResult> result = session.start();
+        Thread hook = new Thread(() -> {
+            // SIGINT/SIGTERM: cancel cleanly (guest resumed, QEMU cleaned up, no archive) before the JVM exits
+            session.cancel();
+            try {
+                result.get(60, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // expected: cancelled
+            }
+        }, "vmabackup-cancel");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            BackupResult r = result.get();
+            reporter.summary(r);
+            return ExitCode.OK;
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof Exception ex ? ex : e;
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // the JVM is shutting down already
+            }
+            out.flush();
+        }
     }
 }

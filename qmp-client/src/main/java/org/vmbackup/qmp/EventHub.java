@@ -13,6 +13,7 @@ import org.vmbackup.qmp.internal.SerialExecutor;
  * listeners one at a time in arrival order on the callback executor. Thread-safe.
  */
 final class EventHub {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(EventHub.class);
     private final CopyOnWriteArrayList<Consumer<? super QmpEvent>> listeners = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<QmpEventSubscription> subscriptions = new CopyOnWriteArrayList<>();
     private final Executor callbacks;
@@ -48,7 +49,12 @@ final class EventHub {
     /** Called on the network thread for each event. */
     void dispatch(QmpEvent event) {
         for (QmpEventSubscription s : subscriptions) {
-            s.offer(event);
+            try {
+                s.offer(event);
+            } catch (RuntimeException e) {
+                // One subscription's trouble must not stop delivery to the others or end the connection.
+                log.warn("event subscription failed on {}", event.name(), e);
+            }
         }
         for (Consumer<? super QmpEvent> l : listeners) {
             listenerExecutor.execute(() -> l.accept(event));

@@ -148,7 +148,12 @@ public final class QmpClient implements AutoCloseable {
     public static CompletableFuture<QmpClient> connect(SocketAddress address, QmpClientOptions options) {
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(options, "options");
-        QmpTransport transport = Transports.resolve(options.transport());
+        QmpTransport transport;
+        try {
+            transport = Transports.resolve(options.transport());
+        } catch (QmpException e) {
+            return CompletableFuture.failedFuture(e);
+        }
         boolean unix = address instanceof UnixDomainSocketAddress;
         SocketAddress nettyAddress = unix
                 ? Transports.unixAddress(transport, ((UnixDomainSocketAddress) address).getPath()) : address;
@@ -309,6 +314,26 @@ public final class QmpClient implements AutoCloseable {
      */
     public CompletableFuture<Void> getfd(String fdname, FileDescriptor fd) {
         return getfd(fdname, fd.intValue());
+    }
+
+    /**
+     * Passes a {@link java.io.FileDescriptor} (e.g. {@code FileOutputStream.getFD()}) to QEMU as {@code fdname}.
+     * The JDK hides the descriptor number, so this needs {@code --add-opens java.base/java.io=ALL-UNNAMED}
+     * (or {@code =org.vmbackup.qmp} on the module path); without it the future fails saying so. Netty's
+     * {@link FileDescriptor} (e.g. from {@link FileDescriptor#pipe()}) needs nothing extra.
+     *
+     * @param fdname the name
+     * @param fd the descriptor
+     * @return completes when QEMU has the descriptor
+     */
+    public CompletableFuture<Void> getfd(String fdname, java.io.FileDescriptor fd) {
+        int number;
+        try {
+            number = JdkFileDescriptors.number(fd);
+        } catch (QmpException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return getfd(fdname, number);
     }
 
     /**
@@ -518,8 +543,7 @@ public final class QmpClient implements AutoCloseable {
         } catch (RuntimeException e) {
             log.warn("undecodable QMP event from {} delivered raw: {}", peer, e.toString());
             Json data = m.get("data");
-            event = new QmpEvent.Raw(String.valueOf(m.get("event")), null,
-                    data instanceof JsonObject o ? o : JsonObject.EMPTY);
+            event = new QmpEvent.Raw(String.valueOf(m.get("event")), data == null ? JsonObject.EMPTY : data, null);
         }
         events.dispatch(event);
     }

@@ -41,6 +41,24 @@ final class FakeQmpServer implements AutoCloseable {
         server.bind(UnixDomainSocketAddress.of(socket));
     }
 
+    private FakeQmpServer(ServerSocketChannel tcp) {
+        this.dir = null;
+        this.socket = null;
+        this.server = tcp;
+    }
+
+    /** A server on a TCP port of the loopback interface. */
+    static FakeQmpServer tcp() throws IOException {
+        ServerSocketChannel ch = ServerSocketChannel.open();
+        ch.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
+        return new FakeQmpServer(ch);
+    }
+
+    /** Where clients connect. */
+    java.net.SocketAddress address() throws IOException {
+        return socket != null ? UnixDomainSocketAddress.of(socket) : server.getLocalAddress();
+    }
+
     /** A server on a given path (to appear after a client started connecting). */
     static FakeQmpServer at(Path socket) throws IOException {
         return new FakeQmpServer(socket);
@@ -124,8 +142,10 @@ final class FakeQmpServer implements AutoCloseable {
             client.close();
         }
         server.close();
-        Files.deleteIfExists(socket);
-        Files.deleteIfExists(dir);
+        if (socket != null) {
+            Files.deleteIfExists(socket);
+            Files.deleteIfExists(dir);
+        }
     }
 
     static QmpClient connect(FakeQmpServer server, QmpClientOptions options, String greeting) throws Exception {

@@ -41,6 +41,33 @@ class QmpClientLifecycleTest {
     }
 
     @Test
+    void tcpWorksOnBothTransportsWithoutFdPassing() throws Exception {
+        for (QmpTransport transport : List.of(QmpTransport.AUTO, QmpTransport.NIO)) {
+            try (FakeQmpServer tcp = FakeQmpServer.tcp()) {
+                var future = QmpClient.connect(tcp.address(), QmpClientOptions.builder().transport(transport).build());
+                tcp.accept();
+                tcp.handshake(FakeQmpServer.GREETING_NO_OOB);
+                try (QmpClient client = future.get(10, TimeUnit.SECONDS)) {
+                    var r = client.execute("query-status", null);
+                    tcp.reply(tcp.readCommand(), "{\"status\": \"running\", \"running\": true}");
+                    assertThat(r.get(10, TimeUnit.SECONDS).get("status").asString()).isEqualTo("running");
+                    assertThat(client.canPassFds()).isFalse();
+                    assertThat(failure(client.getfd("x", 0))).hasMessageContaining("epoll transport");
+                }
+            }
+        }
+    }
+
+    @Test
+    void jdkFileDescriptorWithoutAddOpensFailsWithAHint() throws Exception {
+        try (QmpClient client = FakeQmpServer.connect(server, QmpClientOptions.defaults(),
+                FakeQmpServer.GREETING_OOB)) {
+            var f = client.getfd("x", java.io.FileDescriptor.out);
+            assertThat(failure(f)).isInstanceOf(QmpException.class).hasMessageContaining("--add-opens");
+        }
+    }
+
+    @Test
     void closeFailsPendingCommandsAndWaitingSubscriptions() throws Exception {
         QmpClient client = FakeQmpServer.connect(server, QmpClientOptions.defaults(), FakeQmpServer.GREETING_OOB);
         var pending = client.execute("query-status", null);

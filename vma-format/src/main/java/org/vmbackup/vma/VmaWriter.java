@@ -365,7 +365,7 @@ public final class VmaWriter implements AutoCloseable {
                 pump.finish();
                 if (finalFile != null) {
                     if (Files.exists(finalFile)) {
-                        throw new FileAlreadyExistsException(finalFile.toString());
+                        throw new FileAlreadyExistsException(finalFile.toString(), null, "archive already exists");
                     }
                     Files.move(tempFile, finalFile, StandardCopyOption.ATOMIC_MOVE);
                 }
@@ -383,13 +383,11 @@ public final class VmaWriter implements AutoCloseable {
     }
 
     private void checkComplete() {
-        for (PartialCluster p : partials.values()) {
-            Map.Entry<Long, PartialCluster> e = partials.entrySet().stream().filter(x -> x.getValue() == p)
-                    .findFirst().orElseThrow();
+        for (Map.Entry<Long, PartialCluster> e : partials.entrySet()) {
             VmaDevice d = devices.get((int) (e.getKey() >>> 32) - 1);
             long cluster = e.getKey() & 0xFFFF_FFFFL;
             throw new VmaFormatException("device " + d.name() + ": cluster " + cluster + " incomplete (byte "
-                    + ((cluster << CLUSTER_SHIFT) + p.firstMissing()) + " not written)");
+                    + ((cluster << CLUSTER_SHIFT) + e.getValue().firstMissing()) + " not written)");
         }
         for (VmaDevice d : devices) {
             if (d.isVmstate()) {
@@ -497,9 +495,10 @@ public final class VmaWriter implements AutoCloseable {
         private final List<Long> deviceSizes = new ArrayList<>();
         private int clustersPerExtent = DEFAULT_CLUSTERS_PER_EXTENT;
         private int bufferedExtents = 4;
-        private int maxPartialClusters = 1024;
+        private int maxPartialClusters = 256;
         private int compressionLevel = 3;
         private int compressionWorkers = Math.max(1, Runtime.getRuntime().availableProcessors());
+        private boolean sync;
 
         private Builder() {
         }
@@ -565,7 +564,7 @@ public final class VmaWriter implements AutoCloseable {
             return this;
         }
 
-        /** At most this many clusters may be partially written at once (default 1024, 64 KiB each). */
+        /** At most this many clusters may be partially written at once (default 256, about 72 KiB each). */
         public Builder maxPartialClusters(int n) {
             this.maxPartialClusters = Math.max(1, n);
             return this;
@@ -579,18 +578,51 @@ public final class VmaWriter implements AutoCloseable {
         }
 
         /**
+         * Whether {@link VmaWriter#close()} forces the archive file to stable storage before renaming it (default
+         * false: the data goes through the page cache and the rename may reach the disk first after a crash).
+         */
+        public Builder sync(boolean sync) {
+            this.sync = sync;
+            return this;
+        }
+
+        /**
          * Creates the archive at this path (which must not exist), written as {@code <name>.part} and renamed on a
          * successful close. Compression by file name: {@code .zst} zstd, {@code .gz} gzip, else none.
          */
         public VmaWriter open(Path archive) throws IOException {
             Path abs = archive.toAbsolutePath();
             if (Files.exists(abs)) {
-                throw new FileAlreadyExistsException(abs.toString());
+                throw new FileAlreadyExistsException(abs.toString(), null, "archive already exists");
             }
             Path temp = abs.resolveSibling(abs.getFileName() + ".part");
-            FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            FileChannel ch;
             try {
-                WritableByteChannel out = VmaCompression.forFileName(abs).compress(ch, compressionLevel,
+                ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            } catch (FileAlreadyExistsException e) {
+                throw new FileAlreadyExistsException(temp.toString(), null,
+                        "temporary file exists (left over from an interrupted run? remove it)");
+            }
+            try {
+                WritableByteChannel file = !sync ? ch : new WritableByteChannel() {
+                    @Override
+                    public int write(ByteBuffer src) throws IOException {
+                        return ch.write(src);
+                    }
+
+                    @Override
+                    public boolean isOpen() {
+                        return ch.isOpen();
+                    }
+
+                    @Override
+                    public void close() throws IOException {
+                        try (ch) {
+                            ch.force(true); // after the compressor's last frame, before the rename
+                        }
+                    }
+                };
+                WritableByteChannel out = VmaCompression.forFileName(abs).compress(file, compressionLevel,
                         compressionWorkers);
                 return new VmaWriter(this, out, temp, abs);
             } catch (IOException | RuntimeException e) {

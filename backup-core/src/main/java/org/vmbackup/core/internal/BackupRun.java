@@ -85,9 +85,10 @@ public final class BackupRun {
     private final Cleanup cleanup = new Cleanup();
     private final AtomicReference<BackupException> sinkFailure = new AtomicReference<>();
     private volatile boolean cancelled;
-    private volatile boolean connectionLost;
+    private volatile QmpClient client;
     private volatile BackupProgress latest;
     private volatile boolean keepArchive;
+    private volatile boolean failing;
     private Runnable abortArchive = () -> { };
     private ProgressTracker tracker;
     private VmstateReceiver receiver;
@@ -180,13 +181,16 @@ public final class BackupRun {
                     r.archive(), results.size(), r.totalDataBytes(), vmstateBytes, pause.toMillis());
             return r;
         } catch (Throwable e) {
-            BackupException failure = sinkFailure.get() != null && !cancelled ? sinkFailure.get() : asBackup(e);
-            log.info("backup failed: {}", failure.getMessage());
+            log.debug("backup failing: {}", e.toString());
+            failing = true;
             keepArchive = false;
             cleanup.runAll();
             if (sink != null) {
                 sink.abort(); // after a failed commit too
             }
+            // chosen after cleanup: concurrent archive writers may still have reported the root cause meanwhile
+            BackupException failure = sinkFailure.get() != null && !cancelled ? sinkFailure.get() : asBackup(e);
+            log.info("backup failed: {}", failure.getMessage());
             if (tracker != null) {
                 progress(BackupPhase.FAILED);
             }
@@ -229,12 +233,12 @@ public final class BackupRun {
     }
 
     private void listen(QmpClient client) throws Exception {
+        // A closed connection is noticed by checkAbort within a poll interval (no callback on the client's close
+        // future: on a shared, long-lived client it would keep every finished session, archive buffers included,
+        // reachable).
+        this.client = client;
         AutoCloseable l = client.addListener(inbox::offer);
         cleanup.push("remove QMP event listener", l::close);
-        client.closeFuture().whenComplete((v, e) -> {
-            connectionLost = true;
-            inbox.wake();
-        });
     }
 
     private void checkRequirements(QemuCalls q) {
@@ -362,10 +366,27 @@ public final class BackupRun {
     }
 
     private void sinkFailed(BackupException e) {
-        if (sinkFailure.compareAndSet(null, e)) {
-            log.warn("{}", e.getMessage());
-            inbox.wake();
+        // Concurrent writers fail together; an I/O error (disk full...) explains more than the follow-up
+        // failures of a writer that is already broken, so it replaces them.
+        // Once the session is failing for another reason, archive errors are consequences of the cleanup.
+        BackupException old = sinkFailure.get();
+        while ((old == null && !failing) || (old != null && !hasIoCause(old) && hasIoCause(e))) {
+            if (sinkFailure.compareAndSet(old, e)) {
+                log.warn("{}", e.getMessage());
+                inbox.wake();
+                return;
+            }
+            old = sinkFailure.get();
         }
+    }
+
+    private static boolean hasIoCause(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof IOException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     // ---- critical section ----
@@ -562,7 +583,7 @@ public final class BackupRun {
         if (sf != null) {
             throw sf;
         }
-        if (connectionLost) {
+        if (client != null && !client.isOpen()) {
             throw new BackupException("QEMU connection lost during the backup (QEMU exited or closed the monitor)");
         }
         if (inbox.overflowed()) {

@@ -1,9 +1,0 @@
-/** Live backup and restore sessions composing QMP, NBD and VMA. */
-module org.vmbackup.core {
-    requires transitive org.vmbackup.qmp;
-    requires transitive org.vmbackup.nbd;
-    requires transitive org.vmbackup.vma;
-    requires io.netty.buffer;
-    requires org.slf4j;
-    exports org.vmbackup.core;
-}
