@@ -22,9 +22,8 @@ import org.vmbackup.vma.VmaWriter;
 
 /**
  * The VM of the restore ITs: two virtio disks {@code hd0}/{@code hd1} of known content (random with zero holes) and
- * a RAM pattern at 0x10000000 loaded with {@code -device loader}. {@link #backup} makes a VMA archive of it with raw
- * QMP (stop, blockdev-backup transaction to local files, background-snapshot migrate to a socket) and the public
- * VmaWriter, since the backup side's session is not on main yet.
+ * a RAM pattern at 0x10000000 loaded with {@code -device loader}. {@link #backup} makes a VMA archive of it with the
+ * backup side's {@link BackupSession}; {@link #backupWithRawQmp} without it.
  */
 final class RestoreTestVm {
     static final int DISK0 = 4 << 20;
@@ -73,8 +72,22 @@ final class RestoreTestVm {
         });
     }
 
-    /** Backs the running source VM up into {@code archive} (disks and RAM at one instant). */
+    /** Backs the running source VM up into {@code archive} (disks and RAM at one instant) with the backup side. */
     static void backup(QemuProcess vm, Path archive) throws Exception {
+        BackupResult r = BackupSession.builder().qmpSocket(vm.qmpSocket()).target(archive).build().start()
+                .get(120, TimeUnit.SECONDS);
+        assertThat(r.disks()).hasSize(2);
+        try (org.vmbackup.vma.VmaReader reader = org.vmbackup.vma.VmaReader.open(archive)) {
+            assertThat(reader.header().devices()).extracting(org.vmbackup.vma.VmaDevice::name)
+                    .contains("drive-hd0", "drive-hd1", "vmstate");
+        }
+    }
+
+    /**
+     * The same backup with raw QMP (stop, blockdev-backup transaction to local files, background-snapshot migrate to
+     * a socket) and the public VmaWriter: nothing of the backup session in the data path.
+     */
+    static void backupWithRawQmp(QemuProcess vm, Path archive) throws Exception {
         Path mig = vm.dir().resolve("mig.sock");
         try (RawQmp qmp = RawQmp.connect(vm.qmpSocket());
                 ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {

@@ -41,7 +41,7 @@ class RestoreVmSessionIT {
         RestoreTestVm src = new RestoreTestVm(8);
         Path archive = tmp.resolve("vm.vma");
         try (QemuProcess vm = src.startSource()) {
-            RestoreTestVm.backup(vm, archive);
+            RestoreTestVm.backupWithRawQmp(vm, archive);
         }
         try (QemuProcess target = RestoreTestVm.startTarget(RestoreTestVm.DISK0, 2 << 20)) {
             byte[] marker = new byte[RestoreTestVm.DISK0];
