@@ -18,12 +18,15 @@ class RestoreVmSessionIT {
     @Test
     void restoredVmRunsWithTheBackedUpRamAndDisks() throws Exception {
         RestoreTestVm src = new RestoreTestVm(7);
-        Path archive = tmp.resolve("vm.vma");
+        Path archive = tmp.resolve("vm.vma.zst"); // compressed: the full-state path streams, no random access
         try (QemuProcess vm = src.startSource()) {
             RestoreTestVm.backup(vm, archive);
         }
         try (QemuProcess target = RestoreTestVm.startTarget(RestoreTestVm.DISK0, RestoreTestVm.DISK1)) {
-            RestoreVmResult r = RestoreVmSession.builder().archive(archive).qmpSocket(target.qmpSocket())
+            assertThat(org.vmbackup.vma.VmaCompression.detect(java.nio.ByteBuffer.wrap(Files.readAllBytes(archive))))
+                    .isEqualTo(org.vmbackup.vma.VmaCompression.ZSTD);
+            RestoreVmResult r = RestoreVmSession.builder().archive(Files.newInputStream(archive))
+                    .qmpSocket(target.qmpSocket())
                     .workDirectory(tmp.resolve("work")).build().start().join();
             assertThat(r.running()).isTrue();
             assertThat(r.vmstateBytes()).isPositive();
