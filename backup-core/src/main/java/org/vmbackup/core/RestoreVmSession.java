@@ -21,6 +21,8 @@ import org.slf4j.LoggerFactory;
 import org.vmbackup.core.internal.RestoreDiskMatch;
 import org.vmbackup.core.internal.RestoreImageFile;
 import org.vmbackup.core.internal.RestoreMigrationFeeder;
+import org.vmbackup.core.internal.RestoreNames;
+import org.vmbackup.core.internal.RestoreQemuImg;
 import org.vmbackup.core.internal.RestoreVmstateSpool;
 import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.qmp.QmpEvent;
@@ -33,10 +35,11 @@ import org.vmbackup.vma.VmaReader;
 
 /**
  * Restores a whole running VM from an archive with a {@code vmstate} device into a QEMU started with
- * {@code -incoming defer} and the same disks (raw image files, named like the archive's {@code drive-<device>}
- * disks, of the same sizes). Devices are checked first: a QEMU that does not match is refused before anything is
- * written. Then, in one sequential pass over the archive (compressed archives and stdin work), the disk images are
- * rewritten in place (QEMU has not activated them yet) and the migration stream is spooled to a private file; the
+ * {@code -incoming defer} and the same disks (raw or qcow2 image files, named like the archive's
+ * {@code drive-<device>} disks, of the same sizes). Devices are checked first: a QEMU that does not match is refused before anything is
+ * written. Then, in one sequential pass over the archive (compressed archives and stdin work), raw disk images are
+ * rewritten in place (QEMU has not activated them yet), qcow2 ones receive the disk through a raw copy in the work
+ * directory and {@code qemu-img convert -n}, and the migration stream is spooled to a private file; the
  * stream is fed with {@code migrate-incoming unix:...}, and after MIGRATION {@code completed} the guest is resumed
  * with {@code cont}: it continues at the instant of the backup.
  *
@@ -57,6 +60,7 @@ public final class RestoreVmSession {
     private final Duration migrationTimeout;
     private final RestoreProgressListener listener;
     private final Executor executor;
+    private final Path qemuImg;
 
     private RestoreVmSession(Builder b) {
         this.archivePath = b.archivePath;
@@ -68,6 +72,7 @@ public final class RestoreVmSession {
         this.migrationTimeout = b.migrationTimeout;
         this.listener = b.listener;
         this.executor = b.executor;
+        this.qemuImg = b.qemuImg;
     }
 
     /** A builder; an archive and a QMP connection (client or socket) are required. */
@@ -105,7 +110,7 @@ public final class RestoreVmSession {
             Path work = workDir != null ? Files.createDirectories(workDir)
                     : Files.createTempDirectory("vmabackup-restore-");
             try (RestoreVmstateSpool spool = RestoreVmstateSpool.create(work.resolve("vmstate.bin"))) {
-                List<RestoredDisk> disks = writeDisks(reader, matches, spool);
+                List<RestoredDisk> disks = writeDisks(reader, matches, spool, work);
                 long sent = migrateIncoming(qmp, work.resolve("migrate.sock"), spool);
                 boolean running = false;
                 if (resume) {
@@ -120,8 +125,12 @@ public final class RestoreVmSession {
                 return new RestoreVmResult(disks, sent, running, took);
             } finally {
                 if (workDir == null) {
-                    Files.deleteIfExists(work.resolve("migrate.sock"));
-                    Files.deleteIfExists(work);
+                    try {
+                        Files.deleteIfExists(work.resolve("migrate.sock"));
+                        Files.deleteIfExists(work);
+                    } catch (IOException e) {
+                        log.warn("could not remove the work directory {}: {}", work, e.toString());
+                    }
                 }
             }
         } finally {
@@ -133,6 +142,8 @@ public final class RestoreVmSession {
 
     /** Everything that can be checked before writing: QEMU's state, the devices, the image files. */
     private static List<RestoreDiskMatch> checkTarget(QmpClient qmp, VmaHeader h) throws InterruptedException {
+        // raw images are rewritten in place; qcow2 ones get a raw copy in the work directory, then
+        // qemu-img convert -n into them (QEMU re-reads the metadata when it activates the disks)
         if (h.device(VMSTATE).isEmpty()) {
             throw new BackupException("the archive has no vmstate device (a disk-only backup): restore its disks "
                     + "with --to DIR instead");
@@ -145,21 +156,28 @@ public final class RestoreVmSession {
         List<QueryCommands.BlockInfo> blocks = await(qmp.execute(new QueryCommands.QueryBlock()), "query-block");
         List<RestoreDiskMatch> matches = RestoreDiskMatch.match(h.devices(), blocks);
         for (RestoreDiskMatch m : matches) {
-            if (!"raw".equals(m.driver()) || m.file() == null || !Files.isRegularFile(Path.of(m.file()))) {
-                throw new BackupException("QEMU disk " + m.qemuDevice() + " is not a raw image file (driver "
-                        + m.driver() + ", file " + m.file() + "): only raw files can be rewritten before the start");
+            if (!("raw".equals(m.driver()) || "qcow2".equals(m.driver())) || m.file() == null
+                    || !Files.isRegularFile(Path.of(m.file()))) {
+                throw new BackupException("QEMU disk " + m.qemuDevice() + " is not a raw or qcow2 image file (driver "
+                        + m.driver() + ", file " + m.file() + "): only image files can be rewritten before the start");
             }
         }
         return matches;
     }
 
-    private List<RestoredDisk> writeDisks(VmaReader reader, List<RestoreDiskMatch> matches, RestoreVmstateSpool spool)
-            throws IOException {
+    private List<RestoredDisk> writeDisks(VmaReader reader, List<RestoreDiskMatch> matches, RestoreVmstateSpool spool,
+            Path work) throws IOException {
         RestoreImageFile[] byId = new RestoreImageFile[256];
         List<RestoreImageFile> files = new ArrayList<>();
         try {
             for (RestoreDiskMatch m : matches) {
-                RestoreImageFile f = RestoreImageFile.overwrite(m.device(), Path.of(m.file()));
+                RestoreImageFile f;
+                if ("raw".equals(m.driver())) {
+                    f = RestoreImageFile.overwrite(m.device(), Path.of(m.file()));
+                } else {
+                    Path raw = RestoreNames.imagePath(work, m.device().name(), "raw");
+                    f = RestoreImageFile.create(m.device(), RestoreNames.tempPath(raw), raw);
+                }
                 files.add(f);
                 byId[m.device().id()] = f;
             }
@@ -181,11 +199,22 @@ public final class RestoreVmSession {
                 }
             }
             List<RestoredDisk> out = new ArrayList<>();
-            for (RestoreImageFile f : files) {
+            for (int i = 0; i < files.size(); i++) {
+                RestoreImageFile f = files.get(i);
+                RestoreDiskMatch m = matches.get(i);
                 f.commit();
+                Path image = Path.of(m.file());
+                RestoreFormat format = RestoreFormat.RAW;
+                if (!"raw".equals(m.driver())) {
+                    try {
+                        RestoreQemuImg.convertInto(qemuImg, "raw", f.target().toString(), m.driver(), image);
+                    } finally {
+                        Files.deleteIfExists(f.target());
+                    }
+                    format = RestoreFormat.QCOW2;
+                }
                 progress(f, true);
-                out.add(new RestoredDisk(f.device().name(), f.target(), RestoreFormat.RAW, f.device().size(),
-                        f.dataBytes()));
+                out.add(new RestoredDisk(f.device().name(), image, format, f.device().size(), f.dataBytes()));
             }
             return out;
         } finally {
@@ -244,8 +273,15 @@ public final class RestoreVmSession {
         private Duration migrationTimeout = Duration.ofMinutes(30);
         private RestoreProgressListener listener = RestoreProgressListener.NONE;
         private Executor executor = ForkJoinPool.commonPool();
+        private Path qemuImg = Path.of("qemu-img");
 
         private Builder() {
+        }
+
+        /** The {@code qemu-img} program, used for qcow2 target disks (default {@code qemu-img} on PATH). */
+        public Builder qemuImg(Path program) {
+            this.qemuImg = Objects.requireNonNull(program, "program");
+            return this;
         }
 
         /** The archive file (raw, zstd or gzip). */

@@ -149,6 +149,29 @@ final class RestoreTestVm {
                 });
     }
 
+    /** As {@link #startTarget} with blank qcow2 disks {@code t0.qcow2}, {@code t1.qcow2} of the source's sizes. */
+    static QemuProcess startQcow2Target() throws IOException {
+        String[] a = {
+            "-drive", "if=none,id=hd0,file={dir}/t0.qcow2,format=qcow2",
+            "-device", "virtio-blk-pci,drive=hd0,id=vd0",
+            "-drive", "if=none,id=hd1,file={dir}/t1.qcow2,format=qcow2",
+            "-device", "virtio-blk-pci,drive=hd1,id=vd1",
+            "-device", "loader,file={dir}/blank.bin,addr=0x10000000,force-raw=on", "-incoming", "defer"};
+        return QemuProcess.system().memoryMiB(MEMORY_MIB).args(a).start(dir -> {
+            for (int i = 0; i < 2; i++) {
+                try {
+                    Process p = new ProcessBuilder(org.vmbackup.testkit.RequiredTool.QEMU_IMG.path().toString(),
+                            "create", "-q", "-f", "qcow2", dir.resolve("t" + i + ".qcow2").toString(),
+                            Integer.toString(i == 0 ? DISK0 : DISK1)).inheritIO().start();
+                    assertThat(p.waitFor()).isZero();
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
+                }
+            }
+            Files.write(dir.resolve("blank.bin"), new byte[PATTERN_SIZE]);
+        });
+    }
+
     /** {@code pmemsave} of the pattern region of a running VM. */
     static byte[] pmemsave(RawQmp qmp, Path dir) throws IOException {
         Path out = dir.resolve("pmem.bin");

@@ -40,6 +40,32 @@ class RestoreVmSessionIT {
     }
 
     @Test
+    void qcow2TargetDisksReceiveTheArchiveDisks() throws Exception {
+        RestoreTestVm src = new RestoreTestVm(11);
+        Path archive = tmp.resolve("vm.vma");
+        try (QemuProcess vm = src.startSource()) {
+            RestoreTestVm.backup(vm, archive);
+        }
+        try (QemuProcess target = RestoreTestVm.startQcow2Target()) {
+            RestoreVmResult r = RestoreVmSession.builder().archive(archive).qmpSocket(target.qmpSocket()).build()
+                    .start().join();
+            assertThat(r.disks()).extracting(RestoredDisk::format).containsOnly(RestoreFormat.QCOW2);
+            try (RawQmp qmp = RawQmp.connect(target.qmpSocket())) {
+                assertThat(qmp.execute("{\"execute\":\"query-status\"}")).contains("\"running\"");
+                assertThat(RestoreTestVm.pmemsave(qmp, target.dir())).isEqualTo(src.pattern);
+                RestoreTestVm.ok(qmp.execute("{\"execute\":\"stop\"}")); // flush before comparing
+            }
+            for (int i = 0; i < 2; i++) {
+                Path expected = tmp.resolve("expected" + i + ".raw");
+                Files.write(expected, i == 0 ? src.d0 : src.d1);
+                assertThat(RestoreTools.run(org.vmbackup.testkit.RequiredTool.QEMU_IMG.path().toString(), "compare",
+                        "-U", "-f", "qcow2", "-F", "raw", target.dir().resolve("t" + i + ".qcow2").toString(),
+                        expected.toString())).contains("Images are identical");
+            }
+        }
+    }
+
+    @Test
     void mismatchingQemuIsRefusedBeforeAnythingIsWritten() throws Exception {
         RestoreTestVm src = new RestoreTestVm(8);
         Path archive = tmp.resolve("vm.vma");

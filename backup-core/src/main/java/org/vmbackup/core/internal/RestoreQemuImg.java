@@ -17,8 +17,21 @@ public final class RestoreQemuImg {
      * @throws BackupException if qemu-img fails (its output is in the message)
      */
     public static void convert(Path qemuImg, String sourceFormat, String source, Path target) throws IOException {
-        List<String> cmd = List.of(qemuImg.toString(), "convert", "-q", "-f", sourceFormat, "-O", "qcow2", source,
-                target.toString());
+        run(List.of(qemuImg.toString(), "convert", "-q", "-f", sourceFormat, "-O", "qcow2", source, target.toString()),
+                source, target);
+    }
+
+    /**
+     * {@code qemu-img convert -n}: writes {@code source} into the existing image {@code target} of format
+     * {@code targetFormat} and the same virtual size (e.g. a not yet activated disk of an incoming QEMU).
+     */
+    public static void convertInto(Path qemuImg, String sourceFormat, String source, String targetFormat, Path target)
+            throws IOException {
+        run(List.of(qemuImg.toString(), "convert", "-q", "-n", "-f", sourceFormat, "-O", targetFormat, source,
+                target.toString()), source, target);
+    }
+
+    private static void run(List<String> cmd, String source, Path target) throws IOException {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         p.getOutputStream().close();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
@@ -31,7 +44,7 @@ public final class RestoreQemuImg {
         } catch (InterruptedException e) {
             p.destroyForcibly();
             Thread.currentThread().interrupt();
-            throw new BackupException("interrupted while converting " + source + " to qcow2", e);
+            throw new BackupException("interrupted while converting " + source + " to " + target, e);
         }
     }
 }
