@@ -83,8 +83,9 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
         boolean fastZero = r.has(CMD_FLAG_FAST_ZERO);
         boolean df = r.has(CMD_FLAG_DF);
         executor.execute(r).whenComplete((frames, failure) -> {
-            // The backend is done with the payload once its future completes.
-            r.release();
+            // The backend is done with the payload once its future completes. safeRelease: a backend that wrongly
+            // released it must not stop the reply from going out.
+            ReferenceCountUtil.safeRelease(r);
             Channel ch = ctx.channel();
             if (ch.eventLoop().inEventLoop()) {
                 complete(type, length, cookie, fastZero, df, frames, failure, cost);
