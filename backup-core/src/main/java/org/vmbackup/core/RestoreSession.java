@@ -85,6 +85,9 @@ public final class RestoreSession {
 
     private RestoreResult run() throws IOException {
         long t0 = System.nanoTime();
+        if (format == RestoreFormat.QCOW2 && archivePath != null && VmaExportServer.isSeekable(archivePath)) {
+            return RestoreQcow2FromExport.run(archivePath, targetDir, devices, listener, qemuImg, t0);
+        }
         try (VmaReader reader = archivePath != null ? VmaReader.open(archivePath) : VmaReader.open(archiveStream)) {
             if (format == RestoreFormat.RAW) {
                 return streamRaw(reader, targetDir.toAbsolutePath().normalize(), t0);

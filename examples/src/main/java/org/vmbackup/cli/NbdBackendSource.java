@@ -25,6 +25,10 @@ final class NbdBackendSource {
     @Option(names = "--file", paramLabel = "PATH", description = "A raw image file (its size is the export size).")
     Path file;
 
+    @Option(names = "--vma", paramLabel = "ARCHIVE",
+            description = "Every disk of an uncompressed VMA archive, read-only, one export per device name.")
+    Path vma;
+
     /** The backend and whatever must be closed after serving. */
     record Opened(NbdBackend backend, AutoCloseable resource) {
     }

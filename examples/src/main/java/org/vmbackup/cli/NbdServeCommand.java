@@ -74,6 +74,10 @@ final class NbdServeCommand implements Callable<Integer> {
         if (listen.socket != null && !"127.0.0.1".equals(bind)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--bind only applies with --port");
         }
+        if (source.vma != null) { // restore area: NbdServeVmaSupport
+            return NbdServeVmaSupport.serve(spec.commandLine().getErr(), source.vma, listen.socket,
+                    listen.socket != null ? null : new InetSocketAddress(InetAddress.getByName(bind), listen.port));
+        }
         NbdBackendSource.Opened opened = source.open(readOnly);
         try (AutoCloseable resource = opened.resource()) {
             NbdExport export = NbdExport.of(name, opened.backend());

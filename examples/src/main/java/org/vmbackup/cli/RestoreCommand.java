@@ -1,15 +1,156 @@
 package org.vmbackup.cli;
 
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import org.vmbackup.core.RestoreFormat;
+import org.vmbackup.core.RestoreResult;
+import org.vmbackup.core.RestoreSession;
+import org.vmbackup.core.RestoreVmResult;
+import org.vmbackup.core.RestoreVmSession;
+import org.vmbackup.core.RestoredDisk;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
-/** {@code vmabackup restore}: Restore disks or a whole running VM from an archive. */
+/**
+ * {@code vmabackup restore ARCHIVE --to DIR [--format raw|qcow2] [--disk NAME]...}: the disks as image files;
+ * {@code vmabackup restore ARCHIVE --qmp SOCKET}: the whole running VM into a QEMU started with
+ * {@code -incoming defer}; {@code vmabackup restore ARCHIVE --live DIR --qmp SOCKET}: live restore
+ * ({@link RestoreLiveRunner}).
+ */
 @Command(name = "restore", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-        description = "Restore disks or a whole running VM from an archive.")
+        description = "Restore disks or a whole running VM from an archive.",
+        footer = {"", "Examples:",
+            "  vmabackup restore vm.vma.zst --to /var/lib/images",
+            "  zstd -dc vm.vma.zst | vmabackup restore - --to out --format qcow2",
+            "  qemu-system-x86_64 ... -incoming defer -qmp unix:/run/vm.qmp,server=on,wait=off &",
+            "  vmabackup restore vm.vma --qmp /run/vm.qmp",
+            "  vmabackup restore vm.vma --live /var/lib/images --qmp /run/vm.qmp   (then start QEMU as printed)"})
 final class RestoreCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "ARCHIVE", description = "the archive (.vma, .vma.zst, .vma.gz; - for stdin)")
+    String archive;
+
+    @ArgGroup(exclusive = true, multiplicity = "1", heading = "What to restore (exactly one):%n")
+    Target target;
+
+    /** Disks into a directory, or the whole VM into a QEMU. */
+    static final class Target {
+        @Option(names = "--to", paramLabel = "DIR", description = "write each disk as DIR/<device>.<format>")
+        Path dir;
+
+        @Option(names = "--qmp", paramLabel = "SOCKET",
+                description = "restore disks and running state into the QEMU listening on this QMP socket "
+                        + "(started with -incoming defer and the same disks)")
+        Path qmp;
+    }
+
+    @Option(names = "--format", paramLabel = "raw|qcow2", defaultValue = "raw",
+            description = "image format with --to (default: ${DEFAULT-VALUE})")
+    String format;
+
+    @Option(names = "--disk", paramLabel = "NAME", description = "only this device (repeatable; with --to)")
+    List<String> disks = List.of();
+
+    @Option(names = "--work-dir", paramLabel = "DIR",
+            description = "with --qmp: where to spool the VM state (default: a temporary directory)")
+    Path workDir;
+
+    @Option(names = "--no-cont", description = "with --qmp: leave the guest paused after loading its state")
+    boolean noCont;
+
+    @Option(names = "--live", paramLabel = "DIR",
+            description = "with --qmp: live restore; create DIR/<device>.qcow2 backed by the archive over NBD, "
+                    + "wait for QEMU started on them, resume it at once and copy the data in the background")
+    Path liveDir;
+
+    @Option(names = "--rate-limit", paramLabel = "BYTES", defaultValue = "0",
+            description = "with --live: background copy limit in bytes/s (default: unlimited)")
+    long rateLimit;
+
+    @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "600",
+            description = "with --live: how long to wait for QEMU's QMP socket (default: ${DEFAULT-VALUE})")
+    long waitSeconds;
+
     @Override
-    public Integer call() {
-        System.err.println("vmabackup restore: not yet implemented in this version");
-        return ExitCode.NOT_IMPLEMENTED;
+    public Integer call() throws Exception {
+        PrintWriter err = spec.commandLine().getErr();
+        if (liveDir != null) {
+            if (target.qmp == null || "-".equals(archive)) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                        "--live needs --qmp SOCKET and an archive file (not -)");
+            }
+            return RestoreLiveRunner.run(err, Path.of(archive), liveDir, target.qmp, rateLimit,
+                    java.time.Duration.ofSeconds(waitSeconds));
+        }
+        RestoreProgressPrinter printer = new RestoreProgressPrinter(err);
+        if (target.dir != null) {
+            RestoreFormat f = switch (format) {
+                case "raw" -> RestoreFormat.RAW;
+                case "qcow2" -> RestoreFormat.QCOW2;
+                default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                        "--format must be raw or qcow2, not " + format);
+            };
+            RestoreSession.Builder b = RestoreSession.builder().targetDirectory(target.dir).format(f)
+                    .devices(new LinkedHashSet<>(disks)).progress(printer);
+            if ("-".equals(archive)) {
+                b.archive(System.in);
+            } else {
+                b.archive(Path.of(archive));
+            }
+            RestoreResult r = join(b.build().start());
+            for (RestoredDisk d : r.disks()) {
+                err.printf("Restored %s -> %s (%d bytes)%n", d.device(), d.path(), d.size());
+            }
+            double secs = Math.max(1e-9, r.duration().toNanos() / 1e9);
+            err.printf("Restore complete: %d disk(s), %.1f MiB in %.2f s (%.1f MB/s)%n", r.disks().size(),
+                    r.totalBytes() / 1048576.0, secs, r.totalBytes() / 1e6 / secs);
+        } else {
+            if (!disks.isEmpty() || !"raw".equals(format)) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                        "--disk and --format only apply with --to");
+            }
+            RestoreVmSession.Builder b = RestoreVmSession.builder().qmpSocket(target.qmp).resume(!noCont)
+                    .progress(printer);
+            if (workDir != null) {
+                b.workDirectory(workDir);
+            }
+            if ("-".equals(archive)) {
+                b.archive(System.in);
+            } else {
+                b.archive(Path.of(archive));
+            }
+            RestoreVmResult r = join(b.build().start());
+            for (RestoredDisk d : r.disks()) {
+                err.printf("Restored %s -> %s (%d bytes)%n", d.device(), d.path(), d.size());
+            }
+            err.printf("VM state loaded (%d bytes); guest %s after %d ms%n", r.vmstateBytes(),
+                    r.running() ? "running" : "paused", r.duration().toMillis());
+        }
+        err.flush();
+        return ExitCode.OK;
+    }
+
+    /** Waits and rethrows the real cause, so the failure handler prints its message (not a wrapper's). */
+    static <T> T join(CompletableFuture<T> f) throws Exception {
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            Throwable c = e.getCause() != null ? e.getCause() : e;
+            if (c instanceof Exception ex) {
+                throw ex;
+            }
+            throw e;
+        }
     }
 }

@@ -105,8 +105,8 @@ final class VmaCreateCommand implements Callable<Integer> {
         if (verbose) {
             PrintWriter err = spec.commandLine().getErr();
             VmaWriterStats s = w.stats();
-            s.devices().forEach(d -> err.printf("image %s: size=%d zeros=%d saved=%d%n", d.device().name(),
-                    d.device().size(), d.zeroBytes(), d.zeroBytes()));
+            s.devices().forEach(d -> err.printf("image %s: size=%d zeros=%d stored=%d%n", d.device().name(),
+                    d.device().size(), d.zeroBytes(), d.storedBytes()));
             err.flush();
         }
         return ExitCode.OK;

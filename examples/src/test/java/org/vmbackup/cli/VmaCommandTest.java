@@ -85,6 +85,41 @@ class VmaCommandTest {
     }
 
     @Test
+    void extractReadsACompressedArchiveFromStdin() throws Exception {
+        byte[] a = image(300_000, 9);
+        Files.write(dir.resolve("a.raw"), a);
+        Path archive = dir.resolve("s.vma.gz");
+        assertThat(VmaBackupCli.execute("vma", "create", archive.toString(), "drive-sata0=" + dir.resolve("a.raw")))
+                .isEqualTo(ExitCode.OK);
+        java.io.InputStream oldIn = System.in;
+        try (java.io.InputStream in = Files.newInputStream(archive)) {
+            System.setIn(in);
+            Path target = dir.resolve("stdin-out");
+            assertThat(VmaBackupCli.execute("vma", "extract", "-", target.toString())).isEqualTo(ExitCode.OK);
+            // sizes are rounded up to whole sectors like the reference tool
+            byte[] got = Files.readAllBytes(target.resolve("disk-drive-sata0.raw"));
+            assertThat(got).hasSize(300_032);
+            assertThat(java.util.Arrays.copyOf(got, a.length)).isEqualTo(a);
+        } finally {
+            System.setIn(oldIn);
+        }
+    }
+
+    @Test
+    void existingTargetDirectoryOrArchiveIsAClearError() throws Exception {
+        Files.write(dir.resolve("a.raw"), new byte[4096]);
+        Path archive = dir.resolve("e.vma");
+        assertThat(VmaBackupCli.execute("vma", "create", archive.toString(), dir.resolve("a.raw").toString()))
+                .isEqualTo(ExitCode.OK);
+        assertThat(VmaBackupCli.execute("vma", "create", archive.toString(), dir.resolve("a.raw").toString()))
+                .isEqualTo(ExitCode.FAILED);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("archive already exists");
+        assertThat(VmaBackupCli.execute("vma", "extract", archive.toString(), dir.toString()))
+                .isEqualTo(ExitCode.FAILED);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("target directory already exists");
+    }
+
+    @Test
     void missingConfigIsAOneLineError() throws Exception {
         Files.write(dir.resolve("a.raw"), new byte[4096]);
         Path archive = dir.resolve("y.vma");

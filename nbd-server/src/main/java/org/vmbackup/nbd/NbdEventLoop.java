@@ -38,7 +38,7 @@ public final class NbdEventLoop implements AutoCloseable {
         }
     }
 
-    /** A group with one thread per core, native epoll where available. */
+    /** A group with Netty's default thread count (two per core), native epoll where available. */
     public static NbdEventLoop create() {
         return new NbdEventLoop(0, true);
     }

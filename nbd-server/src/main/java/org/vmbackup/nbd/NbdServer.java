@@ -1,6 +1,8 @@
 package org.vmbackup.nbd;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
@@ -92,6 +94,10 @@ public final class NbdServer {
                 options.tlsRequired, options.handshakeTimeout, options.maxPendingBytes, NbdConstants.MAX_PAYLOAD);
         ServerBootstrap bootstrap = new ServerBootstrap().group(loop.group())
                 .channel(unix ? loop.unixServerChannel() : loop.tcpServerChannel())
+                // The pooled allocator reuses memory steadily under 1 MiB writes; large receive buffers mean
+                // fewer reads per WRITE payload (the decoder slices payloads out of them without copying).
+                .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(512, 64 << 10, 512 << 10))
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(4 << 20, 16 << 20))
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override

@@ -117,6 +117,8 @@ final class BlockingNbdClient implements Closeable {
     public void close() throws IOException {
         try {
             request(2, 0, 0, null);
+        } catch (IOException alreadyClosed) {
+            // The server may have closed first; DISC is then moot.
         } finally {
             ch.close();
         }

@@ -11,21 +11,16 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.unix.FileDescriptor;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -33,7 +28,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
@@ -41,7 +35,6 @@ import org.slf4j.LoggerFactory;
 import org.vmbackup.qmp.command.FdCommands;
 import org.vmbackup.qmp.command.QueryCommands;
 import org.vmbackup.qmp.internal.JsonStreamDecoder;
-import org.vmbackup.qmp.internal.SerialExecutor;
 import org.vmbackup.qmp.internal.Transports;
 
 /**
@@ -73,11 +66,9 @@ import org.vmbackup.qmp.internal.Transports;
  */
 public final class QmpClient implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(QmpClient.class);
-    private static final String ID_PREFIX = "vmb-";
     private static final AtomicInteger CALLBACK_THREADS = new AtomicInteger();
-    private static final byte[] NEWLINE = {'\n'};
     // QEMU's JSON lexer treats 0xFF as invalid in every state and resets: it neutralizes the unspecified
-    // dummy byte Netty sends with a file descriptor (see sendWithFd).
+    // dummy byte Netty sends with a file descriptor (see writeWithFd).
     private static final byte[] LEXER_RESET = {(byte) 0xFF};
 
     private final String peer;
@@ -86,12 +77,8 @@ public final class QmpClient implements AutoCloseable {
     private final boolean ownGroup;
     private final Executor callbacks;
     private final ExecutorService ownCallbacks;
-    private final SerialExecutor listenerExecutor;
-    private final ConcurrentSkipListMap<Long, Pending<?>> pending = new ConcurrentSkipListMap<>();
-    private final AtomicLong nextId = new AtomicLong(1);
-    private final AtomicInteger fdCommandsInFlight = new AtomicInteger();
-    private final CopyOnWriteArrayList<Consumer<? super QmpEvent>> listeners = new CopyOnWriteArrayList<>();
-    private final CopyOnWriteArrayList<QmpEventSubscription> subscriptions = new CopyOnWriteArrayList<>();
+    private final PendingCommands pending;
+    private final EventHub events;
     private final CompletableFuture<QmpGreeting> greetingFuture = new CompletableFuture<>();
     private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
     private final Object schemaLock = new Object();
@@ -124,7 +111,8 @@ public final class QmpClient implements AutoCloseable {
                 task.run();
             }
         };
-        this.listenerExecutor = new SerialExecutor(callbacks);
+        this.pending = new PendingCommands(callbacks);
+        this.events = new EventHub(callbacks, options.subscriptionCapacity());
     }
 
     /**
@@ -160,7 +148,12 @@ public final class QmpClient implements AutoCloseable {
     public static CompletableFuture<QmpClient> connect(SocketAddress address, QmpClientOptions options) {
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(options, "options");
-        QmpTransport transport = Transports.resolve(options.transport());
+        QmpTransport transport;
+        try {
+            transport = Transports.resolve(options.transport());
+        } catch (QmpException e) {
+            return CompletableFuture.failedFuture(e);
+        }
         boolean unix = address instanceof UnixDomainSocketAddress;
         SocketAddress nettyAddress = unix
                 ? Transports.unixAddress(transport, ((UnixDomainSocketAddress) address).getPath()) : address;
@@ -324,6 +317,26 @@ public final class QmpClient implements AutoCloseable {
     }
 
     /**
+     * Passes a {@link java.io.FileDescriptor} (e.g. {@code FileOutputStream.getFD()}) to QEMU as {@code fdname}.
+     * The JDK hides the descriptor number, so this needs {@code --add-opens java.base/java.io=ALL-UNNAMED}
+     * (or {@code =org.vmbackup.qmp} on the module path); without it the future fails saying so. Netty's
+     * {@link FileDescriptor} (e.g. from {@link FileDescriptor#pipe()}) needs nothing extra.
+     *
+     * @param fdname the name
+     * @param fd the descriptor
+     * @return completes when QEMU has the descriptor
+     */
+    public CompletableFuture<Void> getfd(String fdname, java.io.FileDescriptor fd) {
+        int number;
+        try {
+            number = JdkFileDescriptors.number(fd);
+        } catch (QmpException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return getfd(fdname, number);
+    }
+
+    /**
      * Passes a raw file descriptor number to QEMU as {@code fdname}; see {@link #getfd(String, FileDescriptor)}.
      *
      * @param fdname the name
@@ -354,9 +367,7 @@ public final class QmpClient implements AutoCloseable {
      * @return closing it removes the listener
      */
     public AutoCloseable addListener(Consumer<? super QmpEvent> listener) {
-        Objects.requireNonNull(listener, "listener");
-        listeners.add(listener);
-        return () -> listeners.remove(listener);
+        return events.addListener(listener);
     }
 
     /**
@@ -367,16 +378,8 @@ public final class QmpClient implements AutoCloseable {
      * @return the subscription; close it when done
      */
     public QmpEventSubscription subscribe(Predicate<? super QmpEvent> filter) {
-        QmpEventSubscription[] self = new QmpEventSubscription[1];
         Channel ch = channel;
-        java.util.concurrent.ScheduledExecutorService timer = ch != null ? ch.eventLoop() : group.next();
-        self[0] = new QmpEventSubscription(filter, options.subscriptionCapacity(), callbacks, timer,
-                () -> subscriptions.remove(self[0]));
-        subscriptions.add(self[0]);
-        if (closed) {
-            self[0].disconnected(closedException("subscribe", null));
-        }
-        return self[0];
+        return events.subscribe(filter, ch != null ? ch.eventLoop() : group.next());
     }
 
     /** Opens a subscription to all events. */
@@ -442,39 +445,39 @@ public final class QmpClient implements AutoCloseable {
                     + ")"));
             return future;
         }
-        long seq = nextId.getAndIncrement();
+        long seq = pending.nextSequence();
         byte[] bytes;
         try {
-            bytes = serialize(command, ID_PREFIX + seq);
+            bytes = QmpRequestEncoder.encode(command, PendingCommands.wireId(seq));
         } catch (RuntimeException e) {
             future.completeExceptionally(new QmpException("cannot serialize " + command.name() + ": " + e, e));
             return future;
         }
-        Pending<R> p = new Pending<>(command, future, fd != null);
-        pending.put(seq, p);
+        PendingCommands.Entry<R> p = pending.add(seq, command, future, fd != null);
         if (closed) {
-            // close() may have swept the map before the put above.
+            // close() may have swept the pending commands before the add above.
             if (pending.remove(seq, p)) {
-                future.completeExceptionally(closedException("cannot send " + command.name(), closeCause));
+                pending.fail(p, closedException("cannot send " + command.name(), closeCause));
             }
             return future;
         }
-        p.timer = ch.eventLoop().schedule(() -> {
+        Runnable timeoutTask = () -> {
             if (pending.remove(seq, p)) {
-                p.release(this);
                 log.debug("QMP command {} ({}) timed out after {}; a late reply will be discarded",
-                        command.name(), ID_PREFIX + seq, timeout);
-                callbacks.execute(() -> future.completeExceptionally(new QmpTimeoutException("no reply to "
-                        + command.name() + " from " + peer + " within " + timeout, timeout)));
+                        command.name(), PendingCommands.wireId(seq), timeout);
+                pending.fail(p, new QmpTimeoutException("no reply to " + command.name() + " from " + peer
+                        + " within " + timeout, timeout));
             }
-        }, timeout.toNanos(), TimeUnit.NANOSECONDS);
-        if (fd != null) {
-            fdCommandsInFlight.incrementAndGet();
-            sendWithFd(ch, fd, bytes, seq, p);
-        } else {
-            ch.writeAndFlush(Unpooled.wrappedBuffer(bytes, NEWLINE))
-                    .addListener(f -> onWriteDone(f.cause(), seq, p));
-        }
+        };
+        // One event-loop task arms the timer and writes: a single wake-up of the network thread per command.
+        ch.eventLoop().execute(() -> {
+            p.timer = ch.eventLoop().schedule(timeoutTask, timeout.toNanos(), TimeUnit.NANOSECONDS);
+            if (fd != null) {
+                writeWithFd(ch, fd, bytes, seq, p);
+            } else {
+                ch.writeAndFlush(Unpooled.wrappedBuffer(bytes)).addListener(f -> onWriteDone(f.cause(), seq, p));
+            }
+        });
         return future;
     }
 
@@ -482,43 +485,23 @@ public final class QmpClient implements AutoCloseable {
      * Netty sends a descriptor with one dummy byte of unspecified value (stack garbage in its native code).
      * QEMU's lexer sees that byte before the command, so it is followed by 0xFF, which QEMU's lexer rejects in
      * every state: the lexer resets, whatever the dummy byte began. QEMU answers the one or two stray bytes
-     * with id-less "JSON parse error" replies, which are ignored while a descriptor command is in flight. All
-     * three writes run in one event-loop task so no other command can come between them.
+     * with id-less "JSON parse error" replies, which are ignored while a descriptor command is in flight. The
+     * three writes run in one event-loop task, so no other command can come between them.
      */
-    private void sendWithFd(Channel ch, FileDescriptor fd, byte[] bytes, long seq, Pending<?> p) {
-        ch.eventLoop().execute(() -> {
-            ch.write(fd).addListener(f -> {
-                if (!f.isSuccess()) {
-                    onWriteDone(f.cause(), seq, p);
-                }
-            });
-            ch.write(Unpooled.wrappedBuffer(LEXER_RESET));
-            ch.writeAndFlush(Unpooled.wrappedBuffer(bytes, NEWLINE)).addListener(f -> onWriteDone(f.cause(), seq, p));
+    private void writeWithFd(Channel ch, FileDescriptor fd, byte[] bytes, long seq, PendingCommands.Entry<?> p) {
+        ch.write(fd).addListener(f -> {
+            if (!f.isSuccess()) {
+                onWriteDone(f.cause(), seq, p);
+            }
         });
+        ch.write(Unpooled.wrappedBuffer(LEXER_RESET));
+        ch.writeAndFlush(Unpooled.wrappedBuffer(bytes)).addListener(f -> onWriteDone(f.cause(), seq, p));
     }
 
-    private void onWriteDone(Throwable cause, long seq, Pending<?> p) {
+    private void onWriteDone(Throwable cause, long seq, PendingCommands.Entry<?> p) {
         if (cause != null && pending.remove(seq, p)) {
-            p.release(this);
-            p.fail(callbacks, closedException("cannot send " + p.command.name(), cause));
+            pending.fail(p, closedException("cannot send " + p.name(), cause));
         }
-    }
-
-    private static byte[] serialize(QmpCommand<?> command, String id) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(128);
-        try (JsonGenerator gen = JsonCodecHolder.FACTORY.createGenerator(out)) {
-            gen.writeStartObject();
-            gen.writeStringField("execute", command.name());
-            gen.writeFieldName("arguments");
-            gen.writeStartObject();
-            command.writeArguments(gen);
-            gen.writeEndObject();
-            gen.writeStringField("id", id);
-            gen.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
     }
 
     // --- receiving (network thread)
@@ -544,14 +527,13 @@ public final class QmpClient implements AutoCloseable {
             onIdlessReply(m);
             return;
         }
-        Long seq = parseId(id);
-        Pending<?> p = seq == null ? null : pending.remove(seq);
+        Long seq = PendingCommands.parseId(id);
+        PendingCommands.Entry<?> p = seq == null ? null : pending.take(seq);
         if (p == null) {
             log.debug("discarding QMP reply with unknown or expired id {} from {}", id, peer);
             return;
         }
-        p.release(this);
-        p.complete(callbacks, m);
+        pending.complete(p, m);
     }
 
     private void onEvent(JsonObject m) {
@@ -561,18 +543,9 @@ public final class QmpClient implements AutoCloseable {
         } catch (RuntimeException e) {
             log.warn("undecodable QMP event from {} delivered raw: {}", peer, e.toString());
             Json data = m.get("data");
-            event = new QmpEvent.Raw(String.valueOf(m.get("event")), null,
-                    data instanceof JsonObject o ? o : JsonObject.EMPTY);
+            event = new QmpEvent.Raw(String.valueOf(m.get("event")), data == null ? JsonObject.EMPTY : data, null);
         }
-        for (QmpEventSubscription s : subscriptions) {
-            s.offer(event);
-        }
-        if (!listeners.isEmpty()) {
-            QmpEvent e = event;
-            for (Consumer<? super QmpEvent> l : listeners) {
-                listenerExecutor.execute(() -> l.accept(e));
-            }
-        }
+        events.dispatch(event);
     }
 
     /**
@@ -583,32 +556,24 @@ public final class QmpClient implements AutoCloseable {
     private void onIdlessReply(JsonObject m) {
         Json error = m.get("error");
         String desc = error instanceof JsonObject e ? e.opt("desc").map(Json::toString).orElse("") : "";
-        if (error instanceof JsonObject e && fdCommandsInFlight.get() > 0
+        if (error instanceof JsonObject e && pending.fdTransferInFlight()
                 && e.opt("desc").map(Json::asString).orElse("").startsWith("JSON parse error")) {
             log.debug("ignoring QEMU's parse error for the fd-passing byte: {}", desc);
             return;
         }
-        Map.Entry<Long, Pending<?>> oldest = pending.firstEntry();
-        if (error == null || oldest == null || !pending.remove(oldest.getKey(), oldest.getValue())) {
-            log.warn("QEMU {} sent a reply without id that answers no pending command: {}", peer,
+        if (error == null) {
+            log.warn("QEMU {} sent a message this client does not understand: {}", peer, JsonCodec.abbreviate(m));
+            return;
+        }
+        PendingCommands.Entry<?> oldest = pending.takeOldest();
+        if (oldest == null) {
+            log.warn("QEMU {} sent an error without id while no command was pending: {}", peer,
                     JsonCodec.abbreviate(m));
             return;
         }
         log.warn("QEMU {} sent an error without id; attributing it to the oldest pending command {}", peer,
-                oldest.getValue().command.name());
-        oldest.getValue().release(this);
-        oldest.getValue().complete(callbacks, m);
-    }
-
-    private static Long parseId(Json id) {
-        if (id instanceof JsonString s && s.value().startsWith(ID_PREFIX)) {
-            try {
-                return Long.parseLong(s.value().substring(ID_PREFIX.length()));
-            } catch (NumberFormatException e) {
-                return null;
-            }
-        }
-        return null;
+                oldest.name());
+        pending.complete(oldest, m);
     }
 
     private void onProtocolError(Throwable cause) {
@@ -632,21 +597,10 @@ public final class QmpClient implements AutoCloseable {
     }
 
     private void failEverything(QmpConnectionClosedException e) {
-        List<Pending<?>> all = new ArrayList<>();
-        for (Long k : pending.keySet()) {
-            Pending<?> p = pending.remove(k);
-            if (p != null) {
-                all.add(p);
-            }
+        for (PendingCommands.Entry<?> p : pending.takeAll()) {
+            pending.fail(p, closedException(p.name() + " got no reply: " + e.getMessage(), e.getCause()));
         }
-        for (Pending<?> p : all) {
-            p.release(this);
-            p.fail(callbacks, closedException(p.command.name() + " got no reply: " + e.getMessage(),
-                    e.getCause()));
-        }
-        for (QmpEventSubscription s : subscriptions) {
-            s.disconnected(e);
-        }
+        events.disconnected(e);
     }
 
     private QmpConnectionClosedException closedException(String what, Throwable cause) {
@@ -655,7 +609,7 @@ public final class QmpClient implements AutoCloseable {
     }
 
     private static Throwable unwrap(Throwable e) {
-        while (e instanceof java.util.concurrent.CompletionException && e.getCause() != null) {
+        while (e instanceof CompletionException && e.getCause() != null) {
             e = e.getCause();
         }
         return e;
@@ -663,6 +617,13 @@ public final class QmpClient implements AutoCloseable {
 
     /** Routes channel events to the client; runs on the network thread. */
     private final class Inbound extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) throws Exception {
+            // Set here, not in the connect listener: the greeting can be read before that listener runs.
+            channel = ctx.channel();
+            super.channelActive(ctx);
+        }
+
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (ctx.channel() != channel) {
@@ -697,62 +658,6 @@ public final class QmpClient implements AutoCloseable {
         }
     }
 
-    /** A command waiting for its reply. */
-    private static final class Pending<R> {
-        final QmpCommand<R> command;
-        final CompletableFuture<R> future;
-        final boolean carriesFd;
-        volatile ScheduledFuture<?> timer;
-
-        Pending(QmpCommand<R> command, CompletableFuture<R> future, boolean carriesFd) {
-            this.command = command;
-            this.future = future;
-            this.carriesFd = carriesFd;
-        }
-
-        /** Stops the timer and ends the fd window; called exactly once, by whoever removed it from the map. */
-        void release(QmpClient client) {
-            ScheduledFuture<?> t = timer;
-            if (t != null) {
-                t.cancel(false);
-            }
-            if (carriesFd) {
-                client.fdCommandsInFlight.decrementAndGet();
-            }
-        }
-
-        void fail(Executor callbacks, Throwable e) {
-            callbacks.execute(() -> future.completeExceptionally(e));
-        }
-
-        // Decoding runs on the callback executor: large replies (the schema) stay off the network thread.
-        void complete(Executor callbacks, JsonObject reply) {
-            callbacks.execute(() -> {
-                try {
-                    Json error = reply.get("error");
-                    if (error != null) {
-                        future.completeExceptionally(new QmpErrorException(
-                                error.opt("class").map(Json::asString).orElse("GenericError"),
-                                error.opt("desc").map(Json::asString).orElse(""), command.name()));
-                        return;
-                    }
-                    Json ret = reply.get("return");
-                    if (ret == null) {
-                        throw new QmpProtocolException("reply has neither 'return' nor 'error': "
-                                + JsonCodec.abbreviate(reply));
-                    }
-                    future.complete(command.decode(ret));
-                } catch (QmpProtocolException e) {
-                    future.completeExceptionally(new QmpProtocolException("cannot decode the reply to "
-                            + command.name() + ": " + e.getMessage(), e));
-                } catch (RuntimeException e) {
-                    future.completeExceptionally(new QmpProtocolException("cannot decode the reply to "
-                            + command.name() + ": " + e, e));
-                }
-            });
-        }
-    }
-
     /** The internal {@code qmp_capabilities} command, sent during connect. */
     private record Capabilities(List<String> enable) implements QmpCommand<Void> {
         @Override
@@ -775,9 +680,5 @@ public final class QmpClient implements AutoCloseable {
         public Void decode(Json result) {
             return null;
         }
-    }
-
-    private static final class JsonCodecHolder {
-        static final com.fasterxml.jackson.core.JsonFactory FACTORY = JsonCodec.factory(1 << 20);
     }
 }

@@ -2,19 +2,20 @@ package org.vmbackup.qmp;
 
 /**
  * The error classes of QEMU's {@code QapiErrorClass}. Classes this enum does not know map to {@link #UNKNOWN};
- * {@link QmpErrorException#rawErrorClass()} keeps the wire string either way.
+ * {@link QmpErrorException#rawErrorClass()} keeps the wire string either way. The constants are spelled as on
+ * the wire, so {@code name()} is the class QEMU sends.
  */
 public enum QmpErrorClass {
     /** Most errors: the description says what went wrong. */
-    GENERIC_ERROR("GenericError"),
+    GenericError("GenericError"),
     /** The command does not exist (or capabilities were not negotiated yet). */
-    COMMAND_NOT_FOUND("CommandNotFound"),
+    CommandNotFound("CommandNotFound"),
     /** The device exists but is not active (e.g. no balloon driver). */
-    DEVICE_NOT_ACTIVE("DeviceNotActive"),
+    DeviceNotActive("DeviceNotActive"),
     /** The named device or node does not exist. */
-    DEVICE_NOT_FOUND("DeviceNotFound"),
+    DeviceNotFound("DeviceNotFound"),
     /** KVM lacks a required capability. */
-    KVM_MISSING_CAP("KVMMissingCap"),
+    KVMMissingCap("KVMMissingCap"),
     /** A class added after this client was written; see the raw class string. */
     UNKNOWN("");
 

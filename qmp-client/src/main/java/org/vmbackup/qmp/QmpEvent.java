@@ -17,8 +17,11 @@ public sealed interface QmpEvent {
     /** When QEMU emitted the event, or {@code null} if unknown. */
     Instant timestamp();
 
-    /** The event's {@code data} member ({@link JsonObject#EMPTY} when absent), including members not typed here. */
-    JsonObject data();
+    /**
+     * The event's {@code data} member ({@link JsonObject#EMPTY} when absent), including members not typed here.
+     * Typed events narrow it to {@link JsonObject}.
+     */
+    Json data();
 
     /** The event as QEMU sent it (name, data, timestamp) in compact JSON. */
     default String toJson() {
@@ -230,9 +233,9 @@ public sealed interface QmpEvent {
      * Any other event (or a known one whose data did not decode), exactly as received.
      *
      * @param name the event name
-     * @param timestamp when
-     * @param data raw data
+     * @param data raw data ({@link JsonObject#EMPTY} when absent)
+     * @param timestamp when, or null if unknown
      */
-    record Raw(String name, Instant timestamp, JsonObject data) implements QmpEvent {
+    record Raw(String name, Json data, Instant timestamp) implements QmpEvent {
     }
 }

@@ -15,12 +15,16 @@ final class QmpEventDecoder {
         String name = message.require("event").asString();
         Instant ts = timestamp(message.get("timestamp"));
         Json d = message.get("data");
-        JsonObject data = d instanceof JsonObject o ? o : JsonObject.EMPTY;
+        Json raw = d == null ? JsonObject.EMPTY : d;
+        if (!(raw instanceof JsonObject data)) {
+            log.warn("event {} has non-object data; delivering it raw", name);
+            return new QmpEvent.Raw(name, raw, ts);
+        }
         try {
             return typed(name, ts, data);
         } catch (QmpProtocolException e) {
             log.warn("event {} does not have its documented shape ({}); delivering it raw", name, e.getMessage());
-            return new QmpEvent.Raw(name, ts, data);
+            return new QmpEvent.Raw(name, data, ts);
         }
     }
 
@@ -59,7 +63,7 @@ final class QmpEventDecoder {
                 return new QmpEvent.DeviceDeleted(ts, d.opt("device").map(Json::asString).orElse(null),
                         d.require("path").asString(), d);
             default:
-                return new QmpEvent.Raw(name, ts, d);
+                return new QmpEvent.Raw(name, d, ts);
         }
     }
 

@@ -131,10 +131,12 @@ public final class QmpEventSubscription implements AutoCloseable {
 
     /** Called on the network thread for every event; never blocks. */
     void offer(QmpEvent event) {
-        if (!filter.test(event)) {
+        if (!test(filter, event)) {
             return;
         }
         Waiter matched = null;
+        Waiter broken = null;
+        RuntimeException predicateError = null;
         List<Waiter> failed = List.of();
         synchronized (this) {
             if (closed || failure != null) {
@@ -144,10 +146,16 @@ public final class QmpEventSubscription implements AutoCloseable {
             if (it.hasNext()) {
                 Waiter head = it.next();
                 it.remove();
-                if (head.predicate.test(event)) {
-                    matched = head;
-                } else {
-                    waiters.addFirst(head);
+                try {
+                    if (head.predicate.test(event)) {
+                        matched = head;
+                    } else {
+                        waiters.addFirst(head);
+                    }
+                } catch (RuntimeException e) {
+                    // A throwing predicate fails its own wait, never the connection.
+                    broken = head;
+                    predicateError = e;
                 }
             } else if (queue.size() >= capacity) {
                 failure = new QmpException("event subscription overflowed: " + queue.size()
@@ -161,8 +169,20 @@ public final class QmpEventSubscription implements AutoCloseable {
         if (matched != null) {
             complete(matched, event, null);
         }
+        if (broken != null) {
+            complete(broken, null, predicateError);
+        }
         QmpException f = failure;
         failed.forEach(w -> complete(w, null, f));
+    }
+
+    private static boolean test(Predicate<? super QmpEvent> p, QmpEvent e) {
+        try {
+            return p.test(e);
+        } catch (RuntimeException ex) {
+            LoggerHolder.LOG.warn("event filter threw on {}; event skipped for this subscription", e.name(), ex);
+            return false;
+        }
     }
 
     /** Called when the connection is gone. */
@@ -204,6 +224,10 @@ public final class QmpEventSubscription implements AutoCloseable {
                 w.future.complete(event);
             }
         });
+    }
+
+    private static final class LoggerHolder {
+        static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(QmpEventSubscription.class);
     }
 
     private static final class Waiter {

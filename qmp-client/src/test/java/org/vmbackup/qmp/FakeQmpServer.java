@@ -1,8 +1,6 @@
 package org.vmbackup.qmp;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -28,7 +26,7 @@ final class FakeQmpServer implements AutoCloseable {
     private final Path socket;
     private final ServerSocketChannel server;
     private SocketChannel client;
-    private BufferedReader in;
+    private java.io.InputStream in;
     private OutputStream out;
 
     FakeQmpServer() throws IOException {
@@ -43,6 +41,24 @@ final class FakeQmpServer implements AutoCloseable {
         server.bind(UnixDomainSocketAddress.of(socket));
     }
 
+    private FakeQmpServer(ServerSocketChannel tcp) {
+        this.dir = null;
+        this.socket = null;
+        this.server = tcp;
+    }
+
+    /** A server on a TCP port of the loopback interface. */
+    static FakeQmpServer tcp() throws IOException {
+        ServerSocketChannel ch = ServerSocketChannel.open();
+        ch.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
+        return new FakeQmpServer(ch);
+    }
+
+    /** Where clients connect. */
+    java.net.SocketAddress address() throws IOException {
+        return socket != null ? UnixDomainSocketAddress.of(socket) : server.getLocalAddress();
+    }
+
     /** A server on a given path (to appear after a client started connecting). */
     static FakeQmpServer at(Path socket) throws IOException {
         return new FakeQmpServer(socket);
@@ -55,7 +71,7 @@ final class FakeQmpServer implements AutoCloseable {
     /** Accepts the client (blocks until it connects). */
     FakeQmpServer accept() throws IOException {
         client = server.accept();
-        in = new BufferedReader(new InputStreamReader(Channels.newInputStream(client), StandardCharsets.UTF_8));
+        in = new java.io.BufferedInputStream(Channels.newInputStream(client));
         out = Channels.newOutputStream(client);
         return this;
     }
@@ -72,13 +88,22 @@ final class FakeQmpServer implements AutoCloseable {
         out.flush();
     }
 
+    /** Reads the bytes up to and excluding the next newline. */
+    byte[] readLineBytes() throws IOException {
+        java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+        int b;
+        while ((b = in.read()) != '\n') {
+            if (b < 0) {
+                throw new IOException("client closed the connection");
+            }
+            line.write(b);
+        }
+        return line.toByteArray();
+    }
+
     /** Reads the next command the client sent. */
     JsonObject readCommand() throws IOException {
-        String line = in.readLine();
-        if (line == null) {
-            throw new IOException("client closed the connection");
-        }
-        return Json.parse(line).asObject();
+        return Json.parse(new String(readLineBytes(), StandardCharsets.UTF_8)).asObject();
     }
 
     /** Sends {@code {"return": value, "id": id}}. */
@@ -117,8 +142,10 @@ final class FakeQmpServer implements AutoCloseable {
             client.close();
         }
         server.close();
-        Files.deleteIfExists(socket);
-        Files.deleteIfExists(dir);
+        if (socket != null) {
+            Files.deleteIfExists(socket);
+            Files.deleteIfExists(dir);
+        }
     }
 
     static QmpClient connect(FakeQmpServer server, QmpClientOptions options, String greeting) throws Exception {

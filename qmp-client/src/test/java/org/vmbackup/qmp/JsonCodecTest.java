@@ -58,5 +58,7 @@ class JsonCodecTest {
         assertThatThrownBy(() -> Json.parse("{} {}")).isInstanceOf(QmpProtocolException.class)
                 .hasMessageContaining("trailing content");
         assertThatThrownBy(() -> Json.parse("  ")).isInstanceOf(QmpProtocolException.class);
+        assertThatThrownBy(() -> Json.parse("[".repeat(5000) + "]".repeat(5000)))
+                .isInstanceOf(QmpProtocolException.class).hasMessageContaining("malformed JSON");
     }
 }

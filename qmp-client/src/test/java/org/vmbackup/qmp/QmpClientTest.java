@@ -180,7 +180,7 @@ class QmpClientTest {
         var known = client.execute("blockdev-del", JsonObject.builder().put("node-name", "x").build());
         server.error(server.readCommand(), "DeviceNotFound", "Node 'x' not found");
         var e = (QmpErrorException) failure(known);
-        assertThat(e.errorClass()).isEqualTo(QmpErrorClass.DEVICE_NOT_FOUND);
+        assertThat(e.errorClass()).isEqualTo(QmpErrorClass.DeviceNotFound);
         assertThat(e.description()).isEqualTo("Node 'x' not found");
         assertThat(e.command()).isEqualTo("blockdev-del");
         assertThat(e.getMessage()).isEqualTo("DeviceNotFound: Node 'x' not found (command blockdev-del)");
@@ -358,6 +358,26 @@ class QmpClientTest {
         await(probe);
         assertThat(sub.drain()).hasSize(3);
         assertThat(failure(sub.next())).isInstanceOf(QmpException.class).hasMessageContaining("overflowed");
+    }
+
+    @Test
+    void throwingFiltersAndPredicatesFailOnlyTheirOwnWait() throws Exception {
+        connect(QmpClientOptions.defaults());
+        try (QmpEventSubscription bad = client.subscribe(e -> {
+            throw new IllegalStateException("filter bug");
+        }); QmpEventSubscription good = client.subscribe()) {
+            var waiting = good.await(e -> {
+                throw new IllegalArgumentException("predicate bug");
+            }, null);
+            server.event("STOP", null);
+            assertThat(failure(waiting)).isInstanceOf(IllegalArgumentException.class).hasMessage("predicate bug");
+            server.event("RESUME", null);
+            assertThat(await(good.next()).name()).isEqualTo("RESUME");
+            assertThat(bad.poll()).isEmpty();
+            var r = client.execute("still-alive", null);
+            server.reply(server.readCommand(), "{}");
+            assertThat(await(r)).isEqualTo(JsonObject.EMPTY);
+        }
     }
 
     @Test

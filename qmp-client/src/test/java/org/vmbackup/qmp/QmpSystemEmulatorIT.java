@@ -38,7 +38,13 @@ class QmpSystemEmulatorIT {
 
     @Test
     void queriesDecode() throws Exception {
-        try (QemuProcess vm = QemuProcess.system().memoryMiB(128).start();
+        try (QemuProcess vm = QemuProcess.system().memoryMiB(128).start(dir -> {
+                    try {
+                        ItSupport.rawImage(dir.resolve("d.img"), "2M", -1);
+                    } catch (InterruptedException e) {
+                        throw new java.io.IOException(e);
+                    }
+                });
                 QmpClient qmp = await(QmpClient.connect(vm.qmpSocket()))) {
             QmpVersion v = await(qmp.execute(new QueryCommands.QueryVersion()));
             assertThat(v).isEqualTo(qmp.greeting().version());
@@ -48,6 +54,16 @@ class QmpSystemEmulatorIT {
             assertThat(status.status()).isEqualTo("running");
             assertThat(await(qmp.execute(new QueryCommands.QueryBlock()))).isEmpty();
             assertThat(await(qmp.execute(new QueryCommands.QueryNamedBlockNodes(true)))).isEmpty();
+            addRawNode(qmp, "d", vm.dir().resolve("d.img"));
+            await(qmp.execute("device_add", JsonObject.builder().put("driver", "virtio-blk-pci").put("drive", "d")
+                    .put("id", "vd0").build()));
+            var block = await(qmp.execute(new QueryCommands.QueryBlock()));
+            assertThat(block).singleElement().satisfies(b -> {
+                assertThat(b.qdev()).contains("vd0");
+                assertThat(b.inserted().nodeName()).isEqualTo("d");
+                assertThat(b.inserted().driver()).isEqualTo("raw");
+                assertThat(b.inserted().virtualSize()).isEqualTo(2L << 20);
+            });
             assertThat(await(qmp.execute(new QueryCommands.QueryJobs()))).isEmpty();
             assertThat(await(qmp.execute(new QueryCommands.QueryBlockJobs()))).isEmpty();
             var migration = await(qmp.execute(new QueryCommands.QueryMigrate()));
@@ -93,7 +109,7 @@ class QmpSystemEmulatorIT {
                 await(qmp.getfd("spare", pipe[1]));
                 await(qmp.execute(new FdCommands.Closefd("spare")));
                 var e = assertThrows(qmp.execute(new FdCommands.Closefd("spare")));
-                assertThat(e.errorClass()).isEqualTo(QmpErrorClass.GENERIC_ERROR);
+                assertThat(e.errorClass()).isEqualTo(QmpErrorClass.GenericError);
                 var info = await(qmp.addFd(pipe[1].intValue(), null, "test"));
                 Json fdsets = await(qmp.execute(new FdCommands.QueryFdsets()));
                 assertThat(fdsets.toJson()).contains("\"opaque\":\"test\"");
@@ -119,7 +135,8 @@ class QmpSystemEmulatorIT {
     void getfdThenMigrateToThatFdStreamsTheVmState() throws Exception {
         try (QemuProcess vm = QemuProcess.system().start();
                 QmpClient qmp = await(QmpClient.connect(vm.qmpSocket()));
-                QmpEventSubscription migration = qmp.subscribe(e -> e instanceof QmpEvent.Migration)) {
+                QmpEventSubscription migration = qmp.subscribe(e -> e instanceof QmpEvent.Migration);
+                QmpEventSubscription passes = qmp.subscribe(e -> e instanceof QmpEvent.MigrationPass)) {
             assertThat(qmp.canPassFds()).isTrue();
             await(qmp.execute(MigrationCommands.MigrateSetCapabilities.of(new Capability("events", true))));
             FileDescriptor[] pipe = FileDescriptor.pipe();
@@ -136,6 +153,7 @@ class QmpSystemEmulatorIT {
                     return st.equals("completed") || st.equals("failed");
                 }, T));
                 assertThat(end.status()).isEqualTo("completed");
+                assertThat(((QmpEvent.MigrationPass) passes.poll().orElseThrow()).pass()).isEqualTo(1);
                 reader.join(T.toMillis());
                 assertThat(reader.eof).isTrue();
                 assertThat(new String(reader.head, 0, 4, java.nio.charset.StandardCharsets.US_ASCII))
@@ -188,6 +206,80 @@ class QmpSystemEmulatorIT {
             } catch (Exception e) {
                 // interrupted or closed: the test's assertions report what was read
             }
+        }
+    }
+
+    @Test
+    void migrateThroughAPipeIntoAnIncomingQemuRestoresTheVm() throws Exception {
+        try (QemuProcess src = QemuProcess.system().start();
+                QemuProcess dst = QemuProcess.system().args("-incoming", "defer").start();
+                QmpClient out = await(QmpClient.connect(src.qmpSocket()));
+                QmpClient in = await(QmpClient.connect(dst.qmpSocket()));
+                QmpEventSubscription inEvents = in.subscribe(e -> e instanceof QmpEvent.Migration)) {
+            assertThat(await(in.execute(new QueryCommands.QueryStatus())).status()).isEqualTo("inmigrate");
+            await(in.execute(MigrationCommands.MigrateSetCapabilities.of(new Capability("events", true))));
+            FileDescriptor[] pipe = FileDescriptor.pipe();
+            try {
+                await(in.getfd("incoming", pipe[0]));
+                await(out.getfd("outgoing", pipe[1]));
+            } finally {
+                pipe[0].close();
+                pipe[1].close();
+            }
+            await(in.execute(new MigrationCommands.MigrateIncoming("fd:incoming")));
+            await(out.execute(new MigrationCommands.Migrate("fd:outgoing")));
+            var end = (QmpEvent.Migration) await(inEvents.await(e -> {
+                String st = ((QmpEvent.Migration) e).status();
+                return st.equals("completed") || st.equals("failed");
+            }, T));
+            assertThat(end.status()).isEqualTo("completed");
+            assertThat(await(in.execute(new QueryCommands.QueryMigrate())).status()).isEqualTo("completed");
+            // The source was running, so the destination runs once the stream is loaded.
+            assertThat(await(in.execute(new QueryCommands.QueryStatus())).status()).isEqualTo("running");
+        }
+    }
+
+    @Test
+    void prettyPrintingMonitorIsFramedAsAStreamOfValues() throws Exception {
+        try (QemuProcess vm = QemuProcess.system().args("-chardev",
+                "socket,id=pretty,path={dir}/pretty.sock,server=on,wait=off", "-mon", "chardev=pretty,mode=control,pretty=on")
+                .start();
+                QmpClient qmp = await(QmpClient.connect(vm.dir().resolve("pretty.sock")))) {
+            assertThat(qmp.greeting().version().atLeast(7, 2)).isTrue();
+            assertThat(await(qmp.execute(new QueryCommands.QueryStatus())).running()).isTrue();
+            assertThat(await(qmp.schema()).hasCommand("blockdev-backup")).isTrue();
+        }
+    }
+
+    @Test
+    void blockJobErrorAndDeviceDeletedAreTyped() throws Exception {
+        try (QemuProcess vm = QemuProcess.system().args("-device", "qemu-xhci,id=xhci").start(dir -> {
+                    try {
+                        ItSupport.rawImage(dir.resolve("src.img"), "2M", 0x33);
+                        ItSupport.rawImage(dir.resolve("bad.img"), "2M", -1);
+                    } catch (InterruptedException e) {
+                        throw new java.io.IOException(e);
+                    }
+                });
+                QmpClient qmp = await(QmpClient.connect(vm.qmpSocket()));
+                QmpEventSubscription events = qmp.subscribe()) {
+            addRawNode(qmp, "src", vm.dir().resolve("src.img"));
+            // blkdebug fails every write to the target with EIO.
+            await(qmp.execute(new BlockCommands.BlockdevAdd(new BlockdevOptions.Generic("blkdebug", "bad",
+                    Json.parse("{\"image\": {\"driver\": \"file\", \"filename\": \"" + vm.dir().resolve("bad.img")
+                            + "\"}, \"inject-error\": [{\"event\": \"pwritev\", \"errno\": 5}]}").asObject()))));
+            await(qmp.execute(BlockCommands.BlockdevBackup.builder("fail", "src", "bad", SyncMode.FULL)
+                    .onError("report", "report").build()));
+            var error = await(events.await(QmpEvent.BlockJobError.class, e -> e.device().equals("fail"), T));
+            assertThat(error.operation()).isEqualTo("write");
+            assertThat(error.action()).isEqualTo("report");
+            var completed = await(events.await(QmpEvent.BlockJobCompleted.class, e -> e.device().equals("fail"), T));
+            assertThat(completed.error()).isNotBlank();
+
+            await(qmp.execute("device_add", JsonObject.builder().put("driver", "usb-tablet").put("id", "tab").build()));
+            await(qmp.execute("device_del", JsonObject.builder().put("id", "tab").build()));
+            var deleted = await(events.await(QmpEvent.DeviceDeleted.class, e -> "tab".equals(e.device()), T));
+            assertThat(deleted.path()).contains("tab");
         }
     }
 

@@ -60,13 +60,14 @@ public enum VmaCompression {
         OutputStream os = Channels.newOutputStream(out);
         return switch (this) {
             case NONE -> out;
-            case GZIP -> Channels.newChannel(new GZIPOutputStream(os, STREAM_BUFFER));
+            case GZIP -> StreamChannels.writing(new GZIPOutputStream(os, STREAM_BUFFER));
             case ZSTD -> {
                 ZstdOutputStream z = new ZstdOutputStream(os, level);
+                z.setChecksum(true); // the VMA payload has no checksum of its own
                 if (workers > 0) {
                     z.setWorkers(workers);
                 }
-                yield Channels.newChannel(z);
+                yield StreamChannels.writing(z);
             }
         };
     }
@@ -97,7 +98,18 @@ public enum VmaCompression {
         if (kind == NONE) {
             return whole;
         }
-        return Channels.newChannel(kind.decompress(Channels.newInputStream(whole)));
+        InputStream source = DecompressorErrors.source(Channels.newInputStream(whole));
+        InputStream plain;
+        try {
+            plain = kind.decompress(source);
+        } catch (IOException e) {
+            if (e instanceof DecompressorErrors.SourceFailure && e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new VmaFormatException("offset 0: corrupt " + kind.name().toLowerCase(java.util.Locale.ROOT)
+                    + " stream header: " + e.getMessage(), e);
+        }
+        return StreamChannels.reading(DecompressorErrors.decompressed(plain, kind));
     }
 
     /** A channel that first returns some already-read bytes, then the rest of another channel. */

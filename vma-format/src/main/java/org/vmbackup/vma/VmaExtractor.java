@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -66,6 +67,9 @@ public final class VmaExtractor {
         }
         if (!unknown.isEmpty()) {
             throw new VmaFormatException("no device named " + String.join(", ", unknown) + " in the archive");
+        }
+        if (Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new FileAlreadyExistsException(dir.toString(), null, "target directory already exists");
         }
         Files.createDirectory(dir);
         List<Path> written = new ArrayList<>();

@@ -55,7 +55,7 @@ public final class VmaReader implements AutoCloseable {
 
     /** Reads an archive from a stream (raw, zstd or gzip), e.g. stdin; closing the reader closes the stream. */
     public static VmaReader open(InputStream in) throws IOException {
-        return open(Channels.newChannel(in));
+        return open(StreamChannels.reading(in));
     }
 
     /** Reads an archive from a blocking channel (raw, zstd or gzip); closing the reader closes the channel. */

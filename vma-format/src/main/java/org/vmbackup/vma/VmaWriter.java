@@ -46,17 +46,20 @@ public final class VmaWriter implements AutoCloseable {
     private ByteBuffer extent;
     private int slotCount;
     private int blockCount;
-    private long extents;
+    private volatile long extents;
     private VmstateChannel vmstate;
     private boolean closed;
+    /** Set when the output failed or an extent could not be handed over; later calls fail with it as cause. */
+    private RuntimeException failure;
 
     /** Per-device bookkeeping, guarded by the writer lock. */
     private static final class DeviceState {
         final VmaDevice device;
         final ClusterBitmap written = new ClusterBitmap();
-        long clusters;
-        long storedBytes;
-        long zeroBytes;
+        // written under the writer lock, read without it by stats() (which must not wait behind back-pressure)
+        volatile long clusters;
+        volatile long storedBytes;
+        volatile long zeroBytes;
 
         DeviceState(VmaDevice device) {
             this.device = device;
@@ -220,19 +223,14 @@ public final class VmaWriter implements AutoCloseable {
         }
     }
 
-    /** Statistics so far. */
+    /** Statistics so far; never waits (also not while writers are blocked on a slow output). */
     public VmaWriterStats stats() {
-        lock.lock();
-        try {
-            List<VmaDeviceStats> list = new ArrayList<>();
-            for (VmaDevice d : devices) {
-                DeviceState s = states[d.id()];
-                list.add(new VmaDeviceStats(d, s.clusters, s.storedBytes, s.zeroBytes));
-            }
-            return new VmaWriterStats(pump.written(), extents, list);
-        } finally {
-            lock.unlock();
+        List<VmaDeviceStats> list = new ArrayList<>();
+        for (VmaDevice d : devices) {
+            DeviceState s = states[d.id()];
+            list.add(new VmaDeviceStats(d, s.clusters, s.storedBytes, s.zeroBytes));
         }
+        return new VmaWriterStats(pump.written(), extents, list);
     }
 
     private static void checkRange(VmaDevice dev, long offset, long length) {
@@ -253,6 +251,9 @@ public final class VmaWriter implements AutoCloseable {
     }
 
     private void checkOpen() {
+        if (failure != null) {
+            throw new VmaFormatException("the VMA writer failed earlier: " + failure.getMessage(), failure);
+        }
         if (closed) {
             throw new IllegalStateException("the VMA writer is closed");
         }
@@ -326,12 +327,16 @@ public final class VmaWriter implements AutoCloseable {
         extentCodec.encode(extent, slots, slotCount, blockCount);
         extent.position(0).limit(EXTENT_HEADER_SIZE + blockCount * BLOCK_SIZE);
         ByteBuffer done = extent;
-        extent = null;
-        pump.submit(done, true);
-        extents++;
-        slotCount = 0;
-        blockCount = 0;
-        extent = pump.take();
+        try {
+            pump.submit(done, true);
+            extents++;
+            slotCount = 0;
+            blockCount = 0;
+            extent = pump.take();
+        } catch (RuntimeException e) {
+            failure = e;
+            throw e;
+        }
     }
 
     /**
@@ -348,6 +353,7 @@ public final class VmaWriter implements AutoCloseable {
                 return;
             }
             try {
+                checkOpen(); // an earlier output failure is the error to report, not the missing clusters
                 if (vmstate != null) {
                     vmstate.finish();
                 }
@@ -359,7 +365,7 @@ public final class VmaWriter implements AutoCloseable {
                 pump.finish();
                 if (finalFile != null) {
                     if (Files.exists(finalFile)) {
-                        throw new FileAlreadyExistsException(finalFile.toString());
+                        throw new FileAlreadyExistsException(finalFile.toString(), null, "archive already exists");
                     }
                     Files.move(tempFile, finalFile, StandardCopyOption.ATOMIC_MOVE);
                 }
@@ -377,13 +383,11 @@ public final class VmaWriter implements AutoCloseable {
     }
 
     private void checkComplete() {
-        for (PartialCluster p : partials.values()) {
-            Map.Entry<Long, PartialCluster> e = partials.entrySet().stream().filter(x -> x.getValue() == p)
-                    .findFirst().orElseThrow();
+        for (Map.Entry<Long, PartialCluster> e : partials.entrySet()) {
             VmaDevice d = devices.get((int) (e.getKey() >>> 32) - 1);
             long cluster = e.getKey() & 0xFFFF_FFFFL;
             throw new VmaFormatException("device " + d.name() + ": cluster " + cluster + " incomplete (byte "
-                    + ((cluster << CLUSTER_SHIFT) + p.firstMissing()) + " not written)");
+                    + ((cluster << CLUSTER_SHIFT) + e.getValue().firstMissing()) + " not written)");
         }
         for (VmaDevice d : devices) {
             if (d.isVmstate()) {
@@ -491,9 +495,10 @@ public final class VmaWriter implements AutoCloseable {
         private final List<Long> deviceSizes = new ArrayList<>();
         private int clustersPerExtent = DEFAULT_CLUSTERS_PER_EXTENT;
         private int bufferedExtents = 4;
-        private int maxPartialClusters = 1024;
+        private int maxPartialClusters = 256;
         private int compressionLevel = 3;
         private int compressionWorkers = Math.max(1, Runtime.getRuntime().availableProcessors());
+        private boolean sync;
 
         private Builder() {
         }
@@ -559,7 +564,7 @@ public final class VmaWriter implements AutoCloseable {
             return this;
         }
 
-        /** At most this many clusters may be partially written at once (default 1024, 64 KiB each). */
+        /** At most this many clusters may be partially written at once (default 256, about 72 KiB each). */
         public Builder maxPartialClusters(int n) {
             this.maxPartialClusters = Math.max(1, n);
             return this;
@@ -573,18 +578,51 @@ public final class VmaWriter implements AutoCloseable {
         }
 
         /**
+         * Whether {@link VmaWriter#close()} forces the archive file to stable storage before renaming it (default
+         * false: the data goes through the page cache and the rename may reach the disk first after a crash).
+         */
+        public Builder sync(boolean sync) {
+            this.sync = sync;
+            return this;
+        }
+
+        /**
          * Creates the archive at this path (which must not exist), written as {@code <name>.part} and renamed on a
          * successful close. Compression by file name: {@code .zst} zstd, {@code .gz} gzip, else none.
          */
         public VmaWriter open(Path archive) throws IOException {
             Path abs = archive.toAbsolutePath();
             if (Files.exists(abs)) {
-                throw new FileAlreadyExistsException(abs.toString());
+                throw new FileAlreadyExistsException(abs.toString(), null, "archive already exists");
             }
             Path temp = abs.resolveSibling(abs.getFileName() + ".part");
-            FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            FileChannel ch;
             try {
-                WritableByteChannel out = VmaCompression.forFileName(abs).compress(ch, compressionLevel,
+                ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            } catch (FileAlreadyExistsException e) {
+                throw new FileAlreadyExistsException(temp.toString(), null,
+                        "temporary file exists (left over from an interrupted run? remove it)");
+            }
+            try {
+                WritableByteChannel file = !sync ? ch : new WritableByteChannel() {
+                    @Override
+                    public int write(ByteBuffer src) throws IOException {
+                        return ch.write(src);
+                    }
+
+                    @Override
+                    public boolean isOpen() {
+                        return ch.isOpen();
+                    }
+
+                    @Override
+                    public void close() throws IOException {
+                        try (ch) {
+                            ch.force(true); // after the compressor's last frame, before the rename
+                        }
+                    }
+                };
+                WritableByteChannel out = VmaCompression.forFileName(abs).compress(file, compressionLevel,
                         compressionWorkers);
                 return new VmaWriter(this, out, temp, abs);
             } catch (IOException | RuntimeException e) {

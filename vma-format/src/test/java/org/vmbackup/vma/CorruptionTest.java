@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * Payload blocks carry no checksum in the format, so a flipped payload bit must change exactly that one byte.
  */
 class CorruptionTest {
-    private static final long BUDGET_NANOS = 25_000_000_000L;
+    private static final long BUDGET_NANOS = 20_000_000_000L;
 
     private record Original(byte[] archive, Map<String, byte[]> images, long headerSize, List<int[]> extents) {
     }
@@ -185,5 +185,42 @@ class CorruptionTest {
         assertThat(mutants).isGreaterThan(1000);
         assertThat(counts[Outcome.REJECTED.ordinal()]).isGreaterThan(500);
         assertThat(counts[Outcome.SAME.ordinal()]).isGreaterThan(0);
+    }
+
+    @Test
+    void compressedMutantsDecodeToTheOriginalOrAreRejected(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        Random r = new Random(43);
+        Map<String, byte[]> images = ArchiveFixtures.randomImages(r, 2, 200_000);
+        Original plain = analyse(ArchiveFixtures.write(r, images, 5, 1));
+        int mutants = 0;
+        int rejected = 0;
+        long deadline = System.nanoTime() + 6_000_000_000L;
+        for (String name : new String[] {"m.vma.gz", "m.vma.zst"}) {
+            java.nio.file.Path p = dir.resolve(name);
+            try (java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(p,
+                    java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
+                    java.nio.channels.WritableByteChannel c = VmaCompression.forFileName(p).compress(out, 3, 0)) {
+                c.write(ByteBuffer.wrap(plain.archive()));
+            }
+            byte[] packed = Files.readAllBytes(p);
+            assertThat(decode(plain, packed, -1)).isEqualTo(Outcome.SAME);
+            for (int i = 0; i < 1500 && System.nanoTime() < deadline; i++) {
+                byte[] m;
+                if (r.nextBoolean()) {
+                    m = packed.clone();
+                    m[r.nextInt(m.length)] ^= (byte) (1 << r.nextInt(8));
+                } else {
+                    m = Arrays.copyOf(packed, r.nextInt(packed.length));
+                }
+                Outcome o = decode(plain, m, -1);
+                mutants++;
+                if (o == Outcome.REJECTED) {
+                    rejected++;
+                }
+            }
+        }
+        assertThat(mutants).isGreaterThan(100);
+        assertThat(rejected).isGreaterThan(mutants / 2);
     }
 }

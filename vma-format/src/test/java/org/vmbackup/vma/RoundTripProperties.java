@@ -24,4 +24,38 @@ class RoundTripProperties {
             assertThat(reader.position()).isEqualTo(archive.length);
         }
     }
+
+    @Property(tries = 40)
+    void vmstateStreamSurvivesAlongsideShuffledDiskWrites(@ForAll long seed,
+            @ForAll @IntRange(min = 0, max = 400_000) int stateLength) throws Exception {
+        Random r = new Random(seed);
+        byte[] disk = ArchiveFixtures.randomImage(r, 1 + r.nextInt(300_000));
+        byte[] state = ArchiveFixtures.randomImage(r, stateLength);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        try (VmaWriter w = VmaWriter.builder().disk("drive-scsi0", disk.length).vmstate(stateLength)
+                .clustersPerExtent(1 + r.nextInt(59)).open(java.nio.channels.Channels.newChannel(out))) {
+            Thread diskWriter = new Thread(() -> {
+                for (int at = 0; at < disk.length; at += 65536) {
+                    w.write(w.device("drive-scsi0"), at, java.nio.ByteBuffer.wrap(disk, at,
+                            Math.min(65536, disk.length - at)));
+                }
+            });
+            diskWriter.start();
+            var ch = w.vmstateChannel();
+            for (int at = 0; at < state.length;) {
+                int n = Math.min(state.length - at, 1 + r.nextInt(100_000));
+                ch.write(java.nio.ByteBuffer.wrap(state, at, n));
+                at += n;
+            }
+            diskWriter.join();
+        }
+        try (VmaReader reader = VmaReader.open(new ByteArrayInputStream(out.toByteArray()))) {
+            ArchiveImages got = ArchiveImages.decode(reader);
+            assertThat(got.images.get("drive-scsi0")).isEqualTo(disk);
+            byte[] vm = got.images.get("vmstate");
+            assertThat(vm.length).isEqualTo((stateLength + 65535) / 65536 * 65536);
+            assertThat(java.util.Arrays.copyOf(vm, stateLength)).isEqualTo(state);
+            assertThat(java.util.Arrays.copyOfRange(vm, stateLength, vm.length)).isEqualTo(new byte[vm.length - stateLength]);
+        }
+    }
 }

@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -41,6 +42,26 @@ class VmaExtractorTest {
                 assertThat(files.filter(p -> p.getFileName().toString().startsWith("tmp-"))).isEmpty();
             }
         }
+    }
+
+    @Test
+    void vmstateIsExtractedByPositionToVmstateBin() throws Exception {
+        byte[] state = new byte[100_000];
+        new java.util.Random(5).nextBytes(state);
+        Arrays.fill(state, 10_000, 30_000, (byte) 0);
+        Path archive = dir.resolve("vm.vma");
+        try (VmaWriter w = VmaWriter.builder().disk("d", 4096).vmstate(state.length).open(archive)) {
+            w.writeZeroes(w.device("d"), 0, 4096);
+            w.vmstateChannel().write(ByteBuffer.wrap(state));
+        }
+        Path target = dir.resolve("vm");
+        try (VmaReader r = VmaReader.open(archive)) {
+            VmaExtractor.extract(r, target, Set.of(), s -> { });
+        }
+        byte[] got = Files.readAllBytes(target.resolve("vmstate.bin"));
+        assertThat(got).hasSize(2 * 65536);
+        assertThat(Arrays.copyOf(got, state.length)).isEqualTo(state);
+        assertThat(Files.size(target.resolve("disk-d.raw"))).isEqualTo(4096);
     }
 
     @Test

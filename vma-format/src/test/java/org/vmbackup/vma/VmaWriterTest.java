@@ -74,6 +74,18 @@ class VmaWriterTest {
     }
 
     @Test
+    void partlyWrittenClusterFailsCloseNamingTheFirstMissingByte() throws Exception {
+        Path archive = dir.resolve("half.vma");
+        VmaWriter w = VmaWriter.builder().disk("drive-virtio0", 2 * 65536).open(archive);
+        w.writeZeroes(w.device("drive-virtio0"), 0, 65536);
+        w.write(w.device("drive-virtio0"), 65536, ByteBuffer.allocate(32768));
+        assertThatThrownBy(w::close).isInstanceOf(VmaFormatException.class)
+                .hasMessageContaining("drive-virtio0").hasMessageContaining("cluster 1 incomplete")
+                .hasMessageContaining("byte 98304");
+        assertThat(archive).doesNotExist();
+    }
+
+    @Test
     void clusterWrittenTwiceFailsAtWriteTime() throws Exception {
         VmaWriter w = VmaWriter.builder().disk("d", 3 * 65536).open(Channels.newChannel(new ByteArrayOutputStream()));
         VmaDevice d = w.device("d");
@@ -100,6 +112,14 @@ class VmaWriterTest {
         }
         assertThat(archive).exists();
         assertThat(decode(Files.readAllBytes(archive)).images.get("d")).isEqualTo(img);
+
+        Path synced = dir.resolve("synced.vma.gz");
+        try (VmaWriter w = VmaWriter.builder().sync(true).disk("d", img.length).open(synced)) {
+            w.write(w.device("d"), 0, ByteBuffer.wrap(img));
+        }
+        try (VmaReader r = VmaReader.open(synced)) {
+            assertThat(ArchiveImages.decode(r).images.get("d")).isEqualTo(img);
+        }
 
         Path aborted = dir.resolve("no.vma");
         VmaWriter w = VmaWriter.builder().disk("d", 10).open(aborted);

@@ -48,6 +48,26 @@ public final class RestoreImageFile implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens an existing raw image of the exact device size (a target QEMU's disk that is not active yet) and empties
+     * it, so zero ranges become holes and only stored blocks need writing. {@link #commit()} flushes, no rename.
+     */
+    public static RestoreImageFile overwrite(VmaDevice device, Path image) throws IOException {
+        FileChannel ch = FileChannel.open(image, StandardOpenOption.WRITE, StandardOpenOption.READ);
+        try {
+            if (ch.size() != device.size()) {
+                throw new org.vmbackup.core.BackupException("image " + image + " is " + ch.size()
+                        + " bytes, archive disk " + device.name() + " is " + device.size() + " bytes");
+            }
+            ch.truncate(0);
+            ch.write(ByteBuffer.allocate(1), device.size() - 1);
+            return new RestoreImageFile(device, image, image, ch);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
     /** The device this image belongs to. */
     public VmaDevice device() {
         return device;
@@ -101,7 +121,9 @@ public final class RestoreImageFile implements AutoCloseable {
     public void commit() throws IOException {
         channel.force(false);
         channel.close();
-        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+        if (!temp.equals(target)) {
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+        }
         committed = true;
     }
 

@@ -1,7 +1,7 @@
 package org.vmbackup.nbd.backend;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -124,7 +124,7 @@ public final class FileBackend implements NbdBackend, Closeable {
     @Override
     public CompletableFuture<ByteBuf> read(long offset, int length) {
         return io("read", offset, () -> {
-            ByteBuf buf = ByteBufAllocator.DEFAULT.directBuffer(length, length);
+            ByteBuf buf = PooledByteBufAllocator.DEFAULT.directBuffer(length, length);
             try {
                 ByteBuffer nio = buf.nioBuffer(0, length);
                 long pos = offset;

@@ -1,7 +1,7 @@
 package org.vmbackup.nbd.backend;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -94,7 +94,7 @@ public final class MemoryBackend implements NbdBackend {
 
     @Override
     public CompletableFuture<ByteBuf> read(long offset, int length) {
-        ByteBuf out = ByteBufAllocator.DEFAULT.directBuffer(length, length);
+        ByteBuf out = PooledByteBufAllocator.DEFAULT.directBuffer(length, length);
         long pos = offset;
         long end = offset + length;
         while (pos < end) {

@@ -1,7 +1,7 @@
 package org.vmbackup.nbd.backend;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.vmbackup.nbd.FuaLevel;
@@ -27,7 +27,7 @@ public final class NullBackend implements NbdBackend {
 
     @Override
     public CompletableFuture<ByteBuf> read(long offset, int length) {
-        ByteBuf out = ByteBufAllocator.DEFAULT.directBuffer(length, length);
+        ByteBuf out = PooledByteBufAllocator.DEFAULT.directBuffer(length, length);
         out.writeZero(length);
         return CompletableFuture.completedFuture(out);
     }

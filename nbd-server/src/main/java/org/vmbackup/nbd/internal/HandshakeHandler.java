@@ -222,6 +222,10 @@ public final class HandshakeHandler extends ByteToMessageDecoder {
             ctx.write(OptionReplies.infoString(ctx.alloc(), option, INFO_DESCRIPTION, export.description()));
         }
         ctx.write(OptionReplies.infoBlockSize(ctx.alloc(), option, MIN_BLOCK, PREFERRED_BLOCK, config.maxPayload()));
+        if (option == OPT_GO) {
+            // Count the connection before the client can see the ACK and act on it.
+            entry.attach(ctx.channel());
+        }
         ctx.writeAndFlush(OptionReplies.ack(ctx.alloc(), option));
         if (option == OPT_GO) {
             enterTransmission(ctx, entry, caps);
@@ -243,6 +247,7 @@ public final class HandshakeHandler extends ByteToMessageDecoder {
         if (!noZeroes) {
             reply.writeZero(EXPORT_NAME_PADDING);
         }
+        entry.attach(ctx.channel());
         ctx.writeAndFlush(reply);
         enterTransmission(ctx, entry, caps);
     }
@@ -292,7 +297,6 @@ public final class HandshakeHandler extends ByteToMessageDecoder {
                 && config.exports().resolve(metaExport) == entry;
         TransmissionSession session = new TransmissionSession(entry, caps, structuredReplies, blockStatus,
                 config.maxPayload());
-        entry.attach(ctx.channel());
         log.debug("{}: transmission on export '{}' flags 0x{}", ctx.channel(), entry.export().name(),
                 Integer.toHexString(session.transmissionFlags()));
         ctx.pipeline().addAfter(ctx.name(), "nbd-transmission",

@@ -67,10 +67,12 @@ public final class JsonStreamDecoder extends ChannelInboundHandlerAdapter {
         } catch (QmpProtocolException e) {
             fail(ctx, e);
         } catch (JsonProcessingException e) {
-            fail(ctx, new QmpProtocolException("malformed JSON from QEMU at byte " + e.getLocation().getByteOffset()
-                    + ": " + e.getOriginalMessage(), e));
-        } catch (IOException e) {
-            fail(ctx, new QmpProtocolException("cannot parse QMP stream: " + e, e));
+            // Limit violations (nesting, number length) carry no location, so report the stream position.
+            long at = e.getLocation() != null ? e.getLocation().getByteOffset() : fed;
+            fail(ctx, new QmpProtocolException("malformed JSON from QEMU at byte " + at + ": "
+                    + e.getOriginalMessage(), e));
+        } catch (IOException | RuntimeException e) {
+            fail(ctx, new QmpProtocolException("cannot parse QMP stream at byte " + fed + ": " + e, e));
         } finally {
             buf.release();
         }

@@ -1,0 +1,182 @@
+package org.vmbackup.core;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.vmbackup.core.internal.RestoreDiskMatch;
+import org.vmbackup.core.internal.RestoreIndexChannel;
+import org.vmbackup.core.internal.RestoreMigrationFeeder;
+import org.vmbackup.qmp.QmpClient;
+import org.vmbackup.qmp.QmpEvent;
+import org.vmbackup.qmp.QmpEventSubscription;
+import org.vmbackup.qmp.command.BlockCommands;
+import org.vmbackup.qmp.command.MachineCommands;
+import org.vmbackup.qmp.command.MigrationCommands;
+import org.vmbackup.qmp.command.QueryCommands;
+import org.vmbackup.vma.VmaDevice;
+
+/**
+ * A prepared live restore: the archive is served over NBD and the local images exist. Start QEMU on
+ * {@link #images()}, then call {@link #start}. {@link #close()} gives up (the images then lose their backing data).
+ */
+public final class LiveRestorePlan {
+    private static final Logger log = LoggerFactory.getLogger(LiveRestorePlan.class);
+
+    private final VmaExportServer server;
+    private final Map<String, Path> images;
+    private final Path socket;
+    private final long rateLimit;
+    private final RestoreProgressListener listener;
+    private final Executor executor;
+    private final long t0;
+
+    LiveRestorePlan(VmaExportServer server, Map<String, Path> images, Path socket, long rateLimit,
+            RestoreProgressListener listener, Executor executor, long t0) {
+        this.server = server;
+        this.images = Map.copyOf(images);
+        this.socket = socket;
+        this.rateLimit = rateLimit;
+        this.listener = listener;
+        this.executor = executor;
+        this.t0 = t0;
+    }
+
+    /** The local image of each archive disk (device name to qcow2 path), to start QEMU with. */
+    public Map<String, Path> images() {
+        return images;
+    }
+
+    /** The NBD socket serving the archive (the images' backing files point at it). */
+    public Path nbdSocket() {
+        return socket;
+    }
+
+    /** Whether the archive has a VM state (then start QEMU with {@code -incoming defer}). */
+    public boolean hasVmstate() {
+        return server.index().header().device("vmstate").isPresent();
+    }
+
+    /**
+     * QEMU arguments attaching the images like the archive names them ({@code drive-X} becomes
+     * {@code -drive if=none,id=X,...}); add the guest devices ({@code -device virtio-blk-pci,drive=X}) yourself.
+     */
+    public List<String> driveArgs() {
+        return server.disks().stream().flatMap(d -> {
+            String id = d.name().startsWith("drive-") ? d.name().substring(6) : d.name();
+            return java.util.stream.Stream.of("-drive", "if=none,id=" + id + ",file=" + images.get(d.name())
+                    + ",format=qcow2");
+        }).toList();
+    }
+
+    /** Connects to the QMP socket of the QEMU started on the images and {@link #start(QmpClient) starts}. */
+    public CompletableFuture<LiveRestoreRun> start(Path qmpSocket) {
+        return QmpClient.connect(qmpSocket).thenCompose(c -> start(c, true));
+    }
+
+    /**
+     * Checks QEMU's disks are the prepared images, loads the VM state if QEMU waits for an incoming migration,
+     * resumes the guest and starts the background copy.
+     *
+     * @return completes once the guest runs; fails with a {@link BackupException} if QEMU does not match
+     */
+    public CompletableFuture<LiveRestoreRun> start(QmpClient qmp) {
+        return start(qmp, false);
+    }
+
+    private CompletableFuture<LiveRestoreRun> start(QmpClient qmp, boolean ownsClient) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return doStart(qmp, ownsClient);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new BackupException("interrupted", e);
+            } catch (RuntimeException e) {
+                if (ownsClient) {
+                    qmp.close();
+                }
+                throw e;
+            }
+        }, executor).exceptionallyCompose(e -> CompletableFuture.failedFuture(
+                e instanceof CompletionException && e.getCause() != null ? e.getCause() : e));
+    }
+
+    private LiveRestoreRun doStart(QmpClient qmp, boolean ownsClient) throws IOException, InterruptedException {
+        QueryCommands.StatusInfo st = RestoreVmSession.await(qmp.execute(new QueryCommands.QueryStatus()),
+                "query-status");
+        List<QueryCommands.BlockInfo> blocks = RestoreVmSession.await(qmp.execute(new QueryCommands.QueryBlock()),
+                "query-block");
+        List<RestoreDiskMatch> matches = RestoreDiskMatch.match(server.disks(), blocks);
+        for (RestoreDiskMatch m : matches) {
+            Path want = images.get(m.device().name());
+            if (!"qcow2".equals(m.driver()) || m.file() == null || !Path.of(m.file()).toAbsolutePath().normalize()
+                    .equals(want)) {
+                throw new BackupException("QEMU disk " + m.qemuDevice() + " is " + m.file() + " (" + m.driver()
+                        + "), not the prepared image " + want);
+            }
+        }
+        if ("inmigrate".equals(st.status())) {
+            VmaDevice vmstate = server.index().header().device("vmstate").orElseThrow(() -> new BackupException(
+                    "QEMU waits for an incoming migration but the archive has no VM state: start it without "
+                            + "-incoming"));
+            loadVmstate(qmp, vmstate);
+        } else if (hasVmstate()) {
+            log.warn("QEMU is '{}', not waiting for an incoming migration: the archive's VM state is not restored",
+                    st.status());
+        }
+        st = RestoreVmSession.await(qmp.execute(new QueryCommands.QueryStatus()), "query-status");
+        if (!st.running()) {
+            RestoreVmSession.await(qmp.execute(new MachineCommands.Cont()), "cont");
+        }
+        Duration toRunning = Duration.ofNanos(System.nanoTime() - t0);
+        log.info("live restore: guest running after {} ms", toRunning.toMillis());
+        QmpEventSubscription jobs = qmp.subscribe(e -> e instanceof QmpEvent.BlockJobCompleted
+                || e instanceof QmpEvent.BlockJobCancelled || e instanceof QmpEvent.BlockJobError);
+        try {
+            for (RestoreDiskMatch m : matches) {
+                RestoreVmSession.await(qmp.execute(new BlockCommands.BlockStream(LiveRestoreRun.jobId(m),
+                        m.qemuDevice(), null, rateLimit > 0 ? rateLimit : null, null, null)), "block-stream of "
+                        + m.qemuDevice());
+            }
+        } catch (RuntimeException e) {
+            jobs.close();
+            throw e;
+        }
+        return new LiveRestoreRun(qmp, ownsClient, server, matches, images, jobs, listener, executor, t0, toRunning);
+    }
+
+    private void loadVmstate(QmpClient qmp, VmaDevice vmstate) throws IOException, InterruptedException {
+        Path mig = socket.resolveSibling("migrate.sock");
+        Files.deleteIfExists(mig);
+        try (QmpEventSubscription events = qmp.subscribe(e -> e instanceof QmpEvent.Migration)) {
+            RestoreVmSession.await(qmp.execute(MigrationCommands.MigrateSetCapabilities.of(
+                    new MigrationCommands.Capability("events", true))), "migrate-set-capabilities");
+            RestoreVmSession.await(qmp.execute(new MigrationCommands.MigrateIncoming("unix:" + mig)),
+                    "migrate-incoming");
+            long sent = RestoreMigrationFeeder.feed(mig, new RestoreIndexChannel(server.index(), vmstate));
+            QmpEvent.Migration end = RestoreVmSession.await(events.await(QmpEvent.Migration.class,
+                    m -> m.status().equals("completed") || m.status().equals("failed"), Duration.ofMinutes(30)),
+                    "the incoming migration to finish");
+            if (end.status().equals("failed")) {
+                throw new BackupException("QEMU failed to load the archive's VM state (" + sent + " bytes sent)");
+            }
+        } finally {
+            Files.deleteIfExists(mig);
+        }
+    }
+
+    /** Gives up before {@link #start}: stops serving the archive. The images stay but cannot be read any more. */
+    public CompletableFuture<Void> close() {
+        return server.close();
+    }
+}

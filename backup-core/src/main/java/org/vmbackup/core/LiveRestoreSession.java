@@ -1,0 +1,216 @@
+package org.vmbackup.core;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
+import org.vmbackup.core.internal.RestoreNames;
+import org.vmbackup.vma.VmaDevice;
+
+/**
+ * Live restore: the VM runs at once on its archive, served by our NBD server, while its disks are copied into local
+ * images in the background.
+ *
+ * <ol>
+ *   <li>{@link #prepare()} indexes the (uncompressed, seekable) archive, serves its disks read-only over NBD on a
+ *       private unix socket and creates one local qcow2 image per disk, {@code <dir>/<device>.qcow2}, whose backing
+ *       file is the NBD export of that disk: reads of data not yet copied go to the archive, guest writes land
+ *       locally.</li>
+ *   <li>The caller starts QEMU on those images (disk {@code drive-X} as {@code -drive id=X}), with
+ *       {@code -incoming defer} if the archive has a VM state.</li>
+ *   <li>{@link LiveRestorePlan#start} loads the VM state if QEMU waits for it, resumes the guest, and starts one
+ *       {@code block-stream} job per disk; once all finished, the images stand alone and the archive is
+ *       released.</li>
+ * </ol>
+ *
+ * <pre>{@code
+ * LiveRestorePlan plan = LiveRestoreSession.builder().archive(vma).imageDirectory(dir).build().prepare().join();
+ * // start QEMU with plan.images()
+ * LiveRestoreRun run = plan.start(qmpSocket).join();          // the guest runs now
+ * LiveRestoreResult done = run.completion().join();          // local disks, archive released
+ * }</pre>
+ */
+public final class LiveRestoreSession {
+    private final Path archive;
+    private final Path imageDir;
+    private final Path socketDir;
+    private final long rateLimit;
+    private final RestoreProgressListener listener;
+    private final Executor executor;
+    private final Path qemuImg;
+
+    private LiveRestoreSession(Builder b) {
+        this.archive = b.archive;
+        this.imageDir = b.imageDir;
+        this.socketDir = b.socketDir;
+        this.rateLimit = b.rateLimit;
+        this.listener = b.listener;
+        this.executor = b.executor;
+        this.qemuImg = b.qemuImg;
+    }
+
+    /** A builder; an archive and an image directory are required. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Indexes the archive, starts the NBD export and creates the local images (never overwriting a file).
+     *
+     * @return the plan to start QEMU with; fails with a {@link org.vmbackup.vma.VmaFormatException} for a bad or
+     *     compressed archive, or a {@link BackupException} (existing images, qemu-img failure)
+     */
+    public CompletableFuture<LiveRestorePlan> prepare() {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return doPrepare();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }, executor).exceptionallyCompose(e -> CompletableFuture.failedFuture(
+                e instanceof CompletionException && e.getCause() != null ? e.getCause() : e));
+    }
+
+    private LiveRestorePlan doPrepare() throws IOException {
+        long t0 = System.nanoTime();
+        Path dir = imageDir.toAbsolutePath().normalize();
+        Path sockDir = socketDir != null ? Files.createDirectories(socketDir)
+                : Files.createTempDirectory("vmabackup-live-");
+        Path sock = sockDir.resolve("archive-nbd.sock");
+        VmaExportServer server;
+        try {
+            server = VmaExportServer.builder(archive).unixSocket(sock).start().get(10, TimeUnit.MINUTES);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new BackupException("cannot serve " + archive
+                    + ": " + e.getCause(), e.getCause());
+        } catch (InterruptedException | java.util.concurrent.TimeoutException e) {
+            throw new BackupException("cannot serve " + archive + ": " + e, e);
+        }
+        Map<String, Path> images = new LinkedHashMap<>();
+        List<Path> created = new ArrayList<>();
+        boolean ok = false;
+        try {
+            List<Path> finals = new ArrayList<>();
+            for (VmaDevice d : server.disks()) {
+                finals.add(RestoreNames.imagePath(dir, d.name(), RestoreFormat.QCOW2.extension()));
+            }
+            RestoreSession.refuseExisting(finals);
+            Files.createDirectories(dir);
+            for (int i = 0; i < finals.size(); i++) {
+                VmaDevice d = server.disks().get(i);
+                createOverlay(finals.get(i), "nbd+unix:///" + d.name() + "?socket=" + sock, d.size());
+                created.add(finals.get(i));
+                images.put(d.name(), finals.get(i));
+            }
+            ok = true;
+            return new LiveRestorePlan(server, images, sock, rateLimit, listener, executor, t0);
+        } finally {
+            if (!ok) {
+                for (Path p : created) {
+                    Files.deleteIfExists(p);
+                }
+                server.close().join();
+            }
+        }
+    }
+
+    private void createOverlay(Path image, String backing, long size) throws IOException {
+        List<String> cmd = List.of(qemuImg.toString(), "create", "-q", "-f", "qcow2", "-u", "-b", backing, "-F", "raw",
+                image.toString(), Long.toString(size));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+        try {
+            if (p.waitFor() != 0) {
+                throw new BackupException("qemu-img create of " + image + " failed: " + out);
+            }
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new BackupException("interrupted while creating " + image, e);
+        }
+    }
+
+    /** Options of a live restore. */
+    public static final class Builder {
+        private Path archive;
+        private Path imageDir;
+        private Path socketDir;
+        private long rateLimit;
+        private RestoreProgressListener listener = RestoreProgressListener.NONE;
+        private Executor executor = ForkJoinPool.commonPool();
+        private Path qemuImg = Path.of("qemu-img");
+
+        private Builder() {
+        }
+
+        /** The archive: an uncompressed {@code .vma} file (random access is needed). */
+        public Builder archive(Path archive) {
+            this.archive = Objects.requireNonNull(archive, "archive");
+            return this;
+        }
+
+        /** Where the local images {@code <device>.qcow2} are created. */
+        public Builder imageDirectory(Path dir) {
+            this.imageDir = Objects.requireNonNull(dir, "dir");
+            return this;
+        }
+
+        /**
+         * Where the NBD socket goes (default: a fresh temporary directory). Its path is recorded in the images as
+         * their backing file until the copy finished, so keep it short and stable.
+         */
+        public Builder socketDirectory(Path dir) {
+            this.socketDir = Objects.requireNonNull(dir, "dir");
+            return this;
+        }
+
+        /** Copy rate limit in bytes/s for the background copy (default 0: unlimited). */
+        public Builder rateLimit(long bytesPerSecond) {
+            if (bytesPerSecond < 0) {
+                throw new IllegalArgumentException("negative rate limit");
+            }
+            this.rateLimit = bytesPerSecond;
+            return this;
+        }
+
+        /** Progress of the background copy, per disk (default none). */
+        public Builder progress(RestoreProgressListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /** Where blocking steps run (default the common pool). */
+        public Builder executor(Executor executor) {
+            this.executor = Objects.requireNonNull(executor, "executor");
+            return this;
+        }
+
+        /** The {@code qemu-img} program (default {@code qemu-img} on PATH). */
+        public Builder qemuImg(Path program) {
+            this.qemuImg = Objects.requireNonNull(program, "program");
+            return this;
+        }
+
+        /** Checks the options and builds the session. */
+        public LiveRestoreSession build() {
+            if (archive == null) {
+                throw new IllegalStateException("no archive given");
+            }
+            if (imageDir == null) {
+                throw new IllegalStateException("no image directory given");
+            }
+            return new LiveRestoreSession(this);
+        }
+    }
+}

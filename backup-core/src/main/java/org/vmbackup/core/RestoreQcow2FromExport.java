@@ -1,0 +1,69 @@
+package org.vmbackup.core;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.vmbackup.core.internal.RestoreNames;
+import org.vmbackup.core.internal.RestoreQemuImg;
+import org.vmbackup.vma.VmaDevice;
+
+/** The qcow2 path of {@link RestoreSession} for archive files: {@code qemu-img convert} reads our NBD export. */
+final class RestoreQcow2FromExport {
+    private RestoreQcow2FromExport() {
+    }
+
+    static RestoreResult run(Path archive, Path targetDir, Set<String> devices, RestoreProgressListener listener,
+            Path qemuImg, long t0) throws IOException {
+        Path dir = targetDir.toAbsolutePath().normalize();
+        Path sockDir = Files.createTempDirectory("vmabackup-nbd-");
+        Path sock = sockDir.resolve("nbd.sock");
+        VmaExportServer server;
+        try {
+            server = VmaExportServer.builder(archive).unixSocket(sock).start().get(10, TimeUnit.MINUTES);
+        } catch (Exception e) {
+            Files.deleteIfExists(sockDir);
+            Throwable c = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
+            if (c instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new BackupException("cannot serve " + archive + " over NBD: " + c, c);
+        }
+        List<Path> temps = new ArrayList<>();
+        try {
+            List<VmaDevice> selected = RestoreSession.select(server.index().header(), devices);
+            List<Path> finals = new ArrayList<>();
+            for (VmaDevice d : selected) {
+                finals.add(RestoreNames.imagePath(dir, d.name(), RestoreFormat.QCOW2.extension()));
+            }
+            RestoreSession.refuseExisting(finals);
+            Files.createDirectories(dir);
+            for (int i = 0; i < selected.size(); i++) {
+                Path temp = RestoreNames.tempPath(finals.get(i));
+                temps.add(temp);
+                RestoreQemuImg.convert(qemuImg, "raw", "nbd+unix:///" + selected.get(i).name() + "?socket=" + sock,
+                        temp);
+            }
+            List<RestoredDisk> out = new ArrayList<>();
+            for (int i = 0; i < selected.size(); i++) {
+                VmaDevice d = selected.get(i);
+                Files.move(temps.get(i), finals.get(i), StandardCopyOption.ATOMIC_MOVE);
+                listener.progress(new RestoreProgress(d.name(), d.size(), d.size(), true));
+                out.add(new RestoredDisk(d.name(), finals.get(i), RestoreFormat.QCOW2, d.size(), -1));
+            }
+            return new RestoreResult(out, Files.size(archive), Duration.ofNanos(System.nanoTime() - t0));
+        } finally {
+            for (Path t : temps) {
+                Files.deleteIfExists(t);
+            }
+            server.close().join();
+            Files.deleteIfExists(sock);
+            Files.deleteIfExists(sockDir);
+        }
+    }
+}

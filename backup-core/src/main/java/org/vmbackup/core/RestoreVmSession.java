@@ -1,0 +1,321 @@
+package org.vmbackup.core;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.vmbackup.core.internal.RestoreDiskMatch;
+import org.vmbackup.core.internal.RestoreImageFile;
+import org.vmbackup.core.internal.RestoreMigrationFeeder;
+import org.vmbackup.core.internal.RestoreVmstateSpool;
+import org.vmbackup.qmp.QmpClient;
+import org.vmbackup.qmp.QmpEvent;
+import org.vmbackup.qmp.QmpEventSubscription;
+import org.vmbackup.qmp.command.MachineCommands;
+import org.vmbackup.qmp.command.MigrationCommands;
+import org.vmbackup.qmp.command.QueryCommands;
+import org.vmbackup.vma.VmaHeader;
+import org.vmbackup.vma.VmaReader;
+
+/**
+ * Restores a whole running VM from an archive with a {@code vmstate} device into a QEMU started with
+ * {@code -incoming defer} and the same disks (raw image files, named like the archive's {@code drive-<device>}
+ * disks, of the same sizes). Devices are checked first: a QEMU that does not match is refused before anything is
+ * written. Then, in one sequential pass over the archive (compressed archives and stdin work), the disk images are
+ * rewritten in place (QEMU has not activated them yet) and the migration stream is spooled to a private file; the
+ * stream is fed with {@code migrate-incoming unix:...}, and after MIGRATION {@code completed} the guest is resumed
+ * with {@code cont}: it continues at the instant of the backup.
+ *
+ * <pre>{@code
+ * RestoreVmResult r = RestoreVmSession.builder().archive(archive).qmpSocket(sock).build().start().join();
+ * }</pre>
+ */
+public final class RestoreVmSession {
+    private static final Logger log = LoggerFactory.getLogger(RestoreVmSession.class);
+    private static final String VMSTATE = "vmstate";
+
+    private final Path archivePath;
+    private final InputStream archiveStream;
+    private final QmpClient client;
+    private final Path qmpSocket;
+    private final Path workDir;
+    private final boolean resume;
+    private final Duration migrationTimeout;
+    private final RestoreProgressListener listener;
+    private final Executor executor;
+
+    private RestoreVmSession(Builder b) {
+        this.archivePath = b.archivePath;
+        this.archiveStream = b.archiveStream;
+        this.client = b.client;
+        this.qmpSocket = b.qmpSocket;
+        this.workDir = b.workDir;
+        this.resume = b.resume;
+        this.migrationTimeout = b.migrationTimeout;
+        this.listener = b.listener;
+        this.executor = b.executor;
+    }
+
+    /** A builder; an archive and a QMP connection (client or socket) are required. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Runs the restore on the executor.
+     *
+     * @return completes with the result, or exceptionally with a {@link BackupException} (QEMU not waiting for an
+     *     incoming migration, devices not matching, migration failed), a {@link org.vmbackup.vma.VmaFormatException}
+     *     (bad archive; the migration is then never started) or a {@link UncheckedIOException}
+     */
+    public CompletableFuture<RestoreVmResult> start() {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return run();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new BackupException("interrupted", e);
+            }
+        }, executor).exceptionallyCompose(e -> CompletableFuture.failedFuture(
+                e instanceof CompletionException && e.getCause() != null ? e.getCause() : e));
+    }
+
+    private RestoreVmResult run() throws IOException, InterruptedException {
+        long t0 = System.nanoTime();
+        QmpClient qmp = client != null ? client : await(QmpClient.connect(qmpSocket), "connecting to " + qmpSocket);
+        try (VmaReader reader = archivePath != null ? VmaReader.open(archivePath) : VmaReader.open(archiveStream)) {
+            VmaHeader h = reader.header();
+            List<RestoreDiskMatch> matches = checkTarget(qmp, h);
+            Path work = workDir != null ? Files.createDirectories(workDir)
+                    : Files.createTempDirectory("vmabackup-restore-");
+            try (RestoreVmstateSpool spool = RestoreVmstateSpool.create(work.resolve("vmstate.bin"))) {
+                List<RestoredDisk> disks = writeDisks(reader, matches, spool);
+                long sent = migrateIncoming(qmp, work.resolve("migrate.sock"), spool);
+                boolean running = false;
+                if (resume) {
+                    QueryCommands.StatusInfo st = await(qmp.execute(new QueryCommands.QueryStatus()), "query-status");
+                    if (!st.running()) {
+                        await(qmp.execute(new MachineCommands.Cont()), "cont");
+                    }
+                    running = true;
+                }
+                Duration took = Duration.ofNanos(System.nanoTime() - t0);
+                log.info("restored VM: {} disk(s), {} bytes of VM state, {} ms", disks.size(), sent, took.toMillis());
+                return new RestoreVmResult(disks, sent, running, took);
+            } finally {
+                if (workDir == null) {
+                    Files.deleteIfExists(work.resolve("migrate.sock"));
+                    Files.deleteIfExists(work);
+                }
+            }
+        } finally {
+            if (client == null) {
+                qmp.close();
+            }
+        }
+    }
+
+    /** Everything that can be checked before writing: QEMU's state, the devices, the image files. */
+    private static List<RestoreDiskMatch> checkTarget(QmpClient qmp, VmaHeader h) throws InterruptedException {
+        if (h.device(VMSTATE).isEmpty()) {
+            throw new BackupException("the archive has no vmstate device (a disk-only backup): restore its disks "
+                    + "with --to DIR instead");
+        }
+        QueryCommands.StatusInfo st = await(qmp.execute(new QueryCommands.QueryStatus()), "query-status");
+        if (!"inmigrate".equals(st.status())) {
+            throw new BackupException("the target QEMU is '" + st.status() + "', not waiting for an incoming "
+                    + "migration: start it with -incoming defer");
+        }
+        List<QueryCommands.BlockInfo> blocks = await(qmp.execute(new QueryCommands.QueryBlock()), "query-block");
+        List<RestoreDiskMatch> matches = RestoreDiskMatch.match(h.devices(), blocks);
+        for (RestoreDiskMatch m : matches) {
+            if (!"raw".equals(m.driver()) || m.file() == null || !Files.isRegularFile(Path.of(m.file()))) {
+                throw new BackupException("QEMU disk " + m.qemuDevice() + " is not a raw image file (driver "
+                        + m.driver() + ", file " + m.file() + "): only raw files can be rewritten before the start");
+            }
+        }
+        return matches;
+    }
+
+    private List<RestoredDisk> writeDisks(VmaReader reader, List<RestoreDiskMatch> matches, RestoreVmstateSpool spool)
+            throws IOException {
+        RestoreImageFile[] byId = new RestoreImageFile[256];
+        List<RestoreImageFile> files = new ArrayList<>();
+        try {
+            for (RestoreDiskMatch m : matches) {
+                RestoreImageFile f = RestoreImageFile.overwrite(m.device(), Path.of(m.file()));
+                files.add(f);
+                byId[m.device().id()] = f;
+            }
+            RestoreImageFile[] last = new RestoreImageFile[1];
+            while (reader.next((dev, cluster, mask, blocks) -> {
+                if (dev.isVmstate()) {
+                    spool.write(cluster, mask, blocks);
+                    return;
+                }
+                RestoreImageFile f = byId[dev.id()];
+                if (f != null) {
+                    f.write(cluster, mask, blocks);
+                    last[0] = f;
+                }
+            })) {
+                if (last[0] != null) {
+                    progress(last[0], false);
+                    last[0] = null;
+                }
+            }
+            List<RestoredDisk> out = new ArrayList<>();
+            for (RestoreImageFile f : files) {
+                f.commit();
+                progress(f, true);
+                out.add(new RestoredDisk(f.device().name(), f.target(), RestoreFormat.RAW, f.device().size(),
+                        f.dataBytes()));
+            }
+            return out;
+        } finally {
+            files.forEach(RestoreImageFile::close);
+        }
+    }
+
+    private long migrateIncoming(QmpClient qmp, Path socket, RestoreVmstateSpool spool)
+            throws IOException, InterruptedException {
+        try (QmpEventSubscription events = qmp.subscribe(e -> e instanceof QmpEvent.Migration)) {
+            await(qmp.execute(MigrationCommands.MigrateSetCapabilities.of(
+                    new MigrationCommands.Capability("events", true))), "migrate-set-capabilities");
+            await(qmp.execute(new MigrationCommands.MigrateIncoming("unix:" + socket)), "migrate-incoming");
+            long sent = RestoreMigrationFeeder.feed(socket, spool.finish());
+            QmpEvent.Migration end = await(events.await(QmpEvent.Migration.class,
+                    m -> m.status().equals("completed") || m.status().equals("failed"), migrationTimeout),
+                    "the incoming migration to finish");
+            if (end.status().equals("failed")) {
+                throw new BackupException("QEMU failed to load the archive's VM state (" + sent + " bytes sent)");
+            }
+            return sent;
+        }
+    }
+
+    private void progress(RestoreImageFile f, boolean finished) {
+        try {
+            listener.progress(new RestoreProgress(f.device().name(), finished ? f.device().size() : f.doneBytes(),
+                    f.device().size(), finished));
+        } catch (RuntimeException e) {
+            log.warn("progress listener failed", e);
+        }
+    }
+
+    static <T> T await(CompletableFuture<T> f, String what) throws InterruptedException {
+        try {
+            return f.get(10, TimeUnit.MINUTES);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RuntimeException r && !(c instanceof CompletionException)) {
+                throw new BackupException(what + " failed: " + r.getMessage(), r);
+            }
+            throw new BackupException(what + " failed: " + c, c);
+        } catch (TimeoutException e) {
+            throw new BackupException("timed out " + what, e);
+        }
+    }
+
+    /** Options of a full VM-state restore. */
+    public static final class Builder {
+        private Path archivePath;
+        private InputStream archiveStream;
+        private QmpClient client;
+        private Path qmpSocket;
+        private Path workDir;
+        private boolean resume = true;
+        private Duration migrationTimeout = Duration.ofMinutes(30);
+        private RestoreProgressListener listener = RestoreProgressListener.NONE;
+        private Executor executor = ForkJoinPool.commonPool();
+
+        private Builder() {
+        }
+
+        /** The archive file (raw, zstd or gzip). */
+        public Builder archive(Path archive) {
+            this.archivePath = Objects.requireNonNull(archive, "archive");
+            this.archiveStream = null;
+            return this;
+        }
+
+        /** The archive as a stream, e.g. stdin; closed when the restore ends. */
+        public Builder archive(InputStream archive) {
+            this.archiveStream = Objects.requireNonNull(archive, "archive");
+            this.archivePath = null;
+            return this;
+        }
+
+        /** An open QMP connection to the target QEMU (not closed by the session). */
+        public Builder qmp(QmpClient client) {
+            this.client = Objects.requireNonNull(client, "client");
+            return this;
+        }
+
+        /** The target QEMU's QMP unix socket (the session connects and disconnects). */
+        public Builder qmpSocket(Path socket) {
+            this.qmpSocket = Objects.requireNonNull(socket, "socket");
+            return this;
+        }
+
+        /**
+         * A directory for the VM state spool file and the migration socket (default: a fresh temporary directory;
+         * the spool needs about the guest's RAM size in free space).
+         */
+        public Builder workDirectory(Path dir) {
+            this.workDir = Objects.requireNonNull(dir, "dir");
+            return this;
+        }
+
+        /** Whether to {@code cont} the guest once the state is loaded (default true). */
+        public Builder resume(boolean resume) {
+            this.resume = resume;
+            return this;
+        }
+
+        /** How long QEMU may take to load the VM state after it was sent (default 30 min). */
+        public Builder migrationTimeout(Duration timeout) {
+            this.migrationTimeout = Objects.requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /** Progress of the disk writes (default none). */
+        public Builder progress(RestoreProgressListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /** Where the restore runs (default the common pool); it blocks. */
+        public Builder executor(Executor executor) {
+            this.executor = Objects.requireNonNull(executor, "executor");
+            return this;
+        }
+
+        /** Checks the options and builds the session. */
+        public RestoreVmSession build() {
+            if (archivePath == null && archiveStream == null) {
+                throw new IllegalStateException("no archive given");
+            }
+            if (client == null && qmpSocket == null) {
+                throw new IllegalStateException("no QMP connection given");
+            }
+            return new RestoreVmSession(this);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package org.vmbackup.core;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.vmbackup.nbd.NbdBackend;
+import org.vmbackup.nbd.NbdExtent;
+import org.vmbackup.vma.VmaBlockStatus;
+import org.vmbackup.vma.VmaDevice;
+import org.vmbackup.vma.VmaIndex;
+
+/**
+ * A read-only NBD backend serving one device of an indexed archive: random-access reads through the
+ * {@link VmaIndex} (zero blocks read as zeros), and block status reporting the archive's zero blocks as holes
+ * (4 KiB granularity). Reads run on the given executor, never on the event loop.
+ */
+public final class VmaExportBackend implements NbdBackend {
+    /**
+     * Runs returned per block-status call: one more than the server sends in a reply (1024), so the server cuts the
+     * list itself and never has to pad an uncovered tail as data (which would hide holes); clients ask again.
+     */
+    private static final int MAX_EXTENTS = 1025;
+    /** At most this many allocation runs are kept per device (8 bytes each); beyond that the rest counts as data. */
+    private static final int MAX_RUNS = 1 << 22;
+
+    private final VmaIndex index;
+    private final VmaDevice device;
+    private final Executor executor;
+    /** Start offsets of the allocation runs, ascending; run i ends where run i+1 starts (the last at the size). */
+    private final long[] runStart;
+    /** Whether run i is a hole (zeros, nothing stored). */
+    private final java.util.BitSet runZero;
+    private final int runs;
+
+    /**
+     * A backend for {@code device} of {@code index}.
+     *
+     * @param executor where the blocking positional file reads run
+     */
+    public VmaExportBackend(VmaIndex index, VmaDevice device, Executor executor) {
+        this.index = Objects.requireNonNull(index, "index");
+        this.device = Objects.requireNonNull(device, "device");
+        this.executor = Objects.requireNonNull(executor, "executor");
+        // one linear pass over the index now, so each block-status call is a binary search, not a scan
+        long[] starts = new long[16];
+        java.util.BitSet zero = new java.util.BitSet();
+        int n = 0;
+        long at = 0;
+        while (at < device.size()) {
+            if (n == starts.length) {
+                starts = java.util.Arrays.copyOf(starts, starts.length * 2);
+            }
+            starts[n] = at;
+            if (n == MAX_RUNS - 1) { // too fragmented to track: the rest is reported as data, always correct
+                n++;
+                break;
+            }
+            VmaBlockStatus st = index.blockStatus(device, at, device.size() - at);
+            zero.set(n, st.zero());
+            n++;
+            at += st.length();
+        }
+        this.runStart = starts;
+        this.runZero = zero;
+        this.runs = n;
+    }
+
+    /** The archive device served. */
+    public VmaDevice device() {
+        return device;
+    }
+
+    @Override
+    public long size() {
+        return device.size();
+    }
+
+    @Override
+    public CompletableFuture<ByteBuf> read(long offset, int length) {
+        return CompletableFuture.supplyAsync(() -> {
+            ByteBuf buf = ByteBufAllocator.DEFAULT.directBuffer(length, length);
+            try {
+                ByteBuffer nio = buf.nioBuffer(0, length);
+                int n = index.read(device, offset, nio);
+                if (n < length) {
+                    throw new BackupException("device " + device.name() + ": short read at offset " + offset);
+                }
+                buf.writerIndex(length);
+                return buf;
+            } catch (RuntimeException e) {
+                buf.release();
+                throw e;
+            }
+        }, executor);
+    }
+
+    @Override
+    public CompletableFuture<List<NbdExtent>> extents(long offset, long length) {
+        List<NbdExtent> out = new ArrayList<>();
+        long end = Math.min(device.size(), offset + length);
+        int i = java.util.Arrays.binarySearch(runStart, 0, runs, offset);
+        if (i < 0) {
+            i = -i - 2; // the run that contains offset
+        }
+        long at = offset;
+        for (; i < runs && at < end && out.size() < MAX_EXTENTS; i++) {
+            long runEnd = i + 1 < runs ? runStart[i + 1] : device.size();
+            long len = Math.min(runEnd, end) - at;
+            out.add(runZero.get(i) ? NbdExtent.hole(at, len) : NbdExtent.data(at, len));
+            at += len;
+        }
+        return CompletableFuture.completedFuture(out);
+    }
+
+    @Override
+    public boolean canWrite() {
+        return false;
+    }
+
+    @Override
+    public boolean canMultiConn() {
+        return true; // read-only: every connection sees the same bytes
+    }
+
+    @Override
+    public boolean canExtents() {
+        return true;
+    }
+}

@@ -1,0 +1,202 @@
+package org.vmbackup.core;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.vmbackup.nbd.NbdEventLoop;
+import org.vmbackup.nbd.NbdExport;
+import org.vmbackup.nbd.NbdServer;
+import org.vmbackup.vma.VmaCompression;
+import org.vmbackup.vma.VmaDevice;
+import org.vmbackup.vma.VmaIndex;
+
+/**
+ * Serves the disks of a seekable (uncompressed) archive file over NBD: one read-only export per disk device, named
+ * after the device ({@code drive-scsi0}), random access through a {@link VmaIndex}, zero ranges reported as holes.
+ * Closing it stops the server and releases the archive.
+ *
+ * <pre>{@code
+ * VmaExportServer s = VmaExportServer.builder(archive).unixSocket(sock).build().start().join();
+ * // qemu-img convert nbd+unix:///drive-scsi0?socket=SOCK out.qcow2
+ * s.close().join();
+ * }</pre>
+ */
+public final class VmaExportServer {
+    private final VmaIndex index;
+    private final NbdServer server;
+    private final ExecutorService readers;
+    private final List<VmaDevice> disks;
+
+    private VmaExportServer(VmaIndex index, NbdServer server, ExecutorService readers, List<VmaDevice> disks) {
+        this.index = index;
+        this.server = server;
+        this.readers = readers;
+        this.disks = disks;
+    }
+
+    /** A builder for serving {@code archive}. */
+    public static Builder builder(Path archive) {
+        return new Builder(archive);
+    }
+
+    /** Whether {@code archive} can be served (a regular uncompressed file: the index needs positional reads). */
+    public static boolean isSeekable(Path archive) {
+        try (FileChannel ch = FileChannel.open(archive, StandardOpenOption.READ)) {
+            ByteBuffer first = ByteBuffer.allocate(4);
+            ch.read(first, 0);
+            return VmaCompression.detect(first.flip()) == VmaCompression.NONE;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
+    /** The disk devices served, one export each (export name = device name). */
+    public List<VmaDevice> disks() {
+        return disks;
+    }
+
+    /** The archive index (shared, thread-safe). */
+    public VmaIndex index() {
+        return index;
+    }
+
+    /** Where the server listens. */
+    public SocketAddress localAddress() {
+        return server.localAddress();
+    }
+
+    /** The NBD server (for metrics). */
+    public NbdServer server() {
+        return server;
+    }
+
+    /** Stops serving, closes client connections and the archive file. */
+    public CompletableFuture<Void> close() {
+        return server.close().whenComplete((v, e) -> {
+            readers.shutdown();
+            try {
+                index.close();
+            } catch (IOException io) {
+                throw new UncheckedIOException(io);
+            }
+        });
+    }
+
+    /** Options of an archive export. */
+    public static final class Builder {
+        private final Path archive;
+        private Path socket;
+        private InetSocketAddress tcp;
+        private NbdEventLoop loop;
+        private int readThreads = 4;
+        private boolean includeVmstate;
+
+        private Builder(Path archive) {
+            this.archive = Objects.requireNonNull(archive, "archive");
+        }
+
+        /** Listen on this unix socket. */
+        public Builder unixSocket(Path path) {
+            this.socket = Objects.requireNonNull(path, "path");
+            this.tcp = null;
+            return this;
+        }
+
+        /** Listen on this TCP address (port 0: any free port). */
+        public Builder tcp(InetSocketAddress address) {
+            this.tcp = Objects.requireNonNull(address, "address");
+            this.socket = null;
+            return this;
+        }
+
+        /** Share an event loop (default: the server's own). */
+        public Builder eventLoop(NbdEventLoop loop) {
+            this.loop = Objects.requireNonNull(loop, "loop");
+            return this;
+        }
+
+        /** Threads doing the blocking archive reads (default 4). */
+        public Builder readThreads(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("readThreads must be >= 1: " + n);
+            }
+            this.readThreads = n;
+            return this;
+        }
+
+        /** Also export the {@code vmstate} device, sized as the header says (default no). */
+        public Builder includeVmstate(boolean include) {
+            this.includeVmstate = include;
+            return this;
+        }
+
+        /**
+         * Indexes the archive (one scan of its extent headers) and starts the server.
+         *
+         * @return completes once the server listens; fails with a {@link org.vmbackup.vma.VmaFormatException} for a
+         *     bad or compressed archive, or an {@link org.vmbackup.nbd.NbdException} if it cannot listen
+         */
+        public CompletableFuture<VmaExportServer> start() {
+            if (socket == null && tcp == null) {
+                throw new IllegalStateException("choose unixSocket or tcp");
+            }
+            VmaIndex index;
+            try {
+                index = VmaIndex.open(archive);
+            } catch (IOException e) {
+                return CompletableFuture.failedFuture(new UncheckedIOException("cannot open archive " + archive
+                        + ": " + e.getMessage(), e));
+            } catch (RuntimeException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+            AtomicInteger n = new AtomicInteger();
+            ExecutorService readers = Executors.newFixedThreadPool(readThreads, r -> {
+                Thread t = new Thread(r, "vma-export-read-" + n.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
+            NbdServer.Builder b = NbdServer.builder();
+            if (socket != null) {
+                b.unixSocket(socket);
+            } else {
+                b.tcp(tcp);
+            }
+            if (loop != null) {
+                b.eventLoop(loop);
+            }
+            List<VmaDevice> disks = new ArrayList<>();
+            for (VmaDevice d : index.devices()) {
+                if (!d.isVmstate() || includeVmstate) {
+                    b.export(new NbdExport(d.name(), new VmaExportBackend(index, d, readers), true, false,
+                            "archive " + archive.getFileName() + " device " + d.name()));
+                    disks.add(d);
+                }
+            }
+            NbdServer server = b.build();
+            return server.start().handle((s, e) -> {
+                if (e != null) {
+                    readers.shutdown();
+                    try {
+                        index.close();
+                    } catch (IOException ignored) {
+                        // failing anyway
+                    }
+                    throw e instanceof RuntimeException r ? r : new java.util.concurrent.CompletionException(e);
+                }
+                return new VmaExportServer(index, s, readers, List.copyOf(disks));
+            });
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package org.vmbackup.core.internal;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes a migration stream into the unix socket QEMU listens on after {@code migrate-incoming unix:PATH}. QEMU may
+ * close its end once it read the stream's EOF section; the zero padding after it is then not needed, so a broken
+ * pipe after at least one byte is not an error here (the MIGRATION event tells the truth).
+ */
+public final class RestoreMigrationFeeder {
+    private static final Logger log = LoggerFactory.getLogger(RestoreMigrationFeeder.class);
+
+    private RestoreMigrationFeeder() {
+    }
+
+    /**
+     * Connects to {@code socket} (retrying until it exists, up to 10 s) and copies {@code stream} into it.
+     *
+     * @return the bytes QEMU accepted
+     */
+    public static long feed(Path socket, ReadableByteChannel stream) throws IOException {
+        SocketChannel ch = connect(socket);
+        long sent = 0;
+        try (ch) {
+            ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+            while (stream.read(buf) >= 0 || buf.position() > 0) {
+                buf.flip();
+                try {
+                    while (buf.hasRemaining()) {
+                        sent += ch.write(buf);
+                    }
+                } catch (IOException e) {
+                    if (sent == 0) {
+                        throw e;
+                    }
+                    log.debug("QEMU closed the migration socket after {} bytes: {}", sent, e.toString());
+                    return sent;
+                }
+                buf.clear();
+            }
+            ch.shutdownOutput();
+        }
+        return sent;
+    }
+
+    private static SocketChannel connect(Path socket) throws IOException {
+        IOException last = null;
+        for (int i = 0; i < 1000; i++) {
+            SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                ch.connect(UnixDomainSocketAddress.of(socket));
+                return ch;
+            } catch (IOException e) {
+                ch.close();
+                last = e;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while connecting to " + socket, e);
+            }
+        }
+        throw new IOException("cannot connect to QEMU's migration socket " + socket + ": " + last, last);
+    }
+}

@@ -1,0 +1,99 @@
+package org.vmbackup.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.vmbackup.testkit.QemuProcess;
+import org.vmbackup.testkit.RawQmp;
+import org.vmbackup.testkit.RequiredTool;
+
+/** Live restore: the guest runs on the archive over NBD while its disks are copied into local images. */
+class LiveRestoreSessionIT {
+    private static final Logger log = LoggerFactory.getLogger(LiveRestoreSessionIT.class);
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void guestRunsOnTheArchiveDuringTheCopyAndEndsOnLocalImages() throws Exception {
+        RestoreTestVm src = new RestoreTestVm(9);
+        Path archive = tmp.resolve("vm.vma");
+        try (QemuProcess vm = src.startSource()) {
+            RestoreTestVm.backup(vm, archive);
+        }
+        List<RestoreProgress> progress = Collections.synchronizedList(new ArrayList<>());
+        LiveRestorePlan plan = LiveRestoreSession.builder().archive(archive).imageDirectory(tmp.resolve("images"))
+                .rateLimit(256 << 10).progress(progress::add).build().prepare().join();
+        assertThat(plan.hasVmstate()).isTrue();
+        List<String> args = new ArrayList<>(plan.driveArgs());
+        args.addAll(List.of("-device", "virtio-blk-pci,drive=hd0,id=vd0", "-device", "virtio-blk-pci,drive=hd1,id=vd1",
+                "-device", "loader,file={dir}/blank.bin,addr=0x10000000,force-raw=on",
+                "-qmp", "unix:{dir}/test.sock,server=on,wait=off", "-incoming", "defer"));
+        try (QemuProcess target = QemuProcess.system().memoryMiB(RestoreTestVm.MEMORY_MIB)
+                .args(args.toArray(String[]::new))
+                .start(dir -> Files.write(dir.resolve("blank.bin"), new byte[RestoreTestVm.PATTERN_SIZE]))) {
+            LiveRestoreRun run = plan.start(target.qmpSocket()).get(60, TimeUnit.SECONDS);
+            log.info("time to running VM: {} ms", run.timeToRunning().toMillis());
+            try (RawQmp qmp = RawQmp.connect(target.dir().resolve("test.sock"))) {
+                assertThat(qmp.execute("{\"execute\":\"query-status\"}")).contains("\"running\"");
+                String jobs = qmp.execute("{\"execute\":\"query-block-jobs\"}");
+                assertThat(jobs).as("the copy is still running").contains("restore-hd0").contains("restore-hd1");
+                assertThat(run.completion()).isNotDone();
+                // guest-side reads through the device's BlockBackend come from the archive
+                assertRead(target, qmp, "hd0", "0x5a", 3 << 20, 65536);
+                assertRead(target, qmp, "hd1", "0xa5", 5 << 20, 65536);
+                assertRead(target, qmp, "hd0", "0", 1 << 20, 65536);
+                assertThat(run.completion()).as("reads happened during the copy").isNotDone();
+                assertThat(RestoreTestVm.pmemsave(qmp, target.dir())).isEqualTo(src.pattern);
+                run.setRateLimit(0).get(30, TimeUnit.SECONDS);
+                LiveRestoreResult done = run.completion().get(120, TimeUnit.SECONDS);
+                log.info("live restore: running after {} ms, copy done after {} ms", done.timeToRunning().toMillis(),
+                        done.total().toMillis());
+                assertThat(qmp.execute("{\"execute\":\"query-status\"}")).contains("\"running\"");
+                assertThat(qmp.execute("{\"execute\":\"query-named-block-nodes\"}")).doesNotContain("\"nbd\"");
+                assertRead(target, qmp, "hd0", "0x5a", (3 << 20) + 32768, 32768);
+                assertThat(plan.nbdSocket()).doesNotExist();
+                RestoreTestVm.ok(qmp.execute("{\"execute\":\"stop\"}")); // flushes the qcow2 metadata to the files
+                for (int i = 0; i < 2; i++) {
+                    Path image = plan.images().get("drive-hd" + i);
+                    String info = RestoreTools.run(RequiredTool.QEMU_IMG.path().toString(), "info", "-U",
+                            image.toString());
+                    assertThat(info).doesNotContain("backing file");
+                    Path expected = tmp.resolve("expected" + i + ".raw");
+                    Files.write(expected, i == 0 ? src.d0 : src.d1);
+                    String cmp = RestoreTools.run(RequiredTool.QEMU_IMG.path().toString(), "compare", "-U", "-f",
+                            "qcow2", "-F", "raw", image.toString(), expected.toString());
+                    assertThat(cmp).contains("Images are identical");
+                }
+            }
+        }
+        assertThat(progress).anyMatch(p -> p.device().equals("drive-hd0") && p.finished())
+                .anyMatch(p -> p.device().equals("drive-hd1") && p.finished());
+    }
+
+    /**
+     * HMP {@code qemu-io DEV "read -P PATTERN OFFSET LEN"} through the guest device's BlockBackend. qemu-io prints to
+     * QEMU's stdout (a file here, block-buffered), so a large {@code read -v} afterwards pushes the result out.
+     */
+    private static void assertRead(QemuProcess vm, RawQmp qmp, String dev, String pattern, long offset, int len)
+            throws Exception {
+        RestoreTestVm.ok(qmp.execute(RestoreTestVm.hmp("qemu-io " + dev + " \"read -P " + pattern + " " + offset + " "
+                + len + "\"")));
+        RestoreTestVm.ok(qmp.execute(RestoreTestVm.hmp("qemu-io " + dev + " \"read -v 0 64k\"")));
+        String done = "read " + len + "/" + len + " bytes at offset " + offset;
+        for (int i = 0; i < 100 && !vm.output().contains(done); i++) {
+            Thread.sleep(50);
+        }
+        assertThat(vm.output()).contains(done)
+                .doesNotContain("Pattern verification failed at offset " + offset + ",");
+    }
+}

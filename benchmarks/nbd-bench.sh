@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# NBD server benchmarks, each against nbdkit in the same run (see BENCHMARKS.md):
+#   1. nbdcopy upload of 2 GiB random data: our memory export vs `nbdkit memory 2G allocator=malloc`
+#      (multi-conn as nbdcopy chooses, then --connections=1).
+#   2. QEMU blockdev-backup (sync=full) of a 4 GiB raw image (~40 % data) into our null export vs `nbdkit null 4G`.
+# Each server process does the job twice: "cold" is the first job of a fresh process (for us: a JVM whose JIT has
+# not compiled anything yet), "warm" the second (what a long-running service sees). Both servers get the same
+# treatment. Prints MB/s (MiB of export per second, medians), our/nbdkit ratio, our JVM's peak RSS and heap use.
+# Usage: benchmarks/nbd-bench.sh [RUNS]   (build first: mvn -q -DskipTests package)
+# The test data (2 GiB random file, 4 GiB raw image) is kept in $BENCH_DATA (default /tmp/nbd-bench-data).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+jar="$root/examples/target/vmabackup.jar"
+qmp_backup="$root/nbd-server/src/test/resources/nbd-conformance/qmp_backup.py"
+runs=${1:-3}
+[ -f "$jar" ] || { echo "build first: (cd $root && mvn -q -DskipTests package)" >&2; exit 2; }
+work=$(mktemp -d /tmp/nbd-bench.XXXXXX)
+data=${BENCH_DATA:-/tmp/nbd-bench-data}
+mkdir -p "$data"
+pids=()
+cleanup() { for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+JAVA_OPTS=${JAVA_OPTS:--Xmx256m -XX:MaxDirectMemorySize=3g}
+
+now() { date +%s.%N; }
+wait_socket() { for _ in $(seq 600); do [ -S "$1" ] && return 0; sleep 0.05; done; echo "no socket $1" >&2; return 1; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+start_ours() { # $1 backend option, $2 size, $3 socket
+  rm -f "$3"
+  java $JAVA_OPTS -jar "$jar" nbd serve "$1" "$2" --socket "$3" >"$work/ours.log" 2>&1 &
+  ours=$!; pids+=("$ours"); wait_socket "$3"
+}
+stop_ours() {
+  rss=$(awk '/VmHWM/ {printf "%d", $2/1024}' /proc/$ours/status)
+  heap=$(jcmd "$ours" GC.heap_info 2>/dev/null | awk '/garbage-first heap|total .* used/ {for (i=1;i<=NF;i++) if ($i=="used") {print $(i+1); exit}}')
+  kill "$ours"; wait "$ours" 2>/dev/null || true
+}
+start_nbdkit() { # $3 socket, rest: plugin args
+  local s=$1; shift
+  rm -f "$s"
+  nbdkit -f -U "$s" "$@" &
+  kit=$!; pids+=("$kit"); wait_socket "$s"
+}
+stop_nbdkit() { kill "$kit"; wait "$kit" 2>/dev/null || true; }
+
+echo "== test data in $data"
+[ -f "$data/rand.img" ] || head -c $((2 << 30)) /dev/urandom > "$data/rand.img"
+[ -f "$data/src.raw" ] || /usr/bin/python3 - "$data/src.raw" <<'PY'
+import os, sys
+size = 4 << 30
+with open(sys.argv[1], "wb") as f:
+    f.truncate(size)
+    for i in range(size >> 20):
+        if i % 5 < 2:          # 40 % of the 1 MiB blocks hold random data, the rest is a hole
+            f.seek(i << 20); f.write(os.urandom(1 << 20))
+PY
+cat "$data/rand.img" "$data/src.raw" > /dev/null
+
+upload() { # $1 socket, extra nbdcopy args...
+  local s=$1; shift
+  local t0 t1; t0=$(now); nbdcopy "$@" "$data/rand.img" "nbd+unix:///?socket=$s"; t1=$(now)
+  echo "$t0 $t1" | awk '{printf "%.0f\n", 2048 / ($2 - $1)}'
+}
+
+backup() { # $1 socket
+  rm -f "$work/qmp.sock"
+  qemu-storage-daemon --blockdev driver=file,node-name=src-file,filename="$data/src.raw" \
+    --blockdev driver=raw,node-name=src,file=src-file \
+    --blockdev driver=nbd,node-name=tgt,server.type=unix,server.path="$1" \
+    --chardev socket,id=qmp0,path="$work/qmp.sock",server=on,wait=off --monitor chardev=qmp0 >"$work/qsd.log" 2>&1 &
+  local q=$!
+  wait_socket "$work/qmp.sock"
+  local secs; secs=$(/usr/bin/python3 "$qmp_backup" "$work/qmp.sock" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')
+  wait "$q" 2>/dev/null || true
+  echo "$secs" | awk '{printf "%.0f\n", 4096 / $1}'
+}
+
+report() { # name peer ours
+  echo "$1: nbdkit $2 MB/s, ours $3 MB/s, ratio $(echo "$3 $2" | awk '{printf "%.2f", $1/$2}')"
+}
+med() { printf '%s\n' "$@" | median; }
+
+# One job twice per server process. $1: job function, $2: our backend option, $3: size, $4...: nbdkit plugin args,
+# then "--" and the job's extra arguments.
+compare() {
+  local job=$1 ours_opt=$2 size=$3; shift 3
+  local kit_args=(); while [ "$1" != "--" ]; do kit_args+=("$1"); shift; done; shift
+  kc=(); kw=(); oc=(); ow=(); orss=(); oheap=()
+  for r in $(seq "$runs"); do
+    start_nbdkit "$work/kit.sock" "${kit_args[@]}"
+    kc+=("$($job "$work/kit.sock" "$@")"); kw+=("$($job "$work/kit.sock" "$@")"); stop_nbdkit
+    start_ours "$ours_opt" "$size" "$work/ours.sock"
+    oc+=("$($job "$work/ours.sock" "$@")"); ow+=("$($job "$work/ours.sock" "$@")"); stop_ours
+    orss+=("$rss"); oheap+=("$heap")
+  done
+}
+
+for conns in default 1; do
+  args=(); [ "$conns" = 1 ] && args=(--connections=1)
+  compare upload --memory 2G memory 2G allocator=malloc -- "${args[@]}"
+  report "nbdcopy upload 2 GiB random, memory export, connections=$conns, cold" "$(med "${kc[@]}")" "$(med "${oc[@]}")"
+  report "nbdcopy upload 2 GiB random, memory export, connections=$conns, warm" "$(med "${kw[@]}")" "$(med "${ow[@]}")"
+  echo "   runs cold nbdkit: ${kc[*]} ours: ${oc[*]} | warm nbdkit: ${kw[*]} ours: ${ow[*]}"
+  echo "   ours peak RSS MiB: ${orss[*]}  heap used after: ${oheap[*]}"
+done
+
+compare backup --null 4G null 4G --
+report "QEMU blockdev-backup 4 GiB (40 % data), null export, cold" "$(med "${kc[@]}")" "$(med "${oc[@]}")"
+report "QEMU blockdev-backup 4 GiB (40 % data), null export, warm" "$(med "${kw[@]}")" "$(med "${ow[@]}")"
+echo "   runs cold nbdkit: ${kc[*]} ours: ${oc[*]} | warm nbdkit: ${kw[*]} ours: ${ow[*]}"
+echo "   ours peak RSS MiB: ${orss[*]}  heap used after: ${oheap[*]}"

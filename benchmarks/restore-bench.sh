@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Restore throughput and live-restore time to a running VM against the copy limit, in one run.
+# Usage: benchmarks/restore-bench.sh [WORKDIR] [SIZE_GIB]   (needs examples/target/vmabackup.jar: mvn -q -DskipTests package)
+# Makes a SIZE_GIB (default 16) raw image with ~40 % data (random 256 KiB regions, fixed seed) and its .vma
+# (vmabackup vma create), warms the page cache, then times
+#   qemu-img convert -f raw -O raw image copy.raw   (the copy limit: QEMU's sparse-aware copy of the same image)
+#   vmabackup restore a.vma --to out                 (ours, -Xmx256m: one sequential pass, sparse raw output)
+#   qemu-img convert -O qcow2 image copy.qcow2 vs vmabackup restore --format qcow2 (qemu-img over our NBD export)
+#   vmabackup restore a.vma --live DIR --qmp SOCK: seconds from the command to "Guest running" (QEMU started as
+#   soon as the command prints its arguments), with the background copy unthrottled
+# and prints MB/s (of the image's virtual size) and peak RSS from /usr/bin/time -v.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+jar="${VMABACKUP_JAR:-$here/examples/target/vmabackup.jar}"
+work="${1:-$(mktemp -d /tmp/restore-bench.XXXXXX)}"
+gib="${2:-16}"
+size=$((gib << 30))
+img="$work/disk.raw"
+mkdir -p "$work"
+cleanup() {
+  rm -rf "$work/copy.raw" "$work/copy.qcow2" "$work/out" "$work/outq" "$work/live" "$work/qemu.log"
+  [ -n "${qpid:-}" ] && kill "$qpid" 2>/dev/null || true
+}
+trap cleanup EXIT
+if [ ! -f "$img" ]; then
+  python3 - "$img" "$size" <<'PY'
+import random, sys
+path, size = sys.argv[1], int(sys.argv[2])
+r = random.Random(1234)
+region = 256 * 1024
+with open(path, "wb") as f:
+    f.truncate(size)
+    for off in range(0, size, region):
+        if r.random() < 0.4:
+            f.seek(off)
+            f.write(r.randbytes(region))
+PY
+fi
+java=(java -Xmx256m -jar "$jar")
+[ -f "$work/a.vma" ] || "${java[@]}" vma create "$work/a.vma" -d "drive-hd0=$img"
+cat "$img" > /dev/null
+cat "$work/a.vma" > /dev/null
+mb() { python3 -c "print(f'{$size / $1 / 1e6:.0f}')"; }
+run() { # label, command...: prints "label wall_s MB/s peak_rss_MiB"
+  local label=$1; shift
+  sync
+  local t0 t1 log="$work/time.log"
+  t0=$(date +%s.%N)
+  /usr/bin/time -v "$@" 2> "$log" > /dev/null
+  t1=$(date +%s.%N)
+  local wall rss
+  wall=$(python3 -c "print(f'{$t1 - $t0:.2f}')")
+  rss=$(awk -F': ' '/Maximum resident/ {printf "%.0f", $2/1024}' "$log")
+  printf '%-40s %7ss %7s MB/s %6s MiB\n' "$label" "$wall" "$(mb "$wall")" "$rss"
+}
+echo "image: $(du -h --apparent-size "$img" | cut -f1) apparent, $(du -h "$img" | cut -f1) allocated;" \
+  "archive $(du -h --apparent-size "$work/a.vma" | cut -f1); $(nproc) cores"
+run "qemu-img convert raw->raw (copy limit)" qemu-img convert -f raw -O raw "$img" "$work/copy.raw"
+rm -f "$work/copy.raw"
+run "vmabackup restore --to (raw)" "${java[@]}" restore "$work/a.vma" --to "$work/out"
+cmp "$img" "$work/out/drive-hd0.raw" && echo "restore: identical to the image"
+rm -rf "$work/out"
+run "qemu-img convert raw->qcow2 (peer)" qemu-img convert -f raw -O qcow2 "$img" "$work/copy.qcow2"
+rm -f "$work/copy.qcow2"
+run "vmabackup restore --to --format qcow2" "${java[@]}" restore "$work/a.vma" --to "$work/outq" --format qcow2
+rm -rf "$work/outq"
+# live restore: command -> guest running
+accel=tcg; [ -r /dev/kvm ] && [ -w /dev/kvm ] && accel=kvm
+qmp="$work/live-qmp.sock"; rm -f "$qmp"
+log="$work/live.log"
+t0=$(date +%s.%N)
+"${java[@]}" restore "$work/a.vma" --live "$work/live" --qmp "$qmp" > "$log" 2>&1 &
+rpid=$!
+until grep -q "Start QEMU with" "$log"; do sleep 0.01; done
+qemu-system-x86_64 -accel "$accel" -m 1024 -nodefaults -display none -serial none \
+  -drive "if=none,id=hd0,file=$work/live/drive-hd0.qcow2,format=qcow2" -device virtio-blk-pci,drive=hd0 \
+  -qmp "unix:$qmp,server=on,wait=off" > "$work/qemu.log" 2>&1 &
+qpid=$!
+until grep -q "Guest running after" "$log"; do sleep 0.01; done
+t1=$(date +%s.%N)
+wait "$rpid"
+t2=$(date +%s.%N)
+echo "live restore: command -> guest running $(python3 -c "print(f'{$t1 - $t0:.2f}')") s" \
+  "($(grep -o 'Guest running after [0-9]* ms' "$log")); copy done after $(python3 -c "print(f'{$t2 - $t0:.2f}')") s" \
+  "($(mb "$(python3 -c "print($t2 - $t1)")") MB/s while running)"
+kill "$qpid"; wait "$qpid" 2>/dev/null || true; qpid=

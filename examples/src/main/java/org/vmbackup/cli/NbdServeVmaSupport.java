@@ -1,0 +1,51 @@
+package org.vmbackup.cli;
+
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.vmbackup.core.VmaExportServer;
+import org.vmbackup.vma.VmaDevice;
+
+/**
+ * {@code vmabackup nbd serve --vma ARCHIVE (--socket PATH | --port N)}: every disk of an uncompressed archive as a
+ * read-only export named after the device, until the process is killed or interrupted. Owned by the restore area;
+ * {@link NbdServeCommand} only hands over to it.
+ */
+final class NbdServeVmaSupport {
+    private NbdServeVmaSupport() {
+    }
+
+    /** Serves {@code archive} on a unix socket (if {@code socket} is set) or TCP {@code tcp} until interrupted. */
+    static int serve(PrintWriter err, Path archive, Path socket, InetSocketAddress tcp) throws Exception {
+        VmaExportServer.Builder b = VmaExportServer.builder(archive);
+        if (socket != null) {
+            b.unixSocket(socket);
+        } else {
+            b.tcp(tcp);
+        }
+        VmaExportServer server = RestoreCommand.join(b.start());
+        Thread hook = new Thread(() -> server.close().join(), "nbd-serve-vma-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            for (VmaDevice d : server.disks()) {
+                err.printf("serving export '%s' (%d bytes, read-only) of %s on %s%n", d.name(), d.size(),
+                        archive.getFileName(), server.localAddress());
+            }
+            if (server.disks().isEmpty()) {
+                err.printf("the archive %s has no disks; serving no export on %s%n", archive, server.localAddress());
+            }
+            err.flush();
+            new CompletableFuture<Void>().get();
+            return ExitCode.OK;
+        } finally {
+            server.close().get(30, TimeUnit.SECONDS);
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is already running
+            }
+        }
+    }
+}

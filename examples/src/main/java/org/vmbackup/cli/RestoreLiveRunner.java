@@ -1,0 +1,67 @@
+package org.vmbackup.cli;
+
+import java.io.PrintWriter;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.vmbackup.core.LiveRestorePlan;
+import org.vmbackup.core.LiveRestoreResult;
+import org.vmbackup.core.LiveRestoreRun;
+import org.vmbackup.core.LiveRestoreSession;
+import org.vmbackup.core.RestoredDisk;
+
+/**
+ * {@code vmabackup restore ARCHIVE --live DIR --qmp SOCKET}: prepares the archive-backed images in DIR, prints the
+ * QEMU arguments to start the VM with, waits for its QMP socket, then resumes the guest and copies in the background
+ * until the images stand alone.
+ */
+final class RestoreLiveRunner {
+    private RestoreLiveRunner() {
+    }
+
+    static int run(PrintWriter err, Path archive, Path imageDir, Path qmp, long rateLimit, Duration waitForQemu)
+            throws Exception {
+        LiveRestorePlan plan = RestoreCommand.join(LiveRestoreSession.builder().archive(archive)
+                .imageDirectory(imageDir).rateLimit(rateLimit).progress(new RestoreProgressPrinter(err)).build()
+                .prepare());
+        err.printf("Serving %s over NBD on %s%n", archive, plan.nbdSocket());
+        err.printf("Start QEMU with: %s%s -qmp unix:%s,server=on,wait=off%n", String.join(" ", plan.driveArgs()),
+                plan.hasVmstate() ? " -incoming defer" : "", qmp);
+        err.flush();
+        try {
+            waitFor(qmp, waitForQemu);
+        } catch (Exception e) {
+            plan.close().join();
+            throw e;
+        }
+        LiveRestoreRun run = RestoreCommand.join(plan.start(qmp));
+        err.printf("Guest running after %d ms; copying in the background%n", run.timeToRunning().toMillis());
+        err.flush();
+        LiveRestoreResult r = RestoreCommand.join(run.completion());
+        for (RestoredDisk d : r.disks()) {
+            err.printf("Restored %s -> %s (%d bytes)%n", d.device(), d.path(), d.size());
+        }
+        err.printf("Live restore complete after %.2f s; the archive is released%n", r.total().toMillis() / 1000.0);
+        err.flush();
+        return ExitCode.OK;
+    }
+
+    /** Waits until something accepts connections on {@code socket}. */
+    private static void waitFor(Path socket, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                ch.connect(UnixDomainSocketAddress.of(socket));
+                return;
+            } catch (java.io.IOException notYet) {
+                if (System.nanoTime() > deadline) {
+                    throw new org.vmbackup.core.BackupException("no QEMU listening on " + socket + " after "
+                            + timeout.toSeconds() + " s");
+                }
+                Thread.sleep(100);
+            }
+        }
+    }
+}

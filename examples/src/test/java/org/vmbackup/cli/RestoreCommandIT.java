@@ -1,0 +1,152 @@
+package org.vmbackup.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.vmbackup.testkit.QemuProcess;
+import org.vmbackup.testkit.RawQmp;
+import org.vmbackup.testkit.RequiredTool;
+import org.vmbackup.vma.VmaWriter;
+
+/** The restore CLI forms and {@code nbd serve --vma} against the real tools and QEMU. */
+class RestoreCommandIT {
+    private static final int SIZE = 2 << 20;
+
+    @TempDir
+    Path dir;
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private PrintStream oldErr;
+    private byte[] disk;
+    private Path archive;
+    private Path expected;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        oldErr = System.err;
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        disk = new byte[SIZE];
+        new Random(3).nextBytes(disk);
+        Arrays.fill(disk, 0, 1 << 20, (byte) 0);
+        archive = dir.resolve("vm.vma");
+        try (VmaWriter w = VmaWriter.builder().disk("drive-hd0", SIZE).open(archive)) {
+            w.write(w.device("drive-hd0"), 0, ByteBuffer.wrap(disk));
+        }
+        expected = dir.resolve("expected.raw");
+        Files.write(expected, disk);
+    }
+
+    @AfterEach
+    void tearDown() {
+        System.setErr(oldErr);
+    }
+
+    private String stderr() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void nbdServeVmaServesEveryDiskWithHoles() throws Exception {
+        Path sock = dir.resolve("nbd.sock");
+        AtomicInteger exit = new AtomicInteger(-1);
+        Thread serve = new Thread(() -> exit.set(VmaBackupCli.execute("nbd", "serve", "--vma", archive.toString(),
+                "--socket", sock.toString())));
+        serve.start();
+        try {
+            for (int i = 0; i < 500 && !Files.exists(sock); i++) {
+                Thread.sleep(20);
+            }
+            String uri = "nbd+unix:///drive-hd0?socket=" + sock;
+            String list = RestoreToolRun.run(RequiredTool.NBDINFO.path().toString(), "--list", "--json",
+                    "nbd+unix://?socket=" + sock);
+            assertThat(list).contains("\"export-name\": \"drive-hd0\"").contains("\"is_read_only\": true");
+            String map = RestoreToolRun.run(RequiredTool.NBDINFO.path().toString(), "--map", uri);
+            assertThat(map).containsPattern("^\\s*0\\s+1048576\\s+3\\s+hole,zero")
+                    .containsPattern("1048576\\s+1048576\\s+0\\s+data");
+            assertThat(RestoreToolRun.run(RequiredTool.QEMU_IMG.path().toString(), "compare", "-f", "raw", "-F", "raw",
+                    uri, expected.toString())).contains("Images are identical");
+            Path copy = dir.resolve("copy.raw");
+            RestoreToolRun.run(RequiredTool.NBDCOPY.path().toString(), uri, copy.toString());
+            assertThat(Files.readAllBytes(copy)).isEqualTo(disk);
+        } finally {
+            serve.interrupt();
+            serve.join(10_000);
+        }
+        assertThat(exit.get()).isEqualTo(ExitCode.INTERRUPTED);
+        assertThat(stderr()).contains("serving export 'drive-hd0' (2097152 bytes, read-only)");
+    }
+
+    @Test
+    void restoreToQcow2() throws Exception {
+        Path out = dir.resolve("out");
+        assertThat(VmaBackupCli.execute("restore", archive.toString(), "--to", out.toString(), "--format", "qcow2"))
+                .as(stderr()).isEqualTo(ExitCode.OK);
+        Path img = out.resolve("drive-hd0.qcow2");
+        assertThat(RestoreToolRun.run(RequiredTool.QEMU_IMG.path().toString(), "compare", "-f", "qcow2", "-F", "raw",
+                img.toString(), expected.toString())).contains("Images are identical");
+    }
+
+    @Test
+    void restoreQmpRefusesADiskOnlyArchiveBeforeWriting() throws Exception {
+        try (QemuProcess vm = QemuProcess.system().args("-drive", "if=none,id=hd0,file={dir}/t.raw,format=raw",
+                "-device", "virtio-blk-pci,drive=hd0", "-incoming", "defer").start(d -> {
+                    Files.write(d.resolve("t.raw"), new byte[SIZE]);
+                })) {
+            assertThat(VmaBackupCli.execute("restore", archive.toString(), "--qmp", vm.qmpSocket().toString()))
+                    .isEqualTo(ExitCode.FAILED);
+            assertThat(stderr()).contains("restore: the archive has no vmstate device");
+            assertThat(Files.readAllBytes(vm.dir().resolve("t.raw"))).isEqualTo(new byte[SIZE]);
+        }
+    }
+
+    @Test
+    void liveRestoreRunsTheVmAndEndsOnLocalImages() throws Exception {
+        Path images = dir.resolve("images");
+        Path qmp = dir.resolve("live-qmp.sock");
+        AtomicInteger exit = new AtomicInteger(-1);
+        Thread cli = new Thread(() -> exit.set(VmaBackupCli.execute("restore", archive.toString(), "--live",
+                images.toString(), "--qmp", qmp.toString(), "--wait", "60")));
+        cli.start();
+        Path img = images.resolve("drive-hd0.qcow2");
+        for (int i = 0; i < 500 && !stderr().contains("Start QEMU with"); i++) {
+            Thread.sleep(20);
+        }
+        assertThat(stderr()).contains("Start QEMU with: -drive if=none,id=hd0,file=" + img + ",format=qcow2");
+        try (QemuProcess vm = QemuProcess.system().args("-drive", "if=none,id=hd0,file=" + img + ",format=qcow2",
+                "-device", "virtio-blk-pci,drive=hd0", "-qmp", "unix:" + qmp + ",server=on,wait=off").start()) {
+            cli.join(TimeUnit.SECONDS.toMillis(90));
+            assertThat(exit.get()).as(stderr()).isEqualTo(ExitCode.OK);
+            assertThat(stderr()).contains("Guest running after").contains("Live restore complete");
+            try (RawQmp q = RawQmp.connect(vm.qmpSocket())) {
+                assertThat(q.execute("{\"execute\":\"query-status\"}")).contains("\"running\"");
+                assertThat(q.execute("{\"execute\":\"stop\"}")).contains("return");
+            }
+            assertThat(RestoreToolRun.run(RequiredTool.QEMU_IMG.path().toString(), "compare", "-U", "-f", "qcow2",
+                    "-F", "raw", img.toString(), expected.toString())).contains("Images are identical");
+        }
+    }
+
+    /** Runs a tool; a non-zero exit fails the test with its output. */
+    static final class RestoreToolRun {
+        static String run(String... cmd) throws Exception {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            p.getOutputStream().close();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).as(String.join(" ", cmd) + ": " + out).isZero();
+            return out;
+        }
+    }
+}

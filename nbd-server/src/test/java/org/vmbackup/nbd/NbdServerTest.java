@@ -1,0 +1,95 @@
+package org.vmbackup.nbd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.vmbackup.nbd.backend.MemoryBackend;
+
+/** The server's lifecycle over real sockets, with both transports. */
+class NbdServerTest {
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest(name = "native={0}")
+    @ValueSource(booleans = {true, false})
+    void oneEventLoopServesUnixAndTcpServers(boolean allowNative) throws Exception {
+        try (NbdEventLoop loop = NbdEventLoop.create(2, allowNative)) {
+            assertThat(loop.isNative()).isEqualTo(allowNative && io.netty.channel.epoll.Epoll.isAvailable());
+            Path socket = dir.resolve("a.sock");
+            NbdServer unix = NbdServer.builder().unixSocket(socket).eventLoop(loop)
+                    .export(NbdExport.of("a", new MemoryBackend(1 << 20))).build().start().get(10, TimeUnit.SECONDS);
+            NbdServer tcp = NbdServer.builder().tcp(0).eventLoop(loop)
+                    .export(NbdExport.of("b", new MemoryBackend(1 << 20))).build().start().get(10, TimeUnit.SECONDS);
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(socket))).isEqualTo("rw-------");
+            InetSocketAddress bound = (InetSocketAddress) tcp.localAddress();
+            assertThat(bound.getAddress().isLoopbackAddress()).as("TCP binds loopback by default").isTrue();
+            byte[] data = "hello nbd".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            try (BlockingNbdClient a = BlockingNbdClient.connect(UnixDomainSocketAddress.of(socket), true, "a");
+                 BlockingNbdClient b = BlockingNbdClient.connect(bound, false, "b")) {
+                assertThat(a.size()).isEqualTo(1 << 20);
+                a.write(100, data);
+                b.write(200, data);
+                assertThat(a.read(100, data.length)).isEqualTo(data);
+                assertThat(b.read(200, data.length)).isEqualTo(data);
+            }
+            NbdExportMetrics m = unix.metrics("a");
+            assertThat(m.writes()).isEqualTo(1);
+            assertThat(m.bytesWritten()).isEqualTo(data.length);
+            assertThat(m.reads()).isEqualTo(1);
+            assertThat(m.totalConnections()).isEqualTo(1);
+            unix.close().get(10, TimeUnit.SECONDS);
+            assertThat(socket).as("socket removed on close").doesNotExist();
+            // The shared loop still serves the other server.
+            try (BlockingNbdClient b = BlockingNbdClient.connect(bound, false, "b")) {
+                assertThat(b.read(200, data.length)).isEqualTo(data);
+            }
+            tcp.close().get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void exportsComeAndGoAtRunTime() throws Exception {
+        Path socket = dir.resolve("s.sock");
+        NbdServer server = NbdServer.builder().unixSocket(socket).build().start().get(10, TimeUnit.SECONDS);
+        try {
+            assertThatThrownBy(() -> BlockingNbdClient.connect(UnixDomainSocketAddress.of(socket), true, "x"))
+                    .isInstanceOf(IOException.class);
+            server.addExport(NbdExport.of("x", new MemoryBackend(4096)));
+            assertThatThrownBy(() -> server.addExport(NbdExport.of("x", new MemoryBackend(1))))
+                    .isInstanceOf(NbdException.class);
+            BlockingNbdClient c = BlockingNbdClient.connect(UnixDomainSocketAddress.of(socket), true, "x");
+            assertThat(server.metrics("x").connections()).isEqualTo(1);
+            assertThat(server.exports()).containsExactly("x");
+            server.removeExport("x").get(10, TimeUnit.SECONDS);
+            assertThatThrownBy(() -> c.read(0, 512)).as("connection closed with its export")
+                    .isInstanceOf(IOException.class);
+            c.close();
+            assertThatThrownBy(() -> server.metrics("x")).isInstanceOf(NbdException.class);
+        } finally {
+            server.close().get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void startFailsCleanlyWhenTheSocketPathIsTaken() throws Exception {
+        Path socket = dir.resolve("taken.sock");
+        Files.createFile(socket);
+        NbdServer server = NbdServer.builder().unixSocket(socket).build();
+        assertThatThrownBy(() -> server.start().get(10, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                .hasCauseInstanceOf(NbdException.class).hasMessageContaining("already exists");
+        server.close().get(10, TimeUnit.SECONDS);
+        assertThatThrownBy(() -> NbdServer.builder().build()).isInstanceOf(IllegalStateException.class);
+    }
+}
