@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Live backup of a running KVM guest (SIZE_GIB raw disk with ~40 % data, RAM_MIB of RAM with 512 MiB of it
+# random): `vmabackup backup` into a .vma (JVM -Xmx256m) against QEMU's own in-process path on the same VM in
+# the same run: the same stop -> throttled blockdev-backup transaction -> background-snapshot migrate recipe,
+# but into a local raw file (blockdev-add file+raw) and `migrate exec:cat > FILE`.
+# Prints per round: wall time, guest pause (STOP->RESUME event timestamps), ratio ours/peer, our peak RSS.
+#   SIZE_GIB=16 RAM_MIB=1024 ROUNDS=2 WORK=/tmp/backup-bench benchmarks/backup-bench.sh
+# Build first: mvn -q -DskipTests package
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+jar="$root/examples/target/vmabackup.jar"
+SIZE_GIB=${SIZE_GIB:-16}
+RAM_MIB=${RAM_MIB:-1024}
+ROUNDS=${ROUNDS:-2}
+work=${WORK:-/tmp/backup-bench}
+[ -f "$jar" ] || { echo "build first: (cd $root && mvn -q -DskipTests package)" >&2; exit 2; }
+[ -w /dev/kvm ] || { echo "this benchmark needs KVM (/dev/kvm)" >&2; exit 2; }
+
+rm -rf "$work"; mkdir -p "$work"
+qemu_pid=
+cleanup() { [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+echo "bench: creating a ${SIZE_GIB} GiB sparse raw disk with 4 MiB of data in every 10 MiB (40 %)"
+python3 - "$work/disk.raw" "$SIZE_GIB" <<'EOF'
+import os, sys
+path, gib = sys.argv[1], int(sys.argv[2])
+size = gib << 30
+chunk = os.urandom(64 << 20)
+with open(path, "wb") as f:
+    f.truncate(size)
+    step, data = 10 << 20, 4 << 20
+    for i, off in enumerate(range(0, size, step)):
+        n = min(data, size - off)
+        s = (i * data) % (len(chunk) - data)
+        f.seek(off)
+        f.write(chunk[s:s + n])
+EOF
+head -c 512M /dev/urandom > "$work/ram.bin"
+sync
+
+qemu-system-x86_64 -accel kvm -m "$RAM_MIB" -nodefaults -display none -serial none \
+  -qmp "unix:$work/qmp.sock,server=on,wait=off" -qmp "unix:$work/peer.sock,server=on,wait=off" \
+  -drive "if=none,id=hd0,file=$work/disk.raw,format=raw" -device virtio-blk-pci,drive=hd0 \
+  -device "loader,file=$work/ram.bin,addr=0x10000000,force-raw=on" >"$work/qemu.log" 2>&1 &
+qemu_pid=$!
+for _ in $(seq 100); do [ -S "$work/peer.sock" ] && break; sleep 0.1; done
+
+peer() { # QEMU's own in-process backup + snapshot to local files; prints "seconds pause_ms"
+  rm -f "$work/peer.raw" "$work/peer.vmstate"
+  truncate -s "${SIZE_GIB}G" "$work/peer.raw"
+  python3 - "$work/peer.sock" "$work/peer.raw" "$work/peer.vmstate" <<'EOF'
+import json, socket, sys, time
+sock, target, vmstate = sys.argv[1:4]
+s = socket.socket(socket.AF_UNIX); s.connect(sock); f = s.makefile("rw")
+events = []
+def recv():
+    return json.loads(f.readline())
+def cmd(name, **args):
+    f.write(json.dumps({"execute": name, "arguments": args}) + "\n"); f.flush()
+    while True:
+        m = recv()
+        if "event" in m: events.append(m); continue
+        if "error" in m: raise SystemExit(name + ": " + m["error"]["desc"])
+        return m["return"]
+def wait(pred):
+    while True:
+        for e in events:
+            if pred(e): events.remove(e); return e
+        events.append(recv())
+recv(); cmd("qmp_capabilities")
+cmd("blockdev-add", driver="raw", **{"node-name": "peer-t"}, file={"driver": "file", "filename": target})
+cmd("migrate-set-capabilities", capabilities=[{"capability": "background-snapshot", "state": True},
+                                              {"capability": "events", "state": True}])
+t0 = time.monotonic()
+cmd("stop")
+cmd("transaction", actions=[{"type": "blockdev-backup", "data": {"job-id": "peer-j", "device": "hd0",
+    "target": "peer-t", "sync": "full", "speed": 1, "auto-finalize": True, "auto-dismiss": False}}])
+cmd("migrate", uri="exec:cat > " + vmstate)
+stop = wait(lambda e: e["event"] == "STOP")
+resume = wait(lambda e: e["event"] == "RESUME")
+cmd("block-job-set-speed", device="peer-j", speed=0)
+wait(lambda e: e["event"] == "JOB_STATUS_CHANGE" and e["data"]["status"] == "concluded")
+wait(lambda e: e["event"] == "MIGRATION" and e["data"]["status"] == "completed")
+t1 = time.monotonic()
+cmd("job-dismiss", id="peer-j"); cmd("blockdev-del", **{"node-name": "peer-t"})
+cmd("migrate-set-capabilities", capabilities=[{"capability": "background-snapshot", "state": False},
+                                              {"capability": "events", "state": False}])
+ts = lambda e: e["timestamp"]["seconds"] + e["timestamp"]["microseconds"] / 1e6
+print("%.2f %d" % (t1 - t0, round((ts(resume) - ts(stop)) * 1000)))
+EOF
+}
+
+ours() { # prints "seconds pause_ms rss_mib"
+  rm -f "$work/ours.vma"
+  /usr/bin/time -v java -Xmx256m ${BENCH_JAVA_OPTS:-} -jar "$jar" backup --qmp "$work/qmp.sock" "$work/ours.vma" \
+    >"$work/ours.out" 2>"$work/ours.err" || { cat "$work/ours.out" "$work/ours.err" >&2; exit 1; }
+  local pause dur rss
+  pause=$(sed -n 's/.*guest pause \([0-9]*\) ms, duration \([0-9.]*\) s.*/\1/p' "$work/ours.out")
+  dur=$(sed -n 's/.*guest pause \([0-9]*\) ms, duration \([0-9.]*\) s.*/\2/p' "$work/ours.out")
+  rss=$(sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\)/\1/p' "$work/ours.err")
+  echo "$dur $pause $((rss / 1024))"
+}
+
+echo "bench: ${SIZE_GIB} GiB disk (40 % data), ${RAM_MIB} MiB RAM, KVM, $ROUNDS rounds (peer then ours each round)"
+for r in $(seq "$ROUNDS"); do
+  read -r pt pp < <(peer); sync
+  read -r ot op orss < <(ours); sync
+  ratio=$(python3 -c "print('%.2f' % ($ot / $pt))")
+  echo "round $r: peer (QEMU in-process to raw file + migrate exec:cat) ${pt} s, pause ${pp} ms;" \
+       "ours (vmabackup backup to .vma, -Xmx256m) ${ot} s, pause ${op} ms, peak RSS ${orss} MiB; ratio ${ratio}x"
+  ls -l "$work/ours.vma" "$work/peer.vmstate" | awk '{print "  " $5 " bytes " $9}'
+done
