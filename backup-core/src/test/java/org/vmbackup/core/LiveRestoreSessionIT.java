@@ -24,7 +24,7 @@ class LiveRestoreSessionIT {
     Path tmp;
 
     @Test
-    void guestRunsOnTheArchiveDuringTheCopyAndEndsOnLocalImages() throws Exception {
+    void guestRunsOnTheArchiveDuringTheCopyAndEndsOnLocalImagesWithItsWrites() throws Exception {
         RestoreTestVm src = new RestoreTestVm(9);
         Path archive = tmp.resolve("vm.vma");
         try (QemuProcess vm = src.startSource()) {
@@ -54,6 +54,9 @@ class LiveRestoreSessionIT {
                 assertRead(target, qmp, "hd0", "0", 1 << 20, 65536);
                 assertThat(run.completion()).as("reads happened during the copy").isNotDone();
                 assertThat(RestoreTestVm.pmemsave(qmp, target.dir())).isEqualTo(src.pattern);
+                // a guest write during the copy lands in the local image and is not overwritten by the copy
+                RestoreTestVm.ok(qmp.execute(RestoreTestVm.hmp("qemu-io hd0 \"write -P 0x77 2M 64k\"")));
+                assertThat(run.completion()).isNotDone();
                 run.setRateLimit(0).get(30, TimeUnit.SECONDS);
                 LiveRestoreResult done = run.completion().get(120, TimeUnit.SECONDS);
                 log.info("live restore: running after {} ms, copy done after {} ms", done.timeToRunning().toMillis(),
@@ -69,7 +72,11 @@ class LiveRestoreSessionIT {
                             image.toString());
                     assertThat(info).doesNotContain("backing file");
                     Path expected = tmp.resolve("expected" + i + ".raw");
-                    Files.write(expected, i == 0 ? src.d0 : src.d1);
+                    byte[] want = (i == 0 ? src.d0 : src.d1).clone();
+                    if (i == 0) {
+                        java.util.Arrays.fill(want, 2 << 20, (2 << 20) + 65536, (byte) 0x77);
+                    }
+                    Files.write(expected, want);
                     String cmp = RestoreTools.run(RequiredTool.QEMU_IMG.path().toString(), "compare", "-U", "-f",
                             "qcow2", "-F", "raw", image.toString(), expected.toString());
                     assertThat(cmp).contains("Images are identical");
