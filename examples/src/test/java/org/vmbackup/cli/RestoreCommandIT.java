@@ -89,6 +89,29 @@ class RestoreCommandIT {
     }
 
     @Test
+    void nbdServeVmaOnATcpPort() throws Exception {
+        AtomicInteger exit = new AtomicInteger(-1);
+        Thread serve = new Thread(() -> exit.set(VmaBackupCli.execute("nbd", "serve", "--vma", archive.toString(),
+                "--port", "0")));
+        serve.start();
+        try {
+            java.util.regex.Pattern p = java.util.regex.Pattern.compile("on /127\\.0\\.0\\.1:(\\d+)");
+            java.util.regex.Matcher m = p.matcher("");
+            for (int i = 0; i < 500 && !(m = p.matcher(stderr())).find(); i++) {
+                Thread.sleep(20);
+            }
+            assertThat(m.find(0)).as(stderr()).isTrue();
+            String size = RestoreToolRun.run(RequiredTool.NBDINFO.path().toString(), "--size",
+                    "nbd://127.0.0.1:" + m.group(1) + "/drive-hd0").strip();
+            assertThat(Long.parseLong(size)).isEqualTo(SIZE);
+        } finally {
+            serve.interrupt();
+            serve.join(10_000);
+        }
+        assertThat(exit.get()).isEqualTo(ExitCode.INTERRUPTED);
+    }
+
+    @Test
     void restoreToQcow2() throws Exception {
         Path out = dir.resolve("out");
         assertThat(VmaBackupCli.execute("restore", archive.toString(), "--to", out.toString(), "--format", "qcow2"))
