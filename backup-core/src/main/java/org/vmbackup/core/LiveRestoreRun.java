@@ -57,7 +57,7 @@ public final class LiveRestoreRun {
             return t;
         });
         poller.scheduleWithFixedDelay(this::poll, 500, 500, TimeUnit.MILLISECONDS);
-        CompletableFuture.runAsync(() -> awaitJobs(jobs), executor);
+        org.vmbackup.core.internal.RestoreThreads.perTask("live-restore-copy").execute(() -> awaitJobs(jobs));
     }
 
     static String jobId(RestoreDiskMatch m) {

@@ -12,7 +12,6 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import org.vmbackup.core.internal.RestoreNames;
 import org.vmbackup.vma.VmaDevice;
@@ -148,7 +147,7 @@ public final class LiveRestoreSession {
         private Path socketDir;
         private long rateLimit;
         private RestoreProgressListener listener = RestoreProgressListener.NONE;
-        private Executor executor = ForkJoinPool.commonPool();
+        private Executor executor = org.vmbackup.core.internal.RestoreThreads.perTask("live-restore");
         private Path qemuImg = Path.of("qemu-img");
 
         private Builder() {
@@ -190,7 +189,7 @@ public final class LiveRestoreSession {
             return this;
         }
 
-        /** Where blocking steps run (default the common pool). */
+        /** Where blocking steps run (default: a new daemon thread). */
         public Builder executor(Executor executor) {
             this.executor = Objects.requireNonNull(executor, "executor");
             return this;

@@ -14,7 +14,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ForkJoinPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vmbackup.core.internal.RestoreImageFile;
@@ -231,7 +230,7 @@ public final class RestoreSession {
         private RestoreFormat format = RestoreFormat.RAW;
         private Set<String> devices = Set.of();
         private RestoreProgressListener listener = RestoreProgressListener.NONE;
-        private Executor executor = ForkJoinPool.commonPool();
+        private Executor executor = org.vmbackup.core.internal.RestoreThreads.perTask("restore");
         private Path qemuImg = Path.of("qemu-img");
 
         private Builder() {
@@ -275,7 +274,7 @@ public final class RestoreSession {
             return this;
         }
 
-        /** Where the restore runs (default the common pool); it blocks on file I/O. */
+        /** Where the restore runs (default: a new daemon thread); it blocks on file I/O. */
         public Builder executor(Executor executor) {
             this.executor = Objects.requireNonNull(executor, "executor");
             return this;

@@ -13,7 +13,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
@@ -272,7 +271,7 @@ public final class RestoreVmSession {
         private boolean resume = true;
         private Duration migrationTimeout = Duration.ofMinutes(30);
         private RestoreProgressListener listener = RestoreProgressListener.NONE;
-        private Executor executor = ForkJoinPool.commonPool();
+        private Executor executor = org.vmbackup.core.internal.RestoreThreads.perTask("restore-vm");
         private Path qemuImg = Path.of("qemu-img");
 
         private Builder() {
@@ -337,7 +336,7 @@ public final class RestoreVmSession {
             return this;
         }
 
-        /** Where the restore runs (default the common pool); it blocks. */
+        /** Where the restore runs (default: a new daemon thread); it blocks. */
         public Builder executor(Executor executor) {
             this.executor = Objects.requireNonNull(executor, "executor");
             return this;
