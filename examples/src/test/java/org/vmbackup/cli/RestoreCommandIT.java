@@ -161,6 +161,45 @@ class RestoreCommandIT {
         }
     }
 
+    @Test
+    void backupThenRestoreTheRunningVmThroughTheCli() throws Exception {
+        byte[] pattern = new byte[1 << 20];
+        new Random(4).nextBytes(pattern);
+        Path zst = dir.resolve("vm.vma.zst");
+        String[] disks = {"-drive", "if=none,id=hd0,file={dir}/d0.raw,format=raw", "-device", "virtio-blk-pci,drive=hd0"};
+        try (QemuProcess src = QemuProcess.system().memoryMiB(512).args(concat(disks, "-device",
+                "loader,file={dir}/p.bin,addr=0x10000000,force-raw=on")).start(d -> {
+                    Files.write(d.resolve("d0.raw"), disk);
+                    Files.write(d.resolve("p.bin"), pattern);
+                })) {
+            assertThat(VmaBackupCli.execute("backup", "--qmp", src.qmpSocket().toString(), zst.toString()))
+                    .as(stderr()).isEqualTo(ExitCode.OK);
+        }
+        try (QemuProcess target = QemuProcess.system().memoryMiB(512).args(concat(disks, "-device",
+                "loader,file={dir}/p.bin,addr=0x10000000,force-raw=on", "-incoming", "defer")).start(d -> {
+                    Files.write(d.resolve("d0.raw"), new byte[SIZE]);
+                    Files.write(d.resolve("p.bin"), new byte[1 << 20]);
+                })) {
+            assertThat(VmaBackupCli.execute("restore", zst.toString(), "--qmp", target.qmpSocket().toString()))
+                    .as(stderr()).isEqualTo(ExitCode.OK);
+            assertThat(stderr()).contains("Restored drive-hd0 -> ").contains("guest running");
+            try (RawQmp q = RawQmp.connect(target.qmpSocket())) {
+                assertThat(q.execute("{\"execute\":\"query-status\"}")).contains("\"running\"");
+                Path mem = target.dir().resolve("mem.bin");
+                assertThat(q.execute("{\"execute\":\"pmemsave\",\"arguments\":{\"val\":268435456,\"size\":"
+                        + pattern.length + ",\"filename\":\"" + mem + "\"}}")).contains("return");
+                assertThat(Files.readAllBytes(mem)).isEqualTo(pattern);
+            }
+            assertThat(Files.readAllBytes(target.dir().resolve("d0.raw"))).isEqualTo(disk);
+        }
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] all = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+
     /** Runs a tool; a non-zero exit fails the test with its output. */
     static final class RestoreToolRun {
         static String run(String... cmd) throws Exception {
