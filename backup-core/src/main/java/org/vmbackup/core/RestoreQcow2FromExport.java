@@ -43,11 +43,36 @@ final class RestoreQcow2FromExport {
             }
             RestoreSession.refuseExisting(finals);
             Files.createDirectories(dir);
-            for (int i = 0; i < selected.size(); i++) {
-                Path temp = RestoreNames.tempPath(finals.get(i));
-                temps.add(temp);
-                RestoreQemuImg.convert(qemuImg, "raw", "nbd+unix:///" + selected.get(i).name() + "?socket=" + sock,
-                        temp);
+            java.util.concurrent.ScheduledExecutorService poller = java.util.concurrent.Executors
+                    .newSingleThreadScheduledExecutor(r -> {
+                        Thread t = new Thread(r, "vmbackup-restore-progress");
+                        t.setDaemon(true);
+                        return t;
+                    });
+            try {
+                for (int i = 0; i < selected.size(); i++) {
+                    VmaDevice d = selected.get(i);
+                    Path temp = RestoreNames.tempPath(finals.get(i));
+                    temps.add(temp);
+                    // qemu-img reads the data runs in order and skips holes: data read / data stored ~ progress
+                    long data = Math.max(1, server.backend(d.name()).dataBytes());
+                    var task = poller.scheduleWithFixedDelay(() -> {
+                        try {
+                            long read = server.server().metrics(d.name()).bytesRead();
+                            listener.progress(new RestoreProgress(d.name(), Math.min(d.size(),
+                                    (long) ((double) read / data * d.size())), d.size(), false));
+                        } catch (RuntimeException e) {
+                            // a failing listener must not stop the restore; the final event still comes
+                        }
+                    }, 500, 500, java.util.concurrent.TimeUnit.MILLISECONDS);
+                    try {
+                        RestoreQemuImg.convert(qemuImg, "raw", "nbd+unix:///" + d.name() + "?socket=" + sock, temp);
+                    } finally {
+                        task.cancel(false);
+                    }
+                }
+            } finally {
+                poller.shutdownNow();
             }
             List<RestoredDisk> out = new ArrayList<>();
             for (int i = 0; i < selected.size(); i++) {

@@ -70,6 +70,17 @@ public final class VmaExportBackend implements NbdBackend {
         this.runs = n;
     }
 
+    /** Bytes of the device stored as data in the archive (the rest are holes). */
+    public long dataBytes() {
+        long sum = 0;
+        for (int i = 0; i < runs; i++) {
+            if (!runZero.get(i)) {
+                sum += (i + 1 < runs ? runStart[i + 1] : device.size()) - runStart[i];
+            }
+        }
+        return sum;
+    }
+
     /** The archive device served. */
     public VmaDevice device() {
         return device;

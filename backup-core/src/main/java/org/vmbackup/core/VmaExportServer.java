@@ -38,12 +38,24 @@ public final class VmaExportServer {
     private final NbdServer server;
     private final ExecutorService readers;
     private final List<VmaDevice> disks;
+    private final java.util.Map<String, VmaExportBackend> backends;
 
-    private VmaExportServer(VmaIndex index, NbdServer server, ExecutorService readers, List<VmaDevice> disks) {
+    private VmaExportServer(VmaIndex index, NbdServer server, ExecutorService readers, List<VmaDevice> disks,
+            java.util.Map<String, VmaExportBackend> backends) {
         this.index = index;
         this.server = server;
         this.readers = readers;
         this.disks = disks;
+        this.backends = backends;
+    }
+
+    /** The backend serving the export of {@code device}. */
+    public VmaExportBackend backend(String device) {
+        VmaExportBackend b = backends.get(device);
+        if (b == null) {
+            throw new IllegalArgumentException("no export for device " + device);
+        }
+        return b;
     }
 
     /** A builder for serving {@code archive}. */
@@ -177,11 +189,14 @@ public final class VmaExportServer {
                 b.eventLoop(loop);
             }
             List<VmaDevice> disks = new ArrayList<>();
+            java.util.Map<String, VmaExportBackend> backends = new java.util.LinkedHashMap<>();
             for (VmaDevice d : index.devices()) {
                 if (!d.isVmstate() || includeVmstate) {
-                    b.export(new NbdExport(d.name(), new VmaExportBackend(index, d, readers), true, false,
+                    VmaExportBackend backend = new VmaExportBackend(index, d, readers);
+                    b.export(new NbdExport(d.name(), backend, true, false,
                             "archive " + archive.getFileName() + " device " + d.name()));
                     disks.add(d);
+                    backends.put(d.name(), backend);
                 }
             }
             NbdServer server = b.build();
@@ -195,7 +210,7 @@ public final class VmaExportServer {
                     }
                     throw e instanceof RuntimeException r ? r : new java.util.concurrent.CompletionException(e);
                 }
-                return new VmaExportServer(index, s, readers, List.copyOf(disks));
+                return new VmaExportServer(index, s, readers, List.copyOf(disks), java.util.Map.copyOf(backends));
             });
         }
     }

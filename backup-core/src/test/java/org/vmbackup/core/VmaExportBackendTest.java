@@ -63,6 +63,9 @@ class VmaExportBackendTest {
                     at = e.end();
                 }
                 assertThat(at).isEqualTo(d.size());
+                long stored = r.disks().stream().filter(x -> x.device().equals(d.name())).findFirst().orElseThrow()
+                        .dataBytes();
+                assertThat(b.dataBytes()).as("data runs cover exactly the stored blocks").isEqualTo(stored);
             }
         }
         assertThat(r.disks()).hasSize(3);
