@@ -90,6 +90,7 @@ public final class BackupRun {
     private volatile boolean keepArchive;
     private volatile boolean failing;
     private Runnable abortArchive = () -> { };
+    private final PauseStaging staging = new PauseStaging(64L << 20);
     private ProgressTracker tracker;
     private VmstateReceiver receiver;
     // learned from events, on the session thread only
@@ -311,7 +312,7 @@ public final class BackupRun {
         for (int i = 0; i < disks.size(); i++) {
             ArchiveDisk d = layout.disk(i);
             nb.export(NbdExport.of(d.name(), new ArchiveExportBackend(sink, i, d, sinkExec, tracker.counters(i),
-                    this::sinkFailed)));
+                    this::sinkFailed, staging)));
         }
         NbdServer server = nb.build();
         cleanup.push("close NBD server", () -> server.close().get(CLEANUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
@@ -393,6 +394,8 @@ public final class BackupRun {
 
     private void criticalSection(QemuCalls q, List<SourceDisk> disks, List<String> jobs, boolean wasRunning) {
         cleanup.push("restore the guest's run state", () -> restoreRunState(q, wasRunning));
+        cleanup.push("stop early acknowledgements", staging::close);
+        staging.open(); // QEMU drains the jobs' first requests inside the pause: acknowledge them at once
         long t0 = System.nanoTime();
         if (wasRunning) {
             q.call("stop", null);
@@ -408,6 +411,7 @@ public final class BackupRun {
         if (wasRunning) {
             awaitResume(q);
         }
+        staging.close();
         long t4 = System.nanoTime();
         log.debug("critical section: stop {} us, transaction {} us, migrate {} us, until RESUME seen {} us",
                 (t1 - t0) / 1000, (t2 - t1) / 1000, (t3 - t2) / 1000, (t4 - t3) / 1000);

@@ -85,8 +85,9 @@ class ArchiveExportBackendTest {
     };
 
     private final DiskCounters counters = new DiskCounters();
+    private final PauseStaging staging = new PauseStaging(3);
     private final ArchiveExportBackend backend = new ArchiveExportBackend(sink, 1, new ArchiveDisk("drive-x", 1 << 20),
-            exec, counters, failures::add);
+            exec, counters, failures::add, staging);
 
     @AfterEach
     void stop() {
@@ -122,6 +123,50 @@ class ArchiveExportBackendTest {
         gate.countDown();
         f.get(5, TimeUnit.SECONDS);
         data.release();
+    }
+
+    @Test
+    void whileStagingWritesAreAcknowledgedAtOnceWithinTheBudgetAndFlushWaitsForThem() throws Exception {
+        gated = true;
+        staging.open();
+        ByteBuf a = Unpooled.copiedBuffer("ab".getBytes());
+        ByteBuf b = Unpooled.copiedBuffer("cd".getBytes());
+        CompletableFuture<Void> fa = backend.write(0, a, false);
+        CompletableFuture<Void> fb = backend.write(2, b, false); // over the 3-byte budget: normal path
+        assertThat(fa).isDone();
+        assertThat(fb).isNotDone();
+        a.release(); // the server's reference; the backend holds its own until stored
+        assertThat(a.refCnt()).isEqualTo(1);
+        CompletableFuture<Void> flushed = backend.flush();
+        Thread.sleep(50);
+        assertThat(flushed).isNotDone();
+        assertThat(staging.stagedBytes()).isEqualTo(2);
+        gate.countDown();
+        flushed.get(5, TimeUnit.SECONDS);
+        fb.get(5, TimeUnit.SECONDS);
+        b.release();
+        for (int i = 0; i < 100 && staging.stagedBytes() != 0; i++) {
+            Thread.sleep(10); // the budget is returned right after the flush future completes
+        }
+        assertThat(a.refCnt()).isZero();
+        assertThat(staging.stagedBytes()).isZero();
+        assertThat(calls).containsExactlyInAnyOrder("write 1 0 ab", "write 1 2 cd");
+        staging.close();
+        ByteBuf c = Unpooled.copiedBuffer("e".getBytes());
+        backend.write(4, c, false).get(5, TimeUnit.SECONDS);
+        c.release();
+    }
+
+    @Test
+    void aStagedWriteThatFailsIsReportedToTheSession() throws Exception {
+        failWith = new IOException("disk gone");
+        staging.open();
+        ByteBuf a = Unpooled.copiedBuffer("ab".getBytes());
+        assertThat(backend.write(0, a, false)).isCompleted();
+        a.release();
+        backend.flush().get(5, TimeUnit.SECONDS);
+        assertThat(failures).singleElement().satisfies(e -> assertThat(e.getMessage()).contains("disk gone"));
+        assertThat(a.refCnt()).isZero();
     }
 
     @Test
