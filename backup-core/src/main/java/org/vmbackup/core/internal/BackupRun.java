@@ -161,6 +161,9 @@ public final class BackupRun {
             long vmstateBytes = copy(q, jobs);
 
             progress(BackupPhase.FINISHING);
+            staging.close();
+            await(staging.drained(), "storing the writes acknowledged during the guest pause");
+            checkAbort();
             keepArchive = true;
             cleanup.runAll(); // every job concluded and the stream ended: QEMU no longer needs anything of ours
             try {

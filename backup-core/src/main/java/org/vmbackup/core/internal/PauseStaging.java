@@ -8,14 +8,17 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Early acknowledgement of NBD writes while the guest is paused. QEMU drains the backup jobs' in-flight requests
  * inside the pause (the snapshot's setup waits for them), so each millisecond the archive needs to take them
- * lengthens the guest pause. While {@link #open()}, writes are acknowledged at once and stored afterwards, up to
- * a byte budget (the retained buffers are the bound); FLUSH waits for them, so NBD semantics hold (writes are
- * durable after FLUSH, and nothing is durable before the archive's commit anyway).
+ * lengthens the guest pause, and so does every CPU cycle this process takes from QEMU meanwhile. While
+ * {@link #open()}, writes are acknowledged at once and only stored once the guest runs again ({@link #close()}),
+ * up to a byte budget (the retained buffers are the bound). Nothing is durable before the archive's commit
+ * anyway; the session waits for {@link #drained()} before committing.
  */
 public final class PauseStaging {
     private final long budget;
     private final AtomicLong used = new AtomicLong();
     private final Set<CompletableFuture<Void>> pending = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> deferred =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
     private volatile boolean open;
 
     /** Staging of at most {@code budget} bytes at a time; closed until {@link #open()}. */
@@ -28,9 +31,28 @@ public final class PauseStaging {
         open = true;
     }
 
-    /** Stops acknowledging early (once the guest runs again); staged writes still complete. */
+    /** Stops acknowledging early (once the guest runs again) and starts storing what was staged. */
     public void close() {
         open = false;
+        for (Runnable r = deferred.poll(); r != null; r = deferred.poll()) {
+            r.run();
+        }
+    }
+
+    /** Runs {@code store} now, or once staging closes if it is open (then in arrival order). */
+    public void defer(Runnable store) {
+        if (open) {
+            deferred.add(store);
+            if (open) {
+                return;
+            }
+            // closed meanwhile: close() may have drained the queue before our add
+            for (Runnable r = deferred.poll(); r != null; r = deferred.poll()) {
+                r.run();
+            }
+            return;
+        }
+        store.run();
     }
 
     /**
