@@ -3,7 +3,8 @@
 # Usage: benchmarks/restore-bench.sh [WORKDIR] [SIZE_GIB]   (needs examples/target/vmabackup.jar: mvn -q -DskipTests package)
 # Makes a SIZE_GIB (default 16) raw image with ~40 % data (random 256 KiB regions, fixed seed) and its .vma
 # (vmabackup vma create), warms the page cache, then times
-#   qemu-img convert -f raw -O raw image copy.raw   (the copy limit: QEMU's sparse-aware copy of the same image)
+#   qemu-img convert -f raw -O raw image copy.raw + sync of it (the copy limit: QEMU's sparse-aware copy of the
+#   same image, made durable like ours: the restore fsyncs each image before renaming it)
 #   vmabackup restore a.vma --to out                 (ours, -Xmx256m: one sequential pass, sparse raw output)
 #   qemu-img convert -O qcow2 image copy.qcow2 vs vmabackup restore --format qcow2 (qemu-img over our NBD export)
 #   vmabackup restore a.vma --live DIR --qmp SOCK: seconds from the command to "Guest running" (QEMU started as
@@ -55,12 +56,12 @@ run() { # label, command...: prints "label wall_s MB/s peak_rss_MiB"
 }
 echo "image: $(du -h --apparent-size "$img" | cut -f1) apparent, $(du -h "$img" | cut -f1) allocated;" \
   "archive $(du -h --apparent-size "$work/a.vma" | cut -f1); $(nproc) cores"
-run "qemu-img convert raw->raw (copy limit)" qemu-img convert -f raw -O raw "$img" "$work/copy.raw"
+run "qemu-img convert raw->raw (copy limit)" bash -c "qemu-img convert -f raw -O raw '$img' '$work/copy.raw' && sync '$work/copy.raw'"
 rm -f "$work/copy.raw"
 run "vmabackup restore --to (raw)" "${java[@]}" restore "$work/a.vma" --to "$work/out"
 cmp "$img" "$work/out/drive-hd0.raw" && echo "restore: identical to the image"
 rm -rf "$work/out"
-run "qemu-img convert raw->qcow2 (peer)" qemu-img convert -f raw -O qcow2 "$img" "$work/copy.qcow2"
+run "qemu-img convert raw->qcow2 (peer)" bash -c "qemu-img convert -f raw -O qcow2 '$img' '$work/copy.qcow2' && sync '$work/copy.qcow2'"
 rm -f "$work/copy.qcow2"
 run "vmabackup restore --to --format qcow2" "${java[@]}" restore "$work/a.vma" --to "$work/outq" --format qcow2
 rm -rf "$work/outq"

@@ -57,6 +57,7 @@ public final class NbdServer {
     private final Set<Channel> connections = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean started = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicBoolean shuttingDown = new AtomicBoolean();
     private volatile Channel serverChannel;
 
     private NbdServer(Builder b) {
@@ -91,7 +92,8 @@ public final class NbdServer {
             return CompletableFuture.failedFuture(e);
         }
         ServerConfig config = new ServerConfig(exports, options.tls == null ? null : options.tls.context(),
-                options.tlsRequired, options.handshakeTimeout, options.maxPendingBytes, NbdConstants.MAX_PAYLOAD);
+                options.tlsRequired, options.handshakeTimeout, options.maxPendingBytes, NbdConstants.MAX_PAYLOAD,
+                shuttingDown);
         ServerBootstrap bootstrap = new ServerBootstrap().group(loop.group())
                 .channel(unix ? loop.unixServerChannel() : loop.tcpServerChannel())
                 // The pooled allocator reuses memory steadily under 1 MiB writes; large receive buffers mean
@@ -227,6 +229,42 @@ public final class NbdServer {
      * @return completes when all of that is done
      */
     public CompletableFuture<Void> close() {
+        return close(Duration.ZERO);
+    }
+
+    /**
+     * Closes gracefully: stops listening at once, then answers new options with ERR_SHUTDOWN and new requests
+     * with ESHUTDOWN (clients are expected to disconnect), lets requests in flight finish, and closes whatever
+     * connection is still open after {@code grace}. Then as {@link #close()}.
+     *
+     * @return completes when everything is closed
+     */
+    public CompletableFuture<Void> close(Duration grace) {
+        if (closed.get()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        shuttingDown.set(true);
+        Channel listening = serverChannel;
+        CompletableFuture<Void> stopped = listening == null ? CompletableFuture.completedFuture(null)
+                : closeAll(List.of(listening));
+        if (grace.isZero() || grace.isNegative()) {
+            return stopped.thenCompose(v -> closeNow());
+        }
+        long deadline = System.nanoTime() + grace.toNanos();
+        CompletableFuture<Void> drained = new CompletableFuture<>();
+        pollDrained(drained, deadline);
+        return stopped.thenCombine(drained, (a, b) -> (Void) null).thenCompose(v -> closeNow());
+    }
+
+    private void pollDrained(CompletableFuture<Void> drained, long deadline) {
+        if (connections.isEmpty() || System.nanoTime() >= deadline) {
+            drained.complete(null);
+            return;
+        }
+        loop.group().schedule(() -> pollDrained(drained, deadline), 20, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    private CompletableFuture<Void> closeNow() {
         if (!closed.compareAndSet(false, true)) {
             return CompletableFuture.completedFuture(null);
         }

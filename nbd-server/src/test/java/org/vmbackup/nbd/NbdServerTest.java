@@ -92,4 +92,17 @@ class NbdServerTest {
         server.close().get(10, TimeUnit.SECONDS);
         assertThatThrownBy(() -> NbdServer.builder().build()).isInstanceOf(IllegalStateException.class);
     }
+
+    @Test
+    void gracefulCloseRefusesNewRequestsWithEshutdown() throws Exception {
+        Path socket = dir.resolve("g.sock");
+        NbdServer server = NbdServer.builder().unixSocket(socket).export(NbdExport.of("g", new MemoryBackend(4096)))
+                .build().start().get(10, TimeUnit.SECONDS);
+        BlockingNbdClient c = BlockingNbdClient.connect(UnixDomainSocketAddress.of(socket), true, "g");
+        java.util.concurrent.CompletableFuture<Void> closing = server.close(java.time.Duration.ofSeconds(20));
+        assertThatThrownBy(() -> c.read(0, 512)).hasMessageContaining("108");
+        c.close();
+        closing.get(10, TimeUnit.SECONDS);
+        assertThat(socket).doesNotExist();
+    }
 }

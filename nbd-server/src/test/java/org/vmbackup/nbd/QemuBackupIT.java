@@ -37,7 +37,7 @@ class QemuBackupIT {
                     .export(NbdExport.of("backup", store)).build().start().get(10, TimeUnit.SECONDS);
             try (QemuProcess qsd = QemuProcess.storageDaemon().start(QemuBackupIT::writeSourceImage)) {
                 Path src = qsd.dir().resolve("src.raw");
-                try (RawQmp qmp = RawQmp.connect(qsd.qmpSocket())) {
+                try (RawQmp qmp = connectQmp(qsd.qmpSocket())) {
                     ok(qmp, "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"file\",\"node-name\":\"src-file\","
                             + "\"filename\":\"" + src + "\"}}");
                     ok(qmp, "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"raw\",\"node-name\":\"src\","
@@ -93,6 +93,20 @@ class QemuBackupIT {
             f.seek(40L << 20);
             f.write(new byte[1 << 20]);
         }
+    }
+
+    /** The QMP socket file can appear a moment before QEMU listens on it (seen on a loaded machine): retry. */
+    static RawQmp connectQmp(Path socket) throws IOException, InterruptedException {
+        IOException last = null;
+        for (int i = 0; i < 100; i++) {
+            try {
+                return RawQmp.connect(socket);
+            } catch (IOException e) {
+                last = e;
+                Thread.sleep(50);
+            }
+        }
+        throw last;
     }
 
     private static void ok(RawQmp qmp, String json) throws IOException {

@@ -94,6 +94,24 @@ class TlsIT {
         assertThat(r.exit()).as(r.output()).isNotZero();
     }
 
+    @Test
+    void forcedTlsServerRefusesEverythingBeforeStartTls() throws Exception {
+        NbdServer forced = NbdServer.builder().tcp(0)
+                .tls(NbdTls.fromPem(certs.serverCert(), certs.serverKey(), certs.ca())).tlsRequired(true)
+                .export(NbdExport.of("any", new MemoryBackend(SIZE))).build().start().get(10, TimeUnit.SECONDS);
+        try {
+            Result plain = run(RequiredTool.NBDINFO.path().toString(), "--size",
+                    "nbd://127.0.0.1:" + forced.port() + "/any");
+            assertThat(plain.exit()).as(plain.output()).isNotZero();
+            Result secure = run(RequiredTool.NBDINFO.path().toString(), "--size",
+                    "nbds://127.0.0.1:" + forced.port() + "/any?tls-certificates=" + certs.dir());
+            assertThat(secure.exit()).as(secure.output()).isZero();
+            assertThat(secure.output().strip()).isEqualTo(Long.toString(SIZE));
+        } finally {
+            forced.close().get(10, TimeUnit.SECONDS);
+        }
+    }
+
     record Result(int exit, String output) {
     }
 

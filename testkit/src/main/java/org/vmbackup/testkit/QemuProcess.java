@@ -2,6 +2,9 @@ package org.vmbackup.testkit;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -210,7 +213,8 @@ public final class QemuProcess implements AutoCloseable {
             QemuProcess qemu = new QemuProcess(p, dir, qmp, logFile);
             LIVE.add(qemu);
             long deadline = System.nanoTime() + startTimeout.toNanos();
-            while (!Files.exists(qmp)) {
+            // The socket file appears at bind(), a moment before QEMU listens on it: wait until a connect succeeds.
+            while (!Files.exists(qmp) || !accepts(qmp)) {
                 if (!p.isAlive()) {
                     String out = qemu.output();
                     qemu.close();
@@ -232,6 +236,15 @@ public final class QemuProcess implements AutoCloseable {
                 }
             }
             return qemu;
+        }
+    }
+
+    private static boolean accepts(Path socket) {
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            probe.connect(UnixDomainSocketAddress.of(socket));
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -147,6 +147,29 @@ class VmaReaderTest {
     }
 
     @Test
+    void scatteredClustersOfAHugeDeviceHitTheTrackingBudgetNotTheHeap() throws Exception {
+        java.util.UUID uuid = java.util.UUID.randomUUID();
+        ByteBuffer header = HeaderCodec.encode(uuid, java.time.Instant.now(), java.util.List.of(),
+                java.util.List.of(new VmaDevice(1, "huge", 1L << 47)));
+        ExtentHeaderCodec codec = new ExtentHeaderCodec(uuid);
+        int extents = (int) (ClusterTracker.DEFAULT_BUDGET / ClusterBitmap.CHUNK_COST / 59) + 10;
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        out.write(header.array());
+        ByteBuffer ext = ByteBuffer.allocate(512);
+        long[] slots = new long[59];
+        long cluster = 0;
+        for (int e = 0; e < extents; e++) {
+            for (int i = 0; i < 59; i++) {
+                slots[i] = ExtentHeaderCodec.slot(0, 1, cluster);
+                cluster += 4096; // one bitmap chunk per slot
+            }
+            codec.encode(ext, slots, 59, 0);
+            out.write(ext.array());
+        }
+        assertRejected(out.toByteArray(), "too many scattered clusters");
+    }
+
+    @Test
     void notAnArchive() {
         assertRejected(new byte[0], "not a VMA");
         assertRejected("hello world".getBytes(), "not a VMA");

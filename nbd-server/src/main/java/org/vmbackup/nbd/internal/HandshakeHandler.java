@@ -116,6 +116,14 @@ public final class HandshakeHandler extends ByteToMessageDecoder {
     }
 
     private void option(ChannelHandlerContext ctx, ByteBuf in, int option, ByteBuf data) {
+        if (config.shuttingDown().get() && option != OPT_ABORT) {
+            if (option == OPT_EXPORT_NAME) {
+                hardClose(ctx, in, "EXPORT_NAME while shutting down");
+            } else {
+                replyError(ctx, option, REP_ERR_SHUTDOWN, "server shutting down");
+            }
+            return;
+        }
         if (config.tlsRequired() && !tlsActive && option != OPT_STARTTLS && option != OPT_ABORT) {
             if (option == OPT_EXPORT_NAME) {
                 hardClose(ctx, in, "EXPORT_NAME before STARTTLS");
@@ -300,7 +308,7 @@ public final class HandshakeHandler extends ByteToMessageDecoder {
         log.debug("{}: transmission on export '{}' flags 0x{}", ctx.channel(), entry.export().name(),
                 Integer.toHexString(session.transmissionFlags()));
         ctx.pipeline().addAfter(ctx.name(), "nbd-transmission",
-                new TransmissionHandler(session, config.maxPendingBytes()));
+                new TransmissionHandler(session, config.maxPendingBytes(), config.shuttingDown()));
         ctx.pipeline().addAfter(ctx.name(), "nbd-requests", new RequestDecoder(config.maxPayload()));
         ctx.pipeline().remove(this);
     }

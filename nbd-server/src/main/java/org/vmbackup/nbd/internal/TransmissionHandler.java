@@ -8,6 +8,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vmbackup.nbd.NbdErrno;
@@ -26,6 +27,7 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
     private static final long REQUEST_OVERHEAD = 1024;
 
     private final TransmissionSession session;
+    private final AtomicBoolean shuttingDown;
     private final long highWater;
     private final long lowWater;
     private RequestExecutor executor;
@@ -36,9 +38,13 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
     private boolean flushScheduled;
     private boolean closed;
 
-    /** A handler for a session, pausing reads while more than {@code maxPendingBytes} are in flight. */
-    public TransmissionHandler(TransmissionSession session, long maxPendingBytes) {
+    /**
+     * A handler for a session, pausing reads while more than {@code maxPendingBytes} are in flight, and refusing
+     * new requests with ESHUTDOWN once {@code shuttingDown} is set.
+     */
+    public TransmissionHandler(TransmissionSession session, long maxPendingBytes, AtomicBoolean shuttingDown) {
         this.session = session;
+        this.shuttingDown = shuttingDown;
         this.highWater = maxPendingBytes;
         this.lowWater = maxPendingBytes / 2;
     }
@@ -67,7 +73,9 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
             }
             return;
         }
-        RequestValidator.Rejection rejection = RequestValidator.check(r, session);
+        RequestValidator.Rejection rejection = shuttingDown.get()
+                ? new RequestValidator.Rejection(NbdErrno.ESHUTDOWN.wireValue(), "server shutting down")
+                : RequestValidator.check(r, session);
         if (rejection != null) {
             log.debug("{}: refusing {}: {}", ctx.channel(), r, rejection.reason());
             session.entry().metrics().failed();
@@ -83,8 +91,9 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
         boolean fastZero = r.has(CMD_FLAG_FAST_ZERO);
         boolean df = r.has(CMD_FLAG_DF);
         executor.execute(r).whenComplete((frames, failure) -> {
-            // The backend is done with the payload once its future completes.
-            r.release();
+            // The backend is done with the payload once its future completes. safeRelease: a backend that wrongly
+            // released it must not stop the reply from going out.
+            ReferenceCountUtil.safeRelease(r);
             Channel ch = ctx.channel();
             if (ch.eventLoop().inEventLoop()) {
                 complete(type, length, cookie, fastZero, df, frames, failure, cost);

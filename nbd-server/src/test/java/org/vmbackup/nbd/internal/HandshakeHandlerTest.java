@@ -263,4 +263,20 @@ class HandshakeHandlerTest {
         assertThat(r).extracting(OptionReply::type).containsSubsequence(REP_ACK, REP_INFO, REP_ACK);
         assertThat(ch.pipeline().get(TransmissionHandler.class)).isNotNull();
     }
+
+    @Test
+    void shuttingDownAnswersErrShutdownThenEshutdown() {
+        java.util.concurrent.atomic.AtomicBoolean shutdown = new java.util.concurrent.atomic.AtomicBoolean();
+        ch = handshakeChannel(Duration.ofSeconds(10), shutdown, disk);
+        greet(ch, 3);
+        shutdown.set(true);
+        assertThat(opt(ch, OPT_LIST, new byte[0])).extracting(OptionReply::type).containsExactly(REP_ERR_SHUTDOWN);
+        shutdown.set(false);
+        assertThat(opt(ch, OPT_GO, goData("disk"))).last().extracting(OptionReply::type).isEqualTo(REP_ACK);
+        shutdown.set(true);
+        ch.writeInbound(request(0, CMD_READ, 5, 0, 512, null));
+        ByteBuf out = drain(ch);
+        assertThat(reply(out, 0).error()).isEqualTo(108);
+        out.release();
+    }
 }

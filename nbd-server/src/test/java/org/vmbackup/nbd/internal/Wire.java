@@ -21,11 +21,18 @@ public final class Wire {
 
     /** A handshake channel with a given timeout. */
     public static EmbeddedChannel handshakeChannel(Duration timeout, NbdExport... exports) {
+        return handshakeChannel(timeout, new java.util.concurrent.atomic.AtomicBoolean(), exports);
+    }
+
+    /** A handshake channel whose server's shutdown flag the test controls. */
+    public static EmbeddedChannel handshakeChannel(Duration timeout, java.util.concurrent.atomic.AtomicBoolean shutdown,
+                                                   NbdExport... exports) {
         ExportRegistry registry = new ExportRegistry();
         for (NbdExport e : exports) {
             registry.add(e);
         }
-        ServerConfig cfg = new ServerConfig(registry, null, false, timeout, 4L << 20, NbdConstants.MAX_PAYLOAD);
+        ServerConfig cfg = new ServerConfig(registry, null, false, timeout, 4L << 20, NbdConstants.MAX_PAYLOAD,
+                shutdown);
         return new EmbeddedChannel(new HandshakeHandler(cfg));
     }
 
