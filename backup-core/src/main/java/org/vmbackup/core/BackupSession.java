@@ -51,7 +51,8 @@ public final class BackupSession {
     /**
      * Starts the backup on its own thread.
      *
-     * @return completes with the result, or exceptionally with a {@link BackupException} naming the cause
+     * @return completes with the result, or exceptionally with a {@link BackupException} naming the cause;
+     *     cancelling it is the same as {@link #cancel()}
      * @throws IllegalStateException if called twice
      */
     public CompletableFuture<BackupResult> start() {
@@ -67,6 +68,12 @@ public final class BackupSession {
         }, "vmbackup-session-" + COUNTER.incrementAndGet());
         t.setDaemon(true);
         t.start();
+        // cancelling the returned future cancels the session too
+        result.whenComplete((r, e) -> {
+            if (e instanceof java.util.concurrent.CancellationException) {
+                run.cancel();
+            }
+        });
         return result;
     }
 
