@@ -138,6 +138,22 @@ class BackupSessionIT {
         }
     }
 
+    @Test
+    void aPausedGuestIsBackedUpAndLeftPaused() throws Exception {
+        try (TestVm vm = TestVm.start(9, 128, 4 * MIB)) {
+            vm.check().execute("{\"execute\":\"stop\"}");
+            Path archive = tmp.resolve("paused.vma");
+            BackupResult r = BackupSession.builder().qmpSocket(vm.qmpSocket()).target(archive).build().start()
+                    .get(60, TimeUnit.SECONDS);
+            assertThat(r.guestPause()).as("the session paused nothing").isEqualTo(Duration.ZERO);
+            assertThat(vm.check().execute("{\"execute\":\"query-status\"}")).contains("\"running\": false");
+            ArchiveContents a = ArchiveContents.read(archive);
+            assertThat(a.images.get("drive-hd0")).isEqualTo(vm.disks.get(0));
+            assertThat(new String(a.vmstate, 0, 4, StandardCharsets.ISO_8859_1)).isEqualTo("QEVM");
+            assertThat(vm.check().execute("{\"execute\":\"query-jobs\"}")).isEqualTo("{\"return\": []}");
+        }
+    }
+
     static int indexOf(byte[] hay, byte[] needle) {
         outer:
         for (int i = 0; i + needle.length <= hay.length; i++) {

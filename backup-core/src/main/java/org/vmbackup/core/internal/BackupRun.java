@@ -96,6 +96,7 @@ public final class BackupRun {
     // learned from events, on the session thread only
     private Instant stopAt;
     private Instant resumeAt;
+    private boolean resumeSeen;
     private final Map<String, QmpJobStatus> jobStatus = new HashMap<>();
     private String migrationStatus = "none";
 
@@ -413,6 +414,9 @@ public final class BackupRun {
         long t3 = System.nanoTime();
         if (wasRunning) {
             awaitResume(q);
+        } else if (awaitEvent(() -> resumeSeen, cfg.resumeTimeout())
+                && q.call("query-status", null).require("running").asBoolean()) {
+            q.call("stop", null); // QEMU 7.2 resumes a paused guest after the snapshot's setup: pause it again
         }
         staging.close();
         long t4 = System.nanoTime();
@@ -573,8 +577,11 @@ public final class BackupRun {
         }
         if (item instanceof QmpEvent.Stop s && stopAt == null) {
             stopAt = s.timestamp();
-        } else if (item instanceof QmpEvent.Resume r && stopAt != null && resumeAt == null) {
-            resumeAt = r.timestamp();
+        } else if (item instanceof QmpEvent.Resume r) {
+            resumeSeen = true;
+            if (stopAt != null && resumeAt == null) {
+                resumeAt = r.timestamp();
+            }
         } else if (item instanceof QmpEvent.JobStatusChange j) {
             jobStatus.put(j.id(), j.status());
         } else if (item instanceof QmpEvent.Migration m) {
