@@ -5,6 +5,7 @@
 # but into a local raw file (blockdev-add file+raw) and `migrate exec:cat > FILE`.
 # Prints per round: wall time, guest pause (STOP->RESUME event timestamps), ratio ours/peer, our peak RSS.
 #   SIZE_GIB=16 RAM_MIB=1024 ROUNDS=2 WORK=/tmp/backup-bench benchmarks/backup-bench.sh
+#   ARCHIVE=ours.vma (default) | ours.vma.zst | ours-dir (a directory archive: raw images, no VMA checksums)
 # Build first: mvn -q -DskipTests package
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -14,6 +15,7 @@ SIZE_GIB=${SIZE_GIB:-16}
 RAM_MIB=${RAM_MIB:-1024}
 ROUNDS=${ROUNDS:-2}
 work=${WORK:-/tmp/backup-bench}
+ARCHIVE=${ARCHIVE:-ours.vma}
 [ -f "$jar" ] || { echo "build first: (cd $root && mvn -q -DskipTests package)" >&2; exit 2; }
 [ -w /dev/kvm ] || { echo "this benchmark needs KVM (/dev/kvm)" >&2; exit 2; }
 
@@ -93,8 +95,8 @@ EOF
 }
 
 ours() { # prints "seconds pause_ms rss_mib"
-  rm -f "$work/ours.vma"
-  /usr/bin/time -v java -Xmx256m ${BENCH_JAVA_OPTS:-} -jar "$jar" backup --qmp "$work/qmp.sock" "$work/ours.vma" \
+  rm -rf "${work:?}/$ARCHIVE"
+  /usr/bin/time -v java -Xmx256m ${BENCH_JAVA_OPTS:-} -jar "$jar" backup --qmp "$work/qmp.sock" "$work/$ARCHIVE" \
     >"$work/ours.out" 2>"$work/ours.err" || { cat "$work/ours.out" "$work/ours.err" >&2; exit 1; }
   local pause dur rss
   pause=$(sed -n 's/.*guest pause \([0-9]*\) ms, duration \([0-9.]*\) s.*/\1/p' "$work/ours.out")
@@ -109,6 +111,6 @@ for r in $(seq "$ROUNDS"); do
   read -r ot op orss < <(ours); sync
   ratio=$(python3 -c "print('%.2f' % ($ot / $pt))")
   echo "round $r: peer (QEMU in-process to raw file + migrate exec:cat) ${pt} s, pause ${pp} ms;" \
-       "ours (vmabackup backup to .vma, -Xmx256m) ${ot} s, pause ${op} ms, peak RSS ${orss} MiB; ratio ${ratio}x"
-  ls -l "$work/ours.vma" "$work/peer.vmstate" | awk '{print "  " $5 " bytes " $9}'
+       "ours (vmabackup backup to $ARCHIVE, -Xmx256m) ${ot} s, pause ${op} ms, peak RSS ${orss} MiB; ratio ${ratio}x"
+  du -sb "$work/$ARCHIVE" "$work/peer.vmstate" | awk '{print "  " $1 " bytes " $2}'
 done

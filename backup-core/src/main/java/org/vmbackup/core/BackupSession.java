@@ -31,6 +31,9 @@ import org.vmbackup.qmp.QmpClient;
  * the VM state there is no pause at all. Whatever fails, the guest is resumed, QEMU is left without any job,
  * node or capability of the session, and nothing appears under the archive's final name. Several sessions (for
  * different VMs) may run at once in one JVM, sharing one {@link NbdEventLoop}.
+ *
+ * <p>A guest that is paused when the session starts is not stopped again and is left paused (QEMU 7.2 resumes
+ * it by itself once the snapshot's setup is done; the session pauses it again right away).
  */
 public final class BackupSession {
     private static final AtomicInteger COUNTER = new AtomicInteger();
@@ -51,7 +54,8 @@ public final class BackupSession {
     /**
      * Starts the backup on its own thread.
      *
-     * @return completes with the result, or exceptionally with a {@link BackupException} naming the cause
+     * @return completes with the result, or exceptionally with a {@link BackupException} naming the cause;
+     *     cancelling it is the same as {@link #cancel()}
      * @throws IllegalStateException if called twice
      */
     public CompletableFuture<BackupResult> start() {
@@ -67,6 +71,12 @@ public final class BackupSession {
         }, "vmbackup-session-" + COUNTER.incrementAndGet());
         t.setDaemon(true);
         t.start();
+        // cancelling the returned future cancels the session too
+        result.whenComplete((r, e) -> {
+            if (e instanceof java.util.concurrent.CancellationException) {
+                run.cancel();
+            }
+        });
         return result;
     }
 

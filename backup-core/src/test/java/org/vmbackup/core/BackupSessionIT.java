@@ -93,8 +93,21 @@ class BackupSessionIT {
             vm.check().execute("{\"execute\":\"query-status\"}");
             vm.check().events().clear();
             Path dir = tmp.resolve("vm-dir");
+            List<String> perms = new ArrayList<>();
             BackupResult r = BackupSession.builder().qmpSocket(vm.qmpSocket()).includeVmstate(false).disk("hd1")
+                    .nbdServerListener(server -> {
+                        Path sock = Path.of(server.localAddress().toString().replaceFirst("^(unix:|local:)", ""));
+                        try {
+                            perms.add(java.nio.file.attribute.PosixFilePermissions.toString(
+                                    Files.getPosixFilePermissions(sock.getParent())));
+                            perms.add(java.nio.file.attribute.PosixFilePermissions.toString(
+                                    Files.getPosixFilePermissions(sock)));
+                        } catch (java.io.IOException e) {
+                            perms.add(e.toString());
+                        }
+                    })
                     .target(dir).build().start().get(60, TimeUnit.SECONDS);
+            assertThat(perms).as("private directory and NBD socket").containsExactly("rwx------", "rw-------");
             assertThat(r.guestPause()).isEqualTo(Duration.ZERO);
             assertThat(r.vmstateIncluded()).isFalse();
             assertThat(r.disks()).extracting(DiskResult::name).containsExactly("drive-hd1");
@@ -135,6 +148,22 @@ class BackupSessionIT {
                     vm.close();
                 }
             }
+        }
+    }
+
+    @Test
+    void aPausedGuestIsBackedUpAndLeftPaused() throws Exception {
+        try (TestVm vm = TestVm.start(9, 128, 4 * MIB)) {
+            vm.check().execute("{\"execute\":\"stop\"}");
+            Path archive = tmp.resolve("paused.vma");
+            BackupResult r = BackupSession.builder().qmpSocket(vm.qmpSocket()).target(archive).build().start()
+                    .get(60, TimeUnit.SECONDS);
+            assertThat(r.guestPause()).as("the session paused nothing").isEqualTo(Duration.ZERO);
+            assertThat(vm.check().execute("{\"execute\":\"query-status\"}")).contains("\"running\": false");
+            ArchiveContents a = ArchiveContents.read(archive);
+            assertThat(a.images.get("drive-hd0")).isEqualTo(vm.disks.get(0));
+            assertThat(new String(a.vmstate, 0, 4, StandardCharsets.ISO_8859_1)).isEqualTo("QEVM");
+            assertThat(vm.check().execute("{\"execute\":\"query-jobs\"}")).isEqualTo("{\"return\": []}");
         }
     }
 

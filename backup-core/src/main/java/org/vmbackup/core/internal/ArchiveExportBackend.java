@@ -26,6 +26,9 @@ import org.vmbackup.nbd.NbdErrno;
  *
  * <p>The first sink failure is reported once to {@code onFailure} with the disk and offset named, so the session
  * fails with the archive's reason rather than QEMU's generic job error.
+ *
+ * <p>While the guest is paused, {@link PauseStaging} may acknowledge writes before they are stored (they keep a
+ * reference to the server's buffer until then); a failure of such a write can only be reported to the session.
  */
 public final class ArchiveExportBackend implements NbdBackend {
     private final ArchiveSink sink;
@@ -34,15 +37,18 @@ public final class ArchiveExportBackend implements NbdBackend {
     private final Executor executor;
     private final DiskCounters counters;
     private final Consumer<BackupException> onFailure;
+    private final PauseStaging staging;
 
     /**
      * An export backend for disk number {@code disk} of {@code sink}.
      *
      * @param executor bounded executor for the blocking sink calls
      * @param onFailure told about sink failures (may be called more than once, from any thread)
+     * @param staging early acknowledgement while the guest is paused
      */
     public ArchiveExportBackend(ArchiveSink sink, int disk, ArchiveDisk info, Executor executor,
-            DiskCounters counters, Consumer<BackupException> onFailure) {
+            DiskCounters counters, Consumer<BackupException> onFailure, PauseStaging staging) {
+        this.staging = staging;
         this.sink = sink;
         this.disk = disk;
         this.info = info;
@@ -65,20 +71,32 @@ public final class ArchiveExportBackend implements NbdBackend {
     @Override
     public CompletableFuture<Void> write(long offset, ByteBuf data, boolean fua) {
         int length = data.readableBytes();
-        return run("write", offset, length, () -> {
-            // The buffer stays owned by the server and valid until the returned future completes.
-            if (data.nioBufferCount() == 1) {
-                sink.write(disk, offset, data.nioBuffer());
-            } else {
-                long pos = offset;
-                for (ByteBuffer b : data.nioBuffers()) {
-                    int n = b.remaining();
-                    sink.write(disk, pos, b);
-                    pos += n;
-                }
+        CompletableFuture<Void> staged = fua ? null : staging.tryStage(length);
+        if (staged != null) {
+            data.retain(); // ours until stored: the server releases its own reference when we acknowledge
+            staging.defer(() -> run("write", offset, length, () -> store(offset, data, length))
+                    .whenComplete((v, e) -> {
+                        data.release();
+                        staged.complete(null);
+                    }));
+            return CompletableFuture.completedFuture(null);
+        }
+        return run("write", offset, length, () -> store(offset, data, length));
+    }
+
+    /** Stores {@code data}, which stays valid until the NBD future (or the staged write's release) completes. */
+    private void store(long offset, ByteBuf data, int length) throws IOException {
+        if (data.nioBufferCount() == 1) {
+            sink.write(disk, offset, data.nioBuffer());
+        } else {
+            long pos = offset;
+            for (ByteBuffer b : data.nioBuffers()) {
+                int n = b.remaining();
+                sink.write(disk, pos, b);
+                pos += n;
             }
-            counters.addData(length);
-        });
+        }
+        counters.addData(length);
     }
 
     @Override
@@ -89,7 +107,10 @@ public final class ArchiveExportBackend implements NbdBackend {
         });
     }
 
-    /** Durability comes with the archive's commit; a flush inside the guest pause must stay cheap. */
+    /**
+     * Durability comes with the archive's commit, which waits for early-acknowledged writes too; a flush inside
+     * the guest pause must stay cheap.
+     */
     @Override
     public CompletableFuture<Void> flush() {
         return CompletableFuture.completedFuture(null);

@@ -90,11 +90,13 @@ public final class BackupRun {
     private volatile boolean keepArchive;
     private volatile boolean failing;
     private Runnable abortArchive = () -> { };
+    private final PauseStaging staging = new PauseStaging(64L << 20);
     private ProgressTracker tracker;
     private VmstateReceiver receiver;
     // learned from events, on the session thread only
     private Instant stopAt;
     private Instant resumeAt;
+    private boolean resumeSeen;
     private final Map<String, QmpJobStatus> jobStatus = new HashMap<>();
     private String migrationStatus = "none";
 
@@ -160,6 +162,9 @@ public final class BackupRun {
             long vmstateBytes = copy(q, jobs);
 
             progress(BackupPhase.FINISHING);
+            staging.close();
+            await(staging.drained(), "storing the writes acknowledged during the guest pause");
+            checkAbort();
             keepArchive = true;
             cleanup.runAll(); // every job concluded and the stream ended: QEMU no longer needs anything of ours
             try {
@@ -311,7 +316,7 @@ public final class BackupRun {
         for (int i = 0; i < disks.size(); i++) {
             ArchiveDisk d = layout.disk(i);
             nb.export(NbdExport.of(d.name(), new ArchiveExportBackend(sink, i, d, sinkExec, tracker.counters(i),
-                    this::sinkFailed)));
+                    this::sinkFailed, staging)));
         }
         NbdServer server = nb.build();
         cleanup.push("close NBD server", () -> server.close().get(CLEANUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
@@ -393,6 +398,8 @@ public final class BackupRun {
 
     private void criticalSection(QemuCalls q, List<SourceDisk> disks, List<String> jobs, boolean wasRunning) {
         cleanup.push("restore the guest's run state", () -> restoreRunState(q, wasRunning));
+        cleanup.push("stop early acknowledgements", staging::close);
+        staging.open(); // QEMU drains the jobs' first requests inside the pause: acknowledge them at once
         long t0 = System.nanoTime();
         if (wasRunning) {
             q.call("stop", null);
@@ -407,7 +414,11 @@ public final class BackupRun {
         long t3 = System.nanoTime();
         if (wasRunning) {
             awaitResume(q);
+        } else if (awaitEvent(() -> resumeSeen, cfg.resumeTimeout())
+                && q.call("query-status", null).require("running").asBoolean()) {
+            q.call("stop", null); // QEMU 7.2 resumes a paused guest after the snapshot's setup: pause it again
         }
+        staging.close();
         long t4 = System.nanoTime();
         log.debug("critical section: stop {} us, transaction {} us, migrate {} us, until RESUME seen {} us",
                 (t1 - t0) / 1000, (t2 - t1) / 1000, (t3 - t2) / 1000, (t4 - t3) / 1000);
@@ -566,8 +577,11 @@ public final class BackupRun {
         }
         if (item instanceof QmpEvent.Stop s && stopAt == null) {
             stopAt = s.timestamp();
-        } else if (item instanceof QmpEvent.Resume r && stopAt != null && resumeAt == null) {
-            resumeAt = r.timestamp();
+        } else if (item instanceof QmpEvent.Resume r) {
+            resumeSeen = true;
+            if (stopAt != null && resumeAt == null) {
+                resumeAt = r.timestamp();
+            }
         } else if (item instanceof QmpEvent.JobStatusChange j) {
             jobStatus.put(j.id(), j.status());
         } else if (item instanceof QmpEvent.Migration m) {

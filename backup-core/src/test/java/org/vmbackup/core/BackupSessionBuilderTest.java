@@ -1,0 +1,48 @@
+package org.vmbackup.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BackupSessionBuilderTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void refusesIncompleteOrInvalidOptions() {
+        assertThatThrownBy(() -> BackupSession.builder().target(tmp.resolve("a.vma")).build())
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("QMP");
+        assertThatThrownBy(() -> BackupSession.builder().qmpSocket(tmp.resolve("q")).build())
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("target");
+        assertThatThrownBy(() -> BackupSession.builder().commandTimeout(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> BackupSession.builder().sinkThreads(0)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void targetNamesPickTheFormat() {
+        assertThat(ArchiveTarget.isVmaName(Path.of("/b/x.vma"))).isTrue();
+        assertThat(ArchiveTarget.isVmaName(Path.of("x.vma.zst"))).isTrue();
+        assertThat(ArchiveTarget.isVmaName(Path.of("x.vma.gz"))).isTrue();
+        assertThat(ArchiveTarget.isVmaName(Path.of("x.vmastuff"))).isFalse();
+        assertThat(ArchiveTarget.isVmaName(Path.of("backup-dir"))).isFalse();
+    }
+
+    @Test
+    void aSessionWithoutQemuFailsNamingTheSocketAndStartsOnlyOnce() {
+        Path missing = tmp.resolve("no-such.sock");
+        BackupSession s = BackupSession.builder().qmpSocket(missing).commandTimeout(Duration.ofSeconds(2))
+                .target(tmp.resolve("a.vma")).build();
+        var f = s.start();
+        assertThatThrownBy(() -> f.get(30, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class).cause()
+                .isInstanceOf(BackupException.class).hasMessageContaining("no-such.sock");
+        assertThatThrownBy(s::start).isInstanceOf(IllegalStateException.class);
+        assertThat(tmp.resolve("a.vma")).doesNotExist();
+    }
+}
