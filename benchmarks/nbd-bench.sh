@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # NBD server benchmarks, each against nbdkit in the same run (see BENCHMARKS.md):
 #   1. nbdcopy upload of 2 GiB random data: our memory export vs `nbdkit memory 2G allocator=malloc`
-#      (multi-conn as nbdcopy chooses, then --connections=1).
+#      (multi-conn as nbdcopy chooses, then --connections=1). nbdkit's malloc allocator allocates and zero-fills
+#      all 2 GiB before it listens, so our export is preallocated the same way (MemoryBackend.preallocated,
+#      served by benchmarks/NbdBenchServer.java on the same library as `vmabackup nbd serve`).
 #   2. QEMU blockdev-backup (sync=full) of a 4 GiB raw image (~40 % data) into our null export vs `nbdkit null 4G`.
 # Each server process does the job twice: "cold" is the first job of a fresh process (for us: a JVM whose JIT has
 # not compiled anything yet), "warm" the second (what a long-running service sees). Both servers get the same
@@ -26,9 +28,10 @@ now() { date +%s.%N; }
 wait_socket() { for _ in $(seq 600); do [ -S "$1" ] && return 0; sleep 0.05; done; echo "no socket $1" >&2; return 1; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-start_ours() { # $1 backend option, $2 size, $3 socket
+javac -d "$work/classes" -cp "$jar" "$root/benchmarks/NbdBenchServer.java"
+start_ours() { # $1 backend (memory|null), $2 size in bytes, $3 socket
   rm -f "$3"
-  java $JAVA_OPTS -jar "$jar" nbd serve "$1" "$2" --socket "$3" >"$work/ours.log" 2>&1 &
+  java $JAVA_OPTS -cp "$jar:$work/classes" NbdBenchServer "$1" "$2" "$3" >"$work/ours.log" 2>&1 &
   ours=$!; pids+=("$ours"); wait_socket "$3"
 }
 stop_ours() {
@@ -98,14 +101,14 @@ compare() {
 
 for conns in default 1; do
   args=(); [ "$conns" = 1 ] && args=(--connections=1)
-  compare upload --memory 2G memory 2G allocator=malloc -- "${args[@]}"
+  compare upload memory $((2 << 30)) memory 2G allocator=malloc -- "${args[@]}"
   report "nbdcopy upload 2 GiB random, memory export, connections=$conns, cold" "$(med "${kc[@]}")" "$(med "${oc[@]}")"
   report "nbdcopy upload 2 GiB random, memory export, connections=$conns, warm" "$(med "${kw[@]}")" "$(med "${ow[@]}")"
   echo "   runs cold nbdkit: ${kc[*]} ours: ${oc[*]} | warm nbdkit: ${kw[*]} ours: ${ow[*]}"
   echo "   ours peak RSS MiB: ${orss[*]}  heap used after: ${oheap[*]}"
 done
 
-compare backup --null 4G null 4G --
+compare backup null $((4 << 30)) null 4G --
 report "QEMU blockdev-backup 4 GiB (40 % data), null export, cold" "$(med "${kc[@]}")" "$(med "${oc[@]}")"
 report "QEMU blockdev-backup 4 GiB (40 % data), null export, warm" "$(med "${kw[@]}")" "$(med "${ow[@]}")"
 echo "   runs cold nbdkit: ${kc[*]} ours: ${oc[*]} | warm nbdkit: ${kw[*]} ours: ${ow[*]}"
