@@ -9,7 +9,9 @@ import org.vmbackup.nbd.backend.NullBackend;
 /**
  * The server side of benchmarks/nbd-bench.sh: like {@code vmabackup nbd serve}, but with the memory export
  * preallocated ({@link MemoryBackend#preallocated}) as {@code nbdkit memory allocator=malloc} is, so both
- * servers have touched their memory before they listen. Usage: {@code NbdBenchServer memory|null BYTES SOCKET}.
+ * servers have touched their memory before they listen. {@code sparse-memory} is the lazily allocated
+ * default ({@code vmabackup nbd serve --memory}), compared with nbdkit's sparse allocator.
+ * Usage: {@code NbdBenchServer memory|sparse-memory|null BYTES SOCKET}.
  * Serves until killed.
  */
 public final class NbdBenchServer {
@@ -17,8 +19,9 @@ public final class NbdBenchServer {
         long size = Long.parseLong(args[1]);
         NbdBackend backend = switch (args[0]) {
             case "memory" -> MemoryBackend.preallocated(size);
+            case "sparse-memory" -> new MemoryBackend(size);
             case "null" -> new NullBackend(size);
-            default -> throw new IllegalArgumentException("backend must be memory or null: " + args[0]);
+            default -> throw new IllegalArgumentException("backend must be memory, sparse-memory or null: " + args[0]);
         };
         NbdServer server = NbdServer.builder().unixSocket(Path.of(args[2])).export(NbdExport.of("", backend))
                 .build().start().get();
