@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # NBD server benchmarks, each against nbdkit in the same run (see BENCHMARKS.md):
 #   1. nbdcopy upload of 2 GiB random data: our memory export vs `nbdkit memory 2G allocator=malloc`
-#      (multi-conn as nbdcopy chooses, then --connections=1).
+#      (multi-conn as nbdcopy chooses, then --connections=1). nbdkit's malloc allocator allocates and zero-fills
+#      all 2 GiB before it listens, so our export is preallocated the same way (MemoryBackend.preallocated,
+#      served by benchmarks/NbdBenchServer.java on the same library as `vmabackup nbd serve`).
+#      Also: our lazily allocated (sparse) memory export vs `nbdkit memory 2G` (sparse allocator), multi-conn.
 #   2. QEMU blockdev-backup (sync=full) of a 4 GiB raw image (~40 % data) into our null export vs `nbdkit null 4G`.
 # Each server process does the job twice: "cold" is the first job of a fresh process (for us: a JVM whose JIT has
 # not compiled anything yet), "warm" the second (what a long-running service sees). Both servers get the same
-# treatment. Prints MB/s (MiB of export per second, medians), our/nbdkit ratio, our JVM's peak RSS and heap use.
+# treatment, and the order alternates between runs (odd runs nbdkit first, even runs ours first). Prints MB/s (MiB of export per second, medians), our/nbdkit ratio, our JVM's peak RSS and heap use.
 # Usage: benchmarks/nbd-bench.sh [RUNS]   (build first: mvn -q -DskipTests package)
 # The test data (2 GiB random file, 4 GiB raw image) is kept in $BENCH_DATA (default /tmp/nbd-bench-data).
 set -euo pipefail
@@ -26,9 +29,10 @@ now() { date +%s.%N; }
 wait_socket() { for _ in $(seq 600); do [ -S "$1" ] && return 0; sleep 0.05; done; echo "no socket $1" >&2; return 1; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-start_ours() { # $1 backend option, $2 size, $3 socket
+javac -d "$work/classes" -cp "$jar" "$root/benchmarks/NbdBenchServer.java"
+start_ours() { # $1 backend (memory|null), $2 size in bytes, $3 socket
   rm -f "$3"
-  java $JAVA_OPTS -jar "$jar" nbd serve "$1" "$2" --socket "$3" >"$work/ours.log" 2>&1 &
+  java $JAVA_OPTS -cp "$jar:$work/classes" NbdBenchServer "$1" "$2" "$3" >"$work/ours.log" 2>&1 &
   ours=$!; pids+=("$ours"); wait_socket "$3"
 }
 stop_ours() {
@@ -44,7 +48,7 @@ start_nbdkit() { # $3 socket, rest: plugin args
 }
 stop_nbdkit() { kill "$kit"; wait "$kit" 2>/dev/null || true; }
 
-echo "== test data in $data"
+echo "== test data in $data; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ -f "$data/rand.img" ] || head -c $((2 << 30)) /dev/urandom > "$data/rand.img"
 [ -f "$data/src.raw" ] || /usr/bin/python3 - "$data/src.raw" <<'PY'
 import os, sys
@@ -87,26 +91,38 @@ compare() {
   local job=$1 ours_opt=$2 size=$3; shift 3
   local kit_args=(); while [ "$1" != "--" ]; do kit_args+=("$1"); shift; done; shift
   kc=(); kw=(); oc=(); ow=(); orss=(); oheap=()
-  for r in $(seq "$runs"); do
+  kit_turn() {
     start_nbdkit "$work/kit.sock" "${kit_args[@]}"
     kc+=("$($job "$work/kit.sock" "$@")"); kw+=("$($job "$work/kit.sock" "$@")"); stop_nbdkit
+  }
+  our_turn() {
     start_ours "$ours_opt" "$size" "$work/ours.sock"
     oc+=("$($job "$work/ours.sock" "$@")"); ow+=("$($job "$work/ours.sock" "$@")"); stop_ours
     orss+=("$rss"); oheap+=("$heap")
+  }
+  for r in $(seq "$runs"); do
+    if [ $((r % 2)) = 1 ]; then kit_turn "$@"; our_turn "$@"; else our_turn "$@"; kit_turn "$@"; fi
   done
 }
 
 for conns in default 1; do
   args=(); [ "$conns" = 1 ] && args=(--connections=1)
-  compare upload --memory 2G memory 2G allocator=malloc -- "${args[@]}"
+  compare upload memory $((2 << 30)) memory 2G allocator=malloc -- "${args[@]}"
   report "nbdcopy upload 2 GiB random, memory export, connections=$conns, cold" "$(med "${kc[@]}")" "$(med "${oc[@]}")"
   report "nbdcopy upload 2 GiB random, memory export, connections=$conns, warm" "$(med "${kw[@]}")" "$(med "${ow[@]}")"
   echo "   runs cold nbdkit: ${kc[*]} ours: ${oc[*]} | warm nbdkit: ${kw[*]} ours: ${ow[*]}"
   echo "   ours peak RSS MiB: ${orss[*]}  heap used after: ${oheap[*]}"
 done
 
-compare backup --null 4G null 4G --
+compare upload sparse-memory $((2 << 30)) memory 2G --
+report "nbdcopy upload 2 GiB random, sparse memory export (lazy) vs nbdkit sparse allocator, cold" "$(med "${kc[@]}")" "$(med "${oc[@]}")"
+report "nbdcopy upload 2 GiB random, sparse memory export (lazy) vs nbdkit sparse allocator, warm" "$(med "${kw[@]}")" "$(med "${ow[@]}")"
+echo "   runs cold nbdkit: ${kc[*]} ours: ${oc[*]} | warm nbdkit: ${kw[*]} ours: ${ow[*]}"
+echo "   ours peak RSS MiB: ${orss[*]}  heap used after: ${oheap[*]}"
+
+compare backup null $((4 << 30)) null 4G --
 report "QEMU blockdev-backup 4 GiB (40 % data), null export, cold" "$(med "${kc[@]}")" "$(med "${oc[@]}")"
 report "QEMU blockdev-backup 4 GiB (40 % data), null export, warm" "$(med "${kw[@]}")" "$(med "${ow[@]}")"
 echo "   runs cold nbdkit: ${kc[*]} ours: ${oc[*]} | warm nbdkit: ${kw[*]} ours: ${ow[*]}"
 echo "   ours peak RSS MiB: ${orss[*]}  heap used after: ${oheap[*]}"
+echo "== load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -99,7 +99,7 @@ public final class NbdServer {
                 // The pooled allocator reuses memory steadily under 1 MiB writes; large receive buffers mean
                 // fewer reads per WRITE payload (the decoder slices payloads out of them without copying).
                 .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
-                .childOption(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(512, 64 << 10, 512 << 10))
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(4 << 10, 256 << 10, 2 << 20))
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(4 << 20, 16 << 20))
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override

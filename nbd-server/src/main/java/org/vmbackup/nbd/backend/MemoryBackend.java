@@ -22,6 +22,10 @@ import org.vmbackup.nbd.NbdExtent;
  * <p>The data lives off the Java heap in direct buffers, so the heap stays small and the garbage collector
  * never copies disk data: the JVM's {@code -XX:MaxDirectMemorySize} (default: the heap size) bounds what
  * clients can write. A write that cannot get memory fails with ENOSPC.
+ *
+ * <p>{@link #preallocated(long)} instead reserves and touches all the memory up front, like
+ * {@code nbdkit memory allocator=malloc}: no page faults or allocations while serving, every block reads as
+ * data, and zeroing or trimming overwrites in place instead of freeing.
  */
 public final class MemoryBackend implements NbdBackend {
     static final int CHUNK_SHIFT = 16;
@@ -32,11 +36,27 @@ public final class MemoryBackend implements NbdBackend {
     private static final ByteBuffer ALLOCATED_ZERO = ByteBuffer.allocateDirect(0);
     private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(CHUNK).asReadOnlyBuffer();
 
+    /** Preallocated memory comes in slabs of this many chunks (64 MiB), sliced into chunk views. */
+    private static final int SLAB_CHUNKS = 1 << 10;
+
     private final long size;
+    private final boolean preallocated;
     private final AtomicReferenceArray<AtomicReferenceArray<ByteBuffer>> pages;
 
     /** An all-zero disk of exactly {@code size} bytes. */
     public MemoryBackend(long size) {
+        this(size, false);
+    }
+
+    /**
+     * An all-zero disk of exactly {@code size} bytes whose memory is allocated and touched now, so serving
+     * never allocates; fails with {@link OutOfMemoryError} if the direct memory limit is too small.
+     */
+    public static MemoryBackend preallocated(long size) {
+        return new MemoryBackend(size, true);
+    }
+
+    private MemoryBackend(long size, boolean preallocated) {
         if (size < 0) {
             throw new IllegalArgumentException("size must be >= 0: " + size);
         }
@@ -47,6 +67,17 @@ public final class MemoryBackend implements NbdBackend {
             throw new IllegalArgumentException("size too large: " + size);
         }
         this.pages = new AtomicReferenceArray<>((int) pageCount);
+        this.preallocated = preallocated;
+        if (preallocated) {
+            for (long c = 0; c < chunks; c += SLAB_CHUNKS) {
+                int n = (int) Math.min(SLAB_CHUNKS, chunks - c);
+                // allocateDirect zero-fills, which also faults every page in before the first request.
+                ByteBuffer slab = ByteBuffer.allocateDirect(n * CHUNK);
+                for (int i = 0; i < n; i++) {
+                    set(c + i, slab.slice(i * CHUNK, CHUNK));
+                }
+            }
+        }
     }
 
     @Override
@@ -141,6 +172,9 @@ public final class MemoryBackend implements NbdBackend {
 
     @Override
     public CompletableFuture<Void> trim(long offset, long length, boolean fua) {
+        if (preallocated) {
+            return CompletableFuture.completedFuture(null); // trimmed data is undefined: keeping it is valid
+        }
         // Trimmed data is undefined until rewritten; freeing only whole chunks keeps partial ones intact.
         long pos = offset;
         long end = offset + length;
@@ -163,7 +197,7 @@ public final class MemoryBackend implements NbdBackend {
             long chunk = pos >>> CHUNK_SHIFT;
             int in = (int) (pos & (CHUNK - 1));
             int n = (int) Math.min(CHUNK - in, end - pos);
-            boolean whole = n == CHUNK || (in == 0 && pos + n == size);
+            boolean whole = !preallocated && (n == CHUNK || (in == 0 && pos + n == size));
             if (whole) {
                 set(chunk, wholeChunk);
             } else {

@@ -39,6 +39,24 @@ class MemoryBackendTest {
     }
 
     @Test
+    void preallocatedDiskHoldsAllMemoryUpFrontReadsZeroAndZeroesInPlace() {
+        long size = 1030L * CHUNK + 100; // more than one slab, odd tail
+        MemoryBackend m = MemoryBackend.preallocated(size);
+        assertThat(m.allocatedBytes()).isEqualTo(1031L * CHUNK);
+        assertThat(read(m, size - 4096, 4096)).isEqualTo(new byte[4096]);
+        assertThat(m.extents(0, size).join()).containsExactly(new NbdExtent(0, size, false, false));
+        byte[] data = new byte[3 * CHUNK];
+        new Random(7).nextBytes(data);
+        write(m, 1023L * CHUNK + 5, data);
+        assertThat(read(m, 1023L * CHUNK + 5, data.length)).isEqualTo(data);
+        m.zero(1023L * CHUNK, 2L * CHUNK, false, true, false).join();
+        m.trim(0, size, false).join();
+        assertThat(read(m, 1023L * CHUNK, 2 * CHUNK)).isEqualTo(new byte[2 * CHUNK]);
+        assertThat(read(m, 1025L * CHUNK, CHUNK)).isEqualTo(java.util.Arrays.copyOfRange(data, 2 * CHUNK - 5, 3 * CHUNK - 5));
+        assertThat(m.allocatedBytes()).isEqualTo(1031L * CHUNK);
+    }
+
+    @Test
     void writesAcrossChunkBoundariesReadBack() {
         MemoryBackend m = new MemoryBackend(4L * CHUNK + 100);
         byte[] data = new byte[2 * CHUNK + 300];
