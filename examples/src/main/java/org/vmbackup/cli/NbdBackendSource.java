@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
  */
 final class NbdBackendSource {
     @Option(names = "--memory", paramLabel = "SIZE", converter = NbdSizeConverter.class,
-            description = "A sparse in-memory disk of SIZE bytes (e.g. 1G, 512M); its data lives on the heap.")
+            description = "A sparse in-memory disk of SIZE bytes (e.g. 1G, 512M), kept off the Java heap.")
     Long memory;
 
     @Option(names = "--null", paramLabel = "SIZE", converter = NbdSizeConverter.class,
