@@ -1,0 +1,39 @@
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import org.vmbackup.vma.VmaDevice;
+import org.vmbackup.vma.VmaIndex;
+
+/**
+ * Times VmaIndex.open on an archive (ROUNDS times, prints each in ms), then one sequential pass of 2 MiB
+ * VmaIndex.read calls over every device (MB/s of the device size). Run as a single-file program:
+ * {@code java -cp examples/target/vmabackup.jar benchmarks/VmaIndexOpenBench.java A.vma [ROUNDS]}.
+ */
+public final class VmaIndexOpenBench {
+    public static void main(String[] args) throws Exception {
+        Path archive = Path.of(args[0]);
+        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+        StringBuilder opens = new StringBuilder();
+        for (int i = 0; i < rounds; i++) {
+            long t0 = System.nanoTime();
+            try (VmaIndex idx = VmaIndex.open(archive)) {
+                opens.append(String.format("%.1f ", (System.nanoTime() - t0) / 1e6));
+            }
+        }
+        System.out.println("VmaIndex.open ms: " + opens.toString().trim());
+        try (VmaIndex idx = VmaIndex.open(archive)) {
+            ByteBuffer buf = ByteBuffer.allocateDirect(2 << 20);
+            for (int r = 0; r < 3; r++) {
+                long t0 = System.nanoTime();
+                long total = 0;
+                for (VmaDevice d : idx.devices()) {
+                    for (long off = 0; off < d.size(); off += buf.capacity()) {
+                        buf.clear();
+                        total += idx.read(d, off, buf);
+                    }
+                }
+                double s = (System.nanoTime() - t0) / 1e9;
+                System.out.printf("VmaIndex.read 2 MiB sequential: %.2f s, %.0f MB/s%n", s, total / s / 1e6);
+            }
+        }
+    }
+}
