@@ -10,6 +10,8 @@
 #   qemu-img convert -f raw -O qcow2 nbd+unix:///drive-disk0?socket=ours.sock out.qcow2   and the same on peer.sock,
 # printing each time, the medians and the ratio (ours / peer, time). Then times VmaIndex.open on the archive and a
 # sequential in-process VmaIndex.read pass (benchmarks/VmaIndexOpenBench.java).
+# BASELINE_JAR=other.jar adds a third server (the same archive served by that build, e.g. the previous commit's
+# jar) to every round, for before/after figures measured under the same load.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jar="${VMABACKUP_JAR:-$here/examples/target/vmabackup.jar}"
@@ -22,7 +24,7 @@ mkdir -p "$work"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -f "$work/out.qcow2" "$work/ours.sock" "$work/peer.sock"
+  rm -f "$work/out.qcow2" "$work/ours.sock" "$work/peer.sock" "$work/base.sock"
 }
 trap cleanup EXIT
 if [ ! -f "$img" ]; then
@@ -43,12 +45,19 @@ fi
 cat "$img" "$work/a.vma" > /dev/null
 echo "image $(du -h --apparent-size "$img" | cut -f1) apparent, $(du -h "$img" | cut -f1) allocated;" \
   "archive $(du -h --apparent-size "$work/a.vma" | cut -f1); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
-rm -f "$work/ours.sock" "$work/peer.sock"
+rm -f "$work/ours.sock" "$work/peer.sock" "$work/base.sock"
+if [ -n "${BASELINE_JAR:-}" ]; then
+  java -Xmx256m -jar "$BASELINE_JAR" nbd serve --vma "$work/a.vma" --socket "$work/base.sock" > "$work/base.log" 2>&1 &
+  pids+=($!)
+fi
 java -Xmx256m -jar "$jar" nbd serve --vma "$work/a.vma" --socket "$work/ours.sock" > "$work/serve.log" 2>&1 &
 pids+=($!)
 qemu-nbd -r -f raw -k "$work/peer.sock" -t -e 4 "$img" &
 pids+=($!)
-for _ in $(seq 100); do [ -S "$work/ours.sock" ] && [ -S "$work/peer.sock" ] && break; sleep 0.1; done
+for _ in $(seq 100); do
+  [ -S "$work/ours.sock" ] && [ -S "$work/peer.sock" ] && { [ -z "${BASELINE_JAR:-}" ] || [ -S "$work/base.sock" ]; } && break
+  sleep 0.1
+done
 # the export is named after the device
 nbdinfo --list "nbd+unix:///?socket=$work/ours.sock" | grep -q 'export="drive-disk0"' \
   || { echo "export drive-disk0 not found" >&2; exit 1; }
@@ -60,17 +69,28 @@ convert() { # url: prints wall seconds
   t1=$(date +%s.%N)
   python3 -c "print(f'{$t1 - $t0:.2f}')"
 }
-ours=() peer=()
+ours=() peer=() base=()
 convert "nbd+unix:///drive-disk0?socket=$work/ours.sock" > /dev/null # warm-up (JIT)
+[ -z "${BASELINE_JAR:-}" ] || convert "nbd+unix:///drive-disk0?socket=$work/base.sock" > /dev/null
 for i in $(seq "$rounds"); do
   ours+=("$(convert "nbd+unix:///drive-disk0?socket=$work/ours.sock")")
   peer+=("$(convert "nbd+unix:///?socket=$work/peer.sock")")
-  echo "round $i: ours ${ours[-1]} s, qemu-nbd ${peer[-1]} s"
+  line="round $i: ours ${ours[-1]} s, qemu-nbd ${peer[-1]} s"
+  if [ -n "${BASELINE_JAR:-}" ]; then
+    base+=("$(convert "nbd+unix:///drive-disk0?socket=$work/base.sock")")
+    line="$line, baseline jar ${base[-1]} s"
+  fi
+  echo "$line"
 done
 convert "nbd+unix:///drive-disk0?socket=$work/ours.sock" > /dev/null
 qemu-img compare -q -f qcow2 -F raw "$work/out.qcow2" "$img" || { echo "our export's copy differs from the image" >&2; exit 1; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 mo=$(median "${ours[@]}"); mp=$(median "${peer[@]}")
 echo "median ours $mo s (${ours[*]}), qemu-nbd $mp s (${peer[*]}), ratio $(python3 -c "print(f'{$mo / $mp:.2f}')")x (time)"
+if [ -n "${BASELINE_JAR:-}" ]; then
+  mb=$(median "${base[@]}")
+  echo "median baseline jar $mb s (${base[*]}), ratio $(python3 -c "print(f'{$mb / $mp:.2f}')")x vs qemu-nbd;" \
+    "ours / baseline $(python3 -c "print(f'{$mo / $mb:.2f}')")x"
+fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 java -Xmx256m -cp "$jar" "$here/benchmarks/VmaIndexOpenBench.java" "$work/a.vma" 5
