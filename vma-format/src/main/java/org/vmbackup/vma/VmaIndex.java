@@ -299,9 +299,27 @@ public final class VmaIndex implements AutoCloseable {
         if (offset >= limit) {
             throw new IllegalArgumentException("range [" + offset + ", +" + maxLength + ") outside device " + d.name());
         }
-        boolean zero = !stored(dev.id(), offset >>> 12);
+        Map<Integer, Chunk> table = tables.get(dev.id());
+        boolean zero = !stored(table, offset >>> 12);
+        int same = zero ? 0 : 0xFFFF; // the mask of a whole cluster with this status
         long blockIdx = (offset >>> 12) + 1;
-        while ((blockIdx << 12) < limit && !stored(dev.id(), blockIdx) == zero) {
+        while ((blockIdx << 12) < limit) {
+            if ((blockIdx & 15) == 0) { // at a cluster start: step over whole clusters (or absent chunks) at once
+                long cluster = blockIdx >>> 4;
+                Chunk c = table.get((int) (cluster >>> CHUNK_SHIFT));
+                if (c == null && zero && (cluster & (CHUNK - 1)) == 0) {
+                    blockIdx += (long) CHUNK << 4;
+                    continue;
+                }
+                int k = (int) (cluster & (CHUNK - 1));
+                if ((c == null || c.position[k] == NONE ? 0 : c.mask[k]) == same) {
+                    blockIdx += 16;
+                    continue;
+                }
+            }
+            if (stored(table, blockIdx) == zero) {
+                break;
+            }
             blockIdx++;
         }
         return new VmaBlockStatus(offset, Math.min(limit, blockIdx << 12) - offset, zero);
@@ -313,9 +331,9 @@ public final class VmaIndex implements AutoCloseable {
         return s.zero() && s.length() >= Math.min(length, dev.size() - offset);
     }
 
-    private boolean stored(int devId, long block) {
+    private static boolean stored(Map<Integer, Chunk> table, long block) {
         long cluster = block >>> 4;
-        Chunk c = tables.get(devId).get((int) (cluster >>> CHUNK_SHIFT));
+        Chunk c = table.get((int) (cluster >>> CHUNK_SHIFT));
         int k = (int) (cluster & (CHUNK - 1));
         return c != null && c.position[k] != NONE && (c.mask[k] & 1 << (block & 15)) != 0;
     }

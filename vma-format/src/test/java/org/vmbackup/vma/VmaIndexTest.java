@@ -102,6 +102,39 @@ class VmaIndexTest {
         }
     }
 
+    /** Block status steps over whole clusters and absent 256 MiB chunks, and still stops exactly where data starts. */
+    @Test
+    void blockStatusRunsAreMaximalAcrossAbsentChunksAndPartialClusters() throws Exception {
+        long size = 600L << 20;
+        long late = (590L << 20) + 3 * 4096; // inside a cluster, in the third 256 MiB chunk
+        Path archive = dir.resolve("sparse.vma");
+        byte[] data = new byte[5 * 4096];
+        Arrays.fill(data, (byte) 7);
+        try (VmaWriter w = VmaWriter.builder().disk("drive-scsi0", size).open(archive)) {
+            VmaDevice d = w.device("drive-scsi0");
+            w.write(d, 0, ByteBuffer.wrap(new byte[65536 * 2]).put(4096, data).clear());
+            w.write(d, late & -65536, ByteBuffer.wrap(new byte[65536 * 2]).put((int) (late & 65535), data).clear());
+            w.writeZeroes(d, 2 * 65536, (late & -65536) - 2 * 65536);
+            w.writeZeroes(d, (late & -65536) + 2 * 65536, size - (late & -65536) - 2 * 65536);
+        }
+        try (VmaIndex index = VmaIndex.open(archive)) {
+            VmaDevice d = index.devices().get(0);
+            List<VmaBlockStatus> runs = new ArrayList<>();
+            for (long at = 0; at < size; ) {
+                VmaBlockStatus s = index.blockStatus(d, at, Long.MAX_VALUE);
+                runs.add(s);
+                at += s.length();
+            }
+            assertThat(runs).containsExactly(new VmaBlockStatus(0, 4096, true),
+                    new VmaBlockStatus(4096, data.length, false),
+                    new VmaBlockStatus(4096 + data.length, late - 4096 - data.length, true),
+                    new VmaBlockStatus(late, data.length, false),
+                    new VmaBlockStatus(late + data.length, size - late - data.length, true));
+            assertThat(index.blockStatus(d, 8192, 1 << 20)).isEqualTo(new VmaBlockStatus(8192, data.length - 4096, false));
+            assertThat(index.blockStatus(d, 1 << 20, 300L << 20)).isEqualTo(new VmaBlockStatus(1 << 20, 300L << 20, true));
+        }
+    }
+
     @Test
     void blockStatusReportsHolesThatAreZerosAndCoversTheDevice() throws Exception {
         for (String v : new String[] {"two-disks", "zero-disk", "sector-aligned"}) {
