@@ -26,6 +26,8 @@ public final class VmaIndex implements AutoCloseable {
     private static final int CHUNK = 4096;
     private static final int CHUNK_SHIFT = 12;
     private static final int NONE = -1;
+    /** Bytes of consecutive bare extent headers read at once while scanning (128 headers). */
+    private static final int HEADER_WINDOW = 64 << 10;
 
     private final FileChannel file;
     private final VmaHeader header;
@@ -59,18 +61,32 @@ public final class VmaIndex implements AutoCloseable {
         }
         ExtentHeaderCodec codec = new ExtentHeaderCodec(header.uuid());
         ClusterTracker tracker = new ClusterTracker(header, ClusterTracker.DEFAULT_BUDGET);
-        ByteBuffer head = ByteBuffer.allocate(EXTENT_HEADER_SIZE);
+        // Extents without stored blocks (all-zero stretches of a disk) are bare headers lying back to back: after one,
+        // read a window of headers at once; after an extent with data, read just its successor's header.
+        ByteBuffer window = ByteBuffer.allocate(HEADER_WINDOW);
+        long winStart = 0;
+        int winLen = 0;
+        boolean adjacent = false;
         long[] slots = new long[SLOTS_PER_EXTENT];
         long pos = header.headerSize();
         long used = 0;
+        int lastDev = 0; // the chunk filled last: clusters of a device mostly come in order
+        int lastKey = 0;
+        Chunk lastChunk = null;
         while (pos < size) {
-            head.clear();
-            int n = readFully(head, pos);
-            if (n < EXTENT_HEADER_SIZE) {
-                throw new VmaFormatException("offset " + pos + ": archive truncated inside an extent header (" + n
-                        + " of 512 bytes)");
+            if (pos < winStart || pos + EXTENT_HEADER_SIZE > winStart + winLen) {
+                window.clear().limit((int) Math.min(adjacent ? HEADER_WINDOW : EXTENT_HEADER_SIZE, size - pos));
+                int n = readFully(window, pos);
+                if (n < EXTENT_HEADER_SIZE) {
+                    throw new VmaFormatException("offset " + pos + ": archive truncated inside an extent header ("
+                            + n + " of 512 bytes)");
+                }
+                winStart = pos;
+                winLen = n;
             }
+            ByteBuffer head = window.slice((int) (pos - winStart), EXTENT_HEADER_SIZE);
             int blocks = codec.decode(head, pos, slots);
+            adjacent = blocks == 0;
             long end = pos + EXTENT_HEADER_SIZE + (long) blocks * BLOCK_SIZE;
             if (end > size) {
                 throw new VmaFormatException("offset " + size + ": archive truncated inside the extent at offset " + pos);
@@ -86,8 +102,9 @@ public final class VmaIndex implements AutoCloseable {
                 if (rel >= 0xFFFF_FFFFL) {
                     throw new VmaFormatException("offset " + pos + ": archive too large for the index (over 2 TiB)");
                 }
+                int key = (int) (cluster >>> CHUNK_SHIFT);
                 Map<Integer, Chunk> table = tables.get(d.id());
-                Chunk c = table.get((int) (cluster >>> CHUNK_SHIFT));
+                Chunk c = d.id() == lastDev && key == lastKey ? lastChunk : table.get(key);
                 if (c == null) {
                     used += CHUNK * 6L + 64;
                     if (used > maxMemory) {
@@ -95,8 +112,11 @@ public final class VmaIndex implements AutoCloseable {
                                 + maxMemory + " bytes");
                     }
                     c = new Chunk();
-                    table.put((int) (cluster >>> CHUNK_SHIFT), c);
+                    table.put(key, c);
                 }
+                lastDev = d.id();
+                lastKey = key;
+                lastChunk = c;
                 int k = (int) (cluster & (CHUNK - 1));
                 c.position[k] = (int) rel;
                 c.mask[k] = (char) ExtentHeaderCodec.mask(slots[i]);
