@@ -8,7 +8,8 @@ import org.vmbackup.vma.VmaIndex;
  * Times VmaIndex.open on an archive (ROUNDS times, prints each in ms) and building a VmaExportBackend (its block
  * status table) for every device on it (the rest of an export's time to first read), then one sequential pass of 2 MiB
  * VmaIndex.read calls over every device (MB/s of the device size). Run as a single-file program:
- * {@code java -cp examples/target/vmabackup.jar benchmarks/VmaIndexOpenBench.java A.vma [ROUNDS]}.
+ * {@code java -cp examples/target/vmabackup.jar benchmarks/VmaIndexOpenBench.java A.vma [ROUNDS [noread]]}
+ * ({@code noread}: skip the read pass, e.g. to count the scan's preads with {@code strace -f -c -e trace=pread64}).
  */
 public final class VmaIndexOpenBench {
     public static void main(String[] args) throws Exception {
@@ -29,6 +30,9 @@ public final class VmaIndexOpenBench {
         }
         System.out.println("VmaIndex.open ms: " + opens.toString().trim());
         System.out.println("VmaExportBackend construction (all devices) ms: " + backends.toString().trim());
+        if (args.length > 2 && args[2].equals("noread")) {
+            return;
+        }
         try (VmaIndex idx = VmaIndex.open(archive)) {
             ByteBuffer buf = ByteBuffer.allocateDirect(2 << 20);
             for (int r = 0; r < 3; r++) {
