@@ -48,12 +48,12 @@ echo "image $(du -h --apparent-size "$img" | cut -f1) apparent, $(du -h "$img" |
 rm -f "$work/ours.sock" "$work/peer.sock" "$work/base.sock"
 if [ -n "${BASELINE_JAR:-}" ]; then
   java -Xmx256m -jar "$BASELINE_JAR" nbd serve --vma "$work/a.vma" --socket "$work/base.sock" > "$work/base.log" 2>&1 &
-  pids+=($!)
+  pids+=($!); base_pid=$!
 fi
 java -Xmx256m -jar "$jar" nbd serve --vma "$work/a.vma" --socket "$work/ours.sock" > "$work/serve.log" 2>&1 &
-pids+=($!)
+pids+=($!); ours_pid=$!
 qemu-nbd -r -f raw -k "$work/peer.sock" -t -e 4 "$img" &
-pids+=($!)
+pids+=($!); peer_pid=$!
 for _ in $(seq 100); do
   [ -S "$work/ours.sock" ] && [ -S "$work/peer.sock" ] && { [ -z "${BASELINE_JAR:-}" ] || [ -S "$work/base.sock" ]; } && break
   sleep 0.1
@@ -72,6 +72,9 @@ convert() { # url: prints wall seconds
 ours=() peer=() base=()
 convert "nbd+unix:///drive-disk0?socket=$work/ours.sock" > /dev/null # warm-up (JIT)
 [ -z "${BASELINE_JAR:-}" ] || convert "nbd+unix:///drive-disk0?socket=$work/base.sock" > /dev/null
+# CPU seconds (user + system) a server process has used so far: less disturbed by other load than wall time
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+cpu_ours0=$(cpu "$ours_pid"); cpu_peer0=$(cpu "$peer_pid"); cpu_base0=$( [ -n "${base_pid:-}" ] && cpu "$base_pid" || echo 0)
 for i in $(seq "$rounds"); do
   ours+=("$(convert "nbd+unix:///drive-disk0?socket=$work/ours.sock")")
   peer+=("$(convert "nbd+unix:///?socket=$work/peer.sock")")
@@ -84,6 +87,10 @@ for i in $(seq "$rounds"); do
 done
 convert "nbd+unix:///drive-disk0?socket=$work/ours.sock" > /dev/null
 qemu-img compare -q -f qcow2 -F raw "$work/out.qcow2" "$img" || { echo "our export's copy differs from the image" >&2; exit 1; }
+cpu_ours=$(python3 -c "print(f'{$(cpu "$ours_pid") - $cpu_ours0:.2f}')")
+cpu_peer=$(python3 -c "print(f'{$(cpu "$peer_pid") - $cpu_peer0:.2f}')")
+echo "server CPU over the $rounds rounds: ours $cpu_ours s, qemu-nbd $cpu_peer s" \
+  "$( [ -n "${base_pid:-}" ] && python3 -c "print(f'baseline jar {$(cpu "$base_pid") - $cpu_base0:.2f} s')")"
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 mo=$(median "${ours[@]}"); mp=$(median "${peer[@]}")
 echo "median ours $mo s (${ours[*]}), qemu-nbd $mp s (${peer[*]}), ratio $(python3 -c "print(f'{$mo / $mp:.2f}')")x (time)"
