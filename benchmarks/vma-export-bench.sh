@@ -10,6 +10,8 @@
 #   qemu-img convert -f raw -O qcow2 nbd+unix:///drive-disk0?socket=ours.sock out.qcow2   and the same on peer.sock,
 # printing each time, the medians and the ratio (ours / peer, time). Then times VmaIndex.open on the archive and a
 # sequential in-process VmaIndex.read pass (benchmarks/VmaIndexOpenBench.java).
+# WARMUP=N (default 1) converts per Java server before the timed rounds (the JIT is still compiling during the
+# first few seconds of a server's life; a 2 GiB convert takes about one).
 # BASELINE_JAR=other.jar adds a third server (the same archive served by that build, e.g. the previous commit's
 # jar) to every round, for before/after figures measured under the same load.
 set -euo pipefail
@@ -70,8 +72,10 @@ convert() { # url: prints wall seconds
   python3 -c "print(f'{$t1 - $t0:.2f}')"
 }
 ours=() peer=() base=()
-convert "nbd+unix:///drive-disk0?socket=$work/ours.sock" > /dev/null # warm-up (JIT)
-[ -z "${BASELINE_JAR:-}" ] || convert "nbd+unix:///drive-disk0?socket=$work/base.sock" > /dev/null
+for _ in $(seq "${WARMUP:-1}"); do # warm-up (JIT)
+  convert "nbd+unix:///drive-disk0?socket=$work/ours.sock" > /dev/null
+  [ -z "${BASELINE_JAR:-}" ] || convert "nbd+unix:///drive-disk0?socket=$work/base.sock" > /dev/null
+done
 # CPU seconds (user + system) a server process has used so far: less disturbed by other load than wall time
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 cpu_ours0=$(cpu "$ours_pid"); cpu_peer0=$(cpu "$peer_pid"); cpu_base0=$( [ -n "${base_pid:-}" ] && cpu "$base_pid" || echo 0)
