@@ -3,9 +3,10 @@ package org.vmbackup.core;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
+import java.util.AbstractList;
 import java.util.List;
 import java.util.Objects;
+import java.util.RandomAccess;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.vmbackup.nbd.NbdBackend;
@@ -112,20 +113,52 @@ public final class VmaExportBackend implements NbdBackend {
 
     @Override
     public CompletableFuture<List<NbdExtent>> extents(long offset, long length) {
-        List<NbdExtent> out = new ArrayList<>();
         long end = Math.min(device.size(), offset + length);
+        if (offset >= end) {
+            return CompletableFuture.completedFuture(List.of());
+        }
+        int first = runAt(offset);
+        int count = (int) Math.min(MAX_EXTENTS, (long) runAt(end - 1) - first + 1);
+        return CompletableFuture.completedFuture(new RunView(first, count, offset, end));
+    }
+
+    /** The index of the run that contains {@code offset}. */
+    private int runAt(long offset) {
         int i = java.util.Arrays.binarySearch(runStart, 0, runs, offset);
-        if (i < 0) {
-            i = -i - 2; // the run that contains offset
+        return i < 0 ? -i - 2 : i;
+    }
+
+    /**
+     * Runs {@code [first, first + count)} clipped to {@code [offset, end)}, made on access: a client asking for one
+     * extent (NBD_CMD_FLAG_REQ_ONE, as QEMU does for every block-status call) or a READ split at holes only
+     * touches the first few, so a call costs a binary search, not a thousand extents.
+     */
+    private final class RunView extends AbstractList<NbdExtent> implements RandomAccess {
+        private final int first;
+        private final int count;
+        private final long offset;
+        private final long end;
+
+        RunView(int first, int count, long offset, long end) {
+            this.first = first;
+            this.count = count;
+            this.offset = offset;
+            this.end = end;
         }
-        long at = offset;
-        for (; i < runs && at < end && out.size() < MAX_EXTENTS; i++) {
-            long runEnd = i + 1 < runs ? runStart[i + 1] : device.size();
-            long len = Math.min(runEnd, end) - at;
-            out.add(runZero.get(i) ? NbdExtent.hole(at, len) : NbdExtent.data(at, len));
-            at += len;
+
+        @Override
+        public NbdExtent get(int j) {
+            Objects.checkIndex(j, count);
+            int i = first + j;
+            long at = j == 0 ? offset : runStart[i];
+            long len = Math.min(i + 1 < runs ? runStart[i + 1] : device.size(), end) - at;
+            return runZero.get(i) ? NbdExtent.hole(at, len) : NbdExtent.data(at, len);
         }
-        return CompletableFuture.completedFuture(out);
+
+        @Override
+        public int size() {
+            return count;
+        }
     }
 
     @Override

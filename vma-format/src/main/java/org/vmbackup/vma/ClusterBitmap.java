@@ -15,15 +15,20 @@ final class ClusterBitmap {
 
     private final Map<Integer, long[]> chunks = new HashMap<>();
     private long count;
+    /** The chunk set last (clusters mostly arrive in runs of one chunk): spares a map lookup per cluster. */
+    private int lastKey = -1;
+    private long[] lastChunk;
 
     /** Sets the bit; returns false if it was already set. {@code allocations} counts new chunks. */
     boolean testAndSet(long cluster) {
         int key = (int) (cluster >>> CHUNK_SHIFT);
-        long[] chunk = chunks.get(key);
+        long[] chunk = key == lastKey ? lastChunk : chunks.get(key);
         if (chunk == null) {
             chunk = new long[CHUNK_BITS / 64];
             chunks.put(key, chunk);
         }
+        lastKey = key;
+        lastChunk = chunk;
         int bit = (int) (cluster & (CHUNK_BITS - 1));
         long m = 1L << (bit & 63);
         if ((chunk[bit >>> 6] & m) != 0) {
@@ -43,7 +48,8 @@ final class ClusterBitmap {
 
     /** Whether setting this cluster would allocate a new chunk. */
     boolean needsChunk(long cluster) {
-        return !chunks.containsKey((int) (cluster >>> CHUNK_SHIFT));
+        int key = (int) (cluster >>> CHUNK_SHIFT);
+        return key != lastKey && !chunks.containsKey(key);
     }
 
     /** The number of set bits. */

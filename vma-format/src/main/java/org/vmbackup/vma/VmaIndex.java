@@ -26,6 +26,8 @@ public final class VmaIndex implements AutoCloseable {
     private static final int CHUNK = 4096;
     private static final int CHUNK_SHIFT = 12;
     private static final int NONE = -1;
+    /** Bytes of consecutive bare extent headers read at once while scanning (128 headers). */
+    private static final int HEADER_WINDOW = 64 << 10;
 
     private final FileChannel file;
     private final VmaHeader header;
@@ -59,18 +61,32 @@ public final class VmaIndex implements AutoCloseable {
         }
         ExtentHeaderCodec codec = new ExtentHeaderCodec(header.uuid());
         ClusterTracker tracker = new ClusterTracker(header, ClusterTracker.DEFAULT_BUDGET);
-        ByteBuffer head = ByteBuffer.allocate(EXTENT_HEADER_SIZE);
+        // Extents without stored blocks (all-zero stretches of a disk) are bare headers lying back to back: after one,
+        // read a window of headers at once; after an extent with data, read just its successor's header.
+        ByteBuffer window = ByteBuffer.allocate(HEADER_WINDOW);
+        long winStart = 0;
+        int winLen = 0;
+        boolean adjacent = false;
         long[] slots = new long[SLOTS_PER_EXTENT];
         long pos = header.headerSize();
         long used = 0;
+        int lastDev = 0; // the chunk filled last: clusters of a device mostly come in order
+        int lastKey = 0;
+        Chunk lastChunk = null;
         while (pos < size) {
-            head.clear();
-            int n = readFully(head, pos);
-            if (n < EXTENT_HEADER_SIZE) {
-                throw new VmaFormatException("offset " + pos + ": archive truncated inside an extent header (" + n
-                        + " of 512 bytes)");
+            if (pos < winStart || pos + EXTENT_HEADER_SIZE > winStart + winLen) {
+                window.clear().limit((int) Math.min(adjacent ? HEADER_WINDOW : EXTENT_HEADER_SIZE, size - pos));
+                int n = readFully(window, pos);
+                if (n < EXTENT_HEADER_SIZE) {
+                    throw new VmaFormatException("offset " + pos + ": archive truncated inside an extent header ("
+                            + n + " of 512 bytes)");
+                }
+                winStart = pos;
+                winLen = n;
             }
+            ByteBuffer head = window.slice((int) (pos - winStart), EXTENT_HEADER_SIZE);
             int blocks = codec.decode(head, pos, slots);
+            adjacent = blocks == 0;
             long end = pos + EXTENT_HEADER_SIZE + (long) blocks * BLOCK_SIZE;
             if (end > size) {
                 throw new VmaFormatException("offset " + size + ": archive truncated inside the extent at offset " + pos);
@@ -86,8 +102,9 @@ public final class VmaIndex implements AutoCloseable {
                 if (rel >= 0xFFFF_FFFFL) {
                     throw new VmaFormatException("offset " + pos + ": archive too large for the index (over 2 TiB)");
                 }
+                int key = (int) (cluster >>> CHUNK_SHIFT);
                 Map<Integer, Chunk> table = tables.get(d.id());
-                Chunk c = table.get((int) (cluster >>> CHUNK_SHIFT));
+                Chunk c = d.id() == lastDev && key == lastKey ? lastChunk : table.get(key);
                 if (c == null) {
                     used += CHUNK * 6L + 64;
                     if (used > maxMemory) {
@@ -95,8 +112,11 @@ public final class VmaIndex implements AutoCloseable {
                                 + maxMemory + " bytes");
                     }
                     c = new Chunk();
-                    table.put((int) (cluster >>> CHUNK_SHIFT), c);
+                    table.put(key, c);
                 }
+                lastDev = d.id();
+                lastKey = key;
+                lastChunk = c;
                 int k = (int) (cluster & (CHUNK - 1));
                 c.position[k] = (int) rel;
                 c.mask[k] = (char) ExtentHeaderCodec.mask(slots[i]);
@@ -158,8 +178,9 @@ public final class VmaIndex implements AutoCloseable {
             throw new IllegalArgumentException("offset " + offset + " outside device " + d.name());
         }
         int total = (int) Math.min(dst.remaining(), d.size() - offset);
-        int done = 0;
         Map<Integer, Chunk> table = tables.get(devId);
+        SpanReader span = new SpanReader(dst, dst.position());
+        int done = 0;
         while (done < total) {
             long off = offset + done;
             long cluster = off >>> CLUSTER_SHIFT;
@@ -175,25 +196,114 @@ public final class VmaIndex implements AutoCloseable {
                 endBlock++;
             }
             int len = (int) Math.min(total - done, (long) (endBlock - block) * BLOCK_SIZE - inBlock);
-            ByteBuffer part = dst.slice(dst.position() + done, len);
             if (stored) {
                 int rank = Integer.bitCount(mask & ((1 << block) - 1));
-                long at = header.headerSize() + Integer.toUnsignedLong(c.position[k]) * 512
-                        + (long) rank * BLOCK_SIZE + inBlock;
-                if (readFully(part, at) < len) {
-                    throw new VmaFormatException("offset " + at + ": archive file shrank while indexed");
-                }
+                span.stored(done, len, header.headerSize() + Integer.toUnsignedLong(c.position[k]) * 512
+                        + (long) rank * BLOCK_SIZE + inBlock);
             } else {
-                while (part.hasRemaining()) {
-                    int z = Math.min(part.remaining(), CLUSTER_SIZE);
-                    ZeroBlocks.clear(part, part.position(), z);
-                    part.position(part.position() + z);
-                }
+                span.zero(done, len);
             }
             done += len;
         }
+        span.flush();
         dst.position(dst.position() + total);
         return total;
+    }
+
+    /**
+     * Gathers the runs of one read so that stored runs lying back to back in the archive file (consecutive clusters
+     * of an extent, blocks of a cluster) become one positional read. That read lands packed at the start of the
+     * group in the destination; stored runs are then moved up to their places (last first, so nothing unread is
+     * overwritten) and the zero runs between them cleared. No buffer besides the destination; a group holds at most
+     * {@link #MAX_RUNS} runs.
+     */
+    private final class SpanReader {
+        private static final int MAX_RUNS = 128;
+        private final ByteBuffer dst;
+        private final int base;
+        /** Destination offsets (relative to base) and lengths of the group's runs; negative length = zero run. */
+        private final int[] runAt = new int[MAX_RUNS];
+        private final int[] runLen = new int[MAX_RUNS];
+        private int runs;
+        private long fileStart;
+        private long fileEnd;
+        private boolean anyStored;
+
+        SpanReader(ByteBuffer dst, int base) {
+            this.dst = dst;
+            this.base = base;
+        }
+
+        void stored(int at, int len, long filePos) {
+            if (anyStored && filePos != fileEnd || runs == MAX_RUNS) {
+                flush();
+            }
+            if (!anyStored) {
+                anyStored = true;
+                fileStart = filePos;
+                fileEnd = filePos;
+                if (runs > 0) { // leading zero runs of a group have nothing to wait for
+                    clearZeroRuns();
+                    runs = 0;
+                }
+            }
+            if (runs > 0 && runLen[runs - 1] > 0 && runAt[runs - 1] + runLen[runs - 1] == at) {
+                runLen[runs - 1] += len;
+            } else {
+                runAt[runs] = at;
+                runLen[runs] = len;
+                runs++;
+            }
+            fileEnd += len;
+        }
+
+        void zero(int at, int len) {
+            if (runs > 0 && runLen[runs - 1] < 0) {
+                runLen[runs - 1] -= len;
+                return;
+            }
+            if (runs == MAX_RUNS) {
+                flush();
+            }
+            runAt[runs] = at;
+            runLen[runs] = -len;
+            runs++;
+        }
+
+        void flush() {
+            if (anyStored) {
+                int first = runAt[0];
+                int packed = (int) (fileEnd - fileStart);
+                ByteBuffer part = dst.slice(base + first, packed);
+                if (readFully(part, fileStart) < packed) {
+                    throw new VmaFormatException("offset " + fileStart + ": archive file shrank while indexed");
+                }
+                int from = first + packed;
+                for (int i = runs - 1; i >= 0; i--) {
+                    if (runLen[i] > 0) {
+                        from -= runLen[i];
+                        if (from != runAt[i]) { // overlapping moves copy as if through a temporary (ByteBuffer.put)
+                            dst.slice(base + runAt[i], runLen[i]).put(dst.slice(base + from, runLen[i]));
+                        }
+                    }
+                }
+            }
+            clearZeroRuns();
+            runs = 0;
+            anyStored = false;
+        }
+
+        private void clearZeroRuns() {
+            for (int i = 0; i < runs; i++) {
+                int len = -runLen[i];
+                for (int at = base + runAt[i]; len > 0; ) {
+                    int z = Math.min(len, CLUSTER_SIZE);
+                    ZeroBlocks.clear(dst, at, z);
+                    at += z;
+                    len -= z;
+                }
+            }
+        }
     }
 
     /**
@@ -209,9 +319,27 @@ public final class VmaIndex implements AutoCloseable {
         if (offset >= limit) {
             throw new IllegalArgumentException("range [" + offset + ", +" + maxLength + ") outside device " + d.name());
         }
-        boolean zero = !stored(dev.id(), offset >>> 12);
+        Map<Integer, Chunk> table = tables.get(dev.id());
+        boolean zero = !stored(table, offset >>> 12);
+        int same = zero ? 0 : 0xFFFF; // the mask of a whole cluster with this status
         long blockIdx = (offset >>> 12) + 1;
-        while ((blockIdx << 12) < limit && !stored(dev.id(), blockIdx) == zero) {
+        while ((blockIdx << 12) < limit) {
+            if ((blockIdx & 15) == 0) { // at a cluster start: step over whole clusters (or absent chunks) at once
+                long cluster = blockIdx >>> 4;
+                Chunk c = table.get((int) (cluster >>> CHUNK_SHIFT));
+                if (c == null && zero && (cluster & (CHUNK - 1)) == 0) {
+                    blockIdx += (long) CHUNK << 4;
+                    continue;
+                }
+                int k = (int) (cluster & (CHUNK - 1));
+                if ((c == null || c.position[k] == NONE ? 0 : c.mask[k]) == same) {
+                    blockIdx += 16;
+                    continue;
+                }
+            }
+            if (stored(table, blockIdx) == zero) {
+                break;
+            }
             blockIdx++;
         }
         return new VmaBlockStatus(offset, Math.min(limit, blockIdx << 12) - offset, zero);
@@ -223,9 +351,9 @@ public final class VmaIndex implements AutoCloseable {
         return s.zero() && s.length() >= Math.min(length, dev.size() - offset);
     }
 
-    private boolean stored(int devId, long block) {
+    private static boolean stored(Map<Integer, Chunk> table, long block) {
         long cluster = block >>> 4;
-        Chunk c = tables.get(devId).get((int) (cluster >>> CHUNK_SHIFT));
+        Chunk c = table.get((int) (cluster >>> CHUNK_SHIFT));
         int k = (int) (cluster & (CHUNK - 1));
         return c != null && c.position[k] != NONE && (c.mask[k] & 1 << (block & 15)) != 0;
     }
