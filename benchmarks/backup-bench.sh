@@ -5,12 +5,14 @@
 # but into a local raw file (blockdev-add file+raw) and `migrate exec:cat > FILE`.
 # Prints per round: wall time, guest pause (STOP->RESUME event timestamps), ratio ours/peer, our peak RSS.
 #   SIZE_GIB=16 RAM_MIB=1024 ROUNDS=2 WORK=/tmp/backup-bench benchmarks/backup-bench.sh
+#   JAR=PATH runs another build of vmabackup.jar (A/B comparisons)
+#   OURS_LOG=FILE appends our command's output and stderr (e.g. with BENCH_JAVA_OPTS=-Dorg.slf4j.simpleLogger.defaultLogLevel=debug)
 #   ARCHIVE=ours.vma (default) | ours.vma.zst | ours-dir (a directory archive: raw images, no VMA checksums)
 # Build first: mvn -q -DskipTests package
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
-jar="$root/examples/target/vmabackup.jar"
+jar=${JAR:-"$root/examples/target/vmabackup.jar"}
 SIZE_GIB=${SIZE_GIB:-16}
 RAM_MIB=${RAM_MIB:-1024}
 ROUNDS=${ROUNDS:-2}
@@ -102,6 +104,7 @@ ours() { # prints "seconds pause_ms rss_mib"
   pause=$(sed -n 's/.*guest pause \([0-9]*\) ms, duration \([0-9.]*\) s.*/\1/p' "$work/ours.out")
   dur=$(sed -n 's/.*guest pause \([0-9]*\) ms, duration \([0-9.]*\) s.*/\2/p' "$work/ours.out")
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\)/\1/p' "$work/ours.err")
+  [ -z "${OURS_LOG:-}" ] || cat "$work/ours.out" "$work/ours.err" >>"$OURS_LOG"
   echo "$dur $pause $((rss / 1024))"
 }
 

@@ -84,8 +84,10 @@ public final class VmaWriter implements AutoCloseable {
         this.extentCodec = new ExtentHeaderCodec(b.uuid);
         ByteBuffer head = HeaderCodec.encode(b.uuid, header.ctime(), b.configs, devices);
         this.pump = new OutputPump(out, b.bufferedExtents, MAX_EXTENT_SIZE);
-        pump.submit(head, false);
+        // buffer first: an output failing on the header is then reported by the first write or close, not
+        // (depending on thread timing) by the constructor
         this.extent = pump.take();
+        pump.submit(head, false);
     }
 
     /** A builder for the archive's metadata and the writer's options. */
@@ -444,6 +446,12 @@ public final class VmaWriter implements AutoCloseable {
             }
             int n = src.remaining();
             while (src.hasRemaining()) {
+                if (buf.position() == 0 && src.remaining() >= CLUSTER_SIZE) {
+                    // whole clusters go straight from the caller's buffer into the extent: one copy less
+                    emitCluster(src, src.position());
+                    src.position(src.position() + CLUSTER_SIZE);
+                    continue;
+                }
                 int k = Math.min(buf.remaining(), src.remaining());
                 buf.put(buf.position(), src, src.position(), k);
                 buf.position(buf.position() + k);
@@ -456,15 +464,19 @@ public final class VmaWriter implements AutoCloseable {
         }
 
         private void emitBuffer() {
-            int mask = ZeroBlocks.mask(buf, 0, CLUSTER_SIZE);
+            emitCluster(buf, 0);
+            buf.clear();
+        }
+
+        private void emitCluster(ByteBuffer src, int at) {
+            int mask = ZeroBlocks.mask(src, at, CLUSTER_SIZE);
             lock.lock();
             try {
                 checkOpen();
-                emit(ds, next++, mask, buf, 0, CLUSTER_SIZE);
+                emit(ds, next++, mask, src, at, CLUSTER_SIZE);
             } finally {
                 lock.unlock();
             }
-            buf.clear();
         }
 
         void finish() {

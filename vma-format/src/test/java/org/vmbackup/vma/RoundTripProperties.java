@@ -43,7 +43,8 @@ class RoundTripProperties {
             diskWriter.start();
             var ch = w.vmstateChannel();
             for (int at = 0; at < state.length;) {
-                int n = Math.min(state.length - at, 1 + r.nextInt(100_000));
+                int n = Math.min(state.length - at, r.nextInt(4) == 0 ? 65536 * (1 + r.nextInt(3)) - at % 65536
+                        : 1 + r.nextInt(100_000)); // sometimes cluster-aligned pieces: the copy-free path
                 ch.write(java.nio.ByteBuffer.wrap(state, at, n));
                 at += n;
             }

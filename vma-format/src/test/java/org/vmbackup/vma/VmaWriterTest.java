@@ -147,6 +147,43 @@ class VmaWriterTest {
     }
 
     @Test
+    void vmstateWholeClustersFromADirectBufferMixWithPiecesAndKeepZeroBlocksOut() throws Exception {
+        byte[] state = randomImage(5 * 65536 + 300, 4);
+        java.util.Arrays.fill(state, 65536 + 4096, 65536 + 3 * 4096, (byte) 0); // two zero blocks in cluster 1
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        VmaWriterStats stats;
+        try (VmaWriter w = VmaWriter.builder().disk("d", 4096).vmstate(1 << 20).open(Channels.newChannel(out))) {
+            w.writeZeroes(w.device("d"), 0, 4096);
+            WritableByteChannel ch = w.vmstateChannel();
+            int[] pieces = {2 * 65536 + 100, 65436, 2 * 65536, 300};
+            int at = 0;
+            for (int n : pieces) {
+                ByteBuffer b = ByteBuffer.allocateDirect(n + 10);
+                b.position(10);
+                b.put(state, at, n).flip().position(10);
+                assertThat(ch.write(b)).isEqualTo(n);
+                assertThat(b.hasRemaining()).isFalse();
+                at += n;
+            }
+            assertThat(at).isEqualTo(state.length);
+            ch.close();
+            stats = w.stats();
+        }
+        VmaDeviceStats vm = stats.devices().stream().filter(d -> d.device().isVmstate()).findFirst().orElseThrow();
+        byte[] padded = java.util.Arrays.copyOf(state, 6 * 65536);
+        long zeroBlocks = 0;
+        for (int b = 0; b < padded.length; b += 4096) {
+            zeroBlocks += java.util.Arrays.equals(padded, b, b + 4096, new byte[4096], 0, 4096) ? 1 : 0;
+        }
+        assertThat(zeroBlocks).isGreaterThanOrEqualTo(2 + 15); // two in cluster 1, fifteen of the padding
+        assertThat(vm.zeroBytes()).isEqualTo(zeroBlocks * 4096);
+        byte[] got = decode(out.toByteArray()).images.get("vmstate");
+        assertThat(got.length).isEqualTo(6 * 65536);
+        assertThat(java.util.Arrays.copyOf(got, state.length)).isEqualTo(state);
+        assertThat(java.util.Arrays.copyOfRange(got, state.length, got.length)).containsOnly(0);
+    }
+
+    @Test
     void compressedArchivesAreChosenByNameAndReadByMagic() throws Exception {
         byte[] img = randomImage(65536 * 70, 4);
         for (String name : new String[] {"c.vma.zst", "c.vma.gz", "c.vma"}) {

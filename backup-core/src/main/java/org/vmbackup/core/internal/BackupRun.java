@@ -401,13 +401,17 @@ public final class BackupRun {
         cleanup.push("stop early acknowledgements", staging::close);
         staging.open(); // QEMU drains the jobs' first requests inside the pause: acknowledge them at once
         long t0 = System.nanoTime();
-        if (wasRunning) {
-            q.call("stop", null);
+        // stop and the transaction go out together: QEMU runs them in order, and the guest pause then does not
+        // include a QMP round trip through this process between them
+        cleanup.push("cancel and dismiss backup jobs", () -> finishJobs(q, jobs, abortArchive));
+        var stopped = wasRunning ? q.send("stop", null) : null;
+        // Throttled: a job copying at full speed starves the main loop that must resume the guest.
+        var started = q.send("transaction", transaction(disks, jobs, true));
+        if (stopped != null) {
+            q.await("stop", stopped);
         }
         long t1 = System.nanoTime();
-        cleanup.push("cancel and dismiss backup jobs", () -> finishJobs(q, jobs, abortArchive));
-        // Throttled: a job copying at full speed starves the main loop that must resume the guest.
-        q.call("transaction", transaction(disks, jobs, true));
+        q.await("transaction", started);
         long t2 = System.nanoTime();
         cleanup.push("end the VM state snapshot", () -> endMigration(q));
         q.call("migrate", JsonObject.builder().put("uri", "unix:" + receiver.socket()).build());

@@ -178,4 +178,64 @@ class ArchiveExportBackendTest {
         assertThatThrownBy(() -> backend.read(0, 1).get()).cause().isInstanceOf(NbdBackendException.class)
                 .hasMessageContaining("write-only");
     }
+
+    @Test
+    void aSinkThatBlocksOnlyForItsOutputIsCalledOnTheCallersThreadAndFailuresStillMapToNbdErrors() throws Exception {
+        List<String> threads = new ArrayList<>();
+        ArchiveSink direct = new ArchiveSink() {
+            @Override
+            public void write(int disk, long offset, ByteBuffer data) throws IOException {
+                threads.add(Thread.currentThread().getName());
+                sink.write(disk, offset, data);
+            }
+
+            @Override
+            public void writeZeroes(int disk, long offset, long length) throws IOException {
+                threads.add(Thread.currentThread().getName());
+                sink.writeZeroes(disk, offset, length);
+            }
+
+            @Override
+            public WritableByteChannel vmstateChannel() {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public void commit() {
+            }
+
+            @Override
+            public void abort() {
+            }
+
+            @Override
+            public String describe() {
+                return "direct-sink";
+            }
+
+            @Override
+            public boolean blocksOnlyForOutput() {
+                return true;
+            }
+        };
+        exec.shutdownNow(); // any hand-off would be rejected
+        ArchiveExportBackend b = new ArchiveExportBackend(direct, 0, new ArchiveDisk("drive-y", 1 << 20), exec,
+                counters, failures::add, staging);
+        ByteBuf data = Unpooled.copiedBuffer("hi".getBytes());
+        assertThat(b.write(512, data, false)).isCompleted();
+        assertThat(b.zero(4096, 4096, false, true, true)).isCompleted();
+        data.release();
+        assertThat(threads).containsOnly(Thread.currentThread().getName()).hasSize(2);
+        assertThat(calls).containsExactly("write 0 512 hi", "zero 0 4096 4096");
+        assertThat(counters.dataBytes()).isEqualTo(2);
+
+        failWith = new IOException("No space left on device");
+        ByteBuf more = Unpooled.copiedBuffer("x".getBytes());
+        CompletableFuture<Void> f = b.write(8192, more, false);
+        more.release();
+        assertThatThrownBy(() -> f.get(5, TimeUnit.SECONDS)).cause().isInstanceOf(NbdBackendException.class)
+                .satisfies(e -> assertThat(((NbdBackendException) e).errno()).isEqualTo(NbdErrno.ENOSPC));
+        assertThat(failures).singleElement().satisfies(e -> assertThat(e.getMessage()).contains("drive-y")
+                .contains("offset 8192").contains("direct-sink"));
+    }
 }
