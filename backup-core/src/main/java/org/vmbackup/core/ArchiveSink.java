@@ -11,8 +11,8 @@ import java.nio.channels.WritableByteChannel;
  * of {@link #commit()} (the archive appears under its final name, atomically) or {@link #abort()} (nothing
  * appears under the final name).
  *
- * <p>Data methods may block to apply back-pressure; they must never buffer without bound. Callers call them on a
- * network event loop only if {@link #blocksOnlyForOutput()} says so.
+ * <p>Data methods may block to apply back-pressure; they must never buffer without bound. Callers never call
+ * them on a network event loop.
  */
 public interface ArchiveSink {
     /**
@@ -48,15 +48,6 @@ public interface ArchiveSink {
 
     /** Discards the partial archive; safe to call more than once and after a failed commit. Never throws. */
     void abort();
-
-    /**
-     * Whether the data methods block only while the archive's own output (a file being written) catches up, never
-     * for an outside event, so that a caller may run them on a network event loop and save two thread hand-offs
-     * per request. Default false: they are called on a separate executor.
-     */
-    default boolean blocksOnlyForOutput() {
-        return false;
-    }
 
     /** Where the archive goes, for messages and the result (a path, or a description of a channel). */
     String describe();

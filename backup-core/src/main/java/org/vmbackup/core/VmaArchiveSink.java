@@ -19,11 +19,9 @@ public final class VmaArchiveSink implements ArchiveSink {
     private final VmaWriter writer;
     private final List<VmaDevice> devices = new ArrayList<>();
     private final String description;
-    private final boolean toFile;
 
-    private VmaArchiveSink(VmaWriter writer, ArchiveLayout layout, String description, boolean toFile) {
+    private VmaArchiveSink(VmaWriter writer, ArchiveLayout layout, String description) {
         this.writer = writer;
-        this.toFile = toFile;
         this.description = description;
         for (ArchiveDisk d : layout.disks()) {
             devices.add(writer.device(d.name()));
@@ -47,12 +45,12 @@ public final class VmaArchiveSink implements ArchiveSink {
     /** Opens a VMA archive at {@code archive} (must not exist); compression by file name. */
     public static VmaArchiveSink open(Path archive, ArchiveLayout layout) throws IOException {
         Path abs = archive.toAbsolutePath();
-        return new VmaArchiveSink(wrap(() -> builder(layout).open(abs)), layout, abs.toString(), true);
+        return new VmaArchiveSink(wrap(() -> builder(layout).open(abs)), layout, abs.toString());
     }
 
     /** Writes an uncompressed VMA stream to {@code out}; the channel is not closed. */
     public static VmaArchiveSink open(WritableByteChannel out, ArchiveLayout layout) throws IOException {
-        return new VmaArchiveSink(wrap(() -> builder(layout).open(out)), layout, "VMA stream to " + out, false);
+        return new VmaArchiveSink(wrap(() -> builder(layout).open(out)), layout, "VMA stream to " + out);
     }
 
     private interface Opener {
@@ -106,15 +104,6 @@ public final class VmaArchiveSink implements ArchiveSink {
     @Override
     public void abort() {
         writer.abort();
-    }
-
-    /**
-     * True for an archive file: writers wait only for the writer's output thread to free an extent buffer (or
-     * fail once it failed). A caller's channel might block on anything, so not for a channel.
-     */
-    @Override
-    public boolean blocksOnlyForOutput() {
-        return toFile;
     }
 
     @Override

@@ -19,9 +19,8 @@ import org.vmbackup.nbd.NbdErrno;
  * The NBD export of one disk during a backup, and the only place where an NBD write becomes an archive write.
  * Write-only: QEMU's backup job sends WRITE, WRITE_ZEROES and FLUSH, never READ.
  *
- * <p>Sink calls run on the session's bounded sink executor, because sink calls block for back-pressure; when the
- * sink blocks only for its own output ({@link ArchiveSink#blocksOnlyForOutput()}) they run on the NBD event loop
- * instead, which saves two thread hand-offs (and their CPU) per request. The NBD future completes only once the sink consumed the data, which is also
+ * <p>Every sink call runs on the session's bounded sink executor, never on the NBD event loop, because sink
+ * calls block for back-pressure. The NBD future completes only once the sink consumed the data, which is also
  * when the server may release the buffer; so a slow archive slows the NBD connection and with it QEMU's job.
  * Zero ranges go to {@link ArchiveSink#writeZeroes} and cost no data.
  *
@@ -39,7 +38,6 @@ public final class ArchiveExportBackend implements NbdBackend {
     private final DiskCounters counters;
     private final Consumer<BackupException> onFailure;
     private final PauseStaging staging;
-    private final boolean inline;
 
     /**
      * An export backend for disk number {@code disk} of {@code sink}.
@@ -57,7 +55,6 @@ public final class ArchiveExportBackend implements NbdBackend {
         this.executor = executor;
         this.counters = counters;
         this.onFailure = onFailure;
-        this.inline = sink.blocksOnlyForOutput();
     }
 
     @Override
@@ -77,15 +74,14 @@ public final class ArchiveExportBackend implements NbdBackend {
         CompletableFuture<Void> staged = fua ? null : staging.tryStage(length);
         if (staged != null) {
             data.retain(); // ours until stored: the server releases its own reference when we acknowledge
-            // stored off the caller's thread: close() of the staging runs them right after the guest resumes
-            staging.defer(() -> run("write", offset, length, false, () -> store(offset, data, length))
+            staging.defer(() -> run("write", offset, length, () -> store(offset, data, length))
                     .whenComplete((v, e) -> {
                         data.release();
                         staged.complete(null);
                     }));
             return CompletableFuture.completedFuture(null);
         }
-        return run("write", offset, length, inline, () -> store(offset, data, length));
+        return run("write", offset, length, () -> store(offset, data, length));
     }
 
     /** Stores {@code data}, which stays valid until the NBD future (or the staged write's release) completes. */
@@ -105,7 +101,7 @@ public final class ArchiveExportBackend implements NbdBackend {
 
     @Override
     public CompletableFuture<Void> zero(long offset, long length, boolean fua, boolean mayTrim, boolean fastZero) {
-        return run("write-zeroes", offset, length, inline, () -> {
+        return run("write-zeroes", offset, length, () -> {
             sink.writeZeroes(disk, offset, length);
             counters.addZero(length);
         });
@@ -134,15 +130,7 @@ public final class ArchiveExportBackend implements NbdBackend {
         void run() throws IOException;
     }
 
-    private CompletableFuture<Void> run(String what, long offset, long length, boolean here, SinkCall call) {
-        if (here) {
-            try {
-                call.run();
-                return CompletableFuture.completedFuture(null);
-            } catch (IOException | RuntimeException e) {
-                return CompletableFuture.failedFuture(fail(what, offset, length, e));
-            }
-        }
+    private CompletableFuture<Void> run(String what, long offset, long length, SinkCall call) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         try {
             executor.execute(() -> {
