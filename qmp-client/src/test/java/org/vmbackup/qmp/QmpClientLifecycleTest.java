@@ -110,6 +110,11 @@ class QmpClientLifecycleTest {
             AutoCloseable reg = client.addListener(e -> seen.add(e.name()));
             server.event("STOP", null);
             all.next().get(10, TimeUnit.SECONDS);
+            // Subscriptions get an event on arrival, listeners on the callback pool: wait for the listener's copy.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (seen.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
             reg.close();
             server.event("RESUME", null);
             all.next().get(10, TimeUnit.SECONDS);
