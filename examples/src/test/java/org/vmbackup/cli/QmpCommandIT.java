@@ -3,37 +3,21 @@ package org.vmbackup.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.vmbackup.qmp.Json;
 import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.testkit.QemuProcess;
 
 /** {@code vmabackup qmp} against a real QEMU 7.2. */
 class QmpCommandIT {
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream oldOut;
-    private PrintStream oldErr;
-
-    @BeforeEach
-    void capture() {
-        oldOut = System.out;
-        oldErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restore() {
-        System.setOut(oldOut);
-        System.setErr(oldErr);
-    }
+    @RegisterExtension
+    final StdCapture std = new StdCapture();
+    private final ByteArrayOutputStream out = std.out;
+    private final ByteArrayOutputStream err = std.err;
 
     private String stdout() {
         return out.toString(StandardCharsets.UTF_8);
