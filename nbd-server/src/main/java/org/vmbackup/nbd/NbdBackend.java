@@ -48,6 +48,17 @@ public interface NbdBackend {
     }
 
     /**
+     * Optional zero-copy writes: memory of this backend that the payload of a WRITE of {@code length} bytes at
+     * {@code offset} may be received into directly, or {@code null} (the default) to get it through
+     * {@link #write} as usual. Called on the event loop before the payload arrives, for in-range, permitted
+     * requests only, and never on TLS connections (the socket bytes are ciphertext there): it must not block.
+     * Returning {@code null} is always correct, e.g. when no memory is at hand right now.
+     */
+    default NbdWriteTarget writeTarget(long offset, int length) {
+        return null;
+    }
+
+    /**
      * Makes {@code length} bytes at {@code offset} read as zeroes. The default writes zero buffers through
      * {@link #write} and refuses {@code fastZero} (that would not be faster than writing).
      *

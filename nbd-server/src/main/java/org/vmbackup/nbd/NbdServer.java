@@ -28,6 +28,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vmbackup.nbd.internal.ExportEntry;
+import org.vmbackup.nbd.internal.DirectReceive;
 import org.vmbackup.nbd.internal.ExportRegistry;
 import org.vmbackup.nbd.internal.HandshakeHandler;
 import org.vmbackup.nbd.internal.NbdConstants;
@@ -49,6 +50,9 @@ import org.vmbackup.nbd.internal.ServerConfig;
  */
 public final class NbdServer {
     private static final Logger log = LoggerFactory.getLogger(NbdServer.class);
+
+    private static final AdaptiveRecvByteBufAllocator RECEIVE_BUFFERS =
+            new AdaptiveRecvByteBufAllocator(4 << 10, 256 << 10, 2 << 20);
 
     private final Builder options;
     private final ExportRegistry exports = new ExportRegistry();
@@ -96,10 +100,9 @@ public final class NbdServer {
                 shuttingDown);
         ServerBootstrap bootstrap = new ServerBootstrap().group(loop.group())
                 .channel(unix ? loop.unixServerChannel() : loop.tcpServerChannel())
-                // The pooled allocator reuses memory steadily under 1 MiB writes; large receive buffers mean
-                // fewer reads per WRITE payload (the decoder slices payloads out of them without copying).
+                // The pooled allocator reuses memory steadily under 1 MiB writes (the decoder slices payloads
+                // out of receive buffers without copying).
                 .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
-                .childOption(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(4 << 10, 256 << 10, 2 << 20))
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(4 << 20, 16 << 20))
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
@@ -108,6 +111,9 @@ public final class NbdServer {
                             ch.close();
                             return;
                         }
+                        // Large receive buffers mean fewer reads per WRITE payload; payloads a backend has memory
+                        // for are read straight into it instead (DirectReceive).
+                        DirectReceive.install(ch, RECEIVE_BUFFERS);
                         connections.add(ch);
                         ch.closeFuture().addListener(f -> connections.remove(ch));
                         ch.pipeline().addLast("nbd-handshake", new HandshakeHandler(config));

@@ -96,6 +96,58 @@ final class BlockingNbdClient implements Closeable {
         return err;
     }
 
+    /**
+     * Sends a WRITE of {@code data} as several socket writes cut at {@code cuts} (offsets into the request
+     * bytes, header included), pausing {@code pauseMillis} after each piece so the server sees partial payloads;
+     * returns the reply's error (0 = success).
+     */
+    int writeInPieces(long offset, byte[] data, int[] cuts, long pauseMillis) throws IOException {
+        ByteBuffer h = ByteBuffer.allocate(28 + data.length);
+        h.putInt(0x25609513).putShort((short) 0).putShort((short) 1).putLong(++cookie).putLong(offset)
+                .putInt(data.length).put(data).flip();
+        int from = 0;
+        for (int cut : cuts) {
+            if (cut <= from || cut >= h.limit()) {
+                continue;
+            }
+            write(ch, h.duplicate().position(from).limit(cut));
+            from = cut;
+            pause(pauseMillis);
+        }
+        write(ch, h.position(from));
+        return replyError();
+    }
+
+    /** Sends only the first {@code bytes} of a WRITE request of {@code length} bytes (then the test hangs up). */
+    void sendPartialWrite(long offset, int length, int bytes) throws IOException {
+        ByteBuffer h = ByteBuffer.allocate(28 + length);
+        h.putInt(0x25609513).putShort((short) 0).putShort((short) 1).putLong(++cookie).putLong(offset)
+                .putInt(length).position(0).limit(bytes);
+        write(ch, h);
+    }
+
+    /** A WRITE whose reply error is returned instead of thrown. */
+    int writeError(long offset, byte[] data) throws IOException {
+        request(1, offset, data.length, data);
+        return replyError();
+    }
+
+    /** Closes the socket without DISC. */
+    void hangUp() throws IOException {
+        ch.close();
+    }
+
+    private static void pause(long millis) throws IOException {
+        if (millis > 0) {
+            try {
+                Thread.sleep(millis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", e);
+            }
+        }
+    }
+
     void write(long offset, byte[] data) throws IOException {
         request(1, offset, data.length, data);
         int err = replyError();

@@ -12,6 +12,7 @@ import org.vmbackup.nbd.NbdBackend;
 import org.vmbackup.nbd.NbdBackendException;
 import org.vmbackup.nbd.NbdErrno;
 import org.vmbackup.nbd.NbdExtent;
+import org.vmbackup.nbd.NbdWriteTarget;
 
 /**
  * A sparse in-memory disk: 64 KiB chunks, allocated on first write, in a two-level table of atomic references
@@ -42,6 +43,8 @@ public final class MemoryBackend implements NbdBackend {
     private final long size;
     private final boolean preallocated;
     private final AtomicReferenceArray<AtomicReferenceArray<ByteBuffer>> pages;
+    /** The preallocated slabs (empty when lazy): a write inside one is received as one contiguous region. */
+    private final List<ByteBuffer> slabs = new ArrayList<>();
 
     /** An all-zero disk of exactly {@code size} bytes. */
     public MemoryBackend(long size) {
@@ -73,6 +76,7 @@ public final class MemoryBackend implements NbdBackend {
                 int n = (int) Math.min(SLAB_CHUNKS, chunks - c);
                 // allocateDirect zero-fills, which also faults every page in before the first request.
                 ByteBuffer slab = ByteBuffer.allocateDirect(n * CHUNK);
+                slabs.add(slab);
                 for (int i = 0; i < n; i++) {
                     set(c + i, slab.slice(i * CHUNK, CHUNK));
                 }
@@ -162,6 +166,49 @@ public final class MemoryBackend implements NbdBackend {
                     "memory disk cannot allocate a chunk at offset " + pos + ": " + e.getMessage()));
         }
         return CompletableFuture.completedFuture(null);
+    }
+
+    /**
+     * Receives writes straight into the chunks: one region per slab when preallocated, one per chunk otherwise
+     * (chunks are allocated here, as {@link #write} would). Null when memory runs out, so {@link #write} reports
+     * ENOSPC.
+     */
+    @Override
+    public NbdWriteTarget writeTarget(long offset, int length) {
+        List<ByteBuffer> regions = new ArrayList<>(preallocated ? 2 : (length >>> CHUNK_SHIFT) + 2);
+        long pos = offset;
+        long end = offset + length;
+        try {
+            while (pos < end) {
+                long chunk = pos >>> CHUNK_SHIFT;
+                int in = (int) (pos & (CHUNK - 1));
+                int n;
+                if (preallocated) {
+                    long slabStart = (chunk / SLAB_CHUNKS) * SLAB_CHUNKS * CHUNK;
+                    ByteBuffer slab = slabs.get((int) (chunk / SLAB_CHUNKS));
+                    int at = (int) (pos - slabStart);
+                    n = (int) Math.min(slab.capacity() - at, end - pos);
+                    regions.add(slab.slice(at, n));
+                } else {
+                    n = (int) Math.min(CHUNK - in, end - pos);
+                    regions.add(writable(chunk).slice(in, n));
+                }
+                pos += n;
+            }
+        } catch (OutOfMemoryError e) {
+            return null;
+        }
+        return new NbdWriteTarget() {
+            @Override
+            public List<ByteBuffer> buffers() {
+                return regions;
+            }
+
+            @Override
+            public CompletableFuture<Void> commit(boolean fua) {
+                return CompletableFuture.completedFuture(null); // memory: in place is stored
+            }
+        };
     }
 
     @Override

@@ -2,14 +2,23 @@ package org.vmbackup.nbd.backend;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.vmbackup.nbd.FuaLevel;
 import org.vmbackup.nbd.NbdBackend;
 import org.vmbackup.nbd.NbdExtent;
+import org.vmbackup.nbd.NbdWriteTarget;
 
 /** A disk that discards every write and reads as zeroes (one big hole): for benchmarks and tests. */
 public final class NullBackend implements NbdBackend {
+    /**
+     * Where every write's payload is received and forgotten, shared by all connections and requests at once:
+     * the bytes are never read, so concurrent writers scribbling over each other is harmless.
+     */
+    private static final ByteBuffer SCRATCH = ByteBuffer.allocateDirect(1 << 20);
+
     private final long size;
 
     /** A null disk of exactly {@code size} bytes. */
@@ -35,6 +44,26 @@ public final class NullBackend implements NbdBackend {
     @Override
     public CompletableFuture<Void> write(long offset, ByteBuf data, boolean fua) {
         return CompletableFuture.completedFuture(null);
+    }
+
+    /** Receives the payload into scratch memory, skipping the pooled receive buffer. */
+    @Override
+    public NbdWriteTarget writeTarget(long offset, int length) {
+        List<ByteBuffer> parts = new ArrayList<>(length / SCRATCH.capacity() + 1);
+        for (int left = length; left > 0; left -= SCRATCH.capacity()) {
+            parts.add(SCRATCH.slice(0, Math.min(left, SCRATCH.capacity())));
+        }
+        return new NbdWriteTarget() {
+            @Override
+            public List<ByteBuffer> buffers() {
+                return parts;
+            }
+
+            @Override
+            public CompletableFuture<Void> commit(boolean fua) {
+                return CompletableFuture.completedFuture(null);
+            }
+        };
     }
 
     @Override

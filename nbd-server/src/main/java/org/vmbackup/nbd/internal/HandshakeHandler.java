@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.vmbackup.nbd.NbdBackend;
 import org.vmbackup.nbd.NbdCapabilities;
 import org.vmbackup.nbd.NbdExport;
 
@@ -309,8 +310,30 @@ public final class HandshakeHandler extends ByteToMessageDecoder {
                 Integer.toHexString(session.transmissionFlags()));
         ctx.pipeline().addAfter(ctx.name(), "nbd-transmission",
                 new TransmissionHandler(session, config.maxPendingBytes(), config.shuttingDown()));
-        ctx.pipeline().addAfter(ctx.name(), "nbd-requests", new RequestDecoder(config.maxPayload()));
+        ctx.pipeline().addAfter(ctx.name(), "nbd-requests", new RequestDecoder(config.maxPayload(),
+                writePlacement(ctx, session)));
         ctx.pipeline().remove(this);
+    }
+
+    /** Where WRITE payloads may land directly; none under TLS, where the socket carries ciphertext. */
+    private WritePlacement writePlacement(ChannelHandlerContext ctx, TransmissionSession session) {
+        if (ctx.pipeline().get(SslHandler.class) != null || !session.caps().writable()) {
+            return null;
+        }
+        NbdBackend backend = session.entry().export().backend();
+        return (flags, cookie, offset, length) -> {
+            if (config.shuttingDown().get() || RequestValidator.check(
+                    NbdRequest.withoutPayload(flags, CMD_WRITE, cookie, offset, length), session) != null) {
+                return null; // the handler refuses it: its payload goes to a pooled buffer and is dropped
+            }
+            try {
+                return backend.writeTarget(offset, length);
+            } catch (RuntimeException e) {
+                log.debug("{}: write target at offset {} failed, receiving normally: {}", ctx.channel(), offset,
+                        e.toString());
+                return null;
+            }
+        };
     }
 
     @Override

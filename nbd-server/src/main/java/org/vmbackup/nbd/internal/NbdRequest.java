@@ -3,6 +3,7 @@ package org.vmbackup.nbd.internal;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.DefaultByteBufHolder;
 import io.netty.buffer.Unpooled;
+import org.vmbackup.nbd.NbdWriteTarget;
 
 /**
  * One decoded transmission request. Reference-counted through its payload: a WRITE carries a retained slice of
@@ -15,6 +16,7 @@ public final class NbdRequest extends DefaultByteBufHolder {
     private final long offset;
     private final long length;
     private final boolean payloadDropped;
+    private final NbdWriteTarget placed;
 
     /**
      * A decoded request.
@@ -25,7 +27,13 @@ public final class NbdRequest extends DefaultByteBufHolder {
      */
     public NbdRequest(int flags, int type, long cookie, long offset, long length, ByteBuf payload,
                       boolean payloadDropped) {
+        this(flags, type, cookie, offset, length, payload, payloadDropped, null);
+    }
+
+    private NbdRequest(int flags, int type, long cookie, long offset, long length, ByteBuf payload,
+                       boolean payloadDropped, NbdWriteTarget placed) {
         super(payload);
+        this.placed = placed;
         this.flags = flags;
         this.type = type;
         this.cookie = cookie;
@@ -37,6 +45,28 @@ public final class NbdRequest extends DefaultByteBufHolder {
     /** A request without payload. */
     public static NbdRequest withoutPayload(int flags, int type, long cookie, long offset, long length) {
         return new NbdRequest(flags, type, cookie, offset, length, Unpooled.EMPTY_BUFFER, false);
+    }
+
+    /**
+     * A WRITE whose payload was received into backend memory: it carries no buffer, and whoever receives it either
+     * commits the target or calls {@link #abandonPlaced()}.
+     */
+    public static NbdRequest placedWrite(int flags, long cookie, long offset, long length, NbdWriteTarget target) {
+        return new NbdRequest(flags, NbdConstants.CMD_WRITE, cookie, offset, length, Unpooled.EMPTY_BUFFER, false,
+                target);
+    }
+
+    /** The backend memory holding this WRITE's payload, or null when the payload is {@link #content()}. */
+    public NbdWriteTarget placed() {
+        return placed;
+    }
+
+    /** Releases the request without performing it, abandoning a placed payload. */
+    public void discard() {
+        release();
+        if (placed != null) {
+            placed.abandon();
+        }
     }
 
     /** Command flags. */

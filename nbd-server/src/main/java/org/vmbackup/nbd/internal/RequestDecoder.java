@@ -1,24 +1,38 @@
 package org.vmbackup.nbd.internal;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import java.nio.ByteBuffer;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.vmbackup.nbd.NbdWriteTarget;
 
 /**
  * Frames transmission-phase bytes into {@link NbdRequest}s and does nothing else. WRITE payloads are passed on
  * as retained slices of the inbound buffers (no copy); a payload over the limit is skipped as it arrives and
  * the request is flagged so the handler refuses it. A bad request magic closes the connection: there is no
  * way to find the next header.
+ *
+ * <p>When a {@link WritePlacement} offers backend memory for a WRITE whose payload has not fully arrived yet, the
+ * decoder steers the channel's socket reads straight into that memory through {@link DirectReceive} (bytes that
+ * came with the header are copied in first) and emits the request once the last byte landed: the payload then
+ * crosses user space zero times instead of once.
  */
 public final class RequestDecoder extends ByteToMessageDecoder {
     private static final Logger log = LoggerFactory.getLogger(RequestDecoder.class);
 
-    private enum State { HEADER, PAYLOAD, DRAIN, BROKEN }
+    private enum State { HEADER, PAYLOAD, PLACE, DRAIN, BROKEN }
 
     private final int maxPayload;
+    private final WritePlacement placement;
+    private DirectReceive slot;
+    private NbdWriteTarget target;
+    private List<ByteBuffer> targetBuffers;
+    private int targetIndex;
+    private long placeRemaining;
     private State state = State.HEADER;
     private int flags;
     private int type;
@@ -27,10 +41,53 @@ public final class RequestDecoder extends ByteToMessageDecoder {
     private long length;
     private long drainRemaining;
 
-    /** A decoder accepting WRITE payloads of at most {@code maxPayload} bytes. */
+    /** A decoder accepting WRITE payloads of at most {@code maxPayload} bytes, always into pooled buffers. */
     public RequestDecoder(int maxPayload) {
+        this(maxPayload, null);
+    }
+
+    /**
+     * A decoder accepting WRITE payloads of at most {@code maxPayload} bytes, receiving them into backend memory
+     * where {@code placement} offers it (null: never).
+     */
+    RequestDecoder(int maxPayload, WritePlacement placement) {
         this.maxPayload = maxPayload;
+        this.placement = placement;
         setCumulator(COMPOSITE_CUMULATOR);
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        slot = placement == null ? null : DirectReceive.of(ctx.channel());
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        int n = slot == null ? -1 : slot.takeFilled(msg);
+        if (n < 0) {
+            super.channelRead(ctx, msg);
+            return;
+        }
+        ByteBuffer b = targetBuffers.get(targetIndex);
+        b.position(b.position() + n);
+        placeRemaining -= n;
+        if (placeRemaining == 0) {
+            ctx.fireChannelRead(placedRequest());
+        } else {
+            armNext();
+        }
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        if (state == State.PLACE) {
+            state = State.BROKEN;
+            slot.disarm();
+            NbdWriteTarget abandoned = target;
+            target = null;
+            targetBuffers = null;
+            abandoned.abandon();
+        }
     }
 
     @Override
@@ -40,6 +97,7 @@ public final class RequestDecoder extends ByteToMessageDecoder {
             progress = switch (state) {
                 case HEADER -> header(ctx, in, out);
                 case PAYLOAD -> payload(in, out);
+                case PLACE -> place(in, out);
                 case DRAIN -> drain(in);
                 case BROKEN -> {
                     in.skipBytes(in.readableBytes());
@@ -76,8 +134,75 @@ public final class RequestDecoder extends ByteToMessageDecoder {
             state = State.DRAIN;
             return true;
         }
+        if (slot != null && in.readableBytes() < length) {
+            NbdWriteTarget t = placement.targetFor(flags, cookie, offset, (int) length);
+            if (t != null && !fits(t, length)) {
+                log.warn("{}: backend write target for offset {} does not hold {} bytes, ignoring it", ctx.channel(),
+                        offset, length);
+                t.abandon();
+                t = null;
+            }
+            if (t != null) {
+                target = t;
+                targetBuffers = t.buffers();
+                targetIndex = 0;
+                placeRemaining = length;
+                state = State.PLACE;
+                return true;
+            }
+        }
         state = State.PAYLOAD;
         return true;
+    }
+
+    /** Copies payload bytes that came with earlier reads into the target, then steers the next read into it. */
+    private boolean place(ByteBuf in, List<Object> out) {
+        while (placeRemaining > 0 && in.isReadable()) {
+            ByteBuffer b = currentTarget();
+            int n = (int) Math.min(in.readableBytes(), b.remaining());
+            int limit = b.limit();
+            b.limit(b.position() + n);
+            in.readBytes(b);
+            b.limit(limit);
+            placeRemaining -= n;
+        }
+        if (placeRemaining == 0) {
+            out.add(placedRequest());
+            return true;
+        }
+        armNext();
+        return false;
+    }
+
+    private static boolean fits(NbdWriteTarget t, long length) {
+        long room = 0;
+        for (ByteBuffer b : t.buffers()) {
+            room += b.remaining();
+        }
+        return room == length;
+    }
+
+    private ByteBuffer currentTarget() {
+        ByteBuffer b = targetBuffers.get(targetIndex);
+        while (!b.hasRemaining()) {
+            b = targetBuffers.get(++targetIndex);
+        }
+        return b;
+    }
+
+    private void armNext() {
+        ByteBuffer b = currentTarget();
+        // A view of the backend's memory (never freed by Netty) that the next socket read fills from index 0.
+        slot.arm(Unpooled.wrappedBuffer(b.slice()).clear());
+    }
+
+    private NbdRequest placedRequest() {
+        NbdRequest r = NbdRequest.placedWrite(flags, cookie, offset, length, target);
+        slot.limitNextRead(NbdConstants.REQUEST_HEADER_SIZE);
+        target = null;
+        targetBuffers = null;
+        state = State.HEADER;
+        return r;
     }
 
     private boolean payload(ByteBuf in, List<Object> out) {

@@ -37,7 +37,9 @@ final class RequestExecutor {
     CompletableFuture<List<ByteBuf>> execute(NbdRequest r) {
         return switch (r.type()) {
             case CMD_READ -> read(r);
-            case CMD_WRITE -> ack(r, withFua(r, () -> backend.write(r.offset(), r.content(), nativeFua(r))));
+            case CMD_WRITE -> ack(r, withFua(r, () -> r.placed() != null
+                    ? r.placed().commit(nativeFua(r))
+                    : backend.write(r.offset(), r.content(), nativeFua(r))));
             case CMD_WRITE_ZEROES -> zero(r);
             case CMD_TRIM -> ack(r, withFua(r, () -> backend.trim(r.offset(), r.length(), nativeFua(r))));
             case CMD_FLUSH -> ack(r, call(backend::flush));

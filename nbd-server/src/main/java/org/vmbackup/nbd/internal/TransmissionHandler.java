@@ -62,7 +62,7 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (disconnecting || closed) {
-            r.release();
+            r.discard();
             return;
         }
         if (r.type() == CMD_DISC) {
@@ -79,7 +79,7 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
         if (rejection != null) {
             log.debug("{}: refusing {}: {}", ctx.channel(), r, rejection.reason());
             session.entry().metrics().failed();
-            r.release();
+            r.discard();
             writeFrames(errorReply(r.cookie(), r.type(), rejection.error(), rejection.reason()), 0);
             return;
         }

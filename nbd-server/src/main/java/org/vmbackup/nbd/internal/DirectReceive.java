@@ -1,0 +1,110 @@
+package org.vmbackup.nbd.internal;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.RecvByteBufAllocator;
+import io.netty.util.AttributeKey;
+import io.netty.util.UncheckedBooleanSupplier;
+
+/**
+ * Lets the request decoder choose where the channel's next socket read lands: while a WRITE payload is being
+ * received into backend memory ({@link org.vmbackup.nbd.NbdWriteTarget}), the channel reads straight into a
+ * view of that memory instead of a pooled receive buffer. Installed per channel before its first read, as the
+ * channel's {@link RecvByteBufAllocator}: Netty creates the read handle once, on the first read, so the decoder
+ * (which exists only from the transmission phase on) steers it through this shared slot.
+ *
+ * <p>Only touched on the channel's event loop.
+ */
+public final class DirectReceive implements RecvByteBufAllocator {
+    private static final AttributeKey<DirectReceive> KEY = AttributeKey.valueOf(DirectReceive.class, "slot");
+
+    private final RecvByteBufAllocator delegate;
+    private ByteBuf armed;
+    private int nextReadLimit;
+
+    private DirectReceive(RecvByteBufAllocator delegate) {
+        this.delegate = delegate;
+    }
+
+    /** Installs a slot on a new channel, reading through {@code delegate} whenever nothing is armed. */
+    public static void install(Channel ch, RecvByteBufAllocator delegate) {
+        DirectReceive slot = new DirectReceive(delegate);
+        ch.config().setRecvByteBufAllocator(slot);
+        ch.attr(KEY).set(slot);
+    }
+
+    /** The channel's slot, or null if none was installed (embedded channels in tests). */
+    static DirectReceive of(Channel ch) {
+        return ch.attr(KEY).get();
+    }
+
+    /** The next read goes into {@code target} (empty, with writable bytes), which the decoder gets back as its message. */
+    void arm(ByteBuf target) {
+        armed = target;
+    }
+
+    /**
+     * The next read (when nothing is armed) takes at most {@code bytes}: after a payload received into backend
+     * memory the next request header is read alone, so that a following WRITE's payload is not pulled into a
+     * receive buffer with it (and copied out again).
+     */
+    void limitNextRead(int bytes) {
+        nextReadLimit = bytes;
+    }
+
+    /**
+     * If {@code msg} is the armed target coming back from a read: disarms it, drops both its references (the
+     * read's and the slot's) and returns how many bytes the read put into it; otherwise -1.
+     */
+    int takeFilled(Object msg) {
+        if (msg == null || msg != armed) {
+            return -1;
+        }
+        armed = null;
+        ByteBuf filled = (ByteBuf) msg;
+        int n = filled.writerIndex();
+        filled.release(2);
+        return n;
+    }
+
+    /** Disarms and releases a target no read has filled. */
+    void disarm() {
+        if (armed != null) {
+            armed.release();
+            armed = null;
+        }
+    }
+
+    @Override
+    public Handle newHandle() {
+        return new SteeredHandle((ExtendedHandle) delegate.newHandle());
+    }
+
+    private final class SteeredHandle extends DelegatingHandle implements ExtendedHandle {
+        SteeredHandle(ExtendedHandle delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public ByteBuf allocate(ByteBufAllocator alloc) {
+            // The read loop releases the buffer itself when a read returns nothing (EOF, EAGAIN): it gets its own
+            // reference, so the slot's stays valid for the next read.
+            ByteBuf target = armed;
+            if (target != null) {
+                return target.retain();
+            }
+            int limit = nextReadLimit;
+            if (limit > 0) {
+                nextReadLimit = 0;
+                return alloc.directBuffer(limit, limit);
+            }
+            return delegate().allocate(alloc);
+        }
+
+        @Override
+        public boolean continueReading(UncheckedBooleanSupplier maybeMoreDataSupplier) {
+            return ((ExtendedHandle) delegate()).continueReading(maybeMoreDataSupplier);
+        }
+    }
+}
