@@ -3,7 +3,7 @@
 # random): `vmabackup backup` into a .vma (JVM -Xmx256m) against QEMU's own in-process path on the same VM in
 # the same run: the same stop -> throttled blockdev-backup transaction -> background-snapshot migrate recipe,
 # but into a local raw file (blockdev-add file+raw) and `migrate exec:cat > FILE`.
-# Prints per round: wall time, guest pause (STOP->RESUME event timestamps), ratio ours/peer, our peak RSS.
+# Both sides start from the same page cache (see settle()). Prints per round: wall time, guest pause (STOP->RESUME event timestamps), ratio ours/peer, our peak RSS.
 #   SIZE_GIB=16 RAM_MIB=1024 ROUNDS=2 WORK=/tmp/backup-bench benchmarks/backup-bench.sh
 #   JAR=PATH runs another build of vmabackup.jar (A/B comparisons)
 #   OURS_LOG=FILE appends our command's output and stderr (e.g. with BENCH_JAVA_OPTS=-Dorg.slf4j.simpleLogger.defaultLogLevel=debug)
@@ -108,12 +108,30 @@ ours() { # prints "seconds pause_ms rss_mib"
   echo "$dur $pause $((rss / 1024))"
 }
 
-echo "bench: ${SIZE_GIB} GiB disk (40 % data), ${RAM_MIB} MiB RAM, KVM, $ROUNDS rounds (peer then ours each round)"
+# Each side starts from the same page-cache state: the other side's output deleted and written back, clean caches
+# dropped (when we may), the source image read back in. Without this the side that runs second pays for the
+# first side's dirty pages and a full page cache (reclaim on every new page): rounds then scattered 4x.
+settle() {
+  rm -rf "${work:?}/$ARCHIVE" "$work/peer.raw" "$work/peer.vmstate"
+  sync
+  if [ -w /proc/sys/vm/drop_caches ]; then echo 3 > /proc/sys/vm/drop_caches; fi
+  cat "$work/disk.raw" > /dev/null
+}
+dropping=no; [ -w /proc/sys/vm/drop_caches ] && dropping=yes
+echo "bench: ${SIZE_GIB} GiB disk (40 % data), ${RAM_MIB} MiB RAM, KVM, $ROUNDS rounds (order alternates;" \
+     "caches dropped between sides: $dropping); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$ROUNDS"); do
-  read -r pt pp < <(peer); sync
-  read -r ot op orss < <(ours); sync
+  if [ $((r % 2)) = 1 ]; then
+    settle; read -r pt pp < <(peer)
+    settle; read -r ot op orss < <(ours)
+  else
+    settle; read -r ot op orss < <(ours)
+    du -sb "$work/$ARCHIVE" | awk '{print "  " $1 " bytes " $2}'
+    settle; read -r pt pp < <(peer)
+  fi
   ratio=$(python3 -c "print('%.2f' % ($ot / $pt))")
   echo "round $r: peer (QEMU in-process to raw file + migrate exec:cat) ${pt} s, pause ${pp} ms;" \
        "ours (vmabackup backup to $ARCHIVE, -Xmx256m) ${ot} s, pause ${op} ms, peak RSS ${orss} MiB; ratio ${ratio}x"
-  du -sb "$work/$ARCHIVE" "$work/peer.vmstate" | awk '{print "  " $1 " bytes " $2}'
+  du -sb "$work/$ARCHIVE" "$work/peer.vmstate" 2>/dev/null | awk '{print "  " $1 " bytes " $2}'  || true
 done
+echo "bench: load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -3,6 +3,7 @@ package org.vmbackup.core;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.WritableByteChannel;
+import java.util.List;
 
 /**
  * An archive being written by a backup: the pluggable part that makes the backup format independent of QEMU.
@@ -22,6 +23,35 @@ public interface ArchiveSink {
      * @throws IOException when the archive cannot take the data (disk full, closed...)
      */
     void write(int disk, long offset, ByteBuffer data) throws IOException;
+
+    /**
+     * Optional zero-copy path: room in the archive for {@code length} bytes at {@code offset} of disk number
+     * {@code disk} that the caller fills in place (the NBD server receives a WRITE straight from its socket into
+     * it), or {@code null} when the format cannot offer that for this range right now; the caller then uses
+     * {@link #write}. Never blocks (it is called on a network event loop). Thread-safe. Default: null.
+     *
+     * @throws RuntimeException when the range can never be written (e.g. already written); the caller then falls
+     *     back to {@link #write}, which reports it
+     */
+    default InPlaceWrite tryReserve(int disk, long offset, int length) {
+        return null;
+    }
+
+    /** Room in an archive filled in place by the caller, then ended by exactly one of commit or abandon. */
+    interface InPlaceWrite {
+        /** The memory to fill, in order, position to limit; together exactly the reserved length. */
+        List<ByteBuffer> buffers();
+
+        /**
+         * The bytes are in place: they become part of the archive. Never blocks for long.
+         *
+         * @throws IOException when the archive cannot take them (it failed meanwhile)
+         */
+        void commit() throws IOException;
+
+        /** The bytes will not arrive in full; the archive can then not be completed. Never throws. */
+        void abandon();
+    }
 
     /**
      * Records that {@code length} bytes at {@code offset} of disk number {@code disk} are zero. Costs no data

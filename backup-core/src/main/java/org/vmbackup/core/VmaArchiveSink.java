@@ -45,7 +45,8 @@ public final class VmaArchiveSink implements ArchiveSink {
     /** Opens a VMA archive at {@code archive} (must not exist); compression by file name. */
     public static VmaArchiveSink open(Path archive, ArchiveLayout layout) throws IOException {
         Path abs = archive.toAbsolutePath();
-        return new VmaArchiveSink(wrap(() -> builder(layout).open(abs)), layout, abs.toString());
+        // O_DIRECT: a backup archive is written once and not read back soon (see VmaWriter.Builder.directIo)
+        return new VmaArchiveSink(wrap(() -> builder(layout).directIo(true).open(abs)), layout, abs.toString());
     }
 
     /** Writes an uncompressed VMA stream to {@code out}; the channel is not closed. */
@@ -72,6 +73,35 @@ public final class VmaArchiveSink implements ArchiveSink {
         } catch (UncheckedIOException e) {
             throw e.getCause();
         }
+    }
+
+    /** Whole clusters go in place into the writer's extent buffers when one is free ({@link VmaWriter#tryReserve}). */
+    @Override
+    public InPlaceWrite tryReserve(int disk, long offset, int length) {
+        VmaWriter.Reservation r = writer.tryReserve(devices.get(disk), offset, length);
+        if (r == null) {
+            return null;
+        }
+        return new InPlaceWrite() {
+            @Override
+            public List<ByteBuffer> buffers() {
+                return r.buffers();
+            }
+
+            @Override
+            public void commit() throws IOException {
+                try {
+                    r.commit();
+                } catch (UncheckedIOException e) {
+                    throw e.getCause();
+                }
+            }
+
+            @Override
+            public void abandon() {
+                r.abandon();
+            }
+        };
     }
 
     @Override

@@ -77,6 +77,17 @@ final class OutputPump {
         }
     }
 
+    /** An empty pool buffer if one is free right now, else null; never waits. */
+    ByteBuffer poll() {
+        checkFailure();
+        return free.poll();
+    }
+
+    /** Gives back a pool buffer that was taken but not used. */
+    void recycle(ByteBuffer buffer) {
+        free.add(buffer.clear());
+    }
+
     /** Queues a buffer (position..limit) for output; pool buffers come back to the pool afterwards. */
     void submit(ByteBuffer buffer, boolean recycle) {
         enqueue(new Chunk(buffer, recycle));

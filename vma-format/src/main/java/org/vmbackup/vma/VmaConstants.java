@@ -4,6 +4,8 @@ package org.vmbackup.vma;
 final class VmaConstants {
     static final int BLOCK_SIZE = 4096;
     static final int BLOCKS_PER_CLUSTER = 16;
+    /** The blockinfo mask of a cluster whose 16 blocks all hold data. */
+    static final int FULL_MASK = 0xFFFF;
     static final int CLUSTER_SIZE = BLOCK_SIZE * BLOCKS_PER_CLUSTER;
     static final int CLUSTER_SHIFT = 16;
     static final int EXTENT_HEADER_SIZE = 512;

@@ -20,6 +20,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A streaming VMA encoder. Clusters may arrive in any order, in pieces of any size and alignment, from several
@@ -31,6 +33,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * opened on a path appear under its final name (it is written to {@code <name>.part} first).
  */
 public final class VmaWriter implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(VmaWriter.class);
     private final VmaHeader header;
     private final List<VmaDevice> devices;
     private final DeviceState[] states;
@@ -42,15 +45,35 @@ public final class VmaWriter implements AutoCloseable {
     private final ExtentHeaderCodec extentCodec;
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<Long, PartialCluster> partials = new HashMap<>();
-    private final long[] slots = new long[SLOTS_PER_EXTENT];
-    private ByteBuffer extent;
-    private int slotCount;
-    private int blockCount;
+    /** The extent being filled, or null until a writer takes the next pool buffer ({@link #ensureExtent}). */
+    private Extent current;
+    /** Reservations handed out and neither committed nor abandoned. */
+    private int pendingReservations;
     private volatile long extents;
     private VmstateChannel vmstate;
     private boolean closed;
     /** Set when the output failed or an extent could not be handed over; later calls fail with it as cause. */
     private RuntimeException failure;
+
+    /**
+     * One pool buffer being filled with clusters, guarded by the writer lock. It goes to the output once full
+     * (sealed) and no in-place reservation in it is still being filled.
+     */
+    private static final class Extent {
+        final ByteBuffer buf;
+        final long[] slots = new long[SLOTS_PER_EXTENT];
+        /** Per slot, the blocks holding data: less than the slot's stored blocks only for in-place clusters. */
+        final int[] dataMasks = new int[SLOTS_PER_EXTENT];
+        int slotCount;
+        int blockCount;
+        int pending;
+        boolean sealed;
+        boolean needsCompaction;
+
+        Extent(ByteBuffer buf) {
+            this.buf = buf;
+        }
+    }
 
     /** Per-device bookkeeping, guarded by the writer lock. */
     private static final class DeviceState {
@@ -86,7 +109,7 @@ public final class VmaWriter implements AutoCloseable {
         this.pump = new OutputPump(out, b.bufferedExtents, MAX_EXTENT_SIZE);
         // buffer first: an output failing on the header is then reported by the first write or close, not
         // (depending on thread timing) by the constructor
-        this.extent = pump.take();
+        this.current = new Extent(pump.take());
         pump.submit(head, false);
     }
 
@@ -148,7 +171,7 @@ public final class VmaWriter implements AutoCloseable {
                 int mask = ZeroBlocks.mask(data, pos, validLen);
                 lock.lock();
                 try {
-                    checkOpen();
+                    ensureExtent();
                     if (partials.containsKey(key(dev, cluster))) {
                         throw writtenTwice(dev, cluster);
                     }
@@ -189,7 +212,7 @@ public final class VmaWriter implements AutoCloseable {
             if (inCluster == 0 && piece >= validLen) {
                 lock.lock();
                 try {
-                    checkOpen();
+                    ensureExtent();
                     if (partials.containsKey(key(dev, cluster))) {
                         throw writtenTwice(dev, cluster);
                     }
@@ -204,6 +227,187 @@ public final class VmaWriter implements AutoCloseable {
                 }
             }
             off += piece;
+        }
+    }
+
+    /**
+     * Reserves room in the archive for whole clusters of a disk to be filled in place, e.g. straight from a socket
+     * (no copy through the caller's buffers). Never waits: returns {@code null} when the range is not whole
+     * clusters of the disk, spans more than one extent's worth of clusters, or no extent buffer is free right now
+     * (the output is behind); the caller then uses {@link #write} (which waits). Thread-safe.
+     *
+     * <p>The reserved clusters count as written at once (a second write of them fails). The caller fills
+     * {@link Reservation#buffers()} and then calls exactly one of {@link Reservation#commit()} or
+     * {@link Reservation#abandon()}; zero blocks found at commit cost nothing in the archive, as with
+     * {@link #write}. Until then the reservation pins its extent buffer.
+     *
+     * @throws VmaFormatException if a cluster of the range was already written, or the writer failed
+     */
+    public Reservation tryReserve(VmaDevice dev, long offset, int length) {
+        DeviceState ds = state(dev);
+        if (dev.isVmstate() || length <= 0 || (offset & (CLUSTER_SIZE - 1)) != 0 || (length & (CLUSTER_SIZE - 1)) != 0
+                || offset < 0 || offset + length > (dev.size() & -CLUSTER_SIZE)) {
+            return null; // partial clusters (and the device's short last cluster) go through write()
+        }
+        int n = length >>> CLUSTER_SHIFT;
+        if (n > clustersPerExtent) {
+            return null;
+        }
+        long first = offset >>> CLUSTER_SHIFT;
+        lock.lock();
+        try {
+            checkOpen();
+            for (long c = first; c < first + n; c++) {
+                if (ds.written.get(c) || partials.containsKey(key(dev, c))) {
+                    throw writtenTwice(dev, c);
+                }
+            }
+            if (current == null) {
+                ByteBuffer b = poll();
+                if (b == null) {
+                    return null;
+                }
+                current = new Extent(b);
+            }
+            int room = clustersPerExtent - current.slotCount;
+            ByteBuffer spare = null;
+            if (room < n) {
+                spare = poll();
+                if (spare == null) {
+                    return null;
+                }
+            }
+            Reservation r = new Reservation(ds, offset, length);
+            int inFirst = Math.min(room, n);
+            r.add(place(ds, current, first, inFirst), current, current.slotCount - inFirst, inFirst);
+            if (current.slotCount >= clustersPerExtent) {
+                seal(current);
+            }
+            if (inFirst < n) {
+                current = new Extent(spare);
+                r.add(place(ds, current, first + inFirst, n - inFirst), current, 0, n - inFirst);
+            }
+            pendingReservations++;
+            return r;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Appends {@code n} clusters with all blocks stored to {@code e} and returns their data region. Lock held. */
+    private ByteBuffer place(DeviceState ds, Extent e, long cluster, int n) {
+        int at = EXTENT_HEADER_SIZE + e.blockCount * BLOCK_SIZE;
+        for (int i = 0; i < n; i++) {
+            ds.written.testAndSet(cluster + i);
+            e.dataMasks[e.slotCount] = FULL_MASK;
+            e.slots[e.slotCount++] = ExtentHeaderCodec.slot(FULL_MASK, ds.device.id(), cluster + i);
+        }
+        e.blockCount += n * BLOCKS_PER_CLUSTER;
+        e.pending++;
+        return e.buf.slice(at, n * CLUSTER_SIZE);
+    }
+
+    /**
+     * Room in the archive for whole clusters, filled in place by the caller; see {@link #tryReserve}. Not
+     * thread-safe itself: one owner fills it and ends it once.
+     */
+    public final class Reservation {
+        private final DeviceState ds;
+        private final long offset;
+        private final int length;
+        private final List<ByteBuffer> regions = new ArrayList<>(2);
+        private final List<ByteBuffer> views = new ArrayList<>(2);
+        private final List<Extent> parts = new ArrayList<>(2);
+        private final List<int[]> slotRanges = new ArrayList<>(2);
+        private boolean ended;
+
+        private Reservation(DeviceState ds, long offset, int length) {
+            this.ds = ds;
+            this.offset = offset;
+            this.length = length;
+        }
+
+        private void add(ByteBuffer region, Extent e, int firstSlot, int count) {
+            regions.add(region);
+            views.add(region.duplicate());
+            parts.add(e);
+            slotRanges.add(new int[] {firstSlot, count});
+        }
+
+        /** The memory to fill with the device bytes from the reserved offset on, in order (position to limit). */
+        public List<ByteBuffer> buffers() {
+            return views;
+        }
+
+        /**
+         * The bytes are in place: records which blocks hold data and lets the extent go to the output.
+         *
+         * @throws VmaFormatException if the writer failed meanwhile (the data is then lost with the archive)
+         */
+        public void commit() {
+            int[][] masks = new int[regions.size()][];
+            for (int p = 0; p < regions.size(); p++) {
+                int count = slotRanges.get(p)[1];
+                masks[p] = new int[count];
+                for (int i = 0; i < count; i++) {
+                    masks[p][i] = ZeroBlocks.mask(regions.get(p), i * CLUSTER_SIZE, CLUSTER_SIZE);
+                }
+            }
+            lock.lock();
+            try {
+                end();
+                checkOpen();
+                for (int p = 0; p < parts.size(); p++) {
+                    Extent e = parts.get(p);
+                    int firstSlot = slotRanges.get(p)[0];
+                    for (int i = 0; i < masks[p].length; i++) {
+                        int m = masks[p][i];
+                        e.dataMasks[firstSlot + i] = m;
+                        e.needsCompaction |= m != FULL_MASK;
+                        int stored = Integer.bitCount(m) * BLOCK_SIZE;
+                        ds.clusters++;
+                        ds.storedBytes += stored;
+                        ds.zeroBytes += CLUSTER_SIZE - stored;
+                    }
+                    e.pending--;
+                    if (e.sealed && e.pending == 0) {
+                        finish(e);
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /**
+         * The bytes will not arrive in full: the archive can then not be completed, so the writer fails (every
+         * later call and {@link VmaWriter#close()} report this). Never throws; a no-op after commit.
+         */
+        public void abandon() {
+            lock.lock();
+            try {
+                if (ended) {
+                    return;
+                }
+                end();
+                for (Extent e : parts) {
+                    e.pending--;
+                }
+                if (failure == null) {
+                    failure = new VmaFormatException("device " + ds.device.name() + ": the in-place write at offset "
+                            + offset + " (" + length + " bytes) was abandoned before all its bytes arrived");
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        private void end() {
+            if (ended) {
+                throw new IllegalStateException("reservation already ended");
+            }
+            ended = true;
+            pendingReservations--;
         }
     }
 
@@ -266,7 +470,7 @@ public final class VmaWriter implements AutoCloseable {
         VmaDevice dev = ds.device;
         lock.lock();
         try {
-            checkOpen();
+            ensureExtent();
             if (ds.written.get(cluster)) {
                 throw writtenTwice(dev, cluster);
             }
@@ -296,12 +500,62 @@ public final class VmaWriter implements AutoCloseable {
         }
     }
 
-    /** Puts one cluster into the current extent; caller holds the lock. {@code src} may be null iff mask is 0. */
+    /**
+     * Makes sure there is a current extent with room, taking a pool buffer if needed. Caller holds the lock; while
+     * the output is slow this waits for a buffer with the lock released (so that reservations can still commit
+     * and unpin theirs), which is why callers call it before changing any state.
+     */
+    private void ensureExtent() {
+        checkOpen();
+        while (current == null) {
+            ByteBuffer b = poll();
+            if (b == null) {
+                lock.unlock();
+                try {
+                    b = pump.take();
+                } catch (RuntimeException e) {
+                    lock.lock();
+                    throw failed(e);
+                }
+                lock.lock();
+                if (current != null || failure != null || closed) {
+                    pump.recycle(b);
+                    checkOpen();
+                    continue;
+                }
+            }
+            current = new Extent(b);
+        }
+    }
+
+    /** A free pool buffer or null; an output failure becomes the writer's failure. Lock held. */
+    private ByteBuffer poll() {
+        try {
+            return pump.poll();
+        } catch (RuntimeException e) {
+            throw failed(e);
+        }
+    }
+
+    /** Records the first failure (later calls report it) and returns {@code e} to throw. Lock held. */
+    private RuntimeException failed(RuntimeException e) {
+        if (failure == null) {
+            failure = e;
+        }
+        return e;
+    }
+
+    /**
+     * Puts one cluster into the current extent; caller holds the lock and called {@link #ensureExtent()} in the
+     * same hold. {@code src} may be null iff mask is 0.
+     */
     private void emit(DeviceState ds, long cluster, int mask, ByteBuffer src, int srcAt, int validLen) {
         if (!ds.device.isVmstate() && !ds.written.testAndSet(cluster)) {
             throw writtenTwice(ds.device, cluster);
         }
-        int at = EXTENT_HEADER_SIZE + blockCount * BLOCK_SIZE;
+        Extent e = current;
+        ByteBuffer extent = e.buf;
+        int at = EXTENT_HEADER_SIZE + e.blockCount * BLOCK_SIZE;
         int stored = 0;
         for (int m = mask; m != 0; m &= m - 1) {
             int j = Integer.numberOfTrailingZeros(m);
@@ -314,31 +568,69 @@ public final class VmaWriter implements AutoCloseable {
             at += BLOCK_SIZE;
             stored++;
         }
-        slots[slotCount++] = ExtentHeaderCodec.slot(mask, ds.device.id(), cluster);
-        blockCount += stored;
+        e.dataMasks[e.slotCount] = mask;
+        e.slots[e.slotCount++] = ExtentHeaderCodec.slot(mask, ds.device.id(), cluster);
+        e.blockCount += stored;
         ds.clusters++;
         ds.storedBytes += (long) stored * BLOCK_SIZE;
         ds.zeroBytes += validLen - Math.min(validLen, stored * BLOCK_SIZE);
-        if (slotCount >= clustersPerExtent) {
-            flushExtent();
+        if (e.slotCount >= clustersPerExtent) {
+            seal(e);
         }
     }
 
-    /** Finishes the current extent and hands it to the output; may wait for a free buffer. Caller holds the lock. */
-    private void flushExtent() {
-        extentCodec.encode(extent, slots, slotCount, blockCount);
-        extent.position(0).limit(EXTENT_HEADER_SIZE + blockCount * BLOCK_SIZE);
-        ByteBuffer done = extent;
-        try {
-            pump.submit(done, true);
-            extents++;
-            slotCount = 0;
-            blockCount = 0;
-            extent = pump.take();
-        } catch (RuntimeException e) {
-            failure = e;
-            throw e;
+    /** No more clusters go into {@code e}; it goes to the output once no reservation in it is pending. */
+    private void seal(Extent e) {
+        if (current == e) {
+            current = null;
         }
+        e.sealed = true;
+        if (e.pending == 0) {
+            finish(e);
+        }
+    }
+
+    /** Squeezes out zero blocks of in-place clusters, encodes the header and hands the extent to the output. */
+    private void finish(Extent e) {
+        try {
+            if (e.needsCompaction) {
+                compact(e);
+            }
+            extentCodec.encode(e.buf, e.slots, e.slotCount, e.blockCount);
+            e.buf.position(0).limit(EXTENT_HEADER_SIZE + e.blockCount * BLOCK_SIZE);
+            pump.submit(e.buf, true);
+            extents++;
+        } catch (RuntimeException ex) {
+            throw failed(ex);
+        }
+    }
+
+    /**
+     * In-place clusters were stored with all 16 blocks; drops the blocks that turned out to be zero by moving the
+     * later blocks down (whole blocks, always to a lower index, so source and target never overlap).
+     */
+    private static void compact(Extent e) {
+        int read = 0;
+        int write = 0;
+        for (int s = 0; s < e.slotCount; s++) {
+            int stored = ExtentHeaderCodec.mask(e.slots[s]);
+            int data = e.dataMasks[s];
+            for (int m = stored; m != 0; m &= m - 1) {
+                if ((data & Integer.lowestOneBit(m)) != 0) {
+                    if (read != write) {
+                        e.buf.put(EXTENT_HEADER_SIZE + write * BLOCK_SIZE, e.buf, EXTENT_HEADER_SIZE + read * BLOCK_SIZE,
+                                BLOCK_SIZE);
+                    }
+                    write++;
+                }
+                read++;
+            }
+            if (stored != data) {
+                e.slots[s] = ExtentHeaderCodec.slot(data, ExtentHeaderCodec.devId(e.slots[s]),
+                        ExtentHeaderCodec.cluster(e.slots[s]));
+            }
+        }
+        e.blockCount = write;
     }
 
     /**
@@ -356,12 +648,16 @@ public final class VmaWriter implements AutoCloseable {
             }
             try {
                 checkOpen(); // an earlier output failure is the error to report, not the missing clusters
+                if (pendingReservations > 0) {
+                    throw new VmaFormatException(pendingReservations + " in-place cluster writes were never committed");
+                }
                 if (vmstate != null) {
                     vmstate.finish();
                 }
                 checkComplete();
-                if (slotCount > 0 || extents == 0) {
-                    flushExtent(); // a config-only archive still gets one (empty) extent
+                if (extents == 0 || (current != null && current.slotCount > 0)) {
+                    ensureExtent();
+                    seal(current); // a config-only archive still gets one (empty) extent
                 }
                 closed = true;
                 pump.finish();
@@ -472,7 +768,7 @@ public final class VmaWriter implements AutoCloseable {
             int mask = ZeroBlocks.mask(src, at, CLUSTER_SIZE);
             lock.lock();
             try {
-                checkOpen();
+                ensureExtent();
                 emit(ds, next++, mask, src, at, CLUSTER_SIZE);
             } finally {
                 lock.unlock();
@@ -511,6 +807,7 @@ public final class VmaWriter implements AutoCloseable {
         private int compressionLevel = 3;
         private int compressionWorkers = Math.max(1, Runtime.getRuntime().availableProcessors());
         private boolean sync;
+        private boolean directIo;
 
         private Builder() {
         }
@@ -599,6 +896,17 @@ public final class VmaWriter implements AutoCloseable {
         }
 
         /**
+         * Whether an uncompressed archive opened on a path is written with O_DIRECT, bypassing the page cache
+         * (default false). Worth it for large archives: no copy into new cache pages, no cache evicted, no
+         * gigabytes of dirty data left for writeback. Falls back to the page cache, silently, on file systems
+         * without O_DIRECT (tmpfs).
+         */
+        public Builder directIo(boolean directIo) {
+            this.directIo = directIo;
+            return this;
+        }
+
+        /**
          * Creates the archive at this path (which must not exist), written as {@code <name>.part} and renamed on a
          * successful close. Compression by file name: {@code .zst} zstd, {@code .gz} gzip, else none.
          */
@@ -616,10 +924,20 @@ public final class VmaWriter implements AutoCloseable {
                         "temporary file exists (left over from an interrupted run? remove it)");
             }
             try {
-                WritableByteChannel file = !sync ? ch : new WritableByteChannel() {
+                VmaCompression compression = VmaCompression.forFileName(abs);
+                WritableByteChannel data = ch;
+                if (directIo && compression == VmaCompression.NONE) {
+                    try {
+                        data = DirectFileOutput.open(temp);
+                    } catch (IOException | UnsupportedOperationException e) {
+                        log.debug("{}: no O_DIRECT here ({}), writing through the page cache", temp, e.toString());
+                    }
+                }
+                WritableByteChannel body = data;
+                WritableByteChannel file = new WritableByteChannel() {
                     @Override
                     public int write(ByteBuffer src) throws IOException {
-                        return ch.write(src);
+                        return body.write(src);
                     }
 
                     @Override
@@ -630,12 +948,16 @@ public final class VmaWriter implements AutoCloseable {
                     @Override
                     public void close() throws IOException {
                         try (ch) {
-                            ch.force(true); // after the compressor's last frame, before the rename
+                            if (body != ch) {
+                                body.close();
+                            }
+                            if (sync) {
+                                ch.force(true); // after the compressor's last frame, before the rename
+                            }
                         }
                     }
                 };
-                WritableByteChannel out = VmaCompression.forFileName(abs).compress(file, compressionLevel,
-                        compressionWorkers);
+                WritableByteChannel out = compression.compress(file, compressionLevel, compressionWorkers);
                 return new VmaWriter(this, out, temp, abs);
             } catch (IOException | RuntimeException e) {
                 ch.close();

@@ -14,6 +14,7 @@ import org.vmbackup.nbd.FuaLevel;
 import org.vmbackup.nbd.NbdBackend;
 import org.vmbackup.nbd.NbdBackendException;
 import org.vmbackup.nbd.NbdErrno;
+import org.vmbackup.nbd.NbdWriteTarget;
 
 /**
  * The NBD export of one disk during a backup, and the only place where an NBD write becomes an archive write.
@@ -82,6 +83,44 @@ public final class ArchiveExportBackend implements NbdBackend {
             return CompletableFuture.completedFuture(null);
         }
         return run("write", offset, length, () -> store(offset, data, length));
+    }
+
+    /**
+     * Whole clusters are received straight into the archive's buffers when the sink has room right now; the commit
+     * (a zero-block scan) runs on the event loop and needs no sink thread, so such writes are acknowledged as soon
+     * as they arrived, also during the guest pause. Otherwise (no room: the archive output is behind) the server
+     * falls back to {@link #write}, which waits on the sink executor: back-pressure as before.
+     */
+    @Override
+    public NbdWriteTarget writeTarget(long offset, int length) {
+        ArchiveSink.InPlaceWrite w = sink.tryReserve(disk, offset, length);
+        if (w == null) {
+            return null;
+        }
+        return new NbdWriteTarget() {
+            @Override
+            public java.util.List<ByteBuffer> buffers() {
+                return w.buffers();
+            }
+
+            @Override
+            public CompletableFuture<Void> commit(boolean fua) {
+                try {
+                    w.commit();
+                    counters.addData(length);
+                    return CompletableFuture.completedFuture(null);
+                } catch (IOException | RuntimeException e) {
+                    return CompletableFuture.failedFuture(fail("write", offset, length, e));
+                }
+            }
+
+            @Override
+            public void abandon() {
+                w.abandon();
+                onFailure.accept(new BackupException("the NBD connection of disk " + info.name()
+                        + " broke off in the middle of a write at offset " + offset + " (" + length + " bytes)"));
+            }
+        };
     }
 
     /** Stores {@code data}, which stays valid until the NBD future (or the staged write's release) completes. */
