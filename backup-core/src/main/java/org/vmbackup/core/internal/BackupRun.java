@@ -401,20 +401,22 @@ public final class BackupRun {
         cleanup.push("stop early acknowledgements", staging::close);
         staging.open(); // QEMU drains the jobs' first requests inside the pause: acknowledge them at once
         long t0 = System.nanoTime();
-        // stop and the transaction go out together: QEMU runs them in order, and the guest pause then does not
-        // include a QMP round trip through this process between them
+        // stop, the transaction and migrate go out together: QEMU runs them in order, and the guest pause then
+        // includes no QMP round trip through this process. Should the transaction fail, the snapshot that starts
+        // anyway is drained into the void by the cleanup (never cut off: see endMigration).
         cleanup.push("cancel and dismiss backup jobs", () -> finishJobs(q, jobs, abortArchive));
+        cleanup.push("end the VM state snapshot", () -> endMigration(q));
         var stopped = wasRunning ? q.send("stop", null) : null;
         // Throttled: a job copying at full speed starves the main loop that must resume the guest.
         var started = q.send("transaction", transaction(disks, jobs, true));
+        var migrating = q.send("migrate", JsonObject.builder().put("uri", "unix:" + receiver.socket()).build());
         if (stopped != null) {
             q.await("stop", stopped);
         }
         long t1 = System.nanoTime();
         q.await("transaction", started);
         long t2 = System.nanoTime();
-        cleanup.push("end the VM state snapshot", () -> endMigration(q));
-        q.call("migrate", JsonObject.builder().put("uri", "unix:" + receiver.socket()).build());
+        q.await("migrate", migrating);
         long t3 = System.nanoTime();
         if (wasRunning) {
             awaitResume(q);
