@@ -11,7 +11,7 @@
 #   soon as the command prints its arguments), with the background copy unthrottled
 # and prints MB/s (of the image's virtual size) and peak RSS from /usr/bin/time -v.
 # LIVE_ONLY=1 runs only the live restore (reusing WORKDIR's image and archive if present), ROUNDS=N (default 1)
-# times; the live command runs through the launcher examples/vmabackup (JAVA_OPTS=-Xmx256m), as a user runs it;
+# times (LIVE_COPY=1: and wait for the background copy); the live command runs through the launcher examples/vmabackup (JAVA_OPTS=-Xmx256m), as a user runs it;
 # LIVE_CMD overrides it (e.g. LIVE_CMD="java -Xmx256m -jar old.jar" for a baseline in the same session).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -79,6 +79,7 @@ live_round() {
   rm -f "$qmp"
   : > "$log"
   t0=$(date +%s.%N)
+  [ -z "${LIVE_TRACE:-}" ] || echo "command at $(date -d "@$t0" +%T.%N | cut -c1-12)"
   "${live_cmd[@]}" restore "$work/a.vma" --live "$work/live" --qmp "$qmp" > "$log" 2>&1 &
   rpid=$!
   until grep -q "Start QEMU with" "$log"; do sleep 0.01; done
@@ -86,13 +87,25 @@ live_round() {
     -drive "if=none,id=hd0,file=$work/live/drive-hd0.qcow2,format=qcow2" -device virtio-blk-pci,drive=hd0 \
     -qmp "unix:$qmp,server=on,wait=off" > "$work/qemu.log" 2>&1 &
   qpid=$!
+  qt=$(date +%T.%N | cut -c1-12)
   until grep -q "Guest running after" "$log"; do sleep 0.01; done
   t1=$(date +%s.%N)
-  if [ "${LIVE_ONLY:-0}" = 1 ]; then
+  local cpu # user+system CPU of the command up to now (clock ticks, fields 14 and 15 of /proc/PID/stat)
+  cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$rpid/stat" 2>/dev/null || echo "?")
+  if [ -n "${LIVE_TRACE:-}" ]; then # CPU per thread, most first
+    for t in /proc/"$rpid"/task/*; do
+      awk -v hz="$(getconf CLK_TCK)" -v name="$(cat "$t/comm")" '{printf "%6.2f %s\n", ($14 + $15) / hz, name}' "$t/stat"
+    done | sort -rn | head -12
+  fi
+  if [ "${LIVE_ONLY:-0}" = 1 ] && [ "${LIVE_COPY:-0}" != 1 ]; then
     kill "$rpid" 2>/dev/null || true  # the background copy is not what this mode measures
+    [ -z "${LIVE_TRACE:-}" ] || { echo "qemu started at $qt"; cat "$log"; }
     wait "$rpid" 2>/dev/null || true
+    local sock
+    sock=$(sed -n 's/^Serving .* over NBD on \(.*\)\/archive-nbd.sock$/\1/p' "$log")
+    case "$sock" in /tmp/vmabackup-live-*) rm -rf "$sock" ;; esac  # killed: it cannot clean up itself
     echo "live restore: command -> guest running $(python3 -c "print(f'{$t1 - $t0:.2f}')") s" \
-      "($(grep -o 'Guest running after [0-9]* ms' "$log"))"
+      "($(grep -o 'Guest running after [0-9]* ms' "$log"); CPU of the command by then $cpu s)"
   else
     wait "$rpid"
     t2=$(date +%s.%N)

@@ -62,7 +62,7 @@ public final class LiveRestorePlan {
 
     /** Whether the archive has a VM state (then start QEMU with {@code -incoming defer}). */
     public boolean hasVmstate() {
-        return server.index().header().device("vmstate").isPresent();
+        return server.header().device("vmstate").isPresent();
     }
 
     /**
@@ -112,10 +112,14 @@ public final class LiveRestorePlan {
     }
 
     private LiveRestoreRun doStart(QmpClient qmp, boolean ownsClient) throws IOException, InterruptedException {
-        QueryCommands.StatusInfo st = RestoreVmSession.await(qmp.execute(new QueryCommands.QueryStatus()),
-                "query-status");
-        List<QueryCommands.BlockInfo> blocks = RestoreVmSession.await(qmp.execute(new QueryCommands.QueryBlock()),
-                "query-block");
+        log.debug("live restore: QMP connected after {} ms", LiveRestoreSession.ms(t0));
+        // both queries in flight at once: one round trip to QEMU, not two
+        CompletableFuture<QueryCommands.StatusInfo> status = qmp.execute(new QueryCommands.QueryStatus());
+        CompletableFuture<List<QueryCommands.BlockInfo>> block = qmp.execute(new QueryCommands.QueryBlock());
+        QueryCommands.StatusInfo st = RestoreVmSession.await(status, "query-status");
+        List<QueryCommands.BlockInfo> blocks = RestoreVmSession.await(block, "query-block");
+        log.debug("live restore: query-status '{}' and query-block after {} ms", st.status(),
+                LiveRestoreSession.ms(t0));
         List<RestoreDiskMatch> matches = RestoreDiskMatch.match(server.disks(), blocks);
         for (RestoreDiskMatch m : matches) {
             Path want = images.get(m.device().name());
@@ -126,20 +130,24 @@ public final class LiveRestorePlan {
             }
         }
         if ("inmigrate".equals(st.status())) {
-            VmaDevice vmstate = server.index().header().device("vmstate").orElseThrow(() -> new BackupException(
+            VmaDevice vmstate = server.header().device("vmstate").orElseThrow(() -> new BackupException(
                     "QEMU waits for an incoming migration but the archive has no VM state: start it without "
                             + "-incoming"));
+            awaitIndex();
             loadVmstate(qmp, vmstate);
+            st = RestoreVmSession.await(qmp.execute(new QueryCommands.QueryStatus()), "query-status");
+            log.debug("live restore: query-status '{}' after {} ms", st.status(), LiveRestoreSession.ms(t0));
         } else if (hasVmstate()) {
             log.warn("QEMU is '{}', not waiting for an incoming migration: the archive's VM state is not restored",
                     st.status());
         }
-        st = RestoreVmSession.await(qmp.execute(new QueryCommands.QueryStatus()), "query-status");
         if (!st.running()) {
+            awaitIndex(); // never resume a guest on an archive whose scan failed
             RestoreVmSession.await(qmp.execute(new MachineCommands.Cont()), "cont");
         }
         Duration toRunning = Duration.ofNanos(System.nanoTime() - t0);
         log.info("live restore: guest running after {} ms", toRunning.toMillis());
+        awaitIndex(); // a guest started running by itself ran on the exports, which waited for the index
         QmpEventSubscription jobs = qmp.subscribe(e -> e instanceof QmpEvent.BlockJobCompleted
                 || e instanceof QmpEvent.BlockJobCancelled || e instanceof QmpEvent.BlockJobError);
         try {
@@ -153,6 +161,18 @@ public final class LiveRestorePlan {
             throw e;
         }
         return new LiveRestoreRun(qmp, ownsClient, server, matches, images, jobs, listener, executor, t0, toRunning);
+    }
+
+    /** Waits for the archive's index (scanned in the background since prepare) and throws its failure as is. */
+    private void awaitIndex() throws InterruptedException {
+        try {
+            server.indexed().get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable c = e.getCause() instanceof CompletionException && e.getCause().getCause() != null
+                    ? e.getCause().getCause() : e.getCause();
+            throw c instanceof RuntimeException r ? r : new BackupException("indexing the archive failed: " + c, c);
+        }
+        log.debug("live restore: archive index ready after {} ms", LiveRestoreSession.ms(t0));
     }
 
     private void loadVmstate(QmpClient qmp, VmaDevice vmstate) throws IOException, InterruptedException {

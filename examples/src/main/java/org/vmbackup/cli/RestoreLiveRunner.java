@@ -60,7 +60,7 @@ final class RestoreLiveRunner {
                     throw new org.vmbackup.core.BackupException("no QEMU listening on " + socket + " after "
                             + timeout.toSeconds() + " s");
                 }
-                Thread.sleep(100);
+                Thread.sleep(10); // QEMU is being started now: notice its socket at once
             }
         }
     }
