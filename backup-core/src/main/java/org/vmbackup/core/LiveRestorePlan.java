@@ -60,6 +60,17 @@ public final class LiveRestorePlan {
         return socket;
     }
 
+    /**
+     * Completes once the archive is indexed: {@link LiveRestoreSession#prepare()} only checks its header, the scan of
+     * its extents runs in the background (so the time to a running VM does not grow with the disks). Fails with the
+     * scan's error ({@link org.vmbackup.vma.VmaFormatException} for a truncated or corrupt archive); then guest reads
+     * of archive data fail and {@link #start} fails before resuming the guest. Join it before starting QEMU to refuse
+     * a bad archive first, at the cost of the scan's time.
+     */
+    public CompletableFuture<Void> archiveIndexed() {
+        return server.indexed().thenApply(i -> (Void) null);
+    }
+
     /** Whether the archive has a VM state (then start QEMU with {@code -incoming defer}). */
     public boolean hasVmstate() {
         return server.header().device("vmstate").isPresent();
