@@ -255,7 +255,7 @@ public final class VmaExportServer {
                 if (!d.isVmstate() || includeVmstate) {
                     NbdBackend backend;
                     CompletableFuture<VmaExportBackend> ready;
-                    if (index.isDone()) {
+                    if (!background) {
                         VmaExportBackend now = new VmaExportBackend(index.join(), d, readers);
                         backend = now;
                         ready = CompletableFuture.completedFuture(now);
