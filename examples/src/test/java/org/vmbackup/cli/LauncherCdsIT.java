@@ -16,8 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The launcher {@code examples/vmabackup} and its class-data-sharing cache: the first run of a subcommand records an
- * archive, published only once complete; later runs map it; a changed jar gets a new one; any problem with the
- * cache falls back to a plain start, silently.
+ * archive, published only once complete; later runs map it; a rebuilt jar replaces its own (and only its own)
+ * archive; any problem with the cache falls back to a plain start, silently.
  */
 class LauncherCdsIT {
     private static final Path LAUNCHER = Path.of("vmabackup").toAbsolutePath();
@@ -54,10 +54,15 @@ class LauncherCdsIT {
         }
     }
 
-    /** Waits until the launcher's background publisher has put exactly one archive matching glob into cache. */
-    private static Path awaitArchive(Path cache, String glob) throws Exception {
+    /**
+     * Waits until the launcher's background publisher has put exactly one archive matching glob (and not the
+     * excluded glob, given as "!glob") into cache, and no temporary file is left.
+     */
+    private static Path awaitArchive(Path cache, String glob, String... not) throws Exception {
         for (int i = 0; i < 300; i++) {
-            List<Path> found = archives(cache, glob);
+            List<Path> found = archives(cache, glob).stream().filter(f -> not.length == 0
+                    || !f.getFileSystem().getPathMatcher("glob:" + not[0].substring(1)).matches(f.getFileName()))
+                    .toList();
             if (found.size() == 1 && archives(cache, ".*.tmp").isEmpty()) {
                 return found.get(0);
             }
@@ -74,7 +79,7 @@ class LauncherCdsIT {
         assertThat(first.exit()).isZero();
         assertThat(first.out()).startsWith("vmabackup ");
         assertThat(first.err()).isEmpty();
-        Path jsa = awaitArchive(cache, "cds-none-*.jsa");
+        Path jsa = awaitArchive(cache, "cds-none-*-*.jsa");
 
         Path classes = tmp.resolve("classes.txt");
         Run second = launch(Map.of("VMABACKUP_CACHE", cache.toString(), "JAVA_TOOL_OPTIONS",
@@ -85,20 +90,30 @@ class LauncherCdsIT {
 
         // another subcommand gets its own archive, next to the first
         assertThat(launch(Map.of("VMABACKUP_CACHE", cache.toString()), "vma", "--help").exit()).isZero();
-        awaitArchive(cache, "cds-vma-*.jsa");
+        awaitArchive(cache, "cds-vma-*-*.jsa");
         assertThat(jsa).exists();
 
-        // a rebuilt jar (new mtime) gets a new key; the archive of the old one is dropped
+        // another install (a jar elsewhere) gets its own archive and leaves this one alone
         Path copy = tmp.resolve("vmabackup.jar");
         Files.copy(JAR, copy);
-        Files.setLastModifiedTime(copy, FileTime.fromMillis(Files.getLastModifiedTime(JAR).toMillis() - 86_400_000L));
-        Run rebuilt = launch(Map.of("VMABACKUP_CACHE", cache.toString(), "VMABACKUP_JAR", copy.toString()),
-                "--version");
-        assertThat(rebuilt.exit()).isZero();
-        assertThat(rebuilt.err()).isEmpty();
-        Path replaced = awaitArchive(cache, "cds-none-*.jsa");
-        assertThat(replaced).isNotEqualTo(jsa);
-        assertThat(jsa).doesNotExist();
+        Map<String, String> other = Map.of("VMABACKUP_CACHE", cache.toString(), "VMABACKUP_JAR", copy.toString());
+        Run elsewhere = launch(other, "--version");
+        assertThat(elsewhere.exit()).isZero();
+        assertThat(elsewhere.err()).isEmpty();
+        String slot = jsa.getFileName().toString().replaceAll("-[0-9]+\\.jsa$", "");
+        Path copyJsa = awaitArchive(cache, "cds-none-*-*.jsa", "!" + slot + "-*");
+        assertThat(jsa).exists();
+
+        // that jar rebuilt (new mtime): a new archive replaces its old one
+        Files.setLastModifiedTime(copy, FileTime.fromMillis(Files.getLastModifiedTime(copy).toMillis() - 86_400_000L));
+        assertThat(launch(other, "--version").out()).isEqualTo(first.out());
+        for (int i = 0; i < 300 && Files.exists(copyJsa); i++) {
+            Thread.sleep(100);
+        }
+        assertThat(copyJsa).doesNotExist();
+        Path rebuilt = awaitArchive(cache, "cds-none-*-*.jsa", "!" + slot + "-*");
+        assertThat(rebuilt).isNotEqualTo(copyJsa);
+        assertThat(jsa).exists();
     }
 
     @Test
