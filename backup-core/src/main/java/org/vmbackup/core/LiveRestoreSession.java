@@ -113,7 +113,7 @@ public final class LiveRestoreSession {
                         disks.get(i).size()));
             }
             CompletableFuture<VmaExportServer> starting = VmaExportServer.builder(archive).unixSocket(sock)
-                    .indexInBackground(true).start();
+                    .header(header).indexInBackground(true).start();
             try {
                 for (int i = 0; i < creating.size(); i++) {
                     awaitOverlay(creating.get(i), finals.get(i));

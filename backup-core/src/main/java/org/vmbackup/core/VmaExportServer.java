@@ -152,6 +152,7 @@ public final class VmaExportServer {
         private int readThreads = 4;
         private boolean includeVmstate;
         private boolean background;
+        private VmaHeader knownHeader;
 
         private Builder(Path archive) {
             this.archive = Objects.requireNonNull(archive, "archive");
@@ -203,6 +204,12 @@ public final class VmaExportServer {
             return this;
         }
 
+        /** The header the caller already read from this archive, so a background-indexed start does not again. */
+        Builder header(VmaHeader header) {
+            this.knownHeader = Objects.requireNonNull(header, "header");
+            return this;
+        }
+
         /**
          * Indexes the archive (one scan of its extent headers) and starts the server.
          *
@@ -218,7 +225,7 @@ public final class VmaExportServer {
             long t0 = System.nanoTime();
             try {
                 if (background) {
-                    header = readHeader(archive);
+                    header = knownHeader != null ? knownHeader : readHeader(archive);
                     index = new CompletableFuture<>();
                     Thread scan = new Thread(() -> scan(archive, index, t0), "vma-export-index");
                     scan.setDaemon(true);
