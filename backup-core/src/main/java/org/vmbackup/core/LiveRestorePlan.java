@@ -34,16 +34,19 @@ public final class LiveRestorePlan {
     private final VmaExportServer server;
     private final Map<String, Path> images;
     private final Path socket;
+    /** The temporary directory of the socket, made by the session (removed at the end), or null. */
+    private final Path ownedSocketDir;
     private final long rateLimit;
     private final RestoreProgressListener listener;
     private final Executor executor;
     private final long t0;
 
-    LiveRestorePlan(VmaExportServer server, Map<String, Path> images, Path socket, long rateLimit,
-            RestoreProgressListener listener, Executor executor, long t0) {
+    LiveRestorePlan(VmaExportServer server, Map<String, Path> images, Path socket, Path ownedSocketDir,
+            long rateLimit, RestoreProgressListener listener, Executor executor, long t0) {
         this.server = server;
         this.images = Map.copyOf(images);
         this.socket = socket;
+        this.ownedSocketDir = ownedSocketDir;
         this.rateLimit = rateLimit;
         this.listener = listener;
         this.executor = executor;
@@ -171,7 +174,8 @@ public final class LiveRestorePlan {
             jobs.close();
             throw e;
         }
-        return new LiveRestoreRun(qmp, ownsClient, server, matches, images, jobs, listener, executor, t0, toRunning);
+        return new LiveRestoreRun(qmp, ownsClient, server, socket, ownedSocketDir, matches, images, jobs, listener, executor,
+                t0, toRunning);
     }
 
     /** Waits for the archive's index (scanned in the background since prepare) and throws its failure as is. */
@@ -208,6 +212,18 @@ public final class LiveRestorePlan {
 
     /** Gives up before {@link #start}: stops serving the archive. The images stay but cannot be read any more. */
     public CompletableFuture<Void> close() {
-        return server.close();
+        return server.close().thenRun(() -> removeSocket(socket, ownedSocketDir));
+    }
+
+    /** Removes the NBD socket and, if the session made it, its temporary directory (best effort). */
+    static void removeSocket(Path socket, Path ownedDir) {
+        try {
+            Files.deleteIfExists(socket);
+            if (ownedDir != null) {
+                Files.deleteIfExists(ownedDir);
+            }
+        } catch (IOException e) {
+            log.debug("cannot remove {}: {}", socket, e.toString());
+        }
     }
 }

@@ -130,7 +130,8 @@ public final class LiveRestoreSession {
                 images.put(disks.get(i).name(), finals.get(i));
             }
             ok = true;
-            return new LiveRestorePlan(server, images, sock, rateLimit, listener, executor, t0);
+            return new LiveRestorePlan(server, images, sock, socketDir == null ? sockDir : null, rateLimit, listener,
+                    executor, t0);
         } finally {
             if (!ok) {
                 // the images did not exist before (refuseExisting): remove whatever our qemu-img runs left

@@ -66,6 +66,7 @@ class LiveRestoreSessionIT {
                 assertThat(qmp.execute("{\"execute\":\"query-named-block-nodes\"}")).doesNotContain("\"nbd\"");
                 assertRead(target, qmp, "hd0", "0x5a", (3 << 20) + 32768, 32768);
                 assertThat(plan.nbdSocket()).doesNotExist();
+                assertThat(plan.nbdSocket().getParent()).as("the session's temporary directory").doesNotExist();
                 RestoreTestVm.ok(qmp.execute("{\"execute\":\"stop\"}")); // flushes the qcow2 metadata to the files
                 for (int i = 0; i < 2; i++) {
                     Path image = plan.images().get("drive-hd" + i);
@@ -109,6 +110,7 @@ class LiveRestoreSessionIT {
         } finally {
             plan.close().join();
         }
+        assertThat(plan.nbdSocket().getParent()).as("the session's temporary directory").doesNotExist();
     }
 
     /**
