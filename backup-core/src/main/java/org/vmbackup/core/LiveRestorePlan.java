@@ -34,16 +34,19 @@ public final class LiveRestorePlan {
     private final VmaExportServer server;
     private final Map<String, Path> images;
     private final Path socket;
+    /** The temporary directory of the socket, made by the session (removed at the end), or null. */
+    private final Path ownedSocketDir;
     private final long rateLimit;
     private final RestoreProgressListener listener;
     private final Executor executor;
     private final long t0;
 
-    LiveRestorePlan(VmaExportServer server, Map<String, Path> images, Path socket, long rateLimit,
-            RestoreProgressListener listener, Executor executor, long t0) {
+    LiveRestorePlan(VmaExportServer server, Map<String, Path> images, Path socket, Path ownedSocketDir,
+            long rateLimit, RestoreProgressListener listener, Executor executor, long t0) {
         this.server = server;
         this.images = Map.copyOf(images);
         this.socket = socket;
+        this.ownedSocketDir = ownedSocketDir;
         this.rateLimit = rateLimit;
         this.listener = listener;
         this.executor = executor;
@@ -60,9 +63,20 @@ public final class LiveRestorePlan {
         return socket;
     }
 
+    /**
+     * Completes once the archive is indexed: {@link LiveRestoreSession#prepare()} only checks its header, the scan of
+     * its extents runs in the background (so the time to a running VM does not grow with the disks). Fails with the
+     * scan's error ({@link org.vmbackup.vma.VmaFormatException} for a truncated or corrupt archive); then guest reads
+     * of archive data fail and {@link #start} fails before resuming the guest. Join it before starting QEMU to refuse
+     * a bad archive first, at the cost of the scan's time.
+     */
+    public CompletableFuture<Void> archiveIndexed() {
+        return server.indexed().thenApply(i -> (Void) null);
+    }
+
     /** Whether the archive has a VM state (then start QEMU with {@code -incoming defer}). */
     public boolean hasVmstate() {
-        return server.index().header().device("vmstate").isPresent();
+        return server.header().device("vmstate").isPresent();
     }
 
     /**
@@ -112,10 +126,14 @@ public final class LiveRestorePlan {
     }
 
     private LiveRestoreRun doStart(QmpClient qmp, boolean ownsClient) throws IOException, InterruptedException {
-        QueryCommands.StatusInfo st = RestoreVmSession.await(qmp.execute(new QueryCommands.QueryStatus()),
-                "query-status");
-        List<QueryCommands.BlockInfo> blocks = RestoreVmSession.await(qmp.execute(new QueryCommands.QueryBlock()),
-                "query-block");
+        log.debug("live restore: QMP connected after {} ms", LiveRestoreSession.ms(t0));
+        // both queries in flight at once: one round trip to QEMU, not two
+        CompletableFuture<QueryCommands.StatusInfo> status = qmp.execute(new QueryCommands.QueryStatus());
+        CompletableFuture<List<QueryCommands.BlockInfo>> block = qmp.execute(new QueryCommands.QueryBlock());
+        QueryCommands.StatusInfo st = RestoreVmSession.await(status, "query-status");
+        List<QueryCommands.BlockInfo> blocks = RestoreVmSession.await(block, "query-block");
+        log.debug("live restore: query-status '{}' and query-block after {} ms", st.status(),
+                LiveRestoreSession.ms(t0));
         List<RestoreDiskMatch> matches = RestoreDiskMatch.match(server.disks(), blocks);
         for (RestoreDiskMatch m : matches) {
             Path want = images.get(m.device().name());
@@ -126,20 +144,24 @@ public final class LiveRestorePlan {
             }
         }
         if ("inmigrate".equals(st.status())) {
-            VmaDevice vmstate = server.index().header().device("vmstate").orElseThrow(() -> new BackupException(
+            VmaDevice vmstate = server.header().device("vmstate").orElseThrow(() -> new BackupException(
                     "QEMU waits for an incoming migration but the archive has no VM state: start it without "
                             + "-incoming"));
+            awaitIndex();
             loadVmstate(qmp, vmstate);
+            st = RestoreVmSession.await(qmp.execute(new QueryCommands.QueryStatus()), "query-status");
+            log.debug("live restore: query-status '{}' after {} ms", st.status(), LiveRestoreSession.ms(t0));
         } else if (hasVmstate()) {
             log.warn("QEMU is '{}', not waiting for an incoming migration: the archive's VM state is not restored",
                     st.status());
         }
-        st = RestoreVmSession.await(qmp.execute(new QueryCommands.QueryStatus()), "query-status");
         if (!st.running()) {
+            awaitIndex(); // never resume a guest on an archive whose scan failed
             RestoreVmSession.await(qmp.execute(new MachineCommands.Cont()), "cont");
         }
         Duration toRunning = Duration.ofNanos(System.nanoTime() - t0);
         log.info("live restore: guest running after {} ms", toRunning.toMillis());
+        awaitIndex(); // a guest started running by itself ran on the exports, which waited for the index
         QmpEventSubscription jobs = qmp.subscribe(e -> e instanceof QmpEvent.BlockJobCompleted
                 || e instanceof QmpEvent.BlockJobCancelled || e instanceof QmpEvent.BlockJobError);
         try {
@@ -152,7 +174,20 @@ public final class LiveRestorePlan {
             jobs.close();
             throw e;
         }
-        return new LiveRestoreRun(qmp, ownsClient, server, matches, images, jobs, listener, executor, t0, toRunning);
+        return new LiveRestoreRun(qmp, ownsClient, server, socket, ownedSocketDir, matches, images, jobs, listener, executor,
+                t0, toRunning);
+    }
+
+    /** Waits for the archive's index (scanned in the background since prepare) and throws its failure as is. */
+    private void awaitIndex() throws InterruptedException {
+        try {
+            server.indexed().get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable c = e.getCause() instanceof CompletionException && e.getCause().getCause() != null
+                    ? e.getCause().getCause() : e.getCause();
+            throw c instanceof RuntimeException r ? r : new BackupException("indexing the archive failed: " + c, c);
+        }
+        log.debug("live restore: archive index ready after {} ms", LiveRestoreSession.ms(t0));
     }
 
     private void loadVmstate(QmpClient qmp, VmaDevice vmstate) throws IOException, InterruptedException {
@@ -177,6 +212,18 @@ public final class LiveRestorePlan {
 
     /** Gives up before {@link #start}: stops serving the archive. The images stay but cannot be read any more. */
     public CompletableFuture<Void> close() {
-        return server.close();
+        return server.close().thenRun(() -> removeSocket(socket, ownedSocketDir));
+    }
+
+    /** Removes the NBD socket and, if the session made it, its temporary directory (best effort). */
+    static void removeSocket(Path socket, Path ownedDir) {
+        try {
+            Files.deleteIfExists(socket);
+            if (ownedDir != null) {
+                Files.deleteIfExists(ownedDir);
+            }
+        } catch (IOException e) {
+            log.debug("cannot remove {}: {}", socket, e.toString());
+        }
     }
 }

@@ -1,6 +1,5 @@
 package org.vmbackup.core;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,6 +31,8 @@ public final class LiveRestoreRun {
     private final QmpClient qmp;
     private final boolean ownsClient;
     private final VmaExportServer server;
+    private final Path socket;
+    private final Path ownedSocketDir;
     private final List<RestoreDiskMatch> matches;
     private final Map<String, Path> images;
     private final RestoreProgressListener listener;
@@ -40,12 +41,14 @@ public final class LiveRestoreRun {
     private final CompletableFuture<LiveRestoreResult> completion = new CompletableFuture<>();
     private final ScheduledExecutorService poller;
 
-    LiveRestoreRun(QmpClient qmp, boolean ownsClient, VmaExportServer server, List<RestoreDiskMatch> matches,
-            Map<String, Path> images, QmpEventSubscription jobs, RestoreProgressListener listener, Executor executor,
-            long t0, Duration timeToRunning) {
+    LiveRestoreRun(QmpClient qmp, boolean ownsClient, VmaExportServer server, Path socket, Path ownedSocketDir,
+            List<RestoreDiskMatch> matches, Map<String, Path> images, QmpEventSubscription jobs,
+            RestoreProgressListener listener, Executor executor, long t0, Duration timeToRunning) {
         this.qmp = qmp;
         this.ownsClient = ownsClient;
         this.server = server;
+        this.socket = socket;
+        this.ownedSocketDir = ownedSocketDir;
         this.matches = List.copyOf(matches);
         this.images = images;
         this.listener = listener;
@@ -163,8 +166,7 @@ public final class LiveRestoreRun {
             }
             poller.shutdownNow();
             server.close().get(30, TimeUnit.SECONDS);
-            Files.deleteIfExists(server.localAddress() instanceof java.net.UnixDomainSocketAddress u ? u.getPath()
-                    : Path.of("/nonexistent"));
+            LiveRestorePlan.removeSocket(socket, ownedSocketDir);
             List<RestoredDisk> disks = new ArrayList<>();
             for (RestoreDiskMatch m : matches) {
                 disks.add(new RestoredDisk(m.device().name(), images.get(m.device().name()), RestoreFormat.QCOW2,

@@ -13,8 +13,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.vmbackup.core.internal.RestoreNames;
 import org.vmbackup.vma.VmaDevice;
+import org.vmbackup.vma.VmaHeader;
 
 /**
  * Live restore: the VM runs at once on its archive, served by our NBD server, while its disks are copied into local
@@ -40,6 +43,8 @@ import org.vmbackup.vma.VmaDevice;
  * }</pre>
  */
 public final class LiveRestoreSession {
+    private static final Logger log = LoggerFactory.getLogger(LiveRestoreSession.class);
+
     private final Path archive;
     private final Path imageDir;
     private final Path socketDir;
@@ -83,51 +88,97 @@ public final class LiveRestoreSession {
     private LiveRestorePlan doPrepare() throws IOException {
         long t0 = System.nanoTime();
         Path dir = imageDir.toAbsolutePath().normalize();
+        // The header (checked, uncompressed) is all the images and the exports need: the scan of the archive for its
+        // index runs in the background while the images are created, the server starts and QEMU starts; reads wait
+        // for it, and LiveRestorePlan.start waits for it before resuming a paused guest or starting the copy.
+        VmaHeader header = VmaExportServer.Builder.readHeader(archive);
+        List<VmaDevice> disks = header.devices().stream().filter(d -> !d.isVmstate()).toList();
+        List<Path> finals = new ArrayList<>();
+        for (VmaDevice d : disks) {
+            finals.add(RestoreNames.imagePath(dir, d.name(), RestoreFormat.QCOW2.extension()));
+        }
         Path sockDir = socketDir != null ? Files.createDirectories(socketDir)
                 : Files.createTempDirectory("vmabackup-live-");
         Path sock = sockDir.resolve("archive-nbd.sock");
-        VmaExportServer server;
-        try {
-            server = VmaExportServer.builder(archive).unixSocket(sock).start().get(10, TimeUnit.MINUTES);
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : new BackupException("cannot serve " + archive
-                    + ": " + e.getCause(), e.getCause());
-        } catch (InterruptedException | java.util.concurrent.TimeoutException e) {
-            throw new BackupException("cannot serve " + archive + ": " + e, e);
-        }
-        Map<String, Path> images = new LinkedHashMap<>();
-        List<Path> created = new ArrayList<>();
+        List<Process> creating = new ArrayList<>();
+        VmaExportServer server = null;
         boolean ok = false;
         try {
-            List<Path> finals = new ArrayList<>();
-            for (VmaDevice d : server.disks()) {
-                finals.add(RestoreNames.imagePath(dir, d.name(), RestoreFormat.QCOW2.extension()));
-            }
             RestoreSession.refuseExisting(finals);
             Files.createDirectories(dir);
-            for (int i = 0; i < finals.size(); i++) {
-                VmaDevice d = server.disks().get(i);
-                createOverlay(finals.get(i), "nbd+unix:///" + d.name() + "?socket=" + sock, d.size());
-                created.add(finals.get(i));
-                images.put(d.name(), finals.get(i));
+            log.debug("live restore: header read after {} ms", ms(t0));
+            // qemu-img create -u does not open the backing file: the images are made while the server starts
+            for (int i = 0; i < disks.size(); i++) {
+                creating.add(startOverlay(finals.get(i), "nbd+unix:///" + disks.get(i).name() + "?socket=" + sock,
+                        disks.get(i).size()));
+            }
+            CompletableFuture<VmaExportServer> starting = VmaExportServer.builder(archive).unixSocket(sock)
+                    .header(header).indexInBackground(true).start();
+            try {
+                for (int i = 0; i < creating.size(); i++) {
+                    awaitOverlay(creating.get(i), finals.get(i));
+                    log.debug("live restore: {} created after {} ms", finals.get(i), ms(t0));
+                }
+            } catch (IOException | RuntimeException e) {
+                starting.thenAccept(VmaExportServer::close);
+                throw e;
+            }
+            server = awaitServer(starting);
+            log.debug("live restore: NBD server listening after {} ms", ms(t0));
+            Map<String, Path> images = new LinkedHashMap<>();
+            for (int i = 0; i < disks.size(); i++) {
+                images.put(disks.get(i).name(), finals.get(i));
             }
             ok = true;
-            return new LiveRestorePlan(server, images, sock, rateLimit, listener, executor, t0);
+            return new LiveRestorePlan(server, images, sock, socketDir == null ? sockDir : null, rateLimit, listener,
+                    executor, t0);
         } finally {
             if (!ok) {
-                for (Path p : created) {
-                    Files.deleteIfExists(p);
+                // the images did not exist before (refuseExisting): remove whatever our qemu-img runs left
+                for (int i = 0; i < creating.size(); i++) {
+                    creating.get(i).destroyForcibly();
+                    waitGone(creating.get(i));
+                    Files.deleteIfExists(finals.get(i));
                 }
-                server.close().join();
+                if (server != null) {
+                    server.close().join();
+                }
+                Files.deleteIfExists(sock);
+                if (socketDir == null) {
+                    Files.deleteIfExists(sockDir);
+                }
             }
         }
     }
 
-    private void createOverlay(Path image, String backing, long size) throws IOException {
+    private VmaExportServer awaitServer(CompletableFuture<VmaExportServer> starting) {
+        try {
+            return starting.get(10, TimeUnit.MINUTES);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new BackupException("cannot serve " + archive
+                    + ": " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BackupException("interrupted while serving " + archive, e);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new BackupException("cannot serve " + archive + ": " + e, e);
+        }
+    }
+
+    /** Milliseconds since {@code t0} (System.nanoTime), for the step timings logged at debug level. */
+    static long ms(long t0) {
+        return (System.nanoTime() - t0) / 1_000_000;
+    }
+
+    private Process startOverlay(Path image, String backing, long size) throws IOException {
         List<String> cmd = List.of(qemuImg.toString(), "create", "-q", "-f", "qcow2", "-u", "-b", backing, "-F", "raw",
                 image.toString(), Long.toString(size));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         p.getOutputStream().close();
+        return p;
+    }
+
+    private static void awaitOverlay(Process p, Path image) throws IOException {
         String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
         try {
             if (p.waitFor() != 0) {
@@ -137,6 +188,15 @@ public final class LiveRestoreSession {
             p.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new BackupException("interrupted while creating " + image, e);
+        }
+    }
+
+    /** Waits (briefly) until a killed qemu-img has exited, so the image it may have left can be removed. */
+    private static void waitGone(Process p) {
+        try {
+            p.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -1,6 +1,7 @@
 package org.vmbackup.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,6 +66,7 @@ class LiveRestoreSessionIT {
                 assertThat(qmp.execute("{\"execute\":\"query-named-block-nodes\"}")).doesNotContain("\"nbd\"");
                 assertRead(target, qmp, "hd0", "0x5a", (3 << 20) + 32768, 32768);
                 assertThat(plan.nbdSocket()).doesNotExist();
+                assertThat(plan.nbdSocket().getParent()).as("the session's temporary directory").doesNotExist();
                 RestoreTestVm.ok(qmp.execute("{\"execute\":\"stop\"}")); // flushes the qcow2 metadata to the files
                 for (int i = 0; i < 2; i++) {
                     Path image = plan.images().get("drive-hd" + i);
@@ -85,6 +87,30 @@ class LiveRestoreSessionIT {
         }
         assertThat(progress).anyMatch(p -> p.device().equals("drive-hd0") && p.finished())
                 .anyMatch(p -> p.device().equals("drive-hd1") && p.finished());
+    }
+
+    @Test
+    void aPausedGuestIsNotResumedOnAnArchiveWhoseBackgroundScanFails() throws Exception {
+        byte[] plain = Files.readAllBytes(RestoreVectors.dir().resolve("two-disks.vma"));
+        Path cut = tmp.resolve("cut.vma");
+        Files.write(cut, java.util.Arrays.copyOf(plain, plain.length - 1000));
+        LiveRestorePlan plan = LiveRestoreSession.builder().archive(cut).imageDirectory(tmp.resolve("images"))
+                .build().prepare().join();
+        List<String> args = new ArrayList<>(plan.driveArgs());
+        args.addAll(List.of("-S", "-qmp", "unix:{dir}/test.sock,server=on,wait=off"));
+        try (QemuProcess target = QemuProcess.system().args(args.toArray(String[]::new)).start()) {
+            assertThatThrownBy(() -> plan.start(target.qmpSocket()).get(60, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(org.vmbackup.vma.VmaFormatException.class)
+                    .hasMessageContaining("truncated");
+            try (RawQmp qmp = RawQmp.connect(target.dir().resolve("test.sock"))) {
+                assertThat(qmp.execute("{\"execute\":\"query-status\"}")).contains("\"prelaunch\"")
+                        .contains("\"running\": false");
+                assertThat(qmp.execute("{\"execute\":\"query-block-jobs\"}")).doesNotContain("restore-");
+            }
+        } finally {
+            plan.close().join();
+        }
+        assertThat(plan.nbdSocket().getParent()).as("the session's temporary directory").doesNotExist();
     }
 
     /**

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.vmbackup.vma.VmaCompression;
 import org.vmbackup.vma.VmaFormatException;
 
-/** What live restore and the archive export refuse before starting anything. */
+/** What live restore and the archive export refuse before starting anything, and what a bad archive fails later. */
 class LiveRestoreSessionTest {
     @TempDir
     Path tmp;
@@ -53,6 +53,47 @@ class LiveRestoreSessionTest {
         }
         try (Stream<Path> s = Files.list(tmp.resolve("s"))) {
             assertThat(s).as("the NBD socket is gone").isEmpty();
+        }
+    }
+
+    @Test
+    void aTruncatedArchiveIsPreparedFromItsHeaderButItsIndexFailsAndTheEagerExportRefusesIt() throws Exception {
+        byte[] plain = Files.readAllBytes(RestoreVectors.dir().resolve("two-disks.vma"));
+        Path cut = tmp.resolve("cut.vma");
+        Files.write(cut, java.util.Arrays.copyOf(plain, plain.length - 1000));
+        Path images = tmp.resolve("images");
+        LiveRestorePlan plan = LiveRestoreSession.builder().archive(cut).imageDirectory(images)
+                .socketDirectory(tmp.resolve("s")).build().prepare().join();
+        try {
+            assertThat(plan.images()).containsOnlyKeys("drive-scsi0", "drive-virtio1", "drive-efidisk0");
+            assertThat(plan.images().values()).allMatch(Files::exists);
+            assertThat(plan.nbdSocket()).exists();
+            assertThatThrownBy(() -> plan.archiveIndexed().join()).cause().isInstanceOf(VmaFormatException.class)
+                    .hasMessageContaining("truncated");
+        } finally {
+            plan.close().join();
+        }
+        assertThatThrownBy(() -> VmaExportServer.builder(cut).unixSocket(tmp.resolve("n.sock")).start().join())
+                .cause().isInstanceOf(VmaFormatException.class).hasMessageContaining("truncated");
+        assertThat(tmp.resolve("n.sock")).doesNotExist();
+    }
+
+    @Test
+    void theBackgroundIndexedExportServesTheSameDevicesAsTheEagerOne() throws Exception {
+        Path archive = RestoreVectors.dir().resolve("two-disks.vma");
+        VmaExportServer eager = VmaExportServer.builder(archive).unixSocket(tmp.resolve("e.sock")).start().join();
+        VmaExportServer lazy = VmaExportServer.builder(archive).unixSocket(tmp.resolve("l.sock"))
+                .indexInBackground(true).start().join();
+        try {
+            assertThat(lazy.disks()).isEqualTo(eager.disks()).hasSize(3);
+            assertThat(lazy.header().devices()).isEqualTo(eager.index().header().devices());
+            assertThat(lazy.indexed().join().devices()).isEqualTo(eager.index().devices());
+            for (var d : eager.disks()) {
+                assertThat(lazy.backend(d.name()).dataBytes()).isEqualTo(eager.backend(d.name()).dataBytes());
+            }
+        } finally {
+            lazy.close().join();
+            eager.close().join();
         }
     }
 }

@@ -6,6 +6,7 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import org.vmbackup.core.LiveRestorePlan;
 import org.vmbackup.core.LiveRestoreResult;
 import org.vmbackup.core.LiveRestoreRun;
@@ -31,9 +32,15 @@ final class RestoreLiveRunner {
                 plan.hasVmstate() ? " -incoming defer" : "", qmp);
         err.flush();
         try {
-            waitFor(qmp, waitForQemu);
+            waitFor(qmp, waitForQemu, plan.archiveIndexed());
         } catch (Exception e) {
             plan.close().join();
+            if (plan.archiveIndexed().isCompletedExceptionally()) {
+                // a bad archive: its images are useless, and a new attempt must not find them in the way
+                for (Path image : plan.images().values()) {
+                    java.nio.file.Files.deleteIfExists(image);
+                }
+            }
             throw e;
         }
         LiveRestoreRun run = RestoreCommand.join(plan.start(qmp));
@@ -48,10 +55,16 @@ final class RestoreLiveRunner {
         return ExitCode.OK;
     }
 
-    /** Waits until something accepts connections on {@code socket}. */
-    private static void waitFor(Path socket, Duration timeout) throws Exception {
+    /**
+     * Waits until something accepts connections on {@code socket}; fails at once if the archive's background scan
+     * fails meanwhile (a bad archive is reported before QEMU runs on it, when QEMU is slower than the scan).
+     */
+    private static void waitFor(Path socket, Duration timeout, CompletableFuture<Void> indexed) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
+            if (indexed.isCompletedExceptionally()) {
+                RestoreCommand.join(indexed);
+            }
             try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
                 ch.connect(UnixDomainSocketAddress.of(socket));
                 return;
@@ -60,7 +73,7 @@ final class RestoreLiveRunner {
                     throw new org.vmbackup.core.BackupException("no QEMU listening on " + socket + " after "
                             + timeout.toSeconds() + " s");
                 }
-                Thread.sleep(100);
+                Thread.sleep(10); // QEMU is being started now: notice its socket at once
             }
         }
     }

@@ -162,6 +162,18 @@ class RestoreCommandIT {
     }
 
     @Test
+    void liveRestoreOfATruncatedArchiveFailsBeforeQemuConnectsAndLeavesNoImages() throws Exception {
+        byte[] whole = Files.readAllBytes(archive);
+        Path cut = dir.resolve("cut.vma");
+        Files.write(cut, Arrays.copyOf(whole, whole.length - 4096));
+        Path images = dir.resolve("cut-images");
+        assertThat(VmaBackupCli.execute("restore", cut.toString(), "--live", images.toString(), "--qmp",
+                dir.resolve("nobody.sock").toString(), "--wait", "60")).as(stderr()).isEqualTo(ExitCode.FAILED);
+        assertThat(stderr()).contains("truncated").doesNotContain("Guest running");
+        assertThat(images.resolve("drive-hd0.qcow2")).doesNotExist();
+    }
+
+    @Test
     void backupThenRestoreTheRunningVmThroughTheCli() throws Exception {
         byte[] pattern = new byte[1 << 20];
         new Random(4).nextBytes(pattern);

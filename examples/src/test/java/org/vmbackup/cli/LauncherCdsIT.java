@@ -1,0 +1,141 @@
+package org.vmbackup.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The launcher {@code examples/vmabackup} and its class-data-sharing cache: the first run of a subcommand records an
+ * archive, published only once complete; later runs map it; a rebuilt jar replaces its own (and only its own)
+ * archive; any problem with the cache falls back to a plain start, silently.
+ */
+class LauncherCdsIT {
+    private static final Path LAUNCHER = Path.of("vmabackup").toAbsolutePath();
+    private static final Path JAR = Path.of("target/vmabackup.jar").toAbsolutePath();
+
+    @TempDir
+    Path tmp;
+
+    /** One launcher run: exit code, stdout, stderr. */
+    private record Run(int exit, String out, String err) {
+    }
+
+    private Run launch(Map<String, String> env, String... args) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of("bash", LAUNCHER.toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(tmp.resolve("out.txt").toFile())
+                .redirectError(tmp.resolve("err.txt").toFile());
+        pb.environment().remove("JAVA_OPTS");
+        pb.environment().remove("JAVA_TOOL_OPTIONS");
+        pb.environment().remove("VMABACKUP_CDS");
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        return new Run(p.exitValue(), Files.readString(tmp.resolve("out.txt")), Files.readString(tmp.resolve("err.txt")));
+    }
+
+    private static List<Path> archives(Path cache, String glob) throws IOException {
+        if (!Files.isDirectory(cache)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(cache)) {
+            return s.filter(f -> f.getFileSystem().getPathMatcher("glob:" + glob).matches(f.getFileName())).sorted()
+                    .toList();
+        }
+    }
+
+    /**
+     * Waits until the launcher's background publisher has put exactly one archive matching glob (and not the
+     * excluded glob, given as "!glob") into cache, and no temporary file is left.
+     */
+    private static Path awaitArchive(Path cache, String glob, String... not) throws Exception {
+        for (int i = 0; i < 300; i++) {
+            List<Path> found = archives(cache, glob).stream().filter(f -> not.length == 0
+                    || !f.getFileSystem().getPathMatcher("glob:" + not[0].substring(1)).matches(f.getFileName()))
+                    .toList();
+            if (found.size() == 1 && archives(cache, ".*.tmp").isEmpty()) {
+                return found.get(0);
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no archive " + glob + " in " + cache + ": " + archives(cache, "*"));
+    }
+
+    @Test
+    void firstRunRecordsAnArchiveTheNextRunMapsAndANewJarReplaces() throws Exception {
+        assertThat(JAR).as("built by the package phase").exists();
+        Path cache = tmp.resolve("cache");
+        Run first = launch(Map.of("VMABACKUP_CACHE", cache.toString()), "--version");
+        assertThat(first.exit()).isZero();
+        assertThat(first.out()).startsWith("vmabackup ");
+        assertThat(first.err()).isEmpty();
+        Path jsa = awaitArchive(cache, "cds-none-*-*.jsa");
+
+        Path classes = tmp.resolve("classes.txt");
+        Run second = launch(Map.of("VMABACKUP_CACHE", cache.toString(), "JAVA_TOOL_OPTIONS",
+                "-Xlog:class+load:file=" + classes), "--version");
+        assertThat(second.exit()).isZero();
+        assertThat(second.out()).isEqualTo(first.out());
+        assertThat(Files.readString(classes)).contains("org.vmbackup.cli.VmaBackupCli source: shared objects file");
+
+        // another subcommand gets its own archive, next to the first
+        assertThat(launch(Map.of("VMABACKUP_CACHE", cache.toString()), "vma", "--help").exit()).isZero();
+        awaitArchive(cache, "cds-vma-*-*.jsa");
+        assertThat(jsa).exists();
+
+        // another install (a jar elsewhere) gets its own archive and leaves this one alone
+        Path copy = tmp.resolve("vmabackup.jar");
+        Files.copy(JAR, copy);
+        Map<String, String> other = Map.of("VMABACKUP_CACHE", cache.toString(), "VMABACKUP_JAR", copy.toString());
+        Run elsewhere = launch(other, "--version");
+        assertThat(elsewhere.exit()).isZero();
+        assertThat(elsewhere.err()).isEmpty();
+        String slot = jsa.getFileName().toString().replaceAll("-[0-9]+\\.jsa$", "");
+        Path copyJsa = awaitArchive(cache, "cds-none-*-*.jsa", "!" + slot + "-*");
+        assertThat(jsa).exists();
+
+        // that jar rebuilt (new mtime): a new archive replaces its old one
+        Files.setLastModifiedTime(copy, FileTime.fromMillis(Files.getLastModifiedTime(copy).toMillis() - 86_400_000L));
+        assertThat(launch(other, "--version").out()).isEqualTo(first.out());
+        for (int i = 0; i < 300 && Files.exists(copyJsa); i++) {
+            Thread.sleep(100);
+        }
+        assertThat(copyJsa).doesNotExist();
+        Path rebuilt = awaitArchive(cache, "cds-none-*-*.jsa", "!" + slot + "-*");
+        assertThat(rebuilt).isNotEqualTo(copyJsa);
+        assertThat(jsa).exists();
+    }
+
+    @Test
+    void withoutAUsableCacheOrWithCdsOffTheLauncherRunsJavaPlainlyAndSilently() throws Exception {
+        Path notADir = Files.writeString(tmp.resolve("file"), "x", StandardCharsets.UTF_8);
+        Run blocked = launch(Map.of("VMABACKUP_CACHE", notADir.resolve("cache").toString()), "--version");
+        assertThat(blocked.exit()).isZero();
+        assertThat(blocked.out()).startsWith("vmabackup ");
+        assertThat(blocked.err()).isEmpty();
+
+        Path cache = tmp.resolve("cache");
+        Run off = launch(Map.of("VMABACKUP_CACHE", cache.toString(), "VMABACKUP_CDS", "0"), "--version");
+        assertThat(off.exit()).isZero();
+        assertThat(off.out()).isEqualTo(blocked.out());
+        Run own = launch(Map.of("VMABACKUP_CACHE", cache.toString(), "JAVA_OPTS", "-Xshare:off"), "--version");
+        assertThat(own.exit()).isZero();
+        assertThat(own.out()).isEqualTo(blocked.out());
+        Thread.sleep(1500); // a publisher would have been started by now
+        assertThat(archives(cache, "*")).isEmpty();
+
+        // usage errors keep their exit code through the launcher
+        Run usage = launch(Map.of("VMABACKUP_CACHE", cache.toString(), "VMABACKUP_CDS", "0"), "no-such-command");
+        assertThat(usage.exit()).isEqualTo(ExitCode.USAGE);
+    }
+}
