@@ -98,7 +98,9 @@ EOF
 
 ours() { # prints "seconds pause_ms rss_mib"
   rm -rf "${work:?}/$ARCHIVE"
-  /usr/bin/time -v java -Xmx256m ${BENCH_JAVA_OPTS:-} -jar "$jar" backup --qmp "$work/qmp.sock" "$work/$ARCHIVE" \
+  # through the launcher, as a user runs it (its JVM options per command and class-data cache included)
+  JAVA_OPTS="-Xmx256m ${BENCH_JAVA_OPTS:-}" VMABACKUP_JAR="$jar" /usr/bin/time -v "$root/examples/vmabackup" backup \
+    --qmp "$work/qmp.sock" "$work/$ARCHIVE" \
     >"$work/ours.out" 2>"$work/ours.err" || { cat "$work/ours.out" "$work/ours.err" >&2; exit 1; }
   local pause dur rss
   pause=$(sed -n 's/.*guest pause \([0-9]*\) ms, duration \([0-9.]*\) s.*/\1/p' "$work/ours.out")
