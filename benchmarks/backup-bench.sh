@@ -7,6 +7,8 @@
 #   SIZE_GIB=16 RAM_MIB=1024 ROUNDS=2 WORK=/tmp/backup-bench benchmarks/backup-bench.sh
 #   JAR=PATH runs another build of vmabackup.jar (A/B comparisons)
 #   OURS_LOG=FILE appends our command's output and stderr (e.g. with BENCH_JAVA_OPTS=-Dorg.slf4j.simpleLogger.defaultLogLevel=debug)
+#   PEER_DIRECT=1 makes the peer write without the page cache as well (QEMU cache.direct=on, dd oflag=direct),
+#   as ours does for .vma files
 #   ARCHIVE=ours.vma (default) | ours.vma.zst | ours-dir (a directory archive: raw images, no VMA checksums)
 # Build first: mvn -q -DskipTests package
 set -euo pipefail
@@ -54,9 +56,10 @@ for _ in $(seq 100); do [ -S "$work/peer.sock" ] && break; sleep 0.1; done
 peer() { # QEMU's own in-process backup + snapshot to local files; prints "seconds pause_ms"
   rm -f "$work/peer.raw" "$work/peer.vmstate"
   truncate -s "${SIZE_GIB}G" "$work/peer.raw"
-  python3 - "$work/peer.sock" "$work/peer.raw" "$work/peer.vmstate" <<'EOF'
+  python3 - "$work/peer.sock" "$work/peer.raw" "$work/peer.vmstate" "${PEER_DIRECT:-0}" <<'EOF'
 import json, socket, sys, time
-sock, target, vmstate = sys.argv[1:4]
+sock, target, vmstate, direct = sys.argv[1:5]
+direct = direct == "1"
 s = socket.socket(socket.AF_UNIX); s.connect(sock); f = s.makefile("rw")
 events = []
 def recv():
@@ -74,14 +77,17 @@ def wait(pred):
             if pred(e): events.remove(e); return e
         events.append(recv())
 recv(); cmd("qmp_capabilities")
-cmd("blockdev-add", driver="raw", **{"node-name": "peer-t"}, file={"driver": "file", "filename": target})
+# PEER_DIRECT=1: the peer bypasses the page cache too (QEMU's cache.direct, dd oflag=direct for the state)
+cmd("blockdev-add", driver="raw", **{"node-name": "peer-t"}, file={"driver": "file", "filename": target,
+    "cache": {"direct": direct}})
 cmd("migrate-set-capabilities", capabilities=[{"capability": "background-snapshot", "state": True},
                                               {"capability": "events", "state": True}])
 t0 = time.monotonic()
 cmd("stop")
 cmd("transaction", actions=[{"type": "blockdev-backup", "data": {"job-id": "peer-j", "device": "hd0",
     "target": "peer-t", "sync": "full", "speed": 1, "auto-finalize": True, "auto-dismiss": False}}])
-cmd("migrate", uri="exec:cat > " + vmstate)
+cmd("migrate", uri=("exec:dd bs=1M iflag=fullblock oflag=direct status=none of=" if direct else "exec:cat > ")
+    + vmstate)
 stop = wait(lambda e: e["event"] == "STOP")
 resume = wait(lambda e: e["event"] == "RESUME")
 cmd("block-job-set-speed", device="peer-j", speed=0)
@@ -132,7 +138,7 @@ for r in $(seq "$ROUNDS"); do
     settle; read -r pt pp < <(peer)
   fi
   ratio=$(python3 -c "print('%.2f' % ($ot / $pt))")
-  echo "round $r: peer (QEMU in-process to raw file + migrate exec:cat) ${pt} s, pause ${pp} ms;" \
+  echo "round $r: peer (QEMU in-process to raw file + migrate exec:$([ "${PEER_DIRECT:-0}" = 1 ] && echo "dd, O_DIRECT" || echo cat)) ${pt} s, pause ${pp} ms;" \
        "ours (vmabackup backup to $ARCHIVE, -Xmx256m) ${ot} s, pause ${op} ms, peak RSS ${orss} MiB; ratio ${ratio}x"
   du -sb "$work/$ARCHIVE" "$work/peer.vmstate" 2>/dev/null | awk '{print "  " $1 " bytes " $2}'  || true
 done
