@@ -26,7 +26,9 @@ mkdir -p "$data"
 pids=()
 cleanup() { for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-JAVA_OPTS=${JAVA_OPTS:--Xmx256m -XX:MaxDirectMemorySize=3g}
+# -Dio.netty.jfr.enabled=false as the launcher (examples/vmabackup) runs `nbd serve`: netty's JFR events cost the
+# first jobs of a fresh JVM ~25 % more CPU (benchmarks/nbd-cpu-per-job.sh, BENCHMARKS.md)
+JAVA_OPTS=${JAVA_OPTS:--Xmx256m -XX:MaxDirectMemorySize=3g -Dio.netty.jfr.enabled=false}
 
 now() { date +%s.%N; }
 wait_socket() { for _ in $(seq 600); do [ -S "$1" ] && return 0; sleep 0.05; done; echo "no socket $1" >&2; return 1; }
