@@ -20,6 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vmbackup.nbd.NbdServer;
 import org.vmbackup.qmp.QmpClient;
+import org.vmbackup.testkit.RawQmp;
 
 /** Each fault fails the session naming the cause, leaves no archive, keeps the guest running and QEMU clean. */
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
@@ -101,6 +102,37 @@ class BackupFaultsIT {
                     });
             assertThat(failure(f)).hasMessageContaining("drive-hd0");
             assertNoArchive();
+            vm.assertClean();
+        }
+    }
+
+    @Test
+    void aRefusedTransactionFailsTheSessionAndTheSnapshotSentWithItIsDrained() throws Exception {
+        try (TestVm vm = TestVm.start(36, 128, 8 * MIB)) {
+            RawQmp c = vm.check();
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"node-name\": \"([^\"]+)\"")
+                    .matcher(c.execute("{\"execute\":\"query-block\"}"));
+            assertThat(m.find()).isTrue();
+            // a mirror job on the disk makes QEMU refuse the backup transaction ("block device is in use")
+            assertThat(c.execute("{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"null-co\","
+                    + "\"node-name\":\"blocker-t\",\"size\":" + 8 * MIB + "}}")).contains("\"return\"");
+            assertThat(c.execute("{\"execute\":\"blockdev-mirror\",\"arguments\":{\"job-id\":\"blocker\","
+                    + "\"device\":\"" + m.group(1) + "\",\"target\":\"blocker-t\",\"sync\":\"full\",\"speed\":1}}"))
+                    .contains("\"return\"");
+            CompletableFuture<BackupResult> f = BackupSession.builder().qmpSocket(vm.qmpSocket())
+                    .target(tmp.resolve("a.vma")).build().start();
+            assertThat(failure(f)).hasMessageContaining("in use by block job");
+            assertNoArchive();
+            // migrate went out together with the refused transaction: that snapshot ran to its end, not cut off
+            assertThat(c.execute("{\"execute\":\"query-migrate\"}")).doesNotContain("\"active\"")
+                    .doesNotContain("\"setup\"");
+            c.execute("{\"execute\":\"block-job-cancel\",\"arguments\":{\"device\":\"blocker\",\"force\":true}}");
+            for (int i = 0; i < 500 && !c.execute("{\"execute\":\"query-jobs\"}").equals("{\"return\": []}"); i++) {
+                Thread.sleep(20);
+                c.execute("{\"execute\":\"job-dismiss\",\"arguments\":{\"id\":\"blocker\"}}");
+            }
+            assertThat(c.execute("{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":\"blocker-t\"}}"))
+                    .contains("\"return\"");
             vm.assertClean();
         }
     }
