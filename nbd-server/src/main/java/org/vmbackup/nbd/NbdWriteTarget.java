@@ -31,4 +31,22 @@ public interface NbdWriteTarget {
     /** The payload will not be committed (request refused or connection lost). Never throws. */
     default void abandon() {
     }
+
+    /**
+     * A target whose buffers are the disk itself (memory, scratch): bytes in place are stored, so commit completes
+     * at once and abandon has nothing to undo.
+     */
+    static NbdWriteTarget inPlace(List<ByteBuffer> buffers) {
+        return new NbdWriteTarget() {
+            @Override
+            public List<ByteBuffer> buffers() {
+                return buffers;
+            }
+
+            @Override
+            public CompletableFuture<Void> commit(boolean fua) {
+                return CompletableFuture.completedFuture(null);
+            }
+        };
+    }
 }

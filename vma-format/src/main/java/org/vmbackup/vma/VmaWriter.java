@@ -315,10 +315,12 @@ public final class VmaWriter implements AutoCloseable {
         private final DeviceState ds;
         private final long offset;
         private final int length;
-        private final List<ByteBuffer> regions = new ArrayList<>(2);
+        /** Where in which extent: {@code count} slots from {@code firstSlot}, their data in {@code region}. */
+        private record Part(ByteBuffer region, Extent extent, int firstSlot, int count) {
+        }
+
+        private final List<Part> parts = new ArrayList<>(2);
         private final List<ByteBuffer> views = new ArrayList<>(2);
-        private final List<Extent> parts = new ArrayList<>(2);
-        private final List<int[]> slotRanges = new ArrayList<>(2);
         private boolean ended;
 
         private Reservation(DeviceState ds, long offset, int length) {
@@ -328,10 +330,8 @@ public final class VmaWriter implements AutoCloseable {
         }
 
         private void add(ByteBuffer region, Extent e, int firstSlot, int count) {
-            regions.add(region);
-            views.add(region.duplicate());
-            parts.add(e);
-            slotRanges.add(new int[] {firstSlot, count});
+            parts.add(new Part(region, e, firstSlot, count));
+            views.add(region.duplicate()); // the caller moves positions; masks are read from the region
         }
 
         /** The memory to fill with the device bytes from the reserved offset on, in order (position to limit). */
@@ -345,12 +345,12 @@ public final class VmaWriter implements AutoCloseable {
          * @throws VmaFormatException if the writer failed meanwhile (the data is then lost with the archive)
          */
         public void commit() {
-            int[][] masks = new int[regions.size()][];
-            for (int p = 0; p < regions.size(); p++) {
-                int count = slotRanges.get(p)[1];
-                masks[p] = new int[count];
-                for (int i = 0; i < count; i++) {
-                    masks[p][i] = ZeroBlocks.mask(regions.get(p), i * CLUSTER_SIZE, CLUSTER_SIZE);
+            int[][] masks = new int[parts.size()][];
+            for (int p = 0; p < parts.size(); p++) {
+                Part part = parts.get(p);
+                masks[p] = new int[part.count()];
+                for (int i = 0; i < part.count(); i++) {
+                    masks[p][i] = ZeroBlocks.mask(part.region(), i * CLUSTER_SIZE, CLUSTER_SIZE);
                 }
             }
             lock.lock();
@@ -358,8 +358,8 @@ public final class VmaWriter implements AutoCloseable {
                 end();
                 checkOpen();
                 for (int p = 0; p < parts.size(); p++) {
-                    Extent e = parts.get(p);
-                    int firstSlot = slotRanges.get(p)[0];
+                    Extent e = parts.get(p).extent();
+                    int firstSlot = parts.get(p).firstSlot();
                     for (int i = 0; i < masks[p].length; i++) {
                         int m = masks[p][i];
                         e.dataMasks[firstSlot + i] = m;
@@ -390,8 +390,8 @@ public final class VmaWriter implements AutoCloseable {
                     return;
                 }
                 end();
-                for (Extent e : parts) {
-                    e.pending--;
+                for (Part part : parts) {
+                    part.extent().pending--;
                 }
                 if (failure == null) {
                     failure = new VmaFormatException("device " + ds.device.name() + ": the in-place write at offset "

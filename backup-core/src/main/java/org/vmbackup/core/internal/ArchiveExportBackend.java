@@ -3,6 +3,7 @@ package org.vmbackup.core.internal;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -99,7 +100,7 @@ public final class ArchiveExportBackend implements NbdBackend {
         }
         return new NbdWriteTarget() {
             @Override
-            public java.util.List<ByteBuffer> buffers() {
+            public List<ByteBuffer> buffers() {
                 return w.buffers();
             }
 

@@ -198,17 +198,7 @@ public final class MemoryBackend implements NbdBackend {
         } catch (OutOfMemoryError e) {
             return null;
         }
-        return new NbdWriteTarget() {
-            @Override
-            public List<ByteBuffer> buffers() {
-                return regions;
-            }
-
-            @Override
-            public CompletableFuture<Void> commit(boolean fua) {
-                return CompletableFuture.completedFuture(null); // memory: in place is stored
-            }
-        };
+        return NbdWriteTarget.inPlace(regions);
     }
 
     @Override

@@ -53,17 +53,7 @@ public final class NullBackend implements NbdBackend {
         for (int left = length; left > 0; left -= SCRATCH.capacity()) {
             parts.add(SCRATCH.slice(0, Math.min(left, SCRATCH.capacity())));
         }
-        return new NbdWriteTarget() {
-            @Override
-            public List<ByteBuffer> buffers() {
-                return parts;
-            }
-
-            @Override
-            public CompletableFuture<Void> commit(boolean fua) {
-                return CompletableFuture.completedFuture(null);
-            }
-        };
+        return NbdWriteTarget.inPlace(parts);
     }
 
     @Override
