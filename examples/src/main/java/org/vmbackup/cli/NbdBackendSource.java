@@ -33,10 +33,11 @@ final class NbdBackendSource {
     record Opened(NbdBackend backend, AutoCloseable resource) {
     }
 
-    Opened open(boolean readOnly) throws IOException {
+    /** Opens the source; {@code preallocate} (with {@code --memory} only) touches all its memory first. */
+    Opened open(boolean readOnly, boolean preallocate) throws IOException {
         Opened opened;
         if (memory != null) {
-            opened = new Opened(new MemoryBackend(memory), () -> { });
+            opened = new Opened(preallocate ? preallocated(memory) : new MemoryBackend(memory), () -> { });
         } else if (nullSize != null) {
             opened = new Opened(new NullBackend(nullSize), () -> { });
         } else {
@@ -44,5 +45,15 @@ final class NbdBackendSource {
             opened = new Opened(f, f);
         }
         return readOnly ? new Opened(new ReadOnlyBackend(opened.backend()), opened.resource()) : opened;
+    }
+
+    private static MemoryBackend preallocated(long size) throws IOException {
+        try {
+            return MemoryBackend.preallocated(size);
+        } catch (OutOfMemoryError e) {
+            // Direct memory is limited by -XX:MaxDirectMemorySize (default: the heap size), not by the machine.
+            throw new IOException("cannot preallocate a memory export of " + size + " bytes: " + e.getMessage()
+                    + " (raise -XX:MaxDirectMemorySize in JAVA_OPTS)");
+        }
     }
 }

@@ -29,6 +29,11 @@ final class NbdServeCommand implements Callable<Integer> {
     @Option(names = "--read-only", description = "Refuse writes (EPERM).")
     boolean readOnly;
 
+    @Option(names = "--preallocate", description = "With --memory: allocate and touch all of it before serving "
+            + "(like nbdkit memory allocator=malloc), so serving never allocates; needs -XX:MaxDirectMemorySize "
+            + "(JAVA_OPTS) of at least SIZE.")
+    boolean preallocate;
+
     @Option(names = "--name", paramLabel = "EXPORT", defaultValue = "",
             description = "Export name (default: empty, the default export).")
     String name;
@@ -78,7 +83,10 @@ final class NbdServeCommand implements Callable<Integer> {
             return NbdServeVmaSupport.serve(spec.commandLine().getErr(), source.vma, listen.socket,
                     listen.socket != null ? null : new InetSocketAddress(InetAddress.getByName(bind), listen.port));
         }
-        NbdBackendSource.Opened opened = source.open(readOnly);
+        if (preallocate && source.memory == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--preallocate only applies with --memory");
+        }
+        NbdBackendSource.Opened opened = source.open(readOnly, preallocate);
         try (AutoCloseable resource = opened.resource()) {
             NbdExport export = NbdExport.of(name, opened.backend());
             NbdServer.Builder b = NbdServer.builder();

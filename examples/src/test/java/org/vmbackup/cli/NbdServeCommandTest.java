@@ -12,10 +12,13 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 class NbdServeCommandTest {
+    @RegisterExtension
+    final StdCapture std = new StdCapture();
     @TempDir
     Path dir;
 
@@ -43,6 +46,18 @@ class NbdServeCommandTest {
         assertThat(VmaBackupCli.execute("nbd", "serve", "--memory", "1M", "--port", "0", "--tls-cert", "x"))
                 .as("--tls-cert needs --tls-key").isEqualTo(ExitCode.USAGE);
         assertThat(VmaBackupCli.execute("nbd")).isEqualTo(ExitCode.USAGE);
+        assertThat(VmaBackupCli.execute("nbd", "serve", "--null", "1M", "--preallocate", "--socket",
+                sock.toString())).as("--preallocate needs --memory").isEqualTo(ExitCode.USAGE);
+    }
+
+    @Test
+    void aPreallocatedExportLargerThanDirectMemoryFailsWithAMessage() {
+        // The test JVM's direct memory limit is its heap limit: a 4 TiB export cannot fit.
+        assertThat(VmaBackupCli.execute("nbd", "serve", "--memory", "4T", "--preallocate", "--socket",
+                dir.resolve("s.sock").toString())).isEqualTo(ExitCode.FAILED);
+        assertThat(std.err.toString()).contains("cannot preallocate a memory export of 4398046511104 bytes")
+                .contains("MaxDirectMemorySize").doesNotContain("\tat ");
+        assertThat(dir.resolve("s.sock")).doesNotExist();
     }
 
     @Test

@@ -10,6 +10,8 @@ package org.vmbackup.nbd;
  * @param bytesRead bytes sent for READ requests
  * @param writes WRITE requests
  * @param bytesWritten bytes received in WRITE requests
+ * @param bytesWrittenInPlace of those, bytes the socket delivered straight into backend memory
+ *        ({@link NbdBackend#writeTarget}) without a copy in user space
  * @param zeroes WRITE_ZEROES requests
  * @param bytesZeroed bytes covered by WRITE_ZEROES requests
  * @param trims TRIM requests
@@ -20,7 +22,8 @@ package org.vmbackup.nbd;
  * @param errors requests answered with an error
  */
 public record NbdExportMetrics(String export, long connections, long totalConnections, long reads,
-                               long bytesRead, long writes, long bytesWritten, long zeroes, long bytesZeroed,
+                               long bytesRead, long writes, long bytesWritten,
+                               long bytesWrittenInPlace, long zeroes, long bytesZeroed,
                                long trims, long bytesTrimmed, long flushes, long caches, long blockStatus,
                                long errors) {
 }

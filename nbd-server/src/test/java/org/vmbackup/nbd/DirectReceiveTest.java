@@ -138,6 +138,34 @@ class DirectReceiveTest {
     }
 
     @Test
+    void aClientThatPausesBetweenRequestsStillHasEveryPayloadAfterTheFirstReceivedInPlace() throws Exception {
+        // After a payload received in place the server reads the next header alone. A client that sends its next
+        // request only after the server found the socket empty must not have it read into a pooled buffer.
+        CountingBackend backend = new CountingBackend(MemoryBackend.preallocated(SIZE));
+        int length = 1 << 20;
+        int requests = 6;
+        Random random = new Random(7);
+        try (NbdEventLoop loop = NbdEventLoop.create(1, true)) {
+            NbdServer server = start(loop, backend);
+            try (BlockingNbdClient client = connect()) {
+                for (int i = 0; i < requests; i++) {
+                    byte[] data = new byte[length];
+                    random.nextBytes(data);
+                    Thread.sleep(20);
+                    assertThat(client.writeInPieces((long) i * length, data, new int[0], 0)).isZero();
+                    assertThat(client.read((long) i * length, length)).isEqualTo(data);
+                }
+            }
+            NbdExportMetrics m = server.metrics("");
+            assertThat(m.bytesWritten()).isEqualTo((long) requests * length);
+            assertThat(m.bytesWrittenInPlace()).as("bytes received without a user-space copy")
+                    .isGreaterThanOrEqualTo((long) (requests - 1) * length)
+                    .isLessThanOrEqualTo(m.bytesWritten());
+            server.close().get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void aLostConnectionAbandonsTheTargetAndOthersGoOn() throws Exception {
         CountingBackend backend = new CountingBackend(new MemoryBackend(SIZE));
         try (NbdEventLoop loop = NbdEventLoop.create(1, true)) {

@@ -21,7 +21,7 @@ public final class DirectReceive implements RecvByteBufAllocator {
 
     private final RecvByteBufAllocator delegate;
     private ByteBuf armed;
-    private int nextReadLimit;
+    private int readLimit;
 
     private DirectReceive(RecvByteBufAllocator delegate) {
         this.delegate = delegate;
@@ -45,12 +45,14 @@ public final class DirectReceive implements RecvByteBufAllocator {
     }
 
     /**
-     * The next read (when nothing is armed) takes at most {@code bytes}: after a payload received into backend
-     * memory the next request header is read alone, so that a following WRITE's payload is not pulled into a
-     * receive buffer with it (and copied out again).
+     * Reads (when nothing is armed) take at most {@code bytes} until this is called again (0: no limit): while the
+     * decoder waits for the header that follows a payload received into backend memory it reads only that header,
+     * so that a following WRITE's payload is not pulled into a receive buffer with it (and copied out again). The
+     * limit outlives reads that return nothing: a client that sends its next request a moment later must not have
+     * it read into a full-size buffer.
      */
-    void limitNextRead(int bytes) {
-        nextReadLimit = bytes;
+    void limitReads(int bytes) {
+        readLimit = bytes;
     }
 
     /**
@@ -94,9 +96,8 @@ public final class DirectReceive implements RecvByteBufAllocator {
             if (target != null) {
                 return target.retain();
             }
-            int limit = nextReadLimit;
+            int limit = readLimit;
             if (limit > 0) {
-                nextReadLimit = 0;
                 return alloc.directBuffer(limit, limit);
             }
             return delegate().allocate(alloc);

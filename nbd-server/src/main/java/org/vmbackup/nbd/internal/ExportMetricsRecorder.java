@@ -12,6 +12,7 @@ public final class ExportMetricsRecorder {
     private final LongAdder bytesRead = new LongAdder();
     private final LongAdder writes = new LongAdder();
     private final LongAdder bytesWritten = new LongAdder();
+    private final LongAdder bytesWrittenInPlace = new LongAdder();
     private final LongAdder zeroes = new LongAdder();
     private final LongAdder bytesZeroed = new LongAdder();
     private final LongAdder trims = new LongAdder();
@@ -49,6 +50,11 @@ public final class ExportMetricsRecorder {
         }
     }
 
+    /** Counts the bytes of a completed WRITE that were received straight into backend memory. */
+    void writtenInPlace(long bytes) {
+        bytesWrittenInPlace.add(bytes);
+    }
+
     void failed() {
         errors.increment();
     }
@@ -61,7 +67,8 @@ public final class ExportMetricsRecorder {
     /** An immutable snapshot of the counters. */
     public NbdExportMetrics snapshot() {
         return new NbdExportMetrics(export, connections.sum(), totalConnections.sum(), reads.sum(),
-                bytesRead.sum(), writes.sum(), bytesWritten.sum(), zeroes.sum(), bytesZeroed.sum(), trims.sum(),
-                bytesTrimmed.sum(), flushes.sum(), caches.sum(), blockStatus.sum(), errors.sum());
+                bytesRead.sum(), writes.sum(), bytesWritten.sum(), bytesWrittenInPlace.sum(), zeroes.sum(),
+                bytesZeroed.sum(), trims.sum(), bytesTrimmed.sum(), flushes.sum(), caches.sum(), blockStatus.sum(),
+                errors.sum());
     }
 }

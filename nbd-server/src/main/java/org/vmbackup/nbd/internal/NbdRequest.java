@@ -17,6 +17,7 @@ public final class NbdRequest extends DefaultByteBufHolder {
     private final long length;
     private final boolean payloadDropped;
     private final NbdWriteTarget placed;
+    private final long inPlaceBytes;
 
     /**
      * A decoded request.
@@ -27,13 +28,14 @@ public final class NbdRequest extends DefaultByteBufHolder {
      */
     public NbdRequest(int flags, int type, long cookie, long offset, long length, ByteBuf payload,
                       boolean payloadDropped) {
-        this(flags, type, cookie, offset, length, payload, payloadDropped, null);
+        this(flags, type, cookie, offset, length, payload, payloadDropped, null, 0);
     }
 
     private NbdRequest(int flags, int type, long cookie, long offset, long length, ByteBuf payload,
-                       boolean payloadDropped, NbdWriteTarget placed) {
+                       boolean payloadDropped, NbdWriteTarget placed, long inPlaceBytes) {
         super(payload);
         this.placed = placed;
+        this.inPlaceBytes = inPlaceBytes;
         this.flags = flags;
         this.type = type;
         this.cookie = cookie;
@@ -49,11 +51,20 @@ public final class NbdRequest extends DefaultByteBufHolder {
 
     /**
      * A WRITE whose payload was received into backend memory: it carries no buffer, and whoever receives it either
-     * commits the target or calls {@link #abandonPlaced()}.
+     * commits the target or calls {@link #discard()}.
+     *
+     * @param inPlaceBytes how many of its bytes the socket delivered straight into the target (the rest had come
+     *        with earlier reads and were copied in)
      */
-    public static NbdRequest placedWrite(int flags, long cookie, long offset, long length, NbdWriteTarget target) {
+    public static NbdRequest placedWrite(int flags, long cookie, long offset, long length, NbdWriteTarget target,
+                                         long inPlaceBytes) {
         return new NbdRequest(flags, NbdConstants.CMD_WRITE, cookie, offset, length, Unpooled.EMPTY_BUFFER, false,
-                target);
+                target, inPlaceBytes);
+    }
+
+    /** Bytes of this WRITE's payload that no user-space copy touched (0 unless {@link #placed()}). */
+    public long inPlaceBytes() {
+        return inPlaceBytes;
     }
 
     /** The backend memory holding this WRITE's payload, or null when the payload is {@link #content()}. */

@@ -19,7 +19,8 @@ import org.vmbackup.nbd.NbdWriteTarget;
  * <p>When a {@link WritePlacement} offers backend memory for a WRITE whose payload has not fully arrived yet, the
  * decoder steers the channel's socket reads straight into that memory through {@link DirectReceive} (bytes that
  * came with the header are copied in first) and emits the request once the last byte landed: the payload then
- * crosses user space zero times instead of once.
+ * crosses user space zero times instead of once. From then on the connection reads each request header alone, so
+ * the next WRITE's payload cannot arrive with its header.
  */
 public final class RequestDecoder extends ByteToMessageDecoder {
     private static final Logger log = LoggerFactory.getLogger(RequestDecoder.class);
@@ -33,6 +34,12 @@ public final class RequestDecoder extends ByteToMessageDecoder {
     private List<ByteBuffer> targetBuffers;
     private int targetIndex;
     private long placeRemaining;
+    private long placedCopied;
+    /**
+     * Whether reads are limited to one request header (as nbdkit reads them): from a WRITE received in place until
+     * one is not, so that the next WRITE's payload is never pulled into a pooled buffer along with its header.
+     */
+    private boolean headerReads;
     private State state = State.HEADER;
     private int flags;
     private int type;
@@ -109,7 +116,13 @@ public final class RequestDecoder extends ByteToMessageDecoder {
 
     private boolean header(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         if (in.readableBytes() < NbdConstants.REQUEST_HEADER_SIZE) {
+            if (headerReads) {
+                slot.limitReads(NbdConstants.REQUEST_HEADER_SIZE - in.readableBytes());
+            }
             return false;
+        }
+        if (headerReads) {
+            slot.limitReads(NbdConstants.REQUEST_HEADER_SIZE); // may have been the rest of a partial header
         }
         int magic = in.readInt();
         if (magic != NbdConstants.REQUEST_MAGIC) {
@@ -129,6 +142,7 @@ public final class RequestDecoder extends ByteToMessageDecoder {
             return true;
         }
         if (length > maxPayload) {
+            fullReads();
             out.add(new NbdRequest(flags, type, cookie, offset, length, io.netty.buffer.Unpooled.EMPTY_BUFFER, true));
             drainRemaining = length;
             state = State.DRAIN;
@@ -147,12 +161,22 @@ public final class RequestDecoder extends ByteToMessageDecoder {
                 targetBuffers = t.buffers();
                 targetIndex = 0;
                 placeRemaining = length;
+                placedCopied = 0;
                 state = State.PLACE;
                 return true;
             }
         }
+        fullReads();
         state = State.PAYLOAD;
         return true;
+    }
+
+    /** Back to reads of any size: this payload goes through pooled receive buffers. */
+    private void fullReads() {
+        if (headerReads) {
+            headerReads = false;
+            slot.limitReads(0);
+        }
     }
 
     /** Copies payload bytes that came with earlier reads into the target, then steers the next read into it. */
@@ -165,6 +189,7 @@ public final class RequestDecoder extends ByteToMessageDecoder {
             in.readBytes(b);
             b.limit(limit);
             placeRemaining -= n;
+            placedCopied += n;
         }
         if (placeRemaining == 0) {
             out.add(placedRequest());
@@ -197,8 +222,9 @@ public final class RequestDecoder extends ByteToMessageDecoder {
     }
 
     private NbdRequest placedRequest() {
-        NbdRequest r = NbdRequest.placedWrite(flags, cookie, offset, length, target);
-        slot.limitNextRead(NbdConstants.REQUEST_HEADER_SIZE);
+        NbdRequest r = NbdRequest.placedWrite(flags, cookie, offset, length, target, length - placedCopied);
+        headerReads = true;
+        slot.limitReads(NbdConstants.REQUEST_HEADER_SIZE);
         target = null;
         targetBuffers = null;
         state = State.HEADER;

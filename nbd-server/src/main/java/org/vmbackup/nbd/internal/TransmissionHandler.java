@@ -90,7 +90,11 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
         long cookie = r.cookie();
         boolean fastZero = r.has(CMD_FLAG_FAST_ZERO);
         boolean df = r.has(CMD_FLAG_DF);
+        long inPlace = r.inPlaceBytes();
         executor.execute(r).whenComplete((frames, failure) -> {
+            if (failure == null && inPlace > 0) {
+                session.entry().metrics().writtenInPlace(inPlace);
+            }
             // The backend is done with the payload once its future completes. safeRelease: a backend that wrongly
             // released it must not stop the reply from going out.
             ReferenceCountUtil.safeRelease(r);
