@@ -1,5 +1,6 @@
 package org.vmbackup.nbd;
 
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -12,10 +13,12 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.vmbackup.nbd.internal.NbdConstants;
 
 /**
  * The I/O threads NBD servers run on: one group can be shared by any number of {@link NbdServer}s in a JVM.
@@ -33,6 +36,11 @@ public final class NbdEventLoop implements AutoCloseable {
         this.nativeTransport = allowNative && Epoll.isAvailable();
         IoHandlerFactory factory = nativeTransport ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         this.group = new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("nbd-io", true), factory);
+        // Each I/O thread sets up its buffer cache and arena chunk now rather than inside its first client's
+        // requests (a new thread's first allocation maps and zero-fills a chunk, in code the JIT has not compiled).
+        for (EventExecutor thread : group) {
+            thread.execute(() -> PooledByteBufAllocator.DEFAULT.directBuffer(NbdConstants.REQUEST_HEADER_SIZE).release());
+        }
         if (!nativeTransport && allowNative) {
             log.debug("native epoll unavailable, using NIO: {}", String.valueOf(Epoll.unavailabilityCause()));
         }
