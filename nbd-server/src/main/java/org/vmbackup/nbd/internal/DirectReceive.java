@@ -22,6 +22,8 @@ public final class DirectReceive implements RecvByteBufAllocator {
     private final RecvByteBufAllocator delegate;
     private ByteBuf armed;
     private int readLimit;
+    /** Receives whole request headers, reused while nobody else holds it (the decoder releases it once read). */
+    private ByteBuf header;
 
     private DirectReceive(RecvByteBufAllocator delegate) {
         this.delegate = delegate;
@@ -78,6 +80,29 @@ public final class DirectReceive implements RecvByteBufAllocator {
         }
     }
 
+    /** Releases what the slot holds; the channel reads no more. */
+    void close() {
+        disarm();
+        readLimit = 0;
+        if (header != null) {
+            header.release();
+            header = null;
+        }
+    }
+
+    /** A buffer for the next {@code limit} bytes: the reusable header buffer when it is free and fits. */
+    private ByteBuf limited(ByteBufAllocator alloc, int limit) {
+        if (limit != NbdConstants.REQUEST_HEADER_SIZE) {
+            return alloc.directBuffer(limit, limit); // the rest of a header that came in pieces: rare
+        }
+        if (header == null) {
+            header = alloc.directBuffer(limit, limit);
+        } else if (header.refCnt() != 1) {
+            return alloc.directBuffer(limit, limit); // still part of the decoder's cumulation
+        }
+        return header.clear().retain();
+    }
+
     @Override
     public Handle newHandle() {
         return new SteeredHandle((ExtendedHandle) delegate.newHandle());
@@ -98,7 +123,7 @@ public final class DirectReceive implements RecvByteBufAllocator {
             }
             int limit = readLimit;
             if (limit > 0) {
-                return alloc.directBuffer(limit, limit);
+                return limited(alloc, limit);
             }
             return delegate().allocate(alloc);
         }

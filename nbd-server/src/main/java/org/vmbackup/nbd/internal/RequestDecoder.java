@@ -87,9 +87,11 @@ public final class RequestDecoder extends ByteToMessageDecoder {
 
     @Override
     protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        if (slot != null) {
+            slot.close();
+        }
         if (state == State.PLACE) {
             state = State.BROKEN;
-            slot.disarm();
             NbdWriteTarget abandoned = target;
             target = null;
             targetBuffers = null;
