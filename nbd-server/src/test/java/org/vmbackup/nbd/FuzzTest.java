@@ -134,11 +134,14 @@ class FuzzTest {
         AtomicReference<Throwable> goodFailure = new AtomicReference<>();
         AtomicInteger goodOps = new AtomicInteger();
         AtomicInteger fuzzSessions = new AtomicInteger();
+        long inPlace;
         try (NbdEventLoop loop = NbdEventLoop.create(2, true)) {
             NbdServer server = NbdServer.builder().unixSocket(socket).eventLoop(loop)
                     .handshakeTimeout(java.time.Duration.ofSeconds(2))
                     .export(NbdExport.of("good", new MemoryBackend(SIZE)))
-                    .export(NbdExport.of("fz", new SlowBackend(timer))).build().start().get(10, TimeUnit.SECONDS);
+                    .export(NbdExport.of("fz", new SlowBackend(timer)))
+                    // A memory export offers write targets: its WRITEs are received in place (DirectReceive).
+                    .export(NbdExport.of("fzmem", new MemoryBackend(SIZE))).build().start().get(10, TimeUnit.SECONDS);
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SOCKET_MILLIS);
             Thread good = new Thread(() -> {
                 Random rnd = new Random(1);
@@ -161,11 +164,12 @@ class FuzzTest {
             Thread[] fuzzers = new Thread[2];
             for (int t = 0; t < fuzzers.length; t++) {
                 long seed = 100 + t;
+                String export = t == 0 ? "fz" : "fzmem";
                 fuzzers[t] = new Thread(() -> {
                     Random rnd = new Random(seed);
                     while (System.nanoTime() < deadline) {
                         byte[] input = rnd.nextInt(5) == 0 ? SessionGenerator.garbage(rnd)
-                                : SessionGenerator.mutate(rnd, SessionGenerator.validSession(rnd, "fz", SIZE));
+                                : SessionGenerator.mutate(rnd, SessionGenerator.validSession(rnd, export, SIZE));
                         blast(socket, input, rnd.nextInt(4) == 0 ? 0 : 100);
                         fuzzSessions.incrementAndGet();
                     }
@@ -179,6 +183,7 @@ class FuzzTest {
             try (BlockingNbdClient c = BlockingNbdClient.connect(UnixDomainSocketAddress.of(socket), true, "good")) {
                 assertThat(c.read(0, 512)).hasSize(512);
             }
+            inPlace = server.metrics("fzmem").bytesWrittenInPlace();
             server.close().get(10, TimeUnit.SECONDS);
         } finally {
             timer.shutdown();
@@ -188,6 +193,7 @@ class FuzzTest {
         assertThat(goodFailure.get()).as("good client").isNull();
         assertThat(goodOps.get()).isPositive();
         assertThat(fuzzSessions.get()).isGreaterThan(50);
+        assertThat(inPlace).as("fuzzed WRITE bytes received in place").isPositive();
         Thread.sleep(200);
         assertThat(leaks.collect()).as("leaks after %d fuzz sessions", fuzzSessions.get()).isEmpty();
     }
