@@ -17,8 +17,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jar="$root/examples/target/vmabackup.jar"
 qmp_backup="$root/nbd-server/src/test/resources/nbd-conformance/qmp_backup.py"
 runs=${1:-3}
-# JOBS=N (default 2) runs each job N times per server process; with N > 2 the N-th job is reported as "steady"
-# (for us: a JVM whose JIT has compiled the request path), next to cold and warm.
+# JOBS=N (default 2) runs each job N times per server process; with N > 2 jobs 3..N are reported as "steady" (the
+# median over all of them and all runs; for us: a JVM whose JIT has compiled the request path), next to cold and warm.
 jobs=${JOBS:-2}
 [ -f "$jar" ] || { echo "build first: (cd $root && mvn -q -DskipTests package)" >&2; exit 2; }
 work=$(mktemp -d /tmp/nbd-bench.XXXXXX)
@@ -110,13 +110,13 @@ compare() {
   kit_turn() {
     start_nbdkit "$work/kit.sock" "${kit_args[@]}"
     kc+=("$($job "$work/kit.sock" "$@")"); kw+=("$($job "$work/kit.sock" "$@")")
-    for _ in $(seq 3 "$jobs"); do last=$($job "$work/kit.sock" "$@"); done; [ "$jobs" -gt 2 ] && ks+=("$last")
+    for _ in $(seq 3 "$jobs"); do ks+=("$($job "$work/kit.sock" "$@")"); done
     stop_nbdkit
   }
   our_turn() {
     start_ours "$ours_opt" "$size" "$work/ours.sock"
     oc+=("$($job "$work/ours.sock" "$@")"); ow+=("$($job "$work/ours.sock" "$@")")
-    for _ in $(seq 3 "$jobs"); do last=$($job "$work/ours.sock" "$@"); done; [ "$jobs" -gt 2 ] && os+=("$last")
+    for _ in $(seq 3 "$jobs"); do os+=("$($job "$work/ours.sock" "$@")"); done
     stop_ours
     orss+=("$rss"); oheap+=("$heap")
   }
@@ -130,22 +130,22 @@ for conns in default 1; do
   compare upload memory $((2 << 30)) memory 2G allocator=malloc -- "${args[@]}"
   report "nbdcopy upload 2 GiB random, memory export, connections=$conns, cold" "$(med "${kc[@]}")" "$(med "${oc[@]}")"
   report "nbdcopy upload 2 GiB random, memory export, connections=$conns, warm" "$(med "${kw[@]}")" "$(med "${ow[@]}")"
-  [ "$jobs" -gt 2 ] && report "nbdcopy upload 2 GiB random, memory export, connections=$conns, steady (job $jobs)" "$(med "${ks[@]}")" "$(med "${os[@]}")"
-  echo "   runs cold nbdkit: ${kc[*]} ours: ${oc[*]} | warm nbdkit: ${kw[*]} ours: ${ow[*]}"
+  [ "$jobs" -gt 2 ] && report "nbdcopy upload 2 GiB random, memory export, connections=$conns, steady (jobs 3-$jobs)" "$(med "${ks[@]}")" "$(med "${os[@]}")"
+  echo "   runs cold nbdkit: ${kc[*]} ours: ${oc[*]} | warm nbdkit: ${kw[*]} ours: ${ow[*]}${ks[*]:+ | steady nbdkit: ${ks[*]} ours: ${os[*]}}"
   echo "   ours peak RSS MiB: ${orss[*]}  heap used after: ${oheap[*]}"
 done
 
 compare upload sparse-memory $((2 << 30)) memory 2G --
 report "nbdcopy upload 2 GiB random, sparse memory export (lazy) vs nbdkit sparse allocator, cold" "$(med "${kc[@]}")" "$(med "${oc[@]}")"
 report "nbdcopy upload 2 GiB random, sparse memory export (lazy) vs nbdkit sparse allocator, warm" "$(med "${kw[@]}")" "$(med "${ow[@]}")"
-[ "$jobs" -gt 2 ] && report "nbdcopy upload 2 GiB random, sparse memory export (lazy) vs nbdkit sparse allocator, steady (job $jobs)" "$(med "${ks[@]}")" "$(med "${os[@]}")"
-echo "   runs cold nbdkit: ${kc[*]} ours: ${oc[*]} | warm nbdkit: ${kw[*]} ours: ${ow[*]}"
+[ "$jobs" -gt 2 ] && report "nbdcopy upload 2 GiB random, sparse memory export (lazy) vs nbdkit sparse allocator, steady (jobs 3-$jobs)" "$(med "${ks[@]}")" "$(med "${os[@]}")"
+echo "   runs cold nbdkit: ${kc[*]} ours: ${oc[*]} | warm nbdkit: ${kw[*]} ours: ${ow[*]}${ks[*]:+ | steady nbdkit: ${ks[*]} ours: ${os[*]}}"
 echo "   ours peak RSS MiB: ${orss[*]}  heap used after: ${oheap[*]}"
 
 compare backup null $((4 << 30)) null 4G --
 report "QEMU blockdev-backup 4 GiB (40 % data), null export, cold" "$(med "${kc[@]}")" "$(med "${oc[@]}")"
 report "QEMU blockdev-backup 4 GiB (40 % data), null export, warm" "$(med "${kw[@]}")" "$(med "${ow[@]}")"
-[ "$jobs" -gt 2 ] && report "QEMU blockdev-backup 4 GiB (40 % data), null export, steady (job $jobs)" "$(med "${ks[@]}")" "$(med "${os[@]}")"
-echo "   runs cold nbdkit: ${kc[*]} ours: ${oc[*]} | warm nbdkit: ${kw[*]} ours: ${ow[*]}"
+[ "$jobs" -gt 2 ] && report "QEMU blockdev-backup 4 GiB (40 % data), null export, steady (jobs 3-$jobs)" "$(med "${ks[@]}")" "$(med "${os[@]}")"
+echo "   runs cold nbdkit: ${kc[*]} ours: ${oc[*]} | warm nbdkit: ${kw[*]} ours: ${ow[*]}${ks[*]:+ | steady nbdkit: ${ks[*]} ours: ${os[*]}}"
 echo "   ours peak RSS MiB: ${orss[*]}  heap used after: ${oheap[*]}"
 echo "== load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

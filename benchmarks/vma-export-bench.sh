@@ -12,8 +12,10 @@
 # sequential in-process VmaIndex.read pass (benchmarks/VmaIndexOpenBench.java).
 # WARMUP=N (default 1) converts per Java server before the timed rounds (the JIT is still compiling during the
 # first few seconds of a server's life; a 2 GiB convert takes about one).
+# Our server runs through the launcher (examples/vmabackup, JAVA_OPTS=-Xmx256m) as a user runs it.
 # BASELINE_JAR=other.jar adds a third server (the same archive served by that build, e.g. the previous commit's
-# jar) to every round, for before/after figures measured under the same load.
+# jar, with `java -Xmx256m $BASELINE_OPTS -jar`) to every round, for before/after figures measured under the same
+# load; BASELINE_OPTS alone serves this build that way (e.g. BASELINE_OPTS=-XX:TieredStopAtLevel=4 for C2).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jar="${VMABACKUP_JAR:-$here/examples/target/vmabackup.jar}"
@@ -48,12 +50,15 @@ cat "$img" "$work/a.vma" > /dev/null
 echo "image $(du -h --apparent-size "$img" | cut -f1) apparent, $(du -h "$img" | cut -f1) allocated;" \
   "archive $(du -h --apparent-size "$work/a.vma" | cut -f1); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 rm -f "$work/ours.sock" "$work/peer.sock" "$work/base.sock"
+[ -z "${BASELINE_OPTS:-}" ] || BASELINE_JAR=${BASELINE_JAR:-$jar}
 if [ -n "${BASELINE_JAR:-}" ]; then
-  java -Xmx256m -jar "$BASELINE_JAR" nbd serve --vma "$work/a.vma" --socket "$work/base.sock" > "$work/base.log" 2>&1 &
+  # shellcheck disable=SC2086 # a list of options
+  java -Xmx256m ${BASELINE_OPTS:-} -jar "$BASELINE_JAR" nbd serve --vma "$work/a.vma" --socket "$work/base.sock" > "$work/base.log" 2>&1 &
   pids+=($!); base_pid=$!
 fi
-java -Xmx256m -jar "$jar" nbd serve --vma "$work/a.vma" --socket "$work/ours.sock" > "$work/serve.log" 2>&1 &
-pids+=($!); ours_pid=$!
+VMABACKUP_JAR="$jar" JAVA_OPTS=-Xmx256m "$here/examples/vmabackup" nbd serve --vma "$work/a.vma" \
+  --socket "$work/ours.sock" > "$work/serve.log" 2>&1 &
+pids+=($!); ours_pid=$! # the launcher execs java
 qemu-nbd -r -f raw -k "$work/peer.sock" -t -e 4 "$img" &
 pids+=($!); peer_pid=$!
 for _ in $(seq 100); do
