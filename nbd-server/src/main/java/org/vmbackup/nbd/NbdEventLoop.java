@@ -39,7 +39,8 @@ public final class NbdEventLoop implements AutoCloseable {
         // Each I/O thread sets up its buffer cache and arena chunk now rather than inside its first client's
         // requests (a new thread's first allocation maps and zero-fills a chunk, in code the JIT has not compiled).
         for (EventExecutor thread : group) {
-            thread.execute(() -> PooledByteBufAllocator.DEFAULT.directBuffer(NbdConstants.REQUEST_HEADER_SIZE).release());
+            thread.execute(() -> PooledByteBufAllocator.DEFAULT.directBuffer(NbdConstants.REQUEST_HEADER_SIZE)
+                    .release());
         }
         if (!nativeTransport && allowNative) {
             log.debug("native epoll unavailable, using NIO: {}", String.valueOf(Epoll.unavailabilityCause()));
