@@ -10,6 +10,8 @@
 #   qemu-img convert -f raw -O qcow2 nbd+unix:///drive-disk0?socket=ours.sock out.qcow2   and the same on peer.sock,
 # printing each time, the medians and the ratio (ours / peer, time). Then times VmaIndex.open on the archive and a
 # sequential in-process VmaIndex.read pass (benchmarks/VmaIndexOpenBench.java).
+# READER=nbdcopy times `nbdcopy URL null:` instead of the convert (reads only: on these VMs the convert's qcow2
+# output makes rounds bimodal, ~0.7 s or ~2-4 s, for either server; see BENCHMARKS.md). The copy check still converts.
 # WARMUP=N (default 1) converts per Java server before the timed rounds (the JIT is still compiling during the
 # first few seconds of a server's life; a 2 GiB convert takes about one).
 # Our server runs through the launcher (examples/vmabackup, JAVA_OPTS=-Xmx256m) as a user runs it.
@@ -72,7 +74,11 @@ convert() { # url: prints wall seconds
   rm -f "$work/out.qcow2"
   local t0 t1
   t0=$(date +%s.%N)
-  qemu-img convert -f raw -O qcow2 "$1" "$work/out.qcow2"
+  if [ "${READER:-convert}" = nbdcopy ]; then
+    nbdcopy "$1" null: # reads only: no output through the page cache (whose speed is bimodal on these VMs)
+  else
+    qemu-img convert -f raw -O qcow2 "$1" "$work/out.qcow2"
+  fi
   t1=$(date +%s.%N)
   python3 -c "print(f'{$t1 - $t0:.2f}')"
 }
@@ -94,7 +100,7 @@ for i in $(seq "$rounds"); do
   fi
   echo "$line"
 done
-convert "nbd+unix:///drive-disk0?socket=$work/ours.sock" > /dev/null
+READER=convert convert "nbd+unix:///drive-disk0?socket=$work/ours.sock" > /dev/null # the check needs a copy
 qemu-img compare -q -f qcow2 -F raw "$work/out.qcow2" "$img" || { echo "our export's copy differs from the image" >&2; exit 1; }
 cpu_ours=$(python3 -c "print(f'{$(cpu "$ours_pid") - $cpu_ours0:.2f}')")
 cpu_peer=$(python3 -c "print(f'{$(cpu "$peer_pid") - $cpu_peer0:.2f}')")
