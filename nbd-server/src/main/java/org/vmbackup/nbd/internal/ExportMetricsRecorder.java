@@ -36,11 +36,19 @@ public final class ExportMetricsRecorder {
         connections.decrement();
     }
 
-    /** Counts one request that completed successfully. */
-    void completed(int command, long length) {
+    /**
+     * Counts one request that completed successfully; {@code inPlaceBytes}: of a WRITE's payload, the bytes received
+     * straight into backend memory.
+     */
+    void completed(int command, long length, long inPlaceBytes) {
         switch (command) {
             case NbdConstants.CMD_READ -> add(reads, bytesRead, length);
-            case NbdConstants.CMD_WRITE -> add(writes, bytesWritten, length);
+            case NbdConstants.CMD_WRITE -> {
+                add(writes, bytesWritten, length);
+                if (inPlaceBytes > 0) {
+                    bytesWrittenInPlace.add(inPlaceBytes);
+                }
+            }
             case NbdConstants.CMD_WRITE_ZEROES -> add(zeroes, bytesZeroed, length);
             case NbdConstants.CMD_TRIM -> add(trims, bytesTrimmed, length);
             case NbdConstants.CMD_FLUSH -> flushes.increment();
@@ -48,11 +56,6 @@ public final class ExportMetricsRecorder {
             case NbdConstants.CMD_BLOCK_STATUS -> blockStatus.increment();
             default -> { }
         }
-    }
-
-    /** Counts the bytes of a completed WRITE that were received straight into backend memory. */
-    void writtenInPlace(long bytes) {
-        bytesWrittenInPlace.add(bytes);
     }
 
     void failed() {

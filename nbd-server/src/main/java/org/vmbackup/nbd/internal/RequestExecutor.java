@@ -54,15 +54,9 @@ final class RequestExecutor {
             done = r.placed() != null ? r.placed().commit(nativeFua(r))
                     : backend.write(r.offset(), r.content(), nativeFua(r));
         } catch (RuntimeException e) {
-            return CompletableFuture.failedFuture(e);
+            done = CompletableFuture.failedFuture(e);
         }
-        if (done == null) {
-            return CompletableFuture.failedFuture(new NullPointerException("backend returned null"));
-        }
-        if (r.has(CMD_FLAG_FUA) && session.caps().fua() == FuaLevel.EMULATE) {
-            done = done.thenCompose(v -> call(backend::flush));
-        }
-        return ack(r, done);
+        return ack(r, withFua(r, nonNull(done)));
     }
 
     private boolean nativeFua(NbdRequest r) {
@@ -70,7 +64,11 @@ final class RequestExecutor {
     }
 
     private CompletableFuture<Void> withFua(NbdRequest r, Supplier<CompletableFuture<Void>> op) {
-        CompletableFuture<Void> done = call(op);
+        return withFua(r, call(op));
+    }
+
+    /** {@code done}, followed by a flush where the request asks for FUA and the backend has it only as a flush. */
+    private CompletableFuture<Void> withFua(NbdRequest r, CompletableFuture<Void> done) {
         if (r.has(CMD_FLAG_FUA) && session.caps().fua() == FuaLevel.EMULATE) {
             return done.thenCompose(v -> call(backend::flush));
         }
@@ -173,10 +171,13 @@ final class RequestExecutor {
 
     private static <T> CompletableFuture<T> call(Supplier<CompletableFuture<T>> op) {
         try {
-            CompletableFuture<T> f = op.get();
-            return f != null ? f : CompletableFuture.failedFuture(new NullPointerException("backend returned null"));
+            return nonNull(op.get());
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
+    }
+
+    private static <T> CompletableFuture<T> nonNull(CompletableFuture<T> f) {
+        return f != null ? f : CompletableFuture.failedFuture(new NullPointerException("backend returned null"));
     }
 }

@@ -81,9 +81,10 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
             }
             return;
         }
+        // A WRITE received in place passed the same check when its header was decoded (WritePlacement).
         RequestValidator.Rejection rejection = shuttingDown.get()
                 ? new RequestValidator.Rejection(NbdErrno.ESHUTDOWN.wireValue(), "server shutting down")
-                : RequestValidator.check(r, session);
+                : r.placed() != null ? null : RequestValidator.check(r, session);
         if (rejection != null) {
             log.debug("{}: refusing {}: {}", ctx.channel(), r, rejection.reason());
             session.entry().metrics().failed();
@@ -97,41 +98,25 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * What a request's completion needs of it, captured before the backend runs. A class rather than a lambda:
-     * one plain allocation per request (C1, which the launcher runs `nbd serve` with, allocates a capturing
-     * lambda through a VM call).
+     * One request's completion, brought back to the event loop. A class rather than a lambda: one plain allocation
+     * per request (C1, which the launcher runs `nbd serve` with, allocates a capturing lambda through a VM call).
      */
     private final class Completion implements BiConsumer<List<ByteBuf>, Throwable>, Runnable {
         private final NbdRequest request;
-        private final int type;
-        private final long length;
-        private final long cookie;
-        private final boolean fastZero;
-        private final boolean df;
-        private final long inPlace;
         private final long cost;
         private List<ByteBuf> frames;
         private Throwable failure;
 
         Completion(NbdRequest r, long cost) {
             this.request = r;
-            this.type = r.type();
-            this.length = r.length();
-            this.cookie = r.cookie();
-            this.fastZero = r.has(CMD_FLAG_FAST_ZERO);
-            this.df = r.has(CMD_FLAG_DF);
-            this.inPlace = r.inPlaceBytes();
             this.cost = cost;
         }
 
         @Override
         public void accept(List<ByteBuf> frames, Throwable failure) {
             // The backend is done with the payload once its future completes. safeRelease: a backend that wrongly
-            // released it must not stop the reply from going out.
+            // released it must not stop the reply from going out. The header fields stay readable.
             ReferenceCountUtil.safeRelease(request);
-            if (failure == null && inPlace > 0) {
-                session.entry().metrics().writtenInPlace(inPlace);
-            }
             this.frames = frames;
             this.failure = failure;
             if (ctx.channel().eventLoop().inEventLoop()) {
@@ -143,12 +128,12 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void run() {
-            complete(type, length, cookie, fastZero, df, frames, failure, cost);
+            complete(request, frames, failure, cost);
         }
     }
 
-    private void complete(int type, long length, long cookie, boolean fastZero, boolean df, List<ByteBuf> frames,
-                          Throwable failure, long cost) {
+    private void complete(NbdRequest r, List<ByteBuf> frames, Throwable failure, long cost) {
+        int type = r.type();
         if (failure != null) {
             NbdErrno errno = ErrorMapper.errnoOf(failure);
             Throwable cause = ErrorMapper.unwrap(failure);
@@ -158,11 +143,11 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
                 log.debug("{}: request type {} failed: {}", ctx.channel(), type, cause.toString());
             }
             session.entry().metrics().failed();
-            writeFrames(errorReply(cookie, type, errno.wireValueFor(fastZero, df), String.valueOf(cause.getMessage())),
-                    cost);
+            int error = errno.wireValueFor(r.has(CMD_FLAG_FAST_ZERO), r.has(CMD_FLAG_DF));
+            writeFrames(errorReply(r.cookie(), type, error, String.valueOf(cause.getMessage())), cost);
             return;
         }
-        session.entry().metrics().completed(type, length);
+        session.entry().metrics().completed(type, r.length(), r.inPlaceBytes());
         // A READ's cost is released once its data left the socket, so a client that does not read stalls itself.
         writeFrames(frames, cost);
     }
