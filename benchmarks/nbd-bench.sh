@@ -7,10 +7,13 @@
 #   2. QEMU blockdev-backup (sync=full) of a 4 GiB raw image (~40 % data) into our null export vs `nbdkit null 4G`.
 # Our server is `examples/vmabackup nbd serve`, through the launcher as a user runs it (its JVM options and its
 # class-data archive, which one short priming run creates first, as any earlier `nbd serve` would have).
-# Each server process does the job twice: "cold" is the first job of a fresh process (for us: a JVM whose JIT has
-# not compiled anything yet), "warm" the second (what a long-running service sees). Both servers get the same
+# Each server process does the job twice: "cold" is the first job of a fresh process (for us: a JVM that has run
+# only `nbd serve`'s start-up warm-up, see OURS_ARGS), "warm" the second (what a long-running service sees). Both servers get the same
 # treatment, and the order alternates between runs (odd runs nbdkit first, even runs ours first). Prints MB/s (MiB of export per second, medians), our/nbdkit ratio, our JVM's peak RSS and heap use.
 # Usage: benchmarks/nbd-bench.sh [RUNS]   (build first: mvn -q -DskipTests package)
+# OURS_ARGS adds options to our `nbd serve` (e.g. --no-warm-up: what a fresh JVM's first job costs without it).
+# Start to listening (launch until the socket exists) is printed for both servers: our warm-up happens there.
+# ONLY=list picks sections (comma-separated: upload, upload1, sparse, backup; default all of them).
 # The test data (2 GiB random file, 4 GiB raw image) is kept in $BENCH_DATA (default /tmp/nbd-bench-data).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,6 +23,8 @@ runs=${1:-3}
 # JOBS=N (default 2) runs each job N times per server process; with N > 2 jobs 3..N are reported as "steady" (the
 # median over all of them and all runs; for us: a JVM whose JIT has compiled the request path), next to cold and warm.
 jobs=${JOBS:-2}
+only=",${ONLY:-upload,upload1,sparse,backup},"
+want() { [[ "$only" == *",$1,"* ]]; }
 [ -f "$jar" ] || { echo "build first: (cd $root && mvn -q -DskipTests package)" >&2; exit 2; }
 work=$(mktemp -d /tmp/nbd-bench.XXXXXX)
 data=${BENCH_DATA:-/tmp/nbd-bench-data}
@@ -43,8 +48,11 @@ start_ours() { # $1 backend (memory|sparse-memory|null), $2 size in bytes, $3 so
     sparse-memory) src=(--memory "$2") ;;
     null) src=(--null "$2") ;;
   esac
-  "$root/examples/vmabackup" nbd serve "${src[@]}" --socket "$3" >"$work/ours.log" 2>&1 &
+  local t0; t0=$(now)
+  # shellcheck disable=SC2086 # OURS_ARGS is a list of options
+  "$root/examples/vmabackup" nbd serve "${src[@]}" --socket "$3" ${OURS_ARGS:-} >"$work/ours.log" 2>&1 &
   ours=$!; pids+=("$ours"); wait_socket "$3" # the launcher execs java: $! is the JVM
+  started=$(echo "$t0 $(now)" | awk '{printf "%.2f", $2 - $1}')
 }
 stop_ours() {
   rss=$(awk '/VmHWM/ {printf "%d", $2/1024}' /proc/$ours/status)
@@ -54,8 +62,10 @@ stop_ours() {
 start_nbdkit() { # $3 socket, rest: plugin args
   local s=$1; shift
   rm -f "$s"
+  local t0; t0=$(now)
   nbdkit -f -U "$s" "$@" &
   kit=$!; pids+=("$kit"); wait_socket "$s"
+  started=$(echo "$t0 $(now)" | awk '{printf "%.2f", $2 - $1}')
 }
 stop_nbdkit() { kill "$kit"; wait "$kit" 2>/dev/null || true; }
 
@@ -106,15 +116,17 @@ med() { printf '%s\n' "$@" | median; }
 compare() {
   local job=$1 ours_opt=$2 size=$3; shift 3
   local kit_args=(); while [ "$1" != "--" ]; do kit_args+=("$1"); shift; done; shift
-  kc=(); kw=(); ks=(); oc=(); ow=(); os=(); orss=(); oheap=()
+  kc=(); kw=(); ks=(); oc=(); ow=(); os=(); orss=(); oheap=(); kstart=(); ostart=()
   kit_turn() {
     start_nbdkit "$work/kit.sock" "${kit_args[@]}"
+    kstart+=("$started")
     kc+=("$($job "$work/kit.sock" "$@")"); kw+=("$($job "$work/kit.sock" "$@")")
     for _ in $(seq 3 "$jobs"); do ks+=("$($job "$work/kit.sock" "$@")"); done
     stop_nbdkit
   }
   our_turn() {
     start_ours "$ours_opt" "$size" "$work/ours.sock"
+    ostart+=("$started")
     oc+=("$($job "$work/ours.sock" "$@")"); ow+=("$($job "$work/ours.sock" "$@")")
     for _ in $(seq 3 "$jobs"); do os+=("$($job "$work/ours.sock" "$@")"); done
     stop_ours
@@ -126,6 +138,7 @@ compare() {
 }
 
 for conns in default 1; do
+  if [ "$conns" = 1 ]; then want upload1 || continue; else want upload || continue; fi
   args=(); [ "$conns" = 1 ] && args=(--connections=1)
   compare upload memory $((2 << 30)) memory 2G allocator=malloc -- "${args[@]}"
   report "nbdcopy upload 2 GiB random, memory export, connections=$conns, cold" "$(med "${kc[@]}")" "$(med "${oc[@]}")"
@@ -133,19 +146,27 @@ for conns in default 1; do
   [ "$jobs" -gt 2 ] && report "nbdcopy upload 2 GiB random, memory export, connections=$conns, steady (jobs 3-$jobs)" "$(med "${ks[@]}")" "$(med "${os[@]}")"
   echo "   runs cold nbdkit: ${kc[*]} ours: ${oc[*]} | warm nbdkit: ${kw[*]} ours: ${ow[*]}${ks[*]:+ | steady nbdkit: ${ks[*]} ours: ${os[*]}}"
   echo "   ours peak RSS MiB: ${orss[*]}  heap used after: ${oheap[*]}"
+  echo "   start to listening (s): nbdkit ${kstart[*]} ours: ${ostart[*]}"
 done
 
+if want sparse; then
 compare upload sparse-memory $((2 << 30)) memory 2G --
 report "nbdcopy upload 2 GiB random, sparse memory export (lazy) vs nbdkit sparse allocator, cold" "$(med "${kc[@]}")" "$(med "${oc[@]}")"
 report "nbdcopy upload 2 GiB random, sparse memory export (lazy) vs nbdkit sparse allocator, warm" "$(med "${kw[@]}")" "$(med "${ow[@]}")"
 [ "$jobs" -gt 2 ] && report "nbdcopy upload 2 GiB random, sparse memory export (lazy) vs nbdkit sparse allocator, steady (jobs 3-$jobs)" "$(med "${ks[@]}")" "$(med "${os[@]}")"
 echo "   runs cold nbdkit: ${kc[*]} ours: ${oc[*]} | warm nbdkit: ${kw[*]} ours: ${ow[*]}${ks[*]:+ | steady nbdkit: ${ks[*]} ours: ${os[*]}}"
 echo "   ours peak RSS MiB: ${orss[*]}  heap used after: ${oheap[*]}"
+echo "   start to listening (s): nbdkit ${kstart[*]} ours: ${ostart[*]}"
 
+fi
+
+if want backup; then
 compare backup null $((4 << 30)) null 4G --
 report "QEMU blockdev-backup 4 GiB (40 % data), null export, cold" "$(med "${kc[@]}")" "$(med "${oc[@]}")"
 report "QEMU blockdev-backup 4 GiB (40 % data), null export, warm" "$(med "${kw[@]}")" "$(med "${ow[@]}")"
 [ "$jobs" -gt 2 ] && report "QEMU blockdev-backup 4 GiB (40 % data), null export, steady (jobs 3-$jobs)" "$(med "${ks[@]}")" "$(med "${os[@]}")"
 echo "   runs cold nbdkit: ${kc[*]} ours: ${oc[*]} | warm nbdkit: ${kw[*]} ours: ${ow[*]}${ks[*]:+ | steady nbdkit: ${ks[*]} ours: ${os[*]}}"
 echo "   ours peak RSS MiB: ${orss[*]}  heap used after: ${oheap[*]}"
+echo "   start to listening (s): nbdkit ${kstart[*]} ours: ${ostart[*]}"
+fi
 echo "== load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -8,6 +8,7 @@ module org.vmbackup.nbd {
     requires io.netty.transport.unix.common;
     requires io.netty.transport.classes.epoll;
     requires org.slf4j;
+    requires java.management; // NbdWarmUp waits for the JIT to go idle
     exports org.vmbackup.nbd;
     exports org.vmbackup.nbd.backend;
 }

@@ -113,11 +113,15 @@ public final class DirectReceive implements RecvByteBufAllocator {
             super(delegate);
         }
 
+        /** Whether the last buffer handed out was an armed payload target. */
+        private boolean placing;
+
         @Override
         public ByteBuf allocate(ByteBufAllocator alloc) {
             // The read loop releases the buffer itself when a read returns nothing (EOF, EAGAIN): it gets its own
             // reference, so the slot's stays valid for the next read.
             ByteBuf target = armed;
+            placing = target != null;
             if (target != null) {
                 return target.retain();
             }
@@ -130,7 +134,11 @@ public final class DirectReceive implements RecvByteBufAllocator {
 
         @Override
         public boolean continueReading(UncheckedBooleanSupplier maybeMoreDataSupplier) {
-            return ((ExtendedHandle) delegate()).continueReading(maybeMoreDataSupplier);
+            // A payload read that got less than it asked for found the socket drained, but the client is usually
+            // still sending it: read again at once rather than through another epoll wait (the read that finds
+            // nothing ends the loop).
+            return ((ExtendedHandle) delegate()).continueReading(placing && lastBytesRead() > 0
+                    ? UncheckedBooleanSupplier.TRUE_SUPPLIER : maybeMoreDataSupplier);
         }
     }
 }

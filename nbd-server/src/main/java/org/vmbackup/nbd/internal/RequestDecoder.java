@@ -165,6 +165,10 @@ public final class RequestDecoder extends ByteToMessageDecoder {
                 placeRemaining = length;
                 placedCopied = 0;
                 state = State.PLACE;
+                if (!in.isReadable()) { // the header came alone: the very next read goes into the target
+                    armNext();
+                    return false;
+                }
                 return true;
             }
         }

@@ -1,0 +1,75 @@
+package org.vmbackup.nbd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.vmbackup.nbd.backend.MemoryBackend;
+import org.vmbackup.nbd.internal.WarmUpClient;
+
+/** The start-up warm-up: its requests all succeed, it leaves nothing behind, and a server starts after it. */
+class NbdWarmUpTest {
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest(name = "native={0}")
+    @ValueSource(booleans = {true, false})
+    void everyRequestSucceedsAndThePrivateSocketIsGone(boolean allowNative) throws Exception {
+        try (NbdEventLoop loop = NbdEventLoop.create(2, allowNative)) {
+            NbdWarmUp.Result result = NbdWarmUp.run(loop, dir).get(60, TimeUnit.SECONDS);
+            assertThat(result.requests()).isEqualTo(NbdWarmUp.ROUNDS * WarmUpClient.REQUESTS_PER_ROUND);
+            assertThat(result.bytesWrittenInPlace()).as("WRITEs took the in-place receive path").isPositive();
+            assertThat(dir).as("private socket directory removed").isEmptyDirectory();
+        }
+    }
+
+    @Test
+    void aMissingDirectoryFailsTheWarmUpWithItsName() throws Exception {
+        try (NbdEventLoop loop = NbdEventLoop.create(1, true)) {
+            Path missing = dir.resolve("missing");
+            assertThatThrownBy(() -> NbdWarmUp.run(loop, missing).get(30, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class).cause().isInstanceOf(NoSuchFileException.class)
+                    .hasMessageContaining(missing.toString());
+        }
+    }
+
+    @Test
+    void aServerThatAsksForItStartsAfterwardsAndCountsOnlyItsOwnClients() throws Exception {
+        try (NbdEventLoop loop = NbdEventLoop.create(2, true)) {
+            Path socket = dir.resolve("nbd.sock");
+            NbdServer server = NbdServer.builder().unixSocket(socket).eventLoop(loop).warmUp(true)
+                    .export(NbdExport.of("disk", MemoryBackend.preallocated(8L << 20))).build()
+                    .start().get(60, TimeUnit.SECONDS);
+            assertThat(NbdWarmUp.once(loop).isDone()).as("listening only after the warm-up").isTrue();
+            assertThat(NbdWarmUp.once(loop).get().requests()).isPositive();
+            assertThat(server.metrics("disk").totalConnections()).isZero();
+            byte[] data = "after warm-up".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            try (BlockingNbdClient c = BlockingNbdClient.connect(UnixDomainSocketAddress.of(socket), true, "disk")) {
+                c.write(4096, data);
+                assertThat(c.read(4096, data.length)).isEqualTo(data);
+            }
+            NbdExportMetrics m = server.metrics("disk");
+            assertThat(m.writes()).isEqualTo(1);
+            assertThat(m.reads()).isEqualTo(1);
+            assertThat(m.totalConnections()).isEqualTo(1);
+            assertThat(server.exports()).containsExactly("disk");
+            server.close().get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void oncePerJvm() {
+        try (NbdEventLoop loop = NbdEventLoop.create(1, true)) {
+            assertThat(NbdWarmUp.once(loop)).isSameAs(NbdWarmUp.once(loop));
+            NbdWarmUp.once(loop).join();
+        }
+    }
+}
