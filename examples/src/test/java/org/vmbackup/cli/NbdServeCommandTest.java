@@ -14,6 +14,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 class NbdServeCommandTest {
@@ -60,12 +62,13 @@ class NbdServeCommandTest {
         assertThat(dir.resolve("s.sock")).doesNotExist();
     }
 
-    @Test
-    void servesAMemoryExportOnAUnixSocketUntilInterrupted() throws Exception {
+    @ParameterizedTest(name = "warm-up={0}")
+    @ValueSource(booleans = {true, false})
+    void servesAMemoryExportOnAUnixSocketUntilInterrupted(boolean warmUp) throws Exception {
         Path sock = dir.resolve("nbd.sock");
         AtomicInteger exit = new AtomicInteger(-1);
         Thread serve = new Thread(() -> exit.set(VmaBackupCli.execute("nbd", "serve", "--memory", "1M",
-                "--name", "disk", "--socket", sock.toString())));
+                "--name", "disk", "--socket", sock.toString(), warmUp ? "--warm-up" : "--no-warm-up")));
         serve.start();
         for (int i = 0; i < 500 && !Files.exists(sock); i++) {
             Thread.sleep(20);

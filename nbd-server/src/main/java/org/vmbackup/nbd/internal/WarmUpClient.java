@@ -23,7 +23,7 @@ public final class WarmUpClient implements AutoCloseable {
     private static final int LARGE = 256 << 10;
     private static final int MEDIUM = 64 << 10;
     /** Requests one round of {@link #drive} sends. */
-    public static final int REQUESTS_PER_ROUND = 384 + 256 + 64 + 2 * 32 + 2 * 8;
+    public static final int REQUESTS_PER_ROUND = 384 + 256 + 64 + 2 * 32 + 2 * 8 + 64;
 
     private final SocketChannel channel;
     private final ByteBuffer header = ByteBuffer.allocateDirect(NbdConstants.REQUEST_HEADER_SIZE);
@@ -62,8 +62,8 @@ public final class WarmUpClient implements AutoCloseable {
     }
 
     /**
-     * Sends the request mix {@code rounds} times ({@link #REQUESTS_PER_ROUND} requests and 128 MiB of payload
-     * per round) and waits for every reply.
+     * Sends the request mix {@code rounds} times ({@link #REQUESTS_PER_ROUND} requests and 132 MiB of payload
+     * per round, the last 64 one at a time) and waits for every reply.
      *
      * @return the number of requests answered, all successfully
      */
@@ -90,6 +90,12 @@ public final class WarmUpClient implements AutoCloseable {
             for (int i = 0; i < 8; i++) {
                 send(NbdConstants.CMD_TRIM, 0, ((long) i * MEDIUM) % span, MEDIUM);
                 send(NbdConstants.CMD_FLUSH, 0, 0, 0);
+            }
+            for (int i = 0; i < 64; i++) { // one at a time, as a client that waits for each reply (one-reply flushes)
+                send(NbdConstants.CMD_WRITE, 0, ((long) i * MEDIUM) % span, MEDIUM);
+                while (inFlight > 0) {
+                    receiveReply();
+                }
             }
         }
         while (inFlight > 0) {
