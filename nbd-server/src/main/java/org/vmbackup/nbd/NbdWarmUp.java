@@ -5,7 +5,11 @@ import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,8 +27,13 @@ import org.vmbackup.nbd.internal.WarmUpClient;
  */
 final class NbdWarmUp {
     private static final Logger log = LoggerFactory.getLogger(NbdWarmUp.class);
-    /** Rounds of {@link WarmUpClient#drive}: ~3000 requests, well past the compile thresholds of per-request code. */
+    /**
+     * Rounds of {@link WarmUpClient#drive}, shared out among the clients: ~3400 requests, well past the compile
+     * thresholds of per-request code.
+     */
     static final int ROUNDS = 4;
+    /** At most this many clients (one per I/O thread). */
+    private static final int MAX_CLIENTS = 8;
     /** Export size: the requests cycle over it (16 MiB of direct memory while the warm-up runs). */
     private static final long EXPORT_SIZE = 16L << 20;
     /** How long to wait for the compile queue to drain after the requests (it is usually empty within ~0.1 s). */
@@ -33,7 +42,7 @@ final class NbdWarmUp {
     private static CompletableFuture<Result> once;
 
     /** What a warm-up did. */
-    record Result(int requests, long bytesWrittenInPlace, long requestNanos, long compilerWaitNanos) {
+    record Result(int clients, int requests, long bytesWrittenInPlace, long requestNanos, long compilerWaitNanos) {
     }
 
     private NbdWarmUp() {
@@ -75,13 +84,12 @@ final class NbdWarmUp {
                 .export(NbdExport.of("warm-up", MemoryBackend.preallocated(EXPORT_SIZE)));
         builder.quiet = true;
         NbdServer server = builder.build();
+        int clients = clientsFor(loop);
         int requests;
         long inPlace;
         try {
             server.start().get(10, TimeUnit.SECONDS);
-            try (WarmUpClient client = WarmUpClient.open(socket, "warm-up")) {
-                requests = client.drive(ROUNDS);
-            }
+            requests = driveFromEveryThread(clients, socket);
             inPlace = server.metrics("warm-up").bytesWrittenInPlace();
         } finally {
             server.close().get(10, TimeUnit.SECONDS);
@@ -90,9 +98,64 @@ final class NbdWarmUp {
         }
         long requestNanos = System.nanoTime() - start;
         long waited = awaitCompilerIdle();
-        log.debug("warm-up: {} requests in {} ms, JIT idle {} ms later", requests, requestNanos / 1_000_000,
-                waited / 1_000_000);
-        return new Result(requests, inPlace, requestNanos, waited);
+        log.debug("warm-up: {} requests from {} clients in {} ms, JIT idle {} ms later", requests, clients,
+                requestNanos / 1_000_000, waited / 1_000_000);
+        return new Result(clients, requests, inPlace, requestNanos, waited);
+    }
+
+    /**
+     * One client per I/O thread (connections are spread over the threads in turn), all at once, the rounds shared
+     * out among them: besides the shared compiled code, each thread fills its own object pools and buffer caches
+     * and touches its own stack and allocation buffers for the request path.
+     */
+    private static int driveFromEveryThread(int clients, Path socket) throws Exception {
+        int rounds = Math.max(1, ROUNDS / clients);
+        List<WarmUpClient> opened = new ArrayList<>();
+        try {
+            for (int i = 0; i < clients; i++) {
+                opened.add(WarmUpClient.open(socket, "warm-up"));
+            }
+            List<CompletableFuture<Integer>> driven = new ArrayList<>();
+            for (WarmUpClient client : opened) {
+                CompletableFuture<Integer> done = new CompletableFuture<>();
+                Thread t = new Thread(() -> {
+                    try {
+                        done.complete(client.drive(rounds));
+                    } catch (Throwable e) {
+                        done.completeExceptionally(e);
+                    }
+                }, "nbd-warm-up-client");
+                t.setDaemon(true);
+                t.start();
+                driven.add(done);
+            }
+            int requests = 0;
+            for (CompletableFuture<Integer> d : driven) {
+                try {
+                    requests += d.get(60, TimeUnit.SECONDS);
+                } catch (ExecutionException e) {
+                    throw e.getCause() instanceof Exception ex ? ex : e;
+                }
+            }
+            return requests;
+        } finally {
+            for (WarmUpClient client : opened) {
+                try {
+                    client.close();
+                } catch (IOException e) {
+                    log.debug("warm-up client close: {}", e.toString());
+                }
+            }
+        }
+    }
+
+    /** One client per I/O thread of the loop, 1 to {@link #MAX_CLIENTS}. */
+    private static int clientsFor(NbdEventLoop loop) {
+        int threads = 0;
+        for (Iterator<?> it = loop.group().iterator(); it.hasNext() && threads < MAX_CLIENTS; it.next()) {
+            threads++;
+        }
+        return Math.max(1, threads);
     }
 
     /** Waits until the JIT's total compile time stops growing (no compile finished for 2 polls). */

@@ -25,6 +25,7 @@ class NbdWarmUpTest {
     void everyRequestSucceedsAndThePrivateSocketIsGone(boolean allowNative) throws Exception {
         try (NbdEventLoop loop = NbdEventLoop.create(2, allowNative)) {
             NbdWarmUp.Result result = NbdWarmUp.run(loop, dir).get(60, TimeUnit.SECONDS);
+            assertThat(result.clients()).as("one client per I/O thread").isEqualTo(2);
             assertThat(result.requests()).isEqualTo(NbdWarmUp.ROUNDS * WarmUpClient.REQUESTS_PER_ROUND);
             assertThat(result.bytesWrittenInPlace()).as("WRITEs took the in-place receive path").isPositive();
             assertThat(dir).as("private socket directory removed").isEmptyDirectory();
