@@ -110,6 +110,12 @@ report() { # name peer ours
   echo "$1: nbdkit $2 MB/s, ours $3 MB/s, ratio $(echo "$3 $2" | awk '{printf "%.2f", $1/$2}')"
 }
 med() { printf '%s\n' "$@" | median; }
+# Median of the per-run ratios ours/nbdkit ($1: name of our array, $2: of nbdkit's; same length, same runs):
+# each pair ran minutes apart at most, so it is less exposed to the machine's drift than a ratio of medians.
+paired() {
+  local -n o=$1 k=$2
+  local i; for i in "${!o[@]}"; do echo "${o[$i]} ${k[$i]}"; done | awk '{printf "%.3f\n", $1 / $2}' | median
+}
 
 # One job twice per server process. $1: job function, $2: our backend option, $3: size, $4...: nbdkit plugin args,
 # then "--" and the job's extra arguments.
@@ -147,6 +153,7 @@ for conns in default 1; do
   echo "   runs cold nbdkit: ${kc[*]} ours: ${oc[*]} | warm nbdkit: ${kw[*]} ours: ${ow[*]}${ks[*]:+ | steady nbdkit: ${ks[*]} ours: ${os[*]}}"
   echo "   ours peak RSS MiB: ${orss[*]}  heap used after: ${oheap[*]}"
   echo "   start to listening (s): nbdkit ${kstart[*]} ours: ${ostart[*]}"
+  echo "   median of per-run ratios: cold $(paired oc kc), warm $(paired ow kw)"
 done
 
 if want sparse; then
