@@ -141,53 +141,50 @@ class DirectReceiveTest {
     void aClientThatPausesBetweenRequestsStillHasEveryPayloadAfterTheFirstReceivedInPlace() throws Exception {
         // After a payload received in place the server reads the next header alone. A client that sends its next
         // request only after the server found the socket empty must not have it read into a pooled buffer.
-        CountingBackend backend = new CountingBackend(MemoryBackend.preallocated(SIZE));
         int length = 1 << 20;
         int requests = 6;
-        Random random = new Random(7);
-        try (NbdEventLoop loop = NbdEventLoop.create(1, true)) {
-            NbdServer server = start(loop, backend);
-            try (BlockingNbdClient client = connect()) {
-                for (int i = 0; i < requests; i++) {
-                    byte[] data = new byte[length];
-                    random.nextBytes(data);
-                    Thread.sleep(20);
-                    assertThat(client.writeInPieces((long) i * length, data, new int[0], 0)).isZero();
-                    assertThat(client.read((long) i * length, length)).isEqualTo(data);
-                }
-            }
-            NbdExportMetrics m = server.metrics("");
-            assertThat(m.bytesWritten()).isEqualTo((long) requests * length);
-            assertThat(m.bytesWrittenInPlace()).as("bytes received without a user-space copy")
-                    .isGreaterThanOrEqualTo((long) (requests - 1) * length)
-                    .isLessThanOrEqualTo(m.bytesWritten());
-            server.close().get(10, TimeUnit.SECONDS);
-        }
+        NbdExportMetrics m = writeEachAndReadItBack(requests, length, 7, 20, new int[0], 0);
+        assertThat(m.bytesWritten()).isEqualTo((long) requests * length);
+        assertThat(m.bytesWrittenInPlace()).as("bytes received without a user-space copy")
+                .isGreaterThanOrEqualTo((long) (requests - 1) * length)
+                .isLessThanOrEqualTo(m.bytesWritten());
     }
 
     @Test
     void aHeaderThatArrivesAloneHasItsWholePayloadReceivedInPlace() throws Exception {
         // The payload target is armed as soon as its header is decoded: no byte of the payload may be read into a
         // header or pooled buffer first (that was 28 bytes of every payload, and all of the first one).
-        CountingBackend backend = new CountingBackend(MemoryBackend.preallocated(SIZE));
         int length = 256 << 10;
         int requests = 5;
-        Random random = new Random(11);
+        NbdExportMetrics m = writeEachAndReadItBack(requests, length, 11, 0, new int[] {28}, 30);
+        assertThat(m.bytesWritten()).isEqualTo((long) requests * length);
+        assertThat(m.bytesWrittenInPlace()).as("bytes received without a user-space copy")
+                .isEqualTo(m.bytesWritten());
+    }
+
+    /**
+     * Over one connection to a preallocated memory export: {@code requests} WRITEs of random data one after another
+     * (each after {@code pauseBefore} ms, sent in pieces cut at {@code cuts} with {@code pauseBetween} ms between),
+     * each read back and compared. Returns the export's metrics.
+     */
+    private NbdExportMetrics writeEachAndReadItBack(int requests, int length, long seed, long pauseBefore, int[] cuts,
+            long pauseBetween) throws Exception {
+        CountingBackend backend = new CountingBackend(MemoryBackend.preallocated(SIZE));
+        Random random = new Random(seed);
         try (NbdEventLoop loop = NbdEventLoop.create(1, true)) {
             NbdServer server = start(loop, backend);
             try (BlockingNbdClient client = connect()) {
                 for (int i = 0; i < requests; i++) {
                     byte[] data = new byte[length];
                     random.nextBytes(data);
-                    assertThat(client.writeInPieces((long) i * length, data, new int[] {28}, 30)).isZero();
+                    Thread.sleep(pauseBefore);
+                    assertThat(client.writeInPieces((long) i * length, data, cuts, pauseBetween)).isZero();
                     assertThat(client.read((long) i * length, length)).isEqualTo(data);
                 }
             }
             NbdExportMetrics m = server.metrics("");
-            assertThat(m.bytesWritten()).isEqualTo((long) requests * length);
-            assertThat(m.bytesWrittenInPlace()).as("bytes received without a user-space copy")
-                    .isEqualTo(m.bytesWritten());
             server.close().get(10, TimeUnit.SECONDS);
+            return m;
         }
     }
 
