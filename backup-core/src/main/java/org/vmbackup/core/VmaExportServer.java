@@ -152,6 +152,7 @@ public final class VmaExportServer {
         private int readThreads = 4;
         private boolean includeVmstate;
         private boolean background;
+        private boolean warmUp;
         private VmaHeader knownHeader;
 
         private Builder(Path archive) {
@@ -204,6 +205,15 @@ public final class VmaExportServer {
             return this;
         }
 
+        /**
+         * Warm the NBD request path up before listening ({@link NbdServer.Builder#warmUp}; default no: a live
+         * restore wants its export listening as soon as possible).
+         */
+        public Builder warmUp(boolean warmUp) {
+            this.warmUp = warmUp;
+            return this;
+        }
+
         /** The header the caller already read from this archive, so a background-indexed start does not again. */
         Builder header(VmaHeader header) {
             this.knownHeader = Objects.requireNonNull(header, "header");
@@ -247,7 +257,7 @@ public final class VmaExportServer {
                 t.setDaemon(true);
                 return t;
             });
-            NbdServer.Builder b = NbdServer.builder();
+            NbdServer.Builder b = NbdServer.builder().warmUp(warmUp);
             if (socket != null) {
                 b.unixSocket(socket);
             } else {

@@ -36,8 +36,7 @@ final class NbdServeCommand implements Callable<Integer> {
 
     @Option(names = "--warm-up", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Before listening, run a few thousand requests through a private export so the JIT has "
-                    + "compiled the request path for the first client (0.3-1 s of start-up; default: on; not with "
-                    + "--vma).")
+                    + "compiled the request path for the first client (about 0.5 s of start-up; default: on).")
     boolean warmUp;
 
     @Option(names = "--name", paramLabel = "EXPORT", defaultValue = "",
@@ -87,7 +86,8 @@ final class NbdServeCommand implements Callable<Integer> {
         }
         if (source.vma != null) { // restore area: NbdServeVmaSupport
             return NbdServeVmaSupport.serve(spec.commandLine().getErr(), source.vma, listen.socket,
-                    listen.socket != null ? null : new InetSocketAddress(InetAddress.getByName(bind), listen.port));
+                    listen.socket != null ? null : new InetSocketAddress(InetAddress.getByName(bind), listen.port),
+                    warmUp);
         }
         if (preallocate && source.memory == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--preallocate only applies with --memory");

@@ -17,9 +17,13 @@ final class NbdServeVmaSupport {
     private NbdServeVmaSupport() {
     }
 
-    /** Serves {@code archive} on a unix socket (if {@code socket} is set) or TCP {@code tcp} until interrupted. */
-    static int serve(PrintWriter err, Path archive, Path socket, InetSocketAddress tcp) throws Exception {
-        VmaExportServer.Builder b = VmaExportServer.builder(archive);
+    /**
+     * Serves {@code archive} on a unix socket (if {@code socket} is set) or TCP {@code tcp} until interrupted,
+     * after warming the request path up if asked.
+     */
+    static int serve(PrintWriter err, Path archive, Path socket, InetSocketAddress tcp, boolean warmUp)
+            throws Exception {
+        VmaExportServer.Builder b = VmaExportServer.builder(archive).warmUp(warmUp);
         if (socket != null) {
             b.unixSocket(socket);
         } else {

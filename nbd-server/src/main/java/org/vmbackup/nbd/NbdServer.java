@@ -106,8 +106,8 @@ public final class NbdServer {
         }
         return NbdWarmUp.once(loop).handle((done, failure) -> {
             if (failure != null) { // costs the first client's speed, nothing else
-                Throwable cause = failure instanceof CompletionException && failure.getCause()
-                        != null ? failure.getCause() : failure;
+                Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                        ? failure.getCause() : failure;
                 log.warn("NBD warm-up failed, serving without it: {}", cause.toString());
             }
             return null;
