@@ -33,15 +33,26 @@ final class RequestExecutor {
         this.alloc = alloc;
     }
 
-    /** The reply frames for a successful request, in order; ownership passes to the caller. */
+    /**
+     * The frames of a successful request that has no data to return: not frames at all but a marker, so the caller
+     * writes the 16-byte simple reply itself (TransmissionHandler batches them) and no buffer is made for it.
+     * Compared by identity.
+     */
+    static final List<ByteBuf> ACK = java.util.Collections.unmodifiableList(new ArrayList<>(0));
+    private static final CompletableFuture<List<ByteBuf>> ACKED = CompletableFuture.completedFuture(ACK);
+
+    /**
+     * The reply frames for a successful request, in order, or {@link #ACK}; ownership of frames passes to the
+     * caller.
+     */
     CompletableFuture<List<ByteBuf>> execute(NbdRequest r) {
         return switch (r.type()) {
             case CMD_READ -> read(r);
             case CMD_WRITE -> write(r);
             case CMD_WRITE_ZEROES -> zero(r);
-            case CMD_TRIM -> ack(r, withFua(r, () -> backend.trim(r.offset(), r.length(), nativeFua(r))));
-            case CMD_FLUSH -> ack(r, call(backend::flush));
-            case CMD_CACHE -> ack(r, call(() -> backend.cache(r.offset(), r.length())));
+            case CMD_TRIM -> ack(withFua(r, () -> backend.trim(r.offset(), r.length(), nativeFua(r))));
+            case CMD_FLUSH -> ack(call(backend::flush));
+            case CMD_CACHE -> ack(call(() -> backend.cache(r.offset(), r.length())));
             case CMD_BLOCK_STATUS -> blockStatus(r);
             default -> CompletableFuture.failedFuture(new NbdBackendException(NbdErrno.EINVAL, "unknown command"));
         };
@@ -56,7 +67,7 @@ final class RequestExecutor {
         } catch (RuntimeException e) {
             done = CompletableFuture.failedFuture(e);
         }
-        return ack(r, withFua(r, nonNull(done)));
+        return ack(withFua(r, nonNull(done)));
     }
 
     private boolean nativeFua(NbdRequest r) {
@@ -81,10 +92,10 @@ final class RequestExecutor {
             return CompletableFuture.failedFuture(new NbdBackendException(NbdErrno.ENOTSUP, "zeroing is not fast"));
         }
         if (r.length() == 0) {
-            return ack(r, CompletableFuture.completedFuture(null));
+            return ack(CompletableFuture.completedFuture(null));
         }
         boolean mayTrim = !r.has(CMD_FLAG_NO_HOLE);
-        return ack(r, withFua(r, () -> backend.zero(r.offset(), r.length(), nativeFua(r), mayTrim, fast)));
+        return ack(withFua(r, () -> backend.zero(r.offset(), r.length(), nativeFua(r), mayTrim, fast)));
     }
 
     private CompletableFuture<List<ByteBuf>> read(NbdRequest r) {
@@ -161,12 +172,11 @@ final class RequestExecutor {
                 ExtentPlan.descriptors(r.offset(), length, list, one ? 1 : MAX_EXTENTS_PER_REPLY))));
     }
 
-    private CompletableFuture<List<ByteBuf>> ack(NbdRequest r, CompletableFuture<Void> done) {
+    private static CompletableFuture<List<ByteBuf>> ack(CompletableFuture<Void> done) {
         if (done.isDone() && !done.isCompletedExceptionally()) {
-            return CompletableFuture.completedFuture(List.of(Replies.simple(alloc, r.cookie(), 0)));
+            return ACKED;
         }
-        long cookie = r.cookie();
-        return done.thenApply(v -> List.of(Replies.simple(alloc, cookie, 0)));
+        return done.thenApply(v -> ACK);
     }
 
     private static <T> CompletableFuture<T> call(Supplier<CompletableFuture<T>> op) {

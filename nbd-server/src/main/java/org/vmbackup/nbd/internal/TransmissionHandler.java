@@ -40,9 +40,17 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
     private boolean disconnecting;
     private boolean flushScheduled;
     private boolean closed;
+    /**
+     * The simple replies (16 bytes each) of requests that completed in this event-loop turn without data to return,
+     * written as one buffer when the turn's replies are flushed: per reply, no buffer, promise or outbound entry.
+     */
+    private ByteBuf acks;
+    private int acksCount;
+    private long acksCost;
     /** Flushes the replies of one event-loop turn together (one instance: no allocation per turn). */
     private final Runnable flush = () -> {
         flushScheduled = false;
+        writeAcks();
         ctx.flush();
     };
 
@@ -148,8 +156,39 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         session.entry().metrics().completed(type, r.length(), r.inPlaceBytes());
+        if (frames == RequestExecutor.ACK) {
+            addAck(r.cookie(), cost);
+            return;
+        }
         // A READ's cost is released once its data left the socket, so a client that does not read stalls itself.
         writeFrames(frames, cost);
+    }
+
+    private void addAck(long cookie, long cost) {
+        if (closed) {
+            release(cost);
+            return;
+        }
+        if (acks == null) {
+            acks = ctx.alloc().directBuffer(SIMPLE_REPLY_HEADER_SIZE * 16);
+        }
+        acks.writeInt(SIMPLE_REPLY_MAGIC).writeInt(0).writeLong(cookie);
+        acksCount++;
+        acksCost += cost;
+        inFlight++;
+        scheduleFlush();
+    }
+
+    private void writeAcks() {
+        ByteBuf batch = acks;
+        if (batch == null) {
+            return;
+        }
+        acks = null;
+        ReplySent sent = new ReplySent(acksCost, acksCount);
+        acksCount = 0;
+        acksCost = 0;
+        ctx.write(batch).addListener(sent);
     }
 
     private List<ByteBuf> errorReply(long cookie, int type, int error, String message) {
@@ -170,22 +209,24 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
         for (int i = 0; i < last; i++) {
             ctx.write(frames.get(i), ctx.voidPromise());
         }
-        ctx.write(frames.get(last)).addListener(new ReplySent(cost));
+        ctx.write(frames.get(last)).addListener(new ReplySent(cost, 1));
         scheduleFlush();
     }
 
-    /** Once a reply has left: the request no longer counts against back-pressure. */
+    /** Once replies have left: their requests no longer count against back-pressure. */
     private final class ReplySent implements ChannelFutureListener {
         private final long cost;
+        private final int replies;
 
-        ReplySent(long cost) {
+        ReplySent(long cost, int replies) {
             this.cost = cost;
+            this.replies = replies;
         }
 
         @Override
         public void operationComplete(ChannelFuture f) {
-            inFlight--;
-            release(cost);
+            inFlight -= replies;
+            release(cost, replies);
             if (disconnecting && inFlight == 0) {
                 ctx.close();
             }
@@ -208,10 +249,15 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void release(long cost) {
+        release(cost, 1);
+    }
+
+    /** Releases {@code requests} requests costing {@code cost} together (0: error replies that never acquired). */
+    private void release(long cost, int requests) {
         if (cost == 0) {
             return;
         }
-        inFlight--;
+        inFlight -= requests;
         pendingBytes -= cost;
         updateReading();
     }
@@ -237,6 +283,14 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         closed = true;
+        if (acks != null) { // replies that can no longer be sent
+            acks.release();
+            acks = null;
+            inFlight -= acksCount;
+            release(acksCost, acksCount);
+            acksCount = 0;
+            acksCost = 0;
+        }
         ctx.fireChannelInactive();
     }
 

@@ -182,6 +182,49 @@ class TransmissionHandlerTest {
     }
 
     @Test
+    void acksOfOneTurnLeaveAsOneBufferAndReadsStillGetTheirOwnFrames() {
+        ch = transmission(NbdExport.of("d", new MemoryBackend(SIZE)), false);
+        byte[] data = random(4096, 3);
+        ch.writeInbound(request(0, CMD_WRITE, 1, 0, data.length, data),
+                request(0, CMD_WRITE, 2, 4096, data.length, data),
+                request(0, CMD_FLUSH, 3, 0, 0, null),
+                request(0, CMD_READ, 4, 0, data.length, null),
+                request(0, CMD_TRIM, 5, 8192, 4096, null));
+        List<ByteBuf> sent = new ArrayList<>();
+        for (Object m; (m = ch.readOutbound()) != null; ) {
+            sent.add((ByteBuf) m);
+        }
+        // The READ's header and data, then the four acks together when the turn's replies are flushed.
+        assertThat(sent).hasSize(3);
+        assertThat(sent.get(2).readableBytes()).isEqualTo(4 * SIMPLE_REPLY_HEADER_SIZE);
+        ByteBuf out = Unpooled.wrappedBuffer(sent.toArray(new ByteBuf[0]));
+        Reply read = reply(out, data.length);
+        assertThat(read.cookie()).isEqualTo(4);
+        assertThat(read.simpleData()).isEqualTo(data);
+        List<Long> acked = new ArrayList<>();
+        while (out.isReadable()) {
+            Reply r = reply(out, 0);
+            assertThat(r.error()).isZero();
+            acked.add(r.cookie());
+        }
+        out.release();
+        assertThat(acked).containsExactly(1L, 2L, 3L, 5L);
+    }
+
+    @Test
+    void acksPendingWhenTheConnectionDropsAreReleased() {
+        ManualBackend backend = new ManualBackend(SIZE);
+        ch = transmission(NbdExport.of("d", backend), false);
+        ch.writeInbound(request(0, CMD_WRITE, 1, 0, 512, new byte[512]),
+                request(0, CMD_WRITE, 2, 512, 512, new byte[512]));
+        backend.completeAll(); // both acks wait in the batch for the flush task
+        ch.pipeline().fireChannelInactive();
+        backend.completeAll();
+        ch.runPendingTasks();
+        assertThat(ch.outboundMessages()).as("nothing written after the connection dropped").isEmpty();
+    }
+
+    @Test
     void slowBackendStopsReadingUntilItCatchesUp() {
         ManualBackend backend = new ManualBackend(64L << 20);
         ch = transmission(NbdExport.of("d", backend), false);
