@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.vmbackup.nbd.NbdEventLoop;
 import org.vmbackup.nbd.NbdExport;
 import org.vmbackup.nbd.NbdServer;
 import org.vmbackup.nbd.NbdTls;
@@ -92,10 +93,29 @@ final class NbdServeCommand implements Callable<Integer> {
         if (preallocate && source.memory == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--preallocate only applies with --memory");
         }
-        NbdBackendSource.Opened opened = source.open(readOnly, preallocate);
+        // The warm-up runs on the server's I/O threads while the backend is opened (a preallocated memory export
+        // zero-fills all of itself on this thread): the two overlap instead of adding up.
+        try (NbdEventLoop loop = NbdEventLoop.create()) {
+            CompletableFuture<Void> warm = warmUp ? NbdServer.warmUp(loop) : CompletableFuture.completedFuture(null);
+            return serve(loop, warm);
+        }
+    }
+
+    private int serve(NbdEventLoop loop, CompletableFuture<Void> warm) throws Exception {
+        NbdBackendSource.Opened opened;
+        try {
+            opened = source.open(readOnly, preallocate);
+        } catch (OutOfMemoryError e) {
+            if (warm.isDone()) {
+                throw e;
+            }
+            // The warm-up's own export (16 MiB of direct memory) may be what did not fit: open again after it.
+            warm.join();
+            opened = source.open(readOnly, preallocate);
+        }
         try (AutoCloseable resource = opened.resource()) {
             NbdExport export = NbdExport.of(name, opened.backend());
-            NbdServer.Builder b = NbdServer.builder().warmUp(warmUp);
+            NbdServer.Builder b = NbdServer.builder().eventLoop(loop).warmUp(warmUp);
             if (listen.socket != null) {
                 b.unixSocket(listen.socket);
             } else {

@@ -80,6 +80,18 @@ public final class NbdServer {
         }
     }
 
+    /**
+     * Starts the JVM's warm-up (see {@link Builder#warmUp}) on {@code loop} now, or joins the one already started,
+     * so that it overlaps other start-up work (a server built later with {@code warmUp(true)} waits for the same
+     * one). Never fails: a failed warm-up completes normally and is logged when a server waits for it.
+     *
+     * @return completes when the warm-up is over
+     */
+    public static CompletableFuture<Void> warmUp(NbdEventLoop loop) {
+        Objects.requireNonNull(loop, "loop");
+        return NbdWarmUp.once(loop).handle((r, e) -> null);
+    }
+
     /** A builder; choose exactly one of {@link Builder#unixSocket} or {@link Builder#tcp}. */
     public static Builder builder() {
         return new Builder();

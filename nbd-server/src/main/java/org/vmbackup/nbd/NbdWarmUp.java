@@ -48,9 +48,12 @@ final class NbdWarmUp {
     private NbdWarmUp() {
     }
 
-    /** The JVM's warm-up: started by the first caller on its loop, shared (also if it failed) by later ones. */
+    /**
+     * The JVM's warm-up: started by the first caller on its loop and shared by later ones while it runs or once it
+     * succeeded; after a failure (say its loop was closed under it) the next caller starts another.
+     */
     static synchronized CompletableFuture<Result> once(NbdEventLoop loop) {
-        if (once == null) {
+        if (once == null || once.isCompletedExceptionally()) {
             once = run(loop, null);
         }
         return once;
@@ -88,11 +91,15 @@ final class NbdWarmUp {
         int requests;
         long inPlace;
         try {
-            server.start().get(10, TimeUnit.SECONDS);
+            await(server.start(), loop);
             requests = driveFromEveryThread(clients, socket);
             inPlace = server.metrics("warm-up").bytesWrittenInPlace();
         } finally {
-            server.close().get(10, TimeUnit.SECONDS);
+            try {
+                await(server.close(), loop);
+            } catch (IOException e) {
+                log.debug("warm-up server close: {}", e.toString());
+            }
             deleteQuietly(socket);
             deleteQuietly(dir);
         }
@@ -144,6 +151,26 @@ final class NbdWarmUp {
                     client.close();
                 } catch (IOException e) {
                     log.debug("warm-up client close: {}", e.toString());
+                }
+            }
+        }
+    }
+
+    /**
+     * Waits up to 10 s for {@code f}, giving up at once if the loop is being shut down (its tasks would never run:
+     * the caller closed it, e.g. because the command that started the warm-up failed).
+     */
+    private static <T> T await(CompletableFuture<T> f, NbdEventLoop loop) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try {
+                return f.get(50, TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                if (loop.group().isShuttingDown()) {
+                    throw new IOException("event loop closed during the warm-up");
+                }
+                if (System.nanoTime() > deadline) {
+                    throw e;
                 }
             }
         }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -64,6 +65,18 @@ class NbdWarmUpTest {
             assertThat(server.exports()).containsExactly("disk");
             server.close().get(10, TimeUnit.SECONDS);
         }
+    }
+
+    @Test
+    void aWarmUpWhoseLoopIsClosedUnderItFailsFastAndLeavesNothing() throws Exception {
+        NbdEventLoop doomed = NbdEventLoop.create(1, true);
+        java.util.concurrent.CompletableFuture<NbdWarmUp.Result> warm = NbdWarmUp.run(doomed, dir);
+        doomed.close();
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> warm.get(30, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class);
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("no wait for a loop that will never answer")
+                .isLessThan(Duration.ofSeconds(5));
+        assertThat(dir).as("private socket directory removed").isEmptyDirectory();
     }
 
     @Test
