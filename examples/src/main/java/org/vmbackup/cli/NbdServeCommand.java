@@ -1,5 +1,6 @@
 package org.vmbackup.cli;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -105,11 +106,11 @@ final class NbdServeCommand implements Callable<Integer> {
         NbdBackendSource.Opened opened;
         try {
             opened = source.open(readOnly, preallocate);
-        } catch (OutOfMemoryError e) {
-            if (warm.isDone()) {
+        } catch (IOException e) {
+            if (!preallocate || warm.isDone()) {
                 throw e;
             }
-            // The warm-up's own export (16 MiB of direct memory) may be what did not fit: open again after it.
+            // Out of direct memory, maybe only for the warm-up's own export (16 MiB): open again after it.
             warm.join();
             opened = source.open(readOnly, preallocate);
         }

@@ -24,7 +24,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -118,9 +117,7 @@ public final class NbdServer {
         }
         return NbdWarmUp.once(loop).handle((done, failure) -> {
             if (failure != null) { // costs the first client's speed, nothing else
-                Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-                        ? failure.getCause() : failure;
-                log.warn("NBD warm-up failed, serving without it: {}", cause.toString());
+                log.warn("NBD warm-up failed, serving without it: {}", failure.toString());
             }
             return null;
         }).thenCompose(v -> closed.get() || shuttingDown.get()

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -42,7 +43,7 @@ final class NbdWarmUp {
     private static CompletableFuture<Result> once;
 
     /** What a warm-up did. */
-    record Result(int clients, int requests, long bytesWrittenInPlace, long requestNanos, long compilerWaitNanos) {
+    record Result(int clients, int requests, long bytesWrittenInPlace) {
     }
 
     private NbdWarmUp() {
@@ -65,14 +66,19 @@ final class NbdWarmUp {
      * {@link WarmUpClient}; then waits until the JIT has no more to compile, up to 2 s.
      */
     static CompletableFuture<Result> run(NbdEventLoop loop, Path parent) {
-        CompletableFuture<Result> result = new CompletableFuture<>();
+        return onOwnThread("nbd-warm-up", () -> runHere(loop, parent));
+    }
+
+    /** Runs {@code work} on a new daemon thread (blocking socket I/O, never an I/O thread). */
+    private static <T> CompletableFuture<T> onOwnThread(String name, Callable<T> work) {
+        CompletableFuture<T> result = new CompletableFuture<>();
         Thread thread = new Thread(() -> {
             try {
-                result.complete(runHere(loop, parent));
+                result.complete(work.call());
             } catch (Throwable e) {
                 result.completeExceptionally(e);
             }
-        }, "nbd-warm-up");
+        }, name);
         thread.setDaemon(true);
         thread.start();
         return result;
@@ -97,7 +103,7 @@ final class NbdWarmUp {
         } finally {
             try {
                 await(server.close(), loop);
-            } catch (IOException e) {
+            } catch (Exception e) { // must not hide why the warm-up itself failed
                 log.debug("warm-up server close: {}", e.toString());
             }
             deleteQuietly(socket);
@@ -107,7 +113,7 @@ final class NbdWarmUp {
         long waited = awaitCompilerIdle();
         log.debug("warm-up: {} requests from {} clients in {} ms, JIT idle {} ms later", requests, clients,
                 requestNanos / 1_000_000, waited / 1_000_000);
-        return new Result(clients, requests, inPlace, requestNanos, waited);
+        return new Result(clients, requests, inPlace);
     }
 
     /**
@@ -124,17 +130,7 @@ final class NbdWarmUp {
             }
             List<CompletableFuture<Integer>> driven = new ArrayList<>();
             for (WarmUpClient client : opened) {
-                CompletableFuture<Integer> done = new CompletableFuture<>();
-                Thread t = new Thread(() -> {
-                    try {
-                        done.complete(client.drive(rounds));
-                    } catch (Throwable e) {
-                        done.completeExceptionally(e);
-                    }
-                }, "nbd-warm-up-client");
-                t.setDaemon(true);
-                t.start();
-                driven.add(done);
+                driven.add(onOwnThread("nbd-warm-up-client", () -> client.drive(rounds)));
             }
             int requests = 0;
             for (CompletableFuture<Integer> d : driven) {

@@ -165,11 +165,9 @@ public final class RequestDecoder extends ByteToMessageDecoder {
                 placeRemaining = length;
                 placedCopied = 0;
                 state = State.PLACE;
-                if (!in.isReadable()) { // the header came alone: the very next read goes into the target
-                    armNext();
-                    return false;
-                }
-                return true;
+                // At once, not on the next pass of the decode loop: with the header read alone, nothing is left
+                // to decode and the loop would end before the very next read is steered into the target.
+                return place(in, out);
             }
         }
         fullReads();

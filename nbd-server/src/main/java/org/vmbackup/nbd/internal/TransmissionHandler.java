@@ -43,6 +43,7 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
     /**
      * The simple replies (16 bytes each) of requests that completed in this event-loop turn without data to return,
      * written as one buffer when the turn's replies are flushed: per reply, no buffer, promise or outbound entry.
+     * A batch whose connection closed meanwhile fails to write, which releases it and its requests like any reply.
      */
     private ByteBuf acks;
     private int acksCount;
@@ -283,14 +284,6 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         closed = true;
-        if (acks != null) { // replies that can no longer be sent
-            acks.release();
-            acks = null;
-            inFlight -= acksCount;
-            release(acksCost, acksCount);
-            acksCount = 0;
-            acksCost = 0;
-        }
         ctx.fireChannelInactive();
     }
 
