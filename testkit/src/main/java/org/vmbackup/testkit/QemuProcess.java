@@ -203,6 +203,7 @@ public final class QemuProcess implements AutoCloseable {
                 cmd.addAll(List.of("-accel", accel.qemuName(), "-m", Integer.toString(memoryMiB),
                         "-nodefaults", "-display", "none", "-serial", "none",
                         "-qmp", "unix:" + qmp + ",server=on,wait=off"));
+                cmd.addAll(QemuInstall.current().firmwareArgs());
             }
             for (String a : extraArgs) {
                 cmd.add(a.replace("{dir}", dir.toString()));

@@ -13,22 +13,24 @@ import java.util.Optional;
  * never skipped for a missing tool: CI installs them all.
  */
 public enum RequiredTool {
-    QEMU_SYSTEM_X86_64("qemu-system-x86_64", "qemu-system-x86"),
-    QEMU_STORAGE_DAEMON("qemu-storage-daemon", "qemu-system-common"),
-    QEMU_IMG("qemu-img", "qemu-utils"),
-    QEMU_IO("qemu-io", "qemu-utils"),
-    QEMU_NBD("qemu-nbd", "qemu-utils"),
-    NBDINFO("nbdinfo", "libnbd-bin"),
-    NBDCOPY("nbdcopy", "libnbd-bin"),
-    NBDSH("nbdsh", "libnbd-bin"),
-    NBDKIT("nbdkit", "nbdkit");
+    QEMU_SYSTEM_X86_64("qemu-system-x86_64", "qemu-system-x86", true),
+    QEMU_STORAGE_DAEMON("qemu-storage-daemon", "qemu-system-common", true),
+    QEMU_IMG("qemu-img", "qemu-utils", true),
+    QEMU_IO("qemu-io", "qemu-utils", true),
+    QEMU_NBD("qemu-nbd", "qemu-utils", true),
+    NBDINFO("nbdinfo", "libnbd-bin", false),
+    NBDCOPY("nbdcopy", "libnbd-bin", false),
+    NBDSH("nbdsh", "libnbd-bin", false),
+    NBDKIT("nbdkit", "nbdkit", false);
 
     private final String command;
     private final String debianPackage;
+    private final boolean partOfQemu;
 
-    RequiredTool(String command, String debianPackage) {
+    RequiredTool(String command, String debianPackage, boolean partOfQemu) {
         this.command = command;
         this.debianPackage = debianPackage;
+        this.partOfQemu = partOfQemu;
     }
 
     /** The program's name as found on {@code PATH}. */
@@ -41,8 +43,17 @@ public enum RequiredTool {
         return debianPackage;
     }
 
-    /** Where the program is on {@code PATH}, if it is there. */
+    /**
+     * Where the program is: a QEMU program under {@link QemuInstall#current()}'s prefix when one is set,
+     * otherwise on {@code PATH}, if it is there.
+     */
     public Optional<Path> find() {
+        if (partOfQemu) {
+            Optional<Path> fromPrefix = QemuInstall.current().program(command);
+            if (fromPrefix.isPresent()) {
+                return fromPrefix;
+            }
+        }
         String pathVar = System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
         for (String dir : pathVar.split(File.pathSeparator)) {
             if (dir.isEmpty()) {
