@@ -418,9 +418,12 @@ public final class BackupRun {
         long t2 = System.nanoTime();
         q.await("migrate", migrating);
         long t3 = System.nanoTime();
-        if (wasRunning) {
+        boolean keepsRunState = q.client().greeting().version().atLeast(9, 0);
+        if (wasRunning && keepsRunState) {
+            resumeAfterSetup(q);
+        } else if (wasRunning) {
             awaitResume(q);
-        } else if (awaitEvent(() -> resumeSeen, cfg.resumeTimeout())
+        } else if (!keepsRunState && awaitEvent(() -> resumeSeen, cfg.resumeTimeout())
                 && q.call("query-status", null).require("running").asBoolean()) {
             q.call("stop", null); // QEMU 7.2 resumes a paused guest after the snapshot's setup: pause it again
         }
@@ -454,6 +457,36 @@ public final class BackupRun {
         }
         return JsonObject.builder().put("actions", new JsonArray(actions))
                 .put("properties", JsonObject.builder().put("completion-mode", "grouped").build()).build();
+    }
+
+    /**
+     * QEMU >= 9.0 restores the run state the snapshot found (paused: we stopped the guest), so we resume it, but
+     * only once RAM is write-protected: the snapshot thread sends RAM pages only after it has captured the device
+     * state, armed write tracking and scheduled its own run-state restore (a bottom half that would run before any
+     * later command of ours). A {@code cont} before that would let the guest run between the disks' instant and
+     * the RAM's.
+     */
+    private void resumeAfterSetup(QemuCalls q) {
+        long deadline = System.nanoTime() + cfg.commandTimeout().toNanos();
+        while (true) {
+            Json info = q.call("query-migrate", null);
+            String status = info.opt("status").map(Json::asString).orElse("none");
+            Json ram = info.opt("ram").orElse(null);
+            long pages = ram == null ? 0 : ram.opt("normal").map(Json::asLong).orElse(0L)
+                    + ram.opt("duplicate").map(Json::asLong).orElse(0L);
+            if (pages > 0 || !status.equals("setup") && !status.equals("active")) {
+                break; // tracking armed (or the snapshot ended: the guest must run either way)
+            }
+            if (System.nanoTime() > deadline) {
+                break;
+            }
+            pump(Duration.ofMillis(5));
+            checkAbort();
+        }
+        if (!q.call("query-status", null).require("running").asBoolean()) {
+            q.call("cont", null);
+        }
+        awaitEvent(() -> resumeAt != null, cfg.resumeTimeout());
     }
 
     private void awaitResume(QemuCalls q) {
