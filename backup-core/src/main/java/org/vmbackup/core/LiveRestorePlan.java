@@ -14,6 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vmbackup.core.internal.RestoreDiskMatch;
 import org.vmbackup.core.internal.RestoreIndexChannel;
+import org.vmbackup.core.internal.RateLimiter;
 import org.vmbackup.core.internal.RestoreMigrationFeeder;
 import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.qmp.QmpEvent;
@@ -167,7 +168,8 @@ public final class LiveRestorePlan {
         try {
             for (RestoreDiskMatch m : matches) {
                 RestoreVmSession.await(qmp.execute(new BlockCommands.BlockStream(LiveRestoreRun.jobId(m),
-                        m.qemuDevice(), null, rateLimit > 0 ? rateLimit : null, null, null)), "block-stream of "
+                        m.qemuDevice(), null, rateLimit > 0 ? RateLimiter.share(rateLimit, matches.size()) : null,
+                        null, null)), "block-stream of "
                         + m.qemuDevice());
             }
         } catch (RuntimeException e) {
@@ -198,7 +200,8 @@ public final class LiveRestorePlan {
                     new MigrationCommands.Capability("events", true))), "migrate-set-capabilities");
             RestoreVmSession.await(qmp.execute(new MigrationCommands.MigrateIncoming("unix:" + mig)),
                     "migrate-incoming");
-            long sent = RestoreMigrationFeeder.feed(mig, new RestoreIndexChannel(server.index(), vmstate));
+            long sent = RestoreMigrationFeeder.feed(mig, new RestoreIndexChannel(server.index(), vmstate),
+                    RateLimiter.of(rateLimit));
             QmpEvent.Migration end = RestoreVmSession.await(events.await(QmpEvent.Migration.class,
                     m -> m.status().equals("completed") || m.status().equals("failed"), Duration.ofMinutes(30)),
                     "the incoming migration to finish");

@@ -234,13 +234,28 @@ public final class LiveRestoreSession {
             return this;
         }
 
-        /** Copy rate limit in bytes/s for the background copy (default 0: unlimited). */
-        public Builder rateLimit(long bytesPerSecond) {
-            if (bytesPerSecond < 0) {
-                throw new IllegalArgumentException("negative rate limit");
-            }
-            this.rateLimit = bytesPerSecond;
+        /**
+         * Limits what the restore moves from the archive to {@code bytesPerSecond} in total (default 0: unlimited):
+         * the background copy through the speed of QEMU's {@code block-stream} jobs (the total split evenly between
+         * the disks; a disk that finishes early does not hand its share on), and the VM state fed to QEMU before the
+         * guest runs (so the time until it runs grows with RAM size / rate). The guest's own reads of data not yet
+         * copied are never limited: they would stall the guest.
+         *
+         * @throws IllegalArgumentException if negative
+         */
+        public Builder bandwidthLimit(long bytesPerSecond) {
+            this.rateLimit = org.vmbackup.core.internal.RateLimiter.checkRate(bytesPerSecond, "bandwidthLimit");
             return this;
+        }
+
+        /**
+         * The same as {@link #bandwidthLimit}.
+         *
+         * @deprecated use {@link #bandwidthLimit}, named like the other sessions' option
+         */
+        @Deprecated
+        public Builder rateLimit(long bytesPerSecond) {
+            return bandwidthLimit(bytesPerSecond);
         }
 
         /** Progress of the background copy, per disk (default none). */

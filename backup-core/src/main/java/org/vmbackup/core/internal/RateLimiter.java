@@ -72,6 +72,18 @@ public final class RateLimiter {
         return bytesPerSecond;
     }
 
+    /**
+     * One of {@code ways} equal shares of {@code total} bytes/s, for limits enforced separately (QEMU limits each
+     * block job on its own), so that together they never exceed the total. A share that finishes early is not handed
+     * on to the others.
+     *
+     * @return 0 (unlimited) if {@code total} is 0; otherwise at least 1
+     */
+    public static long share(long total, int ways) {
+        checkRate(total, "bandwidth limit");
+        return total == 0 ? 0 : Math.max(1, total / Math.max(1, ways));
+    }
+
     /** The rate in bytes per second; 0 if unlimited. */
     public long bytesPerSecond() {
         return bytesPerSecond;

@@ -93,6 +93,15 @@ class RateLimiterTest {
     }
 
     @Test
+    void aTotalIsSharedSoThePartsNeverExceedIt() {
+        assertThat(RateLimiter.share(0, 3)).as("unlimited stays unlimited").isZero();
+        assertThat(RateLimiter.share(30 << 20, 1)).isEqualTo(30 << 20);
+        assertThat(RateLimiter.share(10, 3)).isEqualTo(3);
+        assertThat(RateLimiter.share(2, 5)).as("never 0, which QEMU reads as unlimited").isEqualTo(1);
+        assertThatThrownBy(() -> RateLimiter.share(-1, 2)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void threadsShareOneRate() throws Exception {
         // real clock: two threads booking 200 KiB each at 1 MiB/s together take ~0.39 - 0.1 s, not half of it
         RateLimiter l = RateLimiter.of(1 << 20);
