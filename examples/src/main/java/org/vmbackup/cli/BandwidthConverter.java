@@ -16,8 +16,8 @@ import picocli.CommandLine;
  * being 0, and values above {@link Long#MAX_VALUE}.
  */
 final class BandwidthConverter implements CommandLine.ITypeConverter<Long> {
-    static final String HELP = "bytes per second, with K, M, G (1024-based, as in QEMU and rsync), e.g. 40M; "
-            + "0 = unlimited (the default)";
+    static final String HELP = "bytes per second with an optional K, M or G suffix (1024-based, as in QEMU and "
+            + "rsync), like 40M; fractions round down (1.5M); 0 = unlimited (the default)";
 
     private static final Pattern RATE = Pattern.compile("(\\d+)(?:\\.(\\d+))?(?:([KMGT])(?:IB)?|B)?");
 
