@@ -229,7 +229,8 @@ public final class BackupSession {
          * hand its share on. The VM state (RAM) is not limited: in a background snapshot a guest write to RAM not
          * yet saved waits until that page went out, so a throttled stream would stall the guest. The guest pause
          * does not change either: the jobs are held at 1 byte/s through it and get their share only afterwards.
-         * A slower copy holds the backup (and its copy-before-write cost to guest disk writes) open for longer.
+         * A slower copy holds the backup (and its copy-before-write cost to guest disk writes) open for longer, but
+         * no guest write waits for the limit: QEMU's copy-before-write copies ignore the job's speed.
          *
          * @throws IllegalArgumentException if negative
          */
