@@ -200,8 +200,8 @@ public final class LiveRestorePlan {
                     new MigrationCommands.Capability("events", true))), "migrate-set-capabilities");
             RestoreVmSession.await(qmp.execute(new MigrationCommands.MigrateIncoming("unix:" + mig)),
                     "migrate-incoming");
-            long sent = RestoreMigrationFeeder.feed(mig, new RestoreIndexChannel(server.index(), vmstate),
-                    RateLimiter.of(rateLimit));
+            // not held to the bandwidth limit: the guest waits for its state, as for its own reads of the archive
+            long sent = RestoreMigrationFeeder.feed(mig, new RestoreIndexChannel(server.index(), vmstate));
             QmpEvent.Migration end = RestoreVmSession.await(events.await(QmpEvent.Migration.class,
                     m -> m.status().equals("completed") || m.status().equals("failed"), Duration.ofMinutes(30)),
                     "the incoming migration to finish");

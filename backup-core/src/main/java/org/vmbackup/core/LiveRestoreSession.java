@@ -235,11 +235,10 @@ public final class LiveRestoreSession {
         }
 
         /**
-         * Limits what the restore moves from the archive to {@code bytesPerSecond} in total (default 0: unlimited):
-         * the background copy through the speed of QEMU's {@code block-stream} jobs (the total split evenly between
-         * the disks; a disk that finishes early does not hand its share on), and the VM state fed to QEMU before the
-         * guest runs (so the time until it runs grows with RAM size / rate). The guest's own reads of data not yet
-         * copied are never limited: they would stall the guest.
+         * Limits the background copy to {@code bytesPerSecond} in total (default 0: unlimited), through the speed of
+         * QEMU's {@code block-stream} jobs: the total is split evenly between the disks, and a disk that finishes
+         * early does not hand its share on. What the guest waits for is never limited, so the time until it runs
+         * does not change: the VM state fed before it resumes, and its own reads of data not yet copied.
          *
          * @throws IllegalArgumentException if negative
          */
