@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.vmbackup.testkit.QemuInstall;
 
 /**
  * A bandwidth limit slows a backup and a restore to files that would otherwise take well under a second down to
@@ -98,15 +99,18 @@ class BandwidthLimitIT {
             // qcow2 from the archive file: qemu-img convert -r, one disk after the other. qemu-img lets its first
             // buffer (2 MiB) of each run through at once, so that much per disk is taken off the floor.
             long qcowFloorMs = (data - 2L * 2 * MIB) * 1000 / restoreRate - SLACK_MS;
+            // the qemu-img of the QEMU under test (VMBACKUP_QEMU_PREFIX), whose -r is what is being relied on
+            Path qemuImg = QemuInstall.current().prefix().map(p -> p.resolve("usr/bin/qemu-img"))
+                    .orElse(Path.of("qemu-img"));
             RestoreResult qcow = RestoreSession.builder().archive(archive).targetDirectory(tmp.resolve("qcow2"))
-                    .format(RestoreFormat.QCOW2).bandwidthLimit(restoreRate).build().start()
+                    .format(RestoreFormat.QCOW2).qemuImg(qemuImg).bandwidthLimit(restoreRate).build().start()
                     .get(60, TimeUnit.SECONDS);
             log.info("qcow2 restore at {} B/s: {} ms (floor {} ms)", restoreRate, qcow.duration().toMillis(),
                     qcowFloorMs);
             assertThat(qcow.duration().toMillis()).as("qcow2 restore held to the rate")
                     .isGreaterThanOrEqualTo(qcowFloorMs);
             for (int i = 0; i < 2; i++) {
-                Process p = new ProcessBuilder("qemu-img", "compare", "-q", "-f", "qcow2", "-F", "raw",
+                Process p = new ProcessBuilder(qemuImg.toString(), "compare", "-q", "-f", "qcow2", "-F", "raw",
                         qcow.disks().get(i).path().toString(), slow.disks().get(i).path().toString())
                         .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
                 assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("qemu-img compare finished").isTrue();
