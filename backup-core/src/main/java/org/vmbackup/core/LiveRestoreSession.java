@@ -234,13 +234,27 @@ public final class LiveRestoreSession {
             return this;
         }
 
-        /** Copy rate limit in bytes/s for the background copy (default 0: unlimited). */
-        public Builder rateLimit(long bytesPerSecond) {
-            if (bytesPerSecond < 0) {
-                throw new IllegalArgumentException("negative rate limit");
-            }
-            this.rateLimit = bytesPerSecond;
+        /**
+         * Limits the background copy to {@code bytesPerSecond} in total (default 0: unlimited), through the speed of
+         * QEMU's {@code block-stream} jobs: the total is split evenly between the disks, and a disk that finishes
+         * early does not hand its share on. What the guest waits for is never limited, so the time until it runs
+         * does not change: the VM state fed before it resumes, and its own reads of data not yet copied.
+         *
+         * @throws IllegalArgumentException if negative
+         */
+        public Builder bandwidthLimit(long bytesPerSecond) {
+            this.rateLimit = org.vmbackup.core.internal.RateLimiter.checkRate(bytesPerSecond, "bandwidthLimit");
             return this;
+        }
+
+        /**
+         * The same as {@link #bandwidthLimit}.
+         *
+         * @deprecated use {@link #bandwidthLimit}, named like the other sessions' option
+         */
+        @Deprecated
+        public Builder rateLimit(long bytesPerSecond) {
+            return bandwidthLimit(bytesPerSecond);
         }
 
         /** Progress of the background copy, per disk (default none). */

@@ -19,7 +19,7 @@ final class RestoreQcow2FromExport {
     }
 
     static RestoreResult run(Path archive, Path targetDir, Set<String> devices, RestoreProgressListener listener,
-            Path qemuImg, long t0) throws IOException {
+            Path qemuImg, long bandwidthLimit, long t0) throws IOException {
         Path dir = targetDir.toAbsolutePath().normalize();
         Path sockDir = Files.createTempDirectory("vmabackup-nbd-");
         Path sock = sockDir.resolve("nbd.sock");
@@ -66,7 +66,8 @@ final class RestoreQcow2FromExport {
                         }
                     }, 500, 500, java.util.concurrent.TimeUnit.MILLISECONDS);
                     try {
-                        RestoreQemuImg.convert(qemuImg, "raw", "nbd+unix:///" + d.name() + "?socket=" + sock, temp);
+                        RestoreQemuImg.convert(qemuImg, "raw", "nbd+unix:///" + d.name() + "?socket=" + sock, temp,
+                                bandwidthLimit);
                     } finally {
                         task.cancel(false);
                     }

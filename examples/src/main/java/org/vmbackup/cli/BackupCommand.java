@@ -47,6 +47,12 @@ final class BackupCommand implements Callable<Integer> {
             description = "embed this file as a config blob (repeatable); vm.json describing the VM is always added")
     private List<Path> configs = new ArrayList<>();
 
+    @Option(names = "--bwlimit", paramLabel = "RATE", converter = BandwidthConverter.class, defaultValue = "0",
+            description = "limit the disks' copy (QEMU's job speed, split between the disks) to RATE: "
+                    + BandwidthConverter.HELP + ". The VM state is not limited: a slower RAM stream would stall "
+                    + "guest writes to RAM not yet saved; the guest pause does not change")
+    private long bwlimit;
+
     @Parameters(index = "0", paramLabel = "ARCHIVE",
             description = "the archive to create: .vma, .vma.zst, .vma.gz, or a directory name; must not exist")
     private Path archive;
@@ -54,7 +60,8 @@ final class BackupCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        BackupSession.Builder b = BackupSession.builder().qmpSocket(qmp).includeVmstate(!noVmstate).target(archive);
+        BackupSession.Builder b = BackupSession.builder().qmpSocket(qmp).includeVmstate(!noVmstate).target(archive)
+                .bandwidthLimit(bwlimit);
         disks.forEach(b::disk);
         for (Path c : configs) {
             b.config(new ConfigBlob(c.getFileName().toString(), Files.readAllBytes(c)));

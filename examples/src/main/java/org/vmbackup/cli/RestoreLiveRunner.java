@@ -22,10 +22,10 @@ final class RestoreLiveRunner {
     private RestoreLiveRunner() {
     }
 
-    static int run(PrintWriter err, Path archive, Path imageDir, Path qmp, long rateLimit, Duration waitForQemu)
+    static int run(PrintWriter err, Path archive, Path imageDir, Path qmp, long bwlimit, Duration waitForQemu)
             throws Exception {
         LiveRestorePlan plan = RestoreCommand.join(LiveRestoreSession.builder().archive(archive)
-                .imageDirectory(imageDir).rateLimit(rateLimit).progress(new RestoreProgressPrinter(err)).build()
+                .imageDirectory(imageDir).bandwidthLimit(bwlimit).progress(new RestoreProgressPrinter(err)).build()
                 .prepare());
         err.printf("Serving %s over NBD on %s%n", archive, plan.nbdSocket());
         err.printf("Start QEMU with: %s%s -qmp unix:%s,server=on,wait=off%n", String.join(" ", plan.driveArgs()),

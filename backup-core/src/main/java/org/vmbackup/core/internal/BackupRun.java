@@ -72,11 +72,12 @@ public final class BackupRun {
      * @param progressInterval how often to report progress while copying
      * @param sinkThreads threads running the blocking archive writes
      * @param nbdServerListener told about the NBD server once it listens
+     * @param bandwidthLimit the disks' total copy rate in bytes/s, 0 for unlimited (the VM state is never limited)
      */
     public record Config(QmpClient client, Path qmpSocket, List<String> disks, boolean vmstate, ArchiveTarget target,
             List<ConfigBlob> configs, boolean describeVm, BackupProgressListener listener, NbdEventLoop eventLoop,
             Duration commandTimeout, Duration resumeTimeout, Duration progressInterval, int sinkThreads,
-            java.util.function.Consumer<NbdServer> nbdServerListener) {
+            java.util.function.Consumer<NbdServer> nbdServerListener, long bandwidthLimit) {
     }
 
     private final Config cfg;
@@ -431,9 +432,10 @@ public final class BackupRun {
         long t4 = System.nanoTime();
         log.debug("critical section: stop {} us, transaction {} us, migrate {} us, until RESUME seen {} us",
                 (t1 - t0) / 1000, (t2 - t1) / 1000, (t3 - t2) / 1000, (t4 - t3) / 1000);
+        long speed = RateLimiter.share(cfg.bandwidthLimit(), jobs.size());
         for (String job : jobs) {
             try {
-                q.call("block-job-set-speed", JsonObject.builder().put("device", job).put("speed", 0L).build());
+                q.call("block-job-set-speed", JsonObject.builder().put("device", job).put("speed", speed).build());
             } catch (BackupException e) {
                 pump(Duration.ZERO);
                 QmpJobStatus s = jobStatus.get(job);

@@ -14,21 +14,35 @@ public final class RestoreQemuImg {
     /**
      * {@code qemu-img convert -f <sourceFormat> -O qcow2 <source> <target>}; the source may be a file or an NBD URI.
      *
+     * @param bandwidthLimit bytes/s for {@code qemu-img convert -r}, 0 for unlimited
      * @throws BackupException if qemu-img fails (its output is in the message)
      */
-    public static void convert(Path qemuImg, String sourceFormat, String source, Path target) throws IOException {
-        run(List.of(qemuImg.toString(), "convert", "-q", "-f", sourceFormat, "-O", "qcow2", source, target.toString()),
-                source, target);
+    public static void convert(Path qemuImg, String sourceFormat, String source, Path target, long bandwidthLimit)
+            throws IOException {
+        run(withRate(List.of(qemuImg.toString(), "convert", "-q", "-f", sourceFormat, "-O", "qcow2", source,
+                target.toString()), bandwidthLimit), source, target);
     }
 
     /**
      * {@code qemu-img convert -n}: writes {@code source} into the existing image {@code target} of format
      * {@code targetFormat} and the same virtual size (e.g. a not yet activated disk of an incoming QEMU).
+     *
+     * @param bandwidthLimit bytes/s for {@code qemu-img convert -r}, 0 for unlimited
      */
-    public static void convertInto(Path qemuImg, String sourceFormat, String source, String targetFormat, Path target)
-            throws IOException {
-        run(List.of(qemuImg.toString(), "convert", "-q", "-n", "-f", sourceFormat, "-O", targetFormat, source,
-                target.toString()), source, target);
+    public static void convertInto(Path qemuImg, String sourceFormat, String source, String targetFormat, Path target,
+            long bandwidthLimit) throws IOException {
+        run(withRate(List.of(qemuImg.toString(), "convert", "-q", "-n", "-f", sourceFormat, "-O", targetFormat,
+                source, target.toString()), bandwidthLimit), source, target);
+    }
+
+    /** {@code cmd} with {@code -r BYTES} after the subcommand when limited (qemu-img reads a bare number as bytes). */
+    static List<String> withRate(List<String> cmd, long bandwidthLimit) {
+        if (bandwidthLimit == 0) {
+            return cmd;
+        }
+        List<String> out = new java.util.ArrayList<>(cmd);
+        out.addAll(2, List.of("-r", Long.toString(bandwidthLimit)));
+        return out;
     }
 
     private static void run(List<String> cmd, String source, Path target) throws IOException {
