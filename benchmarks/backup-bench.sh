@@ -12,6 +12,7 @@
 #   as ours does for .vma files
 #   ARCHIVE=ours.vma (default) | ours.vma.zst | ours-dir (a directory archive: raw images, no VMA checksums)
 #   VMBACKUP_QEMU_PREFIX=DIR runs the QEMU unpacked there (.ci/qemu-backports) instead of the system's
+#   VMBACKUP_ACCEL=tcg runs the VM on TCG on a machine with KVM
 # On TCG QEMU's own background-snapshot set-up takes ~1.2 s per 512 MiB of RAM, for the peer as for us: judge the
 # guest pause as the ratio ours / peer of one round (printed), absolute pauses only on KVM.
 # Build first: mvn -q -DskipTests package
@@ -25,7 +26,7 @@ ROUNDS=${ROUNDS:-2}
 work=${WORK:-/tmp/backup-bench}
 ARCHIVE=${ARCHIVE:-ours.vma}
 [ -f "$jar" ] || { echo "build first: (cd $root && mvn -q -DskipTests package)" >&2; exit 2; }
-accel=tcg; [ -r /dev/kvm ] && [ -w /dev/kvm ] && accel=kvm
+accel=tcg; [ -r /dev/kvm ] && [ -w /dev/kvm ] && accel=kvm; accel=${VMBACKUP_ACCEL:-$accel}
 qemu=qemu-system-x86_64; firmware=()
 if [ -n "${VMBACKUP_QEMU_PREFIX:-}" ]; then
   qemu="$VMBACKUP_QEMU_PREFIX/usr/bin/qemu-system-x86_64"
