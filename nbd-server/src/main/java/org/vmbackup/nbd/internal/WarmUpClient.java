@@ -312,14 +312,17 @@ public final class WarmUpClient implements AutoCloseable {
         }
     }
 
-    /** Sends DISC (if the server takes it within the timeout) and closes the socket. */
+    /**
+     * Sends DISC if the socket takes it at once, and closes the socket. Never waits: DISC is a courtesy (the server
+     * copes with a client that just goes), and a client is often closed because its server stopped reading.
+     */
     @Override
     public void close() throws IOException {
         try {
             header.clear();
             header.putInt(NbdConstants.REQUEST_MAGIC).putShort((short) 0).putShort((short) NbdConstants.CMD_DISC)
                     .putLong(++cookie).putLong(0).putInt(0).flip();
-            writeFully(header);
+            channel.write(header);
         } finally {
             try {
                 channel.close();
