@@ -15,6 +15,10 @@ import org.vmbackup.vma.VmaDevice;
 
 /** The qcow2 path of {@link RestoreSession} for archive files: {@code qemu-img convert} reads our NBD export. */
 final class RestoreQcow2FromExport {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(RestoreQcow2FromExport.class);
+    /** Closing the archive's NBD server once qemu-img is done with it. */
+    private static final long CLOSE_SECONDS = 30;
+
     private RestoreQcow2FromExport() {
     }
 
@@ -87,7 +91,13 @@ final class RestoreQcow2FromExport {
             for (Path t : temps) {
                 Files.deleteIfExists(t);
             }
-            server.close().join();
+            try {
+                server.close().get(CLOSE_SECONDS, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                log.warn("restore: closing the archive's NBD server: {}", e.toString());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             Files.deleteIfExists(sock);
             Files.deleteIfExists(sockDir);
         }

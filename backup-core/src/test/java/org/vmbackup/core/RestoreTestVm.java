@@ -163,10 +163,10 @@ final class RestoreTestVm {
         return QemuProcess.system().memoryMiB(MEMORY_MIB).args(a).start(dir -> {
             for (int i = 0; i < 2; i++) {
                 try {
-                    Process p = new ProcessBuilder(org.vmbackup.testkit.RequiredTool.QEMU_IMG.path().toString(),
-                            "create", "-q", "-f", "qcow2", dir.resolve("t" + i + ".qcow2").toString(),
-                            Integer.toString(i == 0 ? DISK0 : DISK1)).inheritIO().start();
-                    assertThat(p.waitFor()).isZero();
+                    org.vmbackup.testkit.ProcessRunner.command(
+                            org.vmbackup.testkit.RequiredTool.QEMU_IMG.path().toString(), "create", "-q", "-f",
+                            "qcow2", dir.resolve("t" + i + ".qcow2").toString(),
+                            Integer.toString(i == 0 ? DISK0 : DISK1)).run().requireSuccess();
                 } catch (InterruptedException e) {
                     throw new IOException(e);
                 }
