@@ -43,7 +43,7 @@ public final class VmaExtractor {
         List<Path> configPaths = new ArrayList<>();
         Set<Path> taken = new HashSet<>();
         for (VmaConfig c : h.configs()) {
-            Path p = SafeNames.resolve(dir, c.name(), "config");
+            Path p = SafeNames.resolve(dir, "", c.name(), "", "config");
             if (!taken.add(p)) {
                 throw new VmaFormatException("two configs named '" + c.name() + "' in the archive");
             }
@@ -56,9 +56,9 @@ public final class VmaExtractor {
             if (!onlyDevices.isEmpty() && !onlyDevices.contains(d.name())) {
                 continue;
             }
-            Target t = d.isVmstate() ? new Target(d, SafeNames.resolve(dir, "vmstate.bin", "vmstate"), null)
-                    : new Target(d, SafeNames.resolve(dir, "tmp-disk-" + d.name() + ".raw", "device"),
-                            SafeNames.resolve(dir, "disk-" + d.name() + ".raw", "device"));
+            Target t = d.isVmstate() ? new Target(d, dir.resolve("vmstate.bin"), null)
+                    : new Target(d, SafeNames.resolve(dir, "tmp-disk-", d.name(), ".raw", "device"),
+                            SafeNames.resolve(dir, "disk-", d.name(), ".raw", "device"));
             if (!taken.add(t.temp) || (t.finalPath != null && !taken.add(t.finalPath))) {
                 throw new VmaFormatException("device name '" + d.name() + "' collides with another file name");
             }
