@@ -33,6 +33,8 @@ public final class VmaIndex implements AutoCloseable {
     private final VmaHeader header;
     private final Map<Integer, Map<Integer, Chunk>> tables = new HashMap<>();
     private final VmaDevice[] byId = new VmaDevice[256];
+    /** Per dev_id, the bytes stored: the exact size for a disk, whole clusters for the vmstate stream. */
+    private final long[] storedLength = new long[256];
 
     /** 4096 clusters: (file position - header size) / 512 as unsigned int (-1 = absent), and masks. */
     private static final class Chunk {
@@ -57,6 +59,7 @@ public final class VmaIndex implements AutoCloseable {
         this.header = HeaderCodec.read(in);
         for (VmaDevice d : header.devices()) {
             byId[d.id()] = d;
+            storedLength[d.id()] = d.isVmstate() ? 0 : d.size();
             tables.put(d.id(), new HashMap<>());
         }
         ExtentHeaderCodec codec = new ExtentHeaderCodec(header.uuid());
@@ -98,6 +101,9 @@ public final class VmaIndex implements AutoCloseable {
                 }
                 VmaDevice d = tracker.accept(slots[i], pos + EXT_OFF_SLOTS + 8L * i);
                 long cluster = ExtentHeaderCodec.cluster(slots[i]);
+                if (d.isVmstate()) {
+                    storedLength[d.id()] = Math.max(storedLength[d.id()], (cluster + 1) << CLUSTER_SHIFT);
+                }
                 long rel = (data - header.headerSize()) / 512;
                 if (rel >= 0xFFFF_FFFFL) {
                     throw new VmaFormatException("offset " + pos + ": archive too large for the index (over 2 TiB)");
@@ -162,8 +168,16 @@ public final class VmaIndex implements AutoCloseable {
     }
 
     /**
-     * Reads device bytes {@code [offset, offset + dst.remaining())} (clipped at the device end) into dst; zero blocks
-     * come out as zeros. Thread-safe.
+     * The bytes a read of {@code dev} can return: its exact size for a disk; for the {@code vmstate} stream, whose
+     * header size is only an estimate, the clusters stored (the tail is zero padding QEMU ignores).
+     */
+    public long storedLength(VmaDevice dev) {
+        return storedLength[device(dev.id()).id()];
+    }
+
+    /**
+     * Reads device bytes {@code [offset, offset + dst.remaining())} (clipped at {@link #storedLength}) into dst;
+     * zero blocks come out as zeros. Thread-safe.
      *
      * @return the number of bytes read (less than asked only at the device end)
      */
@@ -174,10 +188,11 @@ public final class VmaIndex implements AutoCloseable {
     /** As {@link #read(VmaDevice, long, ByteBuffer)}, by dev_id. */
     public int read(int devId, long offset, ByteBuffer dst) {
         VmaDevice d = device(devId);
-        if (offset < 0 || offset > d.size()) {
+        long end = storedLength[devId];
+        if (offset < 0 || offset > end) {
             throw new IllegalArgumentException("offset " + offset + " outside device " + d.name());
         }
-        int total = (int) Math.min(dst.remaining(), d.size() - offset);
+        int total = (int) Math.min(dst.remaining(), end - offset);
         Map<Integer, Chunk> table = tables.get(devId);
         SpanReader span = new SpanReader(dst, dst.position());
         int done = 0;
