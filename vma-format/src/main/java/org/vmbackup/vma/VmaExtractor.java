@@ -9,7 +9,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -113,11 +112,12 @@ public final class VmaExtractor {
         }
     }
 
-    /** One output file being filled by position. */
+    /** One output file being filled by position, under a temporary name for disks ({@link ArchiveFile}). */
     private static final class Target {
         final VmaDevice device;
         final Path temp;
         final Path finalPath;
+        ArchiveFile file;
         FileChannel channel;
         long storedBytes;
         long vmstateEnd;
@@ -129,7 +129,8 @@ public final class VmaExtractor {
         }
 
         void open() throws IOException {
-            channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            file = ArchiveFile.create(finalPath == null ? temp : finalPath, temp, "disk image");
+            channel = file.channel();
             if (!device.isVmstate()) {
                 try (RandomAccessFile f = new RandomAccessFile(temp.toFile(), "rw")) {
                     f.setLength(device.size()); // sparse at the exact size
@@ -170,20 +171,12 @@ public final class VmaExtractor {
                     f.setLength(Math.max(f.length(), vmstateEnd)); // position-faithful, zero clusters kept
                 }
             }
-            channel.close();
-            if (finalPath != null) {
-                Files.move(temp, finalPath, StandardCopyOption.ATOMIC_MOVE);
-            }
+            file.commit(); // the vmstate stream is written in place: nothing to rename
         }
 
         void discard() {
-            try {
-                if (channel != null) {
-                    channel.close();
-                }
-                Files.deleteIfExists(temp);
-            } catch (IOException e) {
-                // best effort while failing anyway
+            if (file != null) {
+                file.discard();
             }
         }
     }
