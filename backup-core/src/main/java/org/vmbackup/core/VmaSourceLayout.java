@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.vmbackup.vma.VmaClusterVisitor;
 import org.vmbackup.vma.VmaConfig;
@@ -18,6 +19,7 @@ import org.vmbackup.vma.VmaHeader;
 final class VmaSourceLayout {
     private static final int BLOCK = 4096;
     private static final int CLUSTER = 65536;
+    private static final ByteBuffer ZERO_BLOCK = ByteBuffer.allocate(BLOCK).asReadOnlyBuffer();
 
     private final String archive;
     private final ArchiveLayout layout;
@@ -28,7 +30,7 @@ final class VmaSourceLayout {
 
     VmaSourceLayout(String archive, VmaHeader h) throws IOException {
         this.archive = archive;
-        java.util.Arrays.fill(diskByDevId, -1);
+        Arrays.fill(diskByDevId, -1);
         List<ArchiveDisk> ds = new ArrayList<>();
         VmaDevice vm = null;
         try {
@@ -78,58 +80,80 @@ final class VmaSourceLayout {
     VmaClusterVisitor runs(ArchiveVisitor visitor) {
         ByteBuffer scratch = ByteBuffer.allocate(CLUSTER);
         return (dev, cluster, mask, blocks) -> {
-            long base = (long) cluster * CLUSTER;
-            if (dev.isVmstate()) {
-                scratch.clear();
-                int src = 0;
-                for (int j = 0; j < 16; j++) {
-                    if ((mask & 1 << j) != 0) {
-                        scratch.put(j * BLOCK, blocks, src, BLOCK);
-                        src += BLOCK;
-                    } else {
-                        scratch.put(j * BLOCK, ZERO_BLOCK, 0, BLOCK);
-                    }
-                }
-                visitor.vmstate(base, scratch.asReadOnlyBuffer());
-                return;
-            }
-            int disk = diskByDevId[dev.id()];
-            long size = dev.size();
-            int src = 0;
-            int j = 0;
-            while (j < 16) {
-                boolean stored = (mask & 1 << j) != 0;
-                int end = j + 1;
-                while (end < 16 && ((mask & 1 << end) != 0) == stored) {
-                    end++;
-                }
-                long at = base + (long) j * BLOCK;
-                long len = Math.min((long) (end - j) * BLOCK, size - at);
-                if (len > 0) {
-                    if (stored) {
-                        visitor.data(disk, at, blocks.slice(src, (int) len).asReadOnlyBuffer());
-                    } else {
-                        visitor.zero(disk, at, len);
-                    }
-                }
-                if (stored) {
-                    src += (end - j) * BLOCK; // blocks past the disk end (old archives) are consumed and dropped
-                }
-                j = end;
+            try {
+                pass(visitor, scratch, dev, cluster, mask, blocks);
+            } catch (IOException e) {
+                throw new ConsumerFailure(e); // told apart from the reader's own I/O errors in read()
             }
         };
     }
 
-    private static final ByteBuffer ZERO_BLOCK = ByteBuffer.allocate(BLOCK).asReadOnlyBuffer();
+    private void pass(ArchiveVisitor visitor, ByteBuffer scratch, VmaDevice dev, long cluster, int mask,
+            ByteBuffer blocks) throws IOException {
+        long base = cluster * CLUSTER;
+        if (dev.isVmstate()) {
+            scratch.clear();
+            int src = 0;
+            for (int j = 0; j < 16; j++) {
+                if ((mask & 1 << j) != 0) {
+                    scratch.put(j * BLOCK, blocks, src, BLOCK);
+                    src += BLOCK;
+                } else {
+                    scratch.put(j * BLOCK, ZERO_BLOCK, 0, BLOCK);
+                }
+            }
+            visitor.vmstate(base, scratch.asReadOnlyBuffer());
+            return;
+        }
+        int disk = diskByDevId[dev.id()];
+        int src = 0;
+        for (int j = 0; j < 16; ) {
+            boolean stored = (mask & 1 << j) != 0;
+            int end = j + 1;
+            while (end < 16 && ((mask & 1 << end) != 0) == stored) {
+                end++;
+            }
+            long at = base + (long) j * BLOCK;
+            long len = Math.min((long) (end - j) * BLOCK, dev.size() - at);
+            if (len > 0 && stored) {
+                visitor.data(disk, at, blocks.slice(src, (int) len).asReadOnlyBuffer());
+            } else if (len > 0) {
+                visitor.zero(disk, at, len);
+            }
+            if (stored) {
+                src += (end - j) * BLOCK; // blocks past the disk end (old archives) are consumed and dropped
+            }
+            j = end;
+        }
+    }
 
-    /** Runs {@code body}, turning the VMA reader's unchecked errors into this archive's I/O errors. */
+    /**
+     * Runs {@code body}, turning the VMA reader's unchecked errors into this archive's I/O errors; the consumer's
+     * own exceptions come out unchanged.
+     */
     void read(ReadBody body) throws IOException {
         try {
             body.run();
+        } catch (ConsumerFailure e) {
+            throw e.getCause();
         } catch (VmaFormatException e) {
             throw error(e);
         } catch (UncheckedIOException e) {
-            throw e.getCause();
+            throw new IOException("archive " + archive + ": " + e.getMessage(), e.getCause());
+        }
+    }
+
+    /** An exception of the visitor on its way through the VMA reader. */
+    private static final class ConsumerFailure extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        ConsumerFailure(IOException cause) {
+            super(cause);
+        }
+
+        @Override
+        public synchronized IOException getCause() {
+            return (IOException) super.getCause();
         }
     }
 

@@ -165,4 +165,35 @@ class ArchiveSourceErrorsTest {
         assertThatThrownBy(() -> ArchiveSource.open(p)).isInstanceOf(IOException.class)
                 .hasMessageContaining(p.toString()).hasMessageContaining("'.hidden' is not a plain file name");
     }
+
+    @Test
+    void theConsumersOwnExceptionComesOutUnchanged() throws Exception {
+        for (String name : List.of("f.vma", "f.vma.zst", "f-dir")) {
+            Path p = written(name);
+            IOException mine = new IOException("disk full");
+            try (ArchiveSource s = ArchiveSource.open(p)) {
+                assertThatThrownBy(() -> s.read(new ArchiveVisitor() {
+                    @Override
+                    public void data(int disk, long offset, java.nio.ByteBuffer data) throws IOException {
+                        throw mine;
+                    }
+
+                    @Override
+                    public void zero(int disk, long offset, long length) throws IOException {
+                        throw mine;
+                    }
+                })).as(name).isSameAs(mine);
+            }
+        }
+    }
+
+    @Test
+    void aSourceWithoutVmstateSaysSo() throws Exception {
+        Path p = tmp.resolve("novm.vma");
+        write(ArchiveTarget.of(p), new Content(List.of("d"), List.of(random(5000, 3)), List.of(), new byte[0]));
+        try (ArchiveSource s = ArchiveSource.open(p)) {
+            assertThat(s.layout().hasVmstate()).isFalse();
+            assertThatThrownBy(s::vmstate).isInstanceOf(IOException.class).hasMessageContaining("no VM state");
+        }
+    }
 }
