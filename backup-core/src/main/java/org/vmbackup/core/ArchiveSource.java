@@ -20,7 +20,10 @@ import java.nio.file.Path;
  * </ul>
  *
  * <p>Errors in the archive (truncated, corrupt, inconsistent) are {@link IOException}s naming the archive and where
- * in it; a source never hands out data it could not check. Memory stays bounded whatever the disk sizes.
+ * in it. A source passes on only data whose framing checked out (a VMA extent whose header is intact, a file of the
+ * size the manifest says); whether a sequential archive is complete is known only when {@link #read} returns, so
+ * a consumer keeps its output under a temporary name until then. Memory stays bounded whatever the disk sizes.
+ * Not thread-safe, except the {@link RandomAccessDisk}s it hands out.
  */
 public interface ArchiveSource extends AutoCloseable {
     /** What the archive holds; a disk's index in {@link ArchiveLayout#disks()} is the disk number used here. */

@@ -24,10 +24,10 @@ import java.util.UUID;
  * <p>{@link #close()} checks that every cluster of every disk was written exactly once; only then does an archive
  * opened on a path appear under its final name (it is written to {@code <name>.part} first).
  *
- * <p>The work is split: {@link ClusterAssembler} cuts writes into clusters, {@link ExtentPacker} packs them into
- * extents for the {@link OutputPump}, {@link InPlaceReservation} lends extent memory for in-place writes,
- * {@link VmstateChannel} streams the VM state, and {@link ArchiveFile} is the file policy (temporary name, O_DIRECT,
- * compression, fsync, rename). This class checks arguments and ties them together.
+ * <p>The work is split (package-private classes): {@code ClusterAssembler} cuts writes into clusters,
+ * {@code ExtentPacker} packs them into extents for the {@code OutputPump}, {@code InPlaceReservation} lends extent
+ * memory for in-place writes, {@code VmstateChannel} streams the VM state, and {@code ArchiveFile} is the file policy
+ * (temporary name, O_DIRECT, compression, fsync, rename). This class checks arguments and ties them together.
  */
 public final class VmaWriter implements AutoCloseable {
     private final VmaHeader header;
