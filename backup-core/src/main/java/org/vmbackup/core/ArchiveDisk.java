@@ -5,7 +5,8 @@ import java.util.Objects;
 /**
  * One disk as an archive stores it: its archive name (e.g. {@code drive-virtio0}) and its exact size in bytes.
  *
- * @param name the archive name, unique within an archive; not {@code vmstate}, no path separators
+ * @param name the archive name, unique within an archive; not {@code vmstate}; a plain file name
+ *     ({@link org.vmbackup.vma.ArchiveNames})
  * @param size the exact disk size in bytes (positive)
  */
 public record ArchiveDisk(String name, long size) {

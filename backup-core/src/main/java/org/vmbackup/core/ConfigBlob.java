@@ -8,7 +8,7 @@ import java.util.Objects;
  * A named configuration file stored in an archive next to the disks (e.g. {@code vm.json} or a Proxmox
  * {@code qemu-server.conf}). The content is copied on the way in and out, so the record stays immutable.
  *
- * @param name the file name inside the archive: no path separators, not {@code .} or {@code ..}
+ * @param name the file name inside the archive: a plain file name ({@link org.vmbackup.vma.ArchiveNames})
  * @param content the bytes
  */
 public record ConfigBlob(String name, byte[] content) {

@@ -93,4 +93,24 @@ final class StreamChannels {
             }
         };
     }
+
+    /** {@code out} behind a channel whose close leaves it open: the caller owns it. */
+    static WritableByteChannel keepOpen(WritableByteChannel out) {
+        return new WritableByteChannel() {
+            @Override
+            public int write(ByteBuffer src) throws IOException {
+                return out.write(src);
+            }
+
+            @Override
+            public boolean isOpen() {
+                return out.isOpen();
+            }
+
+            @Override
+            public void close() {
+                // the caller owns the channel
+            }
+        };
+    }
 }

@@ -9,7 +9,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -43,7 +42,7 @@ public final class VmaExtractor {
         List<Path> configPaths = new ArrayList<>();
         Set<Path> taken = new HashSet<>();
         for (VmaConfig c : h.configs()) {
-            Path p = SafeNames.resolve(dir, c.name(), "config");
+            Path p = SafeNames.resolve(dir, "", c.name(), "", "config");
             if (!taken.add(p)) {
                 throw new VmaFormatException("two configs named '" + c.name() + "' in the archive");
             }
@@ -56,9 +55,9 @@ public final class VmaExtractor {
             if (!onlyDevices.isEmpty() && !onlyDevices.contains(d.name())) {
                 continue;
             }
-            Target t = d.isVmstate() ? new Target(d, SafeNames.resolve(dir, "vmstate.bin", "vmstate"), null)
-                    : new Target(d, SafeNames.resolve(dir, "tmp-disk-" + d.name() + ".raw", "device"),
-                            SafeNames.resolve(dir, "disk-" + d.name() + ".raw", "device"));
+            Target t = d.isVmstate() ? new Target(d, dir.resolve("vmstate.bin"), null)
+                    : new Target(d, SafeNames.resolve(dir, "tmp-disk-", d.name(), ".raw", "device"),
+                            SafeNames.resolve(dir, "disk-", d.name(), ".raw", "device"));
             if (!taken.add(t.temp) || (t.finalPath != null && !taken.add(t.finalPath))) {
                 throw new VmaFormatException("device name '" + d.name() + "' collides with another file name");
             }
@@ -113,11 +112,12 @@ public final class VmaExtractor {
         }
     }
 
-    /** One output file being filled by position. */
+    /** One output file being filled by position, under a temporary name for disks ({@link ArchiveFile}). */
     private static final class Target {
         final VmaDevice device;
         final Path temp;
         final Path finalPath;
+        ArchiveFile file;
         FileChannel channel;
         long storedBytes;
         long vmstateEnd;
@@ -129,7 +129,8 @@ public final class VmaExtractor {
         }
 
         void open() throws IOException {
-            channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            file = ArchiveFile.create(finalPath == null ? temp : finalPath, temp, "disk image");
+            channel = file.channel();
             if (!device.isVmstate()) {
                 try (RandomAccessFile f = new RandomAccessFile(temp.toFile(), "rw")) {
                     f.setLength(device.size()); // sparse at the exact size
@@ -170,20 +171,12 @@ public final class VmaExtractor {
                     f.setLength(Math.max(f.length(), vmstateEnd)); // position-faithful, zero clusters kept
                 }
             }
-            channel.close();
-            if (finalPath != null) {
-                Files.move(temp, finalPath, StandardCopyOption.ATOMIC_MOVE);
-            }
+            file.commit(); // the vmstate stream is written in place: nothing to rename
         }
 
         void discard() {
-            try {
-                if (channel != null) {
-                    channel.close();
-                }
-                Files.deleteIfExists(temp);
-            } catch (IOException e) {
-                // best effort while failing anyway
+            if (file != null) {
+                file.discard();
             }
         }
     }

@@ -3,7 +3,6 @@ package org.vmbackup.vma;
 import static org.vmbackup.vma.VmaConstants.*;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.ReadableByteChannel;
@@ -33,6 +32,8 @@ public final class VmaIndex implements AutoCloseable {
     private final VmaHeader header;
     private final Map<Integer, Map<Integer, Chunk>> tables = new HashMap<>();
     private final VmaDevice[] byId = new VmaDevice[256];
+    /** Per dev_id, the bytes stored: the exact size for a disk, whole clusters for the vmstate stream. */
+    private final long[] storedLength = new long[256];
 
     /** 4096 clusters: (file position - header size) / 512 as unsigned int (-1 = absent), and masks. */
     private static final class Chunk {
@@ -57,6 +58,7 @@ public final class VmaIndex implements AutoCloseable {
         this.header = HeaderCodec.read(in);
         for (VmaDevice d : header.devices()) {
             byId[d.id()] = d;
+            storedLength[d.id()] = d.isVmstate() ? 0 : d.size();
             tables.put(d.id(), new HashMap<>());
         }
         ExtentHeaderCodec codec = new ExtentHeaderCodec(header.uuid());
@@ -98,6 +100,9 @@ public final class VmaIndex implements AutoCloseable {
                 }
                 VmaDevice d = tracker.accept(slots[i], pos + EXT_OFF_SLOTS + 8L * i);
                 long cluster = ExtentHeaderCodec.cluster(slots[i]);
+                if (d.isVmstate()) {
+                    storedLength[d.id()] = Math.max(storedLength[d.id()], (cluster + 1) << CLUSTER_SHIFT);
+                }
                 long rel = (data - header.headerSize()) / 512;
                 if (rel >= 0xFFFF_FFFFL) {
                     throw new VmaFormatException("offset " + pos + ": archive too large for the index (over 2 TiB)");
@@ -162,8 +167,16 @@ public final class VmaIndex implements AutoCloseable {
     }
 
     /**
-     * Reads device bytes {@code [offset, offset + dst.remaining())} (clipped at the device end) into dst; zero blocks
-     * come out as zeros. Thread-safe.
+     * The bytes a read of {@code dev} can return: its exact size for a disk; for the {@code vmstate} stream, whose
+     * header size is only an estimate, the clusters stored (the tail is zero padding QEMU ignores).
+     */
+    public long storedLength(VmaDevice dev) {
+        return storedLength[device(dev.id()).id()];
+    }
+
+    /**
+     * Reads device bytes {@code [offset, offset + dst.remaining())} (clipped at {@link #storedLength}) into dst;
+     * zero blocks come out as zeros. Thread-safe.
      *
      * @return the number of bytes read (less than asked only at the device end)
      */
@@ -174,12 +187,13 @@ public final class VmaIndex implements AutoCloseable {
     /** As {@link #read(VmaDevice, long, ByteBuffer)}, by dev_id. */
     public int read(int devId, long offset, ByteBuffer dst) {
         VmaDevice d = device(devId);
-        if (offset < 0 || offset > d.size()) {
+        long end = storedLength[devId];
+        if (offset < 0 || offset > end) {
             throw new IllegalArgumentException("offset " + offset + " outside device " + d.name());
         }
-        int total = (int) Math.min(dst.remaining(), d.size() - offset);
+        int total = (int) Math.min(dst.remaining(), end - offset);
         Map<Integer, Chunk> table = tables.get(devId);
-        SpanReader span = new SpanReader(dst, dst.position());
+        IndexSpanReader span = new IndexSpanReader(file, dst, dst.position());
         int done = 0;
         while (done < total) {
             long off = offset + done;
@@ -208,102 +222,6 @@ public final class VmaIndex implements AutoCloseable {
         span.flush();
         dst.position(dst.position() + total);
         return total;
-    }
-
-    /**
-     * Gathers the runs of one read so that stored runs lying back to back in the archive file (consecutive clusters
-     * of an extent, blocks of a cluster) become one positional read. That read lands packed at the start of the
-     * group in the destination; stored runs are then moved up to their places (last first, so nothing unread is
-     * overwritten) and the zero runs between them cleared. No buffer besides the destination; a group holds at most
-     * {@link #MAX_RUNS} runs.
-     */
-    private final class SpanReader {
-        private static final int MAX_RUNS = 128;
-        private final ByteBuffer dst;
-        private final int base;
-        /** Destination offsets (relative to base) and lengths of the group's runs; negative length = zero run. */
-        private final int[] runAt = new int[MAX_RUNS];
-        private final int[] runLen = new int[MAX_RUNS];
-        private int runs;
-        private long fileStart;
-        private long fileEnd;
-        private boolean anyStored;
-
-        SpanReader(ByteBuffer dst, int base) {
-            this.dst = dst;
-            this.base = base;
-        }
-
-        void stored(int at, int len, long filePos) {
-            if (anyStored && filePos != fileEnd || runs == MAX_RUNS) {
-                flush();
-            }
-            if (!anyStored) {
-                anyStored = true;
-                fileStart = filePos;
-                fileEnd = filePos;
-                if (runs > 0) { // leading zero runs of a group have nothing to wait for
-                    clearZeroRuns();
-                    runs = 0;
-                }
-            }
-            if (runs > 0 && runLen[runs - 1] > 0 && runAt[runs - 1] + runLen[runs - 1] == at) {
-                runLen[runs - 1] += len;
-            } else {
-                runAt[runs] = at;
-                runLen[runs] = len;
-                runs++;
-            }
-            fileEnd += len;
-        }
-
-        void zero(int at, int len) {
-            if (runs > 0 && runLen[runs - 1] < 0) {
-                runLen[runs - 1] -= len;
-                return;
-            }
-            if (runs == MAX_RUNS) {
-                flush();
-            }
-            runAt[runs] = at;
-            runLen[runs] = -len;
-            runs++;
-        }
-
-        void flush() {
-            if (anyStored) {
-                int first = runAt[0];
-                int packed = (int) (fileEnd - fileStart);
-                ByteBuffer part = dst.slice(base + first, packed);
-                if (readFully(part, fileStart) < packed) {
-                    throw new VmaFormatException("offset " + fileStart + ": archive file shrank while indexed");
-                }
-                int from = first + packed;
-                for (int i = runs - 1; i >= 0; i--) {
-                    if (runLen[i] > 0) {
-                        from -= runLen[i];
-                        if (from != runAt[i]) { // overlapping moves copy as if through a temporary (ByteBuffer.put)
-                            dst.slice(base + runAt[i], runLen[i]).put(dst.slice(base + from, runLen[i]));
-                        }
-                    }
-                }
-            }
-            clearZeroRuns();
-            runs = 0;
-            anyStored = false;
-        }
-
-        private void clearZeroRuns() {
-            for (int i = 0; i < runs; i++) {
-                int len = -runLen[i];
-                for (int at = base + runAt[i]; len > 0; ) {
-                    int z = Math.min(len, CLUSTER_SIZE);
-                    ZeroBlocks.clear(dst, at, z);
-                    at += z;
-                    len -= z;
-                }
-            }
-        }
     }
 
     /**
@@ -359,19 +277,7 @@ public final class VmaIndex implements AutoCloseable {
     }
 
     private int readFully(ByteBuffer dst, long at) {
-        int n = 0;
-        try {
-            while (dst.hasRemaining()) {
-                int r = file.read(dst, at + n);
-                if (r < 0) {
-                    break;
-                }
-                n += r;
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading the archive at offset " + (at + n) + ": " + e.getMessage(), e);
-        }
-        return n;
+        return IndexSpanReader.readFully(file, dst, at);
     }
 
     /** Closes the archive file. */

@@ -1,0 +1,157 @@
+package org.vmbackup.core;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.file.Path;
+import org.vmbackup.vma.VmaBlockStatus;
+import org.vmbackup.vma.VmaDevice;
+import org.vmbackup.vma.VmaFormatException;
+import org.vmbackup.vma.VmaIndex;
+import org.vmbackup.vma.VmaReader;
+
+/**
+ * An uncompressed VMA file. {@link #read} streams it like any VMA (and can be repeated); random access and the VM
+ * state stream go through a {@link VmaIndex}, built by one scan of the extent headers on first use.
+ */
+final class VmaFileSource implements ArchiveSource {
+    private final Path file;
+    private final VmaSourceLayout vma;
+    private VmaIndex index;
+    private boolean closed;
+
+    private VmaFileSource(Path file, VmaSourceLayout vma) {
+        this.file = file;
+        this.vma = vma;
+    }
+
+    /** Reads and checks the header of {@code file}. */
+    static VmaFileSource open(Path file) throws IOException {
+        try (VmaReader r = VmaReader.open(file)) {
+            return new VmaFileSource(file, new VmaSourceLayout(file.toString(), r.header()));
+        } catch (VmaFormatException e) {
+            throw new IOException("archive " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public ArchiveLayout layout() {
+        return vma.layout();
+    }
+
+    @Override
+    public boolean randomAccess() {
+        return true;
+    }
+
+    @Override
+    public void read(ArchiveVisitor visitor) throws IOException {
+        try (VmaReader r = VmaReader.open(file)) {
+            vma.read(() -> r.readAll(vma.runs(visitor)));
+        } catch (VmaFormatException e) {
+            throw vma.error(e);
+        }
+    }
+
+    private synchronized VmaIndex index() throws IOException {
+        if (closed) {
+            throw new IllegalStateException("archive " + file + " is closed");
+        }
+        if (index == null) {
+            try {
+                index = VmaIndex.open(file);
+            } catch (VmaFormatException e) {
+                throw vma.error(e);
+            }
+        }
+        return index;
+    }
+
+    @Override
+    public RandomAccessDisk disk(int index) throws IOException {
+        VmaDevice dev = vma.device(index);
+        ArchiveDisk disk = layout().disk(index);
+        VmaIndex idx = index();
+        return new RandomAccessDisk() {
+            @Override
+            public ArchiveDisk disk() {
+                return disk;
+            }
+
+            @Override
+            public int read(long offset, ByteBuffer dst) throws IOException {
+                try {
+                    return idx.read(dev, offset, dst);
+                } catch (VmaFormatException e) {
+                    throw vma.error(e);
+                } catch (UncheckedIOException e) {
+                    throw e.getCause();
+                }
+            }
+
+            @Override
+            public BlockStatus blockStatus(long offset, long maxLength) {
+                VmaBlockStatus s = idx.blockStatus(dev, offset, maxLength);
+                return new BlockStatus(s.offset(), s.length(), s.zero());
+            }
+        };
+    }
+
+    @Override
+    public ReadableByteChannel vmstate() throws IOException {
+        VmaDevice dev = vma.vmstate();
+        if (dev == null) {
+            throw new IOException("archive " + file + " has no VM state");
+        }
+        VmaIndex idx = index();
+        long length = idx.storedLength(dev);
+        return new ReadableByteChannel() {
+            private long pos;
+            private boolean open = true;
+
+            @Override
+            public int read(ByteBuffer dst) throws IOException {
+                if (!open) {
+                    throw new java.nio.channels.ClosedChannelException();
+                }
+                if (pos >= length) {
+                    return -1;
+                }
+                try {
+                    int n = idx.read(dev, pos, dst);
+                    pos += n;
+                    return n;
+                } catch (VmaFormatException e) {
+                    throw vma.error(e);
+                } catch (UncheckedIOException e) {
+                    throw e.getCause();
+                }
+            }
+
+            @Override
+            public boolean isOpen() {
+                return open;
+            }
+
+            @Override
+            public void close() {
+                open = false;
+            }
+        };
+    }
+
+    @Override
+    public String describe() {
+        return file.toString();
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        closed = true;
+        if (index != null) {
+            index.close();
+            index = null;
+        }
+    }
+}
