@@ -102,7 +102,7 @@ public final class RestoreVmSession {
 
     private RestoreVmResult run() throws IOException, InterruptedException {
         long t0 = System.nanoTime();
-        QmpClient qmp = client != null ? client : await(QmpClient.connect(qmpSocket), "connecting to " + qmpSocket);
+        QmpClient qmp = client != null ? client : connect(qmpSocket);
         try (VmaReader reader = archivePath != null ? VmaReader.open(archivePath) : VmaReader.open(archiveStream)) {
             VmaHeader h = reader.header();
             List<RestoreDiskMatch> matches = checkTarget(qmp, h);
@@ -244,6 +244,18 @@ public final class RestoreVmSession {
                     f.device().size(), finished));
         } catch (RuntimeException e) {
             log.warn("progress listener failed", e);
+        }
+    }
+
+    /** Connects to QEMU; the client's own message already names the socket and why it failed. */
+    private static QmpClient connect(Path socket) throws InterruptedException {
+        try {
+            // connect is bounded by its connectTimeout; this bound only guards against a lost completion
+            return QmpClient.connect(socket).get(1, TimeUnit.MINUTES);
+        } catch (ExecutionException e) {
+            throw new BackupException(e.getCause().getMessage(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new BackupException("timed out connecting to QMP socket " + socket, e);
         }
     }
 
