@@ -315,7 +315,10 @@ public final class RestoreVmSession {
             return this;
         }
 
-        /** The target QEMU's QMP unix socket (the session connects and disconnects). */
+        /**
+         * The target QEMU's QMP unix socket (the session connects and disconnects). A missing or refusing socket
+         * fails at once; to wait for a QEMU still starting, pass {@link #qmp} a client connected with retries.
+         */
         public Builder qmpSocket(Path socket) {
             this.qmpSocket = Objects.requireNonNull(socket, "socket");
             return this;
