@@ -43,6 +43,10 @@ final class FailureMessages {
             text = "unknown host " + h.getMessage();
         } else if (t instanceof EOFException eof) {
             text = "unexpected end of data" + (eof.getMessage() != null ? ": " + eof.getMessage() : "");
+        } else if (t instanceof NullPointerException || t instanceof ClassCastException
+                || t instanceof IndexOutOfBoundsException || t instanceof ArithmeticException) {
+            // a bug, not bad input: its message is about our code ("Cannot invoke String.length()...")
+            text = null;
         } else if (t instanceof OutOfMemoryError) {
             text = "out of memory (raise -Xmx or -XX:MaxDirectMemorySize in JAVA_OPTS)";
         } else {
