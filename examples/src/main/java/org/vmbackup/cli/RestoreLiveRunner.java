@@ -35,11 +35,10 @@ final class RestoreLiveRunner {
             waitFor(qmp, waitForQemu, plan.archiveIndexed());
         } catch (Exception e) {
             plan.close().join();
-            if (plan.archiveIndexed().isCompletedExceptionally()) {
-                // a bad archive: its images are useless, and a new attempt must not find them in the way
-                for (Path image : plan.images().values()) {
-                    java.nio.file.Files.deleteIfExists(image);
-                }
+            // A bad archive, or no QEMU: the images are backed by the export just closed, so they are useless, and
+            // a new attempt must not find them in the way.
+            for (Path image : plan.images().values()) {
+                java.nio.file.Files.deleteIfExists(image);
             }
             throw e;
         }

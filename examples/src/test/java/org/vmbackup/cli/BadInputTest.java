@@ -20,6 +20,7 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -278,6 +279,23 @@ class BadInputTest {
         assertThat(line).containsPattern(message);
         assertThat(took).as("fails at once").isLessThan(message.contains("within 1 s") ? QUICK.plusSeconds(1) : QUICK);
         assertThat(tree()).as("nothing left behind").isEqualTo(before);
+    }
+
+    @Test
+    void aLiveRestoreWhoseQemuNeverComesSaysSoAndRemovesItsImages() throws Exception {
+        Set<String> before = tree();
+        int code = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> VmaBackupCli.execute("restore",
+                dir.resolve("good.vma").toString(), "--live", dir.resolve("live").toString(), "--qmp",
+                dir.resolve("refused.sock").toString(), "--wait", "1"));
+        String err = std.err.toString(StandardCharsets.UTF_8);
+        assertThat(code).as(err).isEqualTo(FAILED);
+        // the live flow prints how to start QEMU first; the error is the last line, and the only one after those
+        List<String> lines = err.lines().toList();
+        assertThat(lines).hasSize(3);
+        assertThat(lines.get(1)).startsWith("Start QEMU with: ");
+        assertThat(lines.get(2)).matches("restore: no QEMU listening on .*refused\\.sock after 1 s")
+                .doesNotContain("java.").doesNotContain("Exception");
+        assertThat(tree()).as("no images left behind").isEqualTo(before);
     }
 
     /** Every path under the test directory (with the file size, so a grown file shows too). */
