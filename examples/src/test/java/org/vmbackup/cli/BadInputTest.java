@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -33,7 +34,8 @@ import org.vmbackup.vma.VmaWriter;
  * Java class names, no stack trace), fast failure where nothing is worth waiting for, and nothing left behind in the
  * working directory. Paths in the arguments are templates: {@code {d}} is a fresh temporary directory holding
  * {@code good.vma} (a valid archive), {@code text.txt} (a text file), {@code cut.vma} (an archive cut in the middle of
- * its header), {@code image.raw}, {@code empty.raw}, and {@code refused.sock} (a unix socket file nobody listens on).
+ * its header), {@code image.raw}, {@code empty.raw}, {@code refused.sock} (a unix socket file nobody listens on) and
+ * {@code silent.sock} (a socket that takes connections but never speaks).
  *
  * <p>Tests run as root, so a permission bit cannot make a file unreadable; the unreadable cases use a path under a
  * regular file ({@code /etc/passwd/x}: "not a directory") and {@code /proc/self/mem} (opens, but reading offset 0
@@ -49,6 +51,7 @@ class BadInputTest {
     Path dir;
     @RegisterExtension
     final StdCapture std = new StdCapture();
+    private ServerSocketChannel silent;
 
     @BeforeEach
     void fixture() throws IOException {
@@ -66,6 +69,14 @@ class BadInputTest {
         try (ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             s.bind(UnixDomainSocketAddress.of(dir.resolve("refused.sock")));
         }
+        // A socket that takes connections (the kernel's backlog) and never greets: a busy or hung QEMU monitor.
+        silent = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        silent.bind(UnixDomainSocketAddress.of(dir.resolve("silent.sock")));
+    }
+
+    @AfterEach
+    void closeSilent() throws IOException {
+        silent.close();
     }
 
     static Stream<Arguments> cases() {
@@ -242,6 +253,9 @@ class BadInputTest {
                 "qmp", "{d}/refused.sock", "query-status"));
         c.add(of("qmp: socket is a text file", FAILED, "text\\.txt.*not a socket",
                 "qmp", "{d}/text.txt", "query-status"));
+        c.add(of("qmp: socket that never greets", FAILED,
+                "no QMP greeting from .*silent\\.sock within 1 s \\(a QEMU QMP socket serves one client at a time",
+                "qmp", "{d}/silent.sock", "query-status", "--timeout", "1"));
         c.add(of("qmp: waited for a socket that never came", FAILED, "none\\.sock within 1 s: no such file",
                 "qmp", "{d}/none.sock", "query-status", "--wait", "1"));
         c.add(of("qmp: wait beyond a day", USAGE, "--wait.*0 to 86400",

@@ -219,7 +219,7 @@ public final class QmpClient implements AutoCloseable {
         Duration left = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
         ScheduledFuture<?> timer = channel.eventLoop().schedule(() -> {
             greetingFuture.completeExceptionally(new QmpTimeoutException("no QMP greeting from " + peer + " within "
-                    + options.connectTimeout() + " (a QEMU QMP socket serves one client at a time: is another "
+                    + ConnectFailures.words(options.connectTimeout()) + " (a QEMU QMP socket serves one client at a time: is another "
                     + "client connected?)", options.connectTimeout()));
         }, left.toNanos(), TimeUnit.NANOSECONDS);
         greetingFuture.whenComplete((g, e) -> timer.cancel(false));
@@ -471,7 +471,7 @@ public final class QmpClient implements AutoCloseable {
                 log.debug("QMP command {} ({}) timed out after {}; a late reply will be discarded",
                         command.name(), PendingCommands.wireId(seq), timeout);
                 pending.fail(p, new QmpTimeoutException("no reply to " + command.name() + " from " + peer
-                        + " within " + timeout, timeout));
+                        + " within " + ConnectFailures.words(timeout), timeout));
             }
         };
         // One event-loop task arms the timer and writes: a single wake-up of the network thread per command.
