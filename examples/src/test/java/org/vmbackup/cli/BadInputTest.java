@@ -46,6 +46,8 @@ class BadInputTest {
     private static final int FAILED = ExitCode.FAILED;
     /** What "fails at once" means here: far below any retry loop's timeout (10 s, 60 s). */
     private static final Duration QUICK = Duration.ofSeconds(5);
+    /** Written by the reference {@code vma create}; the module's tests run in examples/. */
+    private static final Path REFERENCE_VECTOR = Path.of("../vma-format/src/test/resources/vectors/two-disks.vma");
 
     @TempDir
     Path dir;
@@ -62,6 +64,16 @@ class BadInputTest {
         byte[] whole = Files.readAllBytes(dir.resolve("good.vma"));
         // The header is the first few KiB (magic, uuid, md5, blob area, device list): cut inside it.
         Files.write(dir.resolve("cut.vma"), Arrays.copyOf(whole, 700));
+        // The reference tool's archive (vma-format's test vector), cut inside its 12 KiB header.
+        byte[] vector = Files.readAllBytes(REFERENCE_VECTOR);
+        Files.write(dir.resolve("ref-cut.vma"), Arrays.copyOf(vector, 6000));
+        // A compressed archive cut early: the decompressor runs dry inside the header.
+        try (VmaWriter w = VmaWriter.builder().disk("drive-scsi0", 65536).open(dir.resolve("good.vma.zst"))) {
+            w.write(w.device("drive-scsi0"), 0, ByteBuffer.wrap(new byte[65536]).put(0, (byte) 1));
+        }
+        byte[] zst = Files.readAllBytes(dir.resolve("good.vma.zst"));
+        Files.write(dir.resolve("cut.vma.zst"), Arrays.copyOf(zst, zst.length / 2));
+        Files.delete(dir.resolve("good.vma.zst"));
         Files.writeString(dir.resolve("text.txt"), "this is not an archive\n");
         Files.write(dir.resolve("image.raw"), new byte[8192]);
         Files.createFile(dir.resolve("empty.raw"));
@@ -165,6 +177,14 @@ class BadInputTest {
                 "vma", "list", "{d}/cut.vma"));
         c.add(of("vma list: empty archive", FAILED, "cannot read archive .*empty\\.raw: the file is empty",
                 "vma", "list", "{d}/empty.raw"));
+        c.add(of("vma verify: reference archive cut in its header", FAILED, "ref-cut\\.vma.*truncated",
+                "vma", "verify", "{d}/ref-cut.vma"));
+        c.add(of("vma list: compressed archive cut short", FAILED, "cannot read archive .*cut\\.vma\\.zst: .*",
+                "vma", "list", "{d}/cut.vma.zst"));
+        c.add(of("restore: reference archive cut in its header", FAILED, "ref-cut\\.vma.*truncated",
+                "restore", "{d}/ref-cut.vma", "--to", "{d}/out"));
+        c.add(of("restore: compressed archive cut short", FAILED, "cannot read archive .*cut\\.vma\\.zst: .*",
+                "restore", "{d}/cut.vma.zst", "--to", "{d}/out"));
         c.add(of("vma config: archive cut in its header", FAILED, "cut\\.vma.*truncated",
                 "vma", "config", "{d}/cut.vma"));
         c.add(of("vma config: archive under a file", FAILED, "/etc/passwd/x: .*not a directory",
