@@ -22,9 +22,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code vmabackup backup --qmp SOCKET [--wait SECONDS] [--no-vmstate] [--disk NAME]... [-c CONFIGFILE]... ARCHIVE}: a consistent
- * live backup of a running QEMU VM (every writable disk and, by default, RAM and device state) into a VMA archive
- * ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}) or, for any other name, a directory of raw images.
+ * {@code vmabackup backup --qmp SOCKET [--wait SECONDS] [--no-vmstate] [--disk NAME]... [-c CONFIGFILE]... ARCHIVE}:
+ * a consistent live backup of a running QEMU VM (every writable disk and, by default, RAM and device state) into a
+ * VMA archive ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}) or, for any other name, a directory of raw images.
  */
 @Command(name = "backup", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Back up a running QEMU VM (disks and RAM) into an archive.",

@@ -26,7 +26,8 @@ final class FailureMessages {
             "(?:\\b[a-z][\\w$]*\\.)*[A-Z][\\w$]*(?:Exception|Error)\\b(?::\\s*)?");
 
     /** Netty's prefix to an operating-system reason: {@code bind(..) failed with error(-99): }. */
-    private static final Pattern NATIVE_CALL = Pattern.compile("\\b\\w+\\(\\.\\.\\) failed(?: with error\\(-?\\d+\\))?: ");
+    private static final Pattern NATIVE_CALL =
+            Pattern.compile("\\b\\w+\\(\\.\\.\\) failed(?: with error\\(-?\\d+\\))?: ");
 
     private FailureMessages() {
     }

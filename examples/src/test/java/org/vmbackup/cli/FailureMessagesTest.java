@@ -16,8 +16,10 @@ import org.junit.jupiter.api.Test;
 class FailureMessagesTest {
     @Test
     void fileSystemFailuresNameThePathAndTheReasonInWords() {
-        assertThat(FailureMessages.describe(new NoSuchFileException("/x.vma"))).isEqualTo("/x.vma: no such file or directory");
-        assertThat(FailureMessages.describe(new AccessDeniedException("/root/a"))).isEqualTo("/root/a: permission denied");
+        assertThat(FailureMessages.describe(new NoSuchFileException("/x.vma")))
+                .isEqualTo("/x.vma: no such file or directory");
+        assertThat(FailureMessages.describe(new AccessDeniedException("/root/a")))
+                .isEqualTo("/root/a: permission denied");
         assertThat(FailureMessages.describe(new FileSystemException("/etc/passwd/x", null, "Not a directory")))
                 .isEqualTo("/etc/passwd/x: not a directory");
         assertThat(FailureMessages.describe(new FileSystemException("/a", "/b", "Cross-device link")))
@@ -33,8 +35,9 @@ class FailureMessagesTest {
 
     @Test
     void classNamesInForeignMessagesAreCutOut() {
-        assertThat(FailureMessages.describe(new IOException("io.netty.channel.AbstractChannel$AnnotatedConnectException: "
-                + "connect(..) failed with error(-111): Connection refused: /s"))).isEqualTo("connection refused: /s");
+        assertThat(FailureMessages.describe(new IOException("io.netty.channel.AbstractChannel$AnnotatedConnect"
+                + "Exception: connect(..) failed with error(-111): Connection refused: /s")))
+                .isEqualTo("connection refused: /s");
         assertThat(FailureMessages.describe(new IllegalStateException("java.io.FileNotFoundException: /f")))
                 .isEqualTo("/f");
         assertThat(FailureMessages.describe(new UnknownHostException("nohost.invalid")))

@@ -97,10 +97,12 @@ class VmaCommandTest {
                 .isEqualTo(ExitCode.OK);
         assertThat(VmaBackupCli.execute("vma", "create", archive.toString(), dir.resolve("a.raw").toString()))
                 .isEqualTo(ExitCode.FAILED);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("cannot create archive " + archive + ": it already exists");
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .contains("cannot create archive " + archive + ": it already exists");
         assertThat(VmaBackupCli.execute("vma", "extract", archive.toString(), dir.toString()))
                 .isEqualTo(ExitCode.FAILED);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("cannot create target directory " + dir + ": it already exists");
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .contains("cannot create target directory " + dir + ": it already exists");
     }
 
     @Test

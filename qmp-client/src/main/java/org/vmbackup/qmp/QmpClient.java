@@ -219,8 +219,8 @@ public final class QmpClient implements AutoCloseable {
         Duration left = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
         ScheduledFuture<?> timer = channel.eventLoop().schedule(() -> {
             greetingFuture.completeExceptionally(new QmpTimeoutException("no QMP greeting from " + peer + " within "
-                    + ConnectFailures.words(options.connectTimeout()) + " (a QEMU QMP socket serves one client at a time: is another "
-                    + "client connected?)", options.connectTimeout()));
+                    + ConnectFailures.words(options.connectTimeout()) + " (a QEMU QMP socket serves one client at a "
+                    + "time: is another client connected?)", options.connectTimeout()));
         }, left.toNanos(), TimeUnit.NANOSECONDS);
         greetingFuture.whenComplete((g, e) -> timer.cancel(false));
         greetingFuture.thenCompose(g -> {
