@@ -27,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.vmbackup.vma.VmaWriter;
 
 /**
@@ -330,6 +331,26 @@ class BadInputTest {
         assertThat(lines.get(2)).matches("restore: no QEMU listening on .*refused\\.sock after 1 s")
                 .doesNotContain("java.").doesNotContain("Exception");
         assertThat(tree()).as("no images left behind").isEqualTo(before);
+    }
+
+    @ParameterizedTest(name = "{0} with text on stdin")
+    @ValueSource(strings = {"vma list -", "vma extract - {d}/x", "restore - --to {d}/out"})
+    void textOnStdinIsNotAnArchive(String command) throws Exception {
+        Set<String> before = tree();
+        java.io.InputStream oldIn = System.in;
+        System.setIn(new java.io.ByteArrayInputStream("this is not an archive\n".getBytes(StandardCharsets.UTF_8)));
+        int code;
+        try {
+            code = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> VmaBackupCli.execute(
+                    command.replace("{d}", dir.toString()).split(" ")));
+        } finally {
+            System.setIn(oldIn);
+        }
+        String err = std.err.toString(StandardCharsets.UTF_8);
+        assertThat(code).as(err).isEqualTo(FAILED);
+        assertThat(err)
+                .matches("[a-z ]+: cannot read archive on stdin: offset 0: not a VMA archive \\(bad magic\\)\n");
+        assertThat(tree()).as("nothing left behind").isEqualTo(before);
     }
 
     /** Every path under the test directory (with the file size, so a grown file shows too). */
