@@ -35,7 +35,7 @@ import picocli.CommandLine.Spec;
             "  vmabackup restore vm.vma.zst --to /var/lib/images",
             "  zstd -dc vm.vma.zst | vmabackup restore - --to out --format qcow2",
             "  qemu-system-x86_64 ... -incoming defer -qmp unix:/run/vm.qmp,server=on,wait=off &",
-            "  vmabackup restore vm.vma --qmp /run/vm.qmp --wait 10   (QEMU just started: wait for its socket)",
+            "  vmabackup restore vm.vma --qmp /run/vm.qmp --wait 10",
             "  vmabackup restore vm.vma --live /var/lib/images --qmp /run/vm.qmp   (then start QEMU as printed)"})
 final class RestoreCommand implements Callable<Integer> {
     @Spec
