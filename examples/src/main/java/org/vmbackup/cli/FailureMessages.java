@@ -21,9 +21,12 @@ import java.util.regex.Pattern;
  * front; wrappers (futures, unchecked I/O) are looked through; class names inside foreign messages are cut out.
  */
 final class FailureMessages {
-    /** A qualified or simple exception class name with its colon, as {@code Throwable.toString()} writes it. */
-    private static final Pattern CLASS_NAME = Pattern.compile(
-            "(?:\\b[a-z][\\w$]*\\.)*[A-Z][\\w$]*(?:Exception|Error)\\b(?::\\s*)?");
+    /**
+     * An exception class name with its colon, as {@code Throwable.toString()} writes it: qualified (ending in
+     * Exception or Error) or simple (ending in Exception; a bare "GenericError" is QEMU's error class, kept).
+     */
+    private static final Pattern CLASS_NAME = Pattern.compile("(?:\\b[a-z][\\w$]*\\.)+[A-Z][\\w$]*(?:Exception|Error)"
+            + "\\b(?::\\s*)?|\\b[A-Z][\\w$]*Exception\\b(?::\\s*)?");
 
     /** Netty's prefix to an operating-system reason: {@code bind(..) failed with error(-99): }. */
     private static final Pattern NATIVE_CALL =

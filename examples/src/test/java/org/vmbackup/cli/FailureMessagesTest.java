@@ -40,6 +40,10 @@ class FailureMessagesTest {
                 .isEqualTo("connection refused: /s");
         assertThat(FailureMessages.describe(new IllegalStateException("java.io.FileNotFoundException: /f")))
                 .isEqualTo("/f");
+        assertThat(FailureMessages.describe(new IllegalStateException("blockdev-add: GenericError: no such node")))
+                .as("QEMU's error class stays").isEqualTo("blockdev-add: GenericError: no such node");
+        assertThat(FailureMessages.describe(new IllegalStateException("failed: java.lang.OutOfMemoryError: x")))
+                .isEqualTo("failed: x");
         assertThat(FailureMessages.describe(new UnknownHostException("nohost.invalid")))
                 .isEqualTo("unknown host nohost.invalid");
     }
