@@ -120,7 +120,11 @@ public final class BackupSession {
             return this;
         }
 
-        /** The QMP unix socket to connect to (the session opens and closes its own connection). */
+        /**
+         * The QMP unix socket to connect to (the session opens and closes its own connection). A missing or
+         * refusing socket fails the session at once; to wait for a QEMU still starting, pass {@link #qmp} a client
+         * connected with {@code QmpClientOptions.builder().retry(true)}.
+         */
         public Builder qmpSocket(Path socket) {
             this.qmpSocket = Objects.requireNonNull(socket, "socket");
             return this;

@@ -17,6 +17,7 @@ import org.vmbackup.core.internal.RestoreDiskMatch;
 import org.vmbackup.core.internal.RestoreIndexChannel;
 import org.vmbackup.core.internal.RestoreMigrationFeeder;
 import org.vmbackup.qmp.QmpClient;
+import org.vmbackup.qmp.QmpClientOptions;
 import org.vmbackup.qmp.QmpEvent;
 import org.vmbackup.qmp.QmpEventSubscription;
 import org.vmbackup.qmp.command.BlockCommands;
@@ -92,9 +93,14 @@ public final class LiveRestorePlan {
         }).toList();
     }
 
-    /** Connects to the QMP socket of the QEMU started on the images and {@link #start(QmpClient) starts}. */
+    /**
+     * Connects to the QMP socket of the QEMU started on the images and {@link #start(QmpClient) starts}. QEMU is
+     * typically being started just now, so this waits for its socket (up to
+     * {@link QmpClientOptions#DEFAULT_CONNECT_TIMEOUT}) where a plain {@code QmpClient.connect} fails at once.
+     */
     public CompletableFuture<LiveRestoreRun> start(Path qmpSocket) {
-        return QmpClient.connect(qmpSocket).thenCompose(c -> start(c, true));
+        return QmpClient.connect(qmpSocket, QmpClientOptions.builder().retry(true).build())
+                .thenCompose(c -> start(c, true));
     }
 
     /**

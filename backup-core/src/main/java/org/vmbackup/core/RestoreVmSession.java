@@ -106,7 +106,7 @@ public final class RestoreVmSession {
 
     private RestoreVmResult run() throws IOException, InterruptedException {
         long t0 = System.nanoTime();
-        QmpClient qmp = client != null ? client : await(QmpClient.connect(qmpSocket), "connecting to " + qmpSocket);
+        QmpClient qmp = client != null ? client : connect(qmpSocket);
         try (VmaReader reader = archivePath != null ? VmaReader.open(archivePath) : VmaReader.open(archiveStream)) {
             VmaHeader h = reader.header();
             List<RestoreDiskMatch> matches = checkTarget(qmp, h);
@@ -255,6 +255,18 @@ public final class RestoreVmSession {
         }
     }
 
+    /** Connects to QEMU; the client's own message already names the socket and why it failed. */
+    private static QmpClient connect(Path socket) throws InterruptedException {
+        try {
+            // connect is bounded by its connectTimeout; this bound only guards against a lost completion
+            return QmpClient.connect(socket).get(1, TimeUnit.MINUTES);
+        } catch (ExecutionException e) {
+            throw new BackupException(e.getCause().getMessage(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new BackupException("timed out connecting to QMP socket " + socket, e);
+        }
+    }
+
     static <T> T await(CompletableFuture<T> f, String what) throws InterruptedException {
         try {
             return f.get(10, TimeUnit.MINUTES);
@@ -325,7 +337,10 @@ public final class RestoreVmSession {
             return this;
         }
 
-        /** The target QEMU's QMP unix socket (the session connects and disconnects). */
+        /**
+         * The target QEMU's QMP unix socket (the session connects and disconnects). A missing or refusing socket
+         * fails at once; to wait for a QEMU still starting, pass {@link #qmp} a client connected with retries.
+         */
         public Builder qmpSocket(Path socket) {
             this.qmpSocket = Objects.requireNonNull(socket, "socket");
             return this;

@@ -3,6 +3,7 @@ package org.vmbackup.cli;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -12,6 +13,8 @@ import java.util.concurrent.TimeUnit;
 import org.vmbackup.core.BackupResult;
 import org.vmbackup.core.BackupSession;
 import org.vmbackup.core.ConfigBlob;
+import org.vmbackup.qmp.QmpClient;
+import org.vmbackup.qmp.QmpClientOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -19,9 +22,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code vmabackup backup --qmp SOCKET [--no-vmstate] [--disk NAME]... [-c CONFIGFILE]... ARCHIVE}: a consistent
- * live backup of a running QEMU VM (every writable disk and, by default, RAM and device state) into a VMA archive
- * ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}) or, for any other name, a directory of raw images.
+ * {@code vmabackup backup --qmp SOCKET [--wait SECONDS] [--no-vmstate] [--disk NAME]... [-c CONFIGFILE]... ARCHIVE}:
+ * a consistent live backup of a running QEMU VM (every writable disk and, by default, RAM and device state) into a
+ * VMA archive ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}) or, for any other name, a directory of raw images.
  */
 @Command(name = "backup", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Back up a running QEMU VM (disks and RAM) into an archive.",
@@ -53,19 +56,37 @@ final class BackupCommand implements Callable<Integer> {
                     + "guest writes to RAM not yet saved; the guest pause does not change")
     private long bwlimit;
 
+    @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "0",
+            description = "wait up to SECONDS for the QMP socket to appear and accept connections (a QEMU still "
+                    + "starting); default: ${DEFAULT-VALUE}, a missing or refusing socket fails at once")
+    private long waitSeconds;
+
     @Parameters(index = "0", paramLabel = "ARCHIVE",
             description = "the archive to create: .vma, .vma.zst, .vma.gz, or a directory name; must not exist")
     private Path archive;
 
     @Override
     public Integer call() throws Exception {
+        OptionChecks.range(spec, "--wait", waitSeconds, 0, OptionChecks.DAY_SECONDS);
         PrintWriter out = spec.commandLine().getOut();
-        BackupSession.Builder b = BackupSession.builder().qmpSocket(qmp).includeVmstate(!noVmstate).target(archive)
+        // Everything on the command line is checked before QEMU is touched: no guest pause for a typo.
+        List<ConfigBlob> blobs = new ArrayList<>();
+        for (Path c : configs) {
+            InputPaths.readable("config file", c);
+            blobs.add(new ConfigBlob(c.getFileName().toString(), Files.readAllBytes(c)));
+        }
+        InputPaths.creatable("archive", archive);
+        try (QmpClient client = QmpConnect.connect(qmp, Duration.ofSeconds(waitSeconds),
+                QmpClientOptions.DEFAULT_CONNECT_TIMEOUT)) {
+            return backup(out, client, blobs);
+        }
+    }
+
+    private int backup(PrintWriter out, QmpClient client, List<ConfigBlob> blobs) throws Exception {
+        BackupSession.Builder b = BackupSession.builder().qmp(client).includeVmstate(!noVmstate).target(archive)
                 .bandwidthLimit(bwlimit);
         disks.forEach(b::disk);
-        for (Path c : configs) {
-            b.config(new ConfigBlob(c.getFileName().toString(), Files.readAllBytes(c)));
-        }
+        blobs.forEach(b::config);
         BackupReporter reporter = new BackupReporter(out, !noVmstate);
         BackupSession session = b.progressListener(reporter).build();
         CompletableFuture<BackupResult> result = session.start();

@@ -92,10 +92,12 @@ final class NbdServeCommand implements Callable<Integer> {
         if (listen.socket != null && !"127.0.0.1".equals(bind)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--bind only applies with --port");
         }
+        NbdServeChecks.check(spec, source, listen.socket, listen.port, tls == null ? null : tls.cert,
+                tls == null ? null : tls.key, tls == null ? null : tls.ca);
         if (source.vma != null) { // restore area: NbdServeVmaSupport
-            return NbdServeVmaSupport.serve(spec.commandLine().getErr(), source.vma, listen.socket,
-                    listen.socket != null ? null : new InetSocketAddress(InetAddress.getByName(bind), listen.port),
-                    warmUp);
+            return RestoreFailures.leavingNothing(null, source.vma.toString(), () -> NbdServeVmaSupport.serve(
+                    spec.commandLine().getErr(), source.vma, listen.socket, listen.socket != null ? null
+                            : new InetSocketAddress(InetAddress.getByName(bind), listen.port), warmUp));
         }
         if (preallocate && source.memory == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--preallocate only applies with --memory");

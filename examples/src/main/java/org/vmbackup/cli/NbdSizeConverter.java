@@ -32,6 +32,9 @@ final class NbdSizeConverter implements CommandLine.ITypeConverter<Long> {
         try {
             n = Long.parseLong(v);
         } catch (NumberFormatException e) {
+            if (v.matches("-?[0-9]+")) { // a number, only too long for 64 bits
+                throw new CommandLine.TypeConversionException("size out of range: '" + value + "'");
+            }
             throw new CommandLine.TypeConversionException("not a size: '" + value + "' (use e.g. 512M, 1G)");
         }
         if (n < 0 || (shift > 0 && n > (Long.MAX_VALUE >> shift))) {

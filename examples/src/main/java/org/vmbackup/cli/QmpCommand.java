@@ -8,7 +8,6 @@ import java.util.concurrent.ExecutionException;
 import org.vmbackup.qmp.Json;
 import org.vmbackup.qmp.JsonObject;
 import org.vmbackup.qmp.QmpClient;
-import org.vmbackup.qmp.QmpClientOptions;
 import org.vmbackup.qmp.QmpConnectionClosedException;
 import org.vmbackup.qmp.QmpErrorException;
 import org.vmbackup.qmp.QmpEvent;
@@ -53,8 +52,13 @@ final class QmpCommand implements Callable<Integer> {
     private boolean pretty;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "60",
-            description = "How long to wait for the connection and the reply (default: ${DEFAULT-VALUE}).")
+            description = "How long to wait for QEMU's greeting and for the reply (default: ${DEFAULT-VALUE}).")
     private long timeoutSeconds;
+
+    @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "0",
+            description = "Wait up to SECONDS for the socket to appear and accept connections (a QEMU still "
+                    + "starting); default: ${DEFAULT-VALUE}, a missing or refusing socket fails at once.")
+    private long waitSeconds;
 
     @Override
     public Integer call() throws Exception {
@@ -62,12 +66,12 @@ final class QmpCommand implements Callable<Integer> {
         if (events == (command != null)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "give either COMMAND or --events");
         }
+        OptionChecks.range(spec, "--timeout", timeoutSeconds, 1, OptionChecks.DAY_SECONDS);
+        OptionChecks.range(spec, "--wait", waitSeconds, 0, OptionChecks.DAY_SECONDS);
+        OptionChecks.atLeast(spec, "--count", count, 0);
         Duration timeout = Duration.ofSeconds(timeoutSeconds);
-        QmpClientOptions options = QmpClientOptions.builder().connectTimeout(timeout).commandTimeout(timeout).build();
-        try (QmpClient qmp = QmpClient.connect(socket, options).get()) {
+        try (QmpClient qmp = QmpConnect.connect(socket, Duration.ofSeconds(waitSeconds), timeout)) {
             return events ? printEvents(qmp) : run(qmp, args);
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof Exception cause ? cause : e;
         }
     }
 

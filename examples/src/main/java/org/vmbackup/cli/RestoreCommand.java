@@ -2,6 +2,7 @@ package org.vmbackup.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -13,6 +14,8 @@ import org.vmbackup.core.RestoreSession;
 import org.vmbackup.core.RestoreVmResult;
 import org.vmbackup.core.RestoreVmSession;
 import org.vmbackup.core.RestoredDisk;
+import org.vmbackup.qmp.QmpClient;
+import org.vmbackup.qmp.QmpClientOptions;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -32,7 +35,7 @@ import picocli.CommandLine.Spec;
             "  vmabackup restore vm.vma.zst --to /var/lib/images",
             "  zstd -dc vm.vma.zst | vmabackup restore - --to out --format qcow2",
             "  qemu-system-x86_64 ... -incoming defer -qmp unix:/run/vm.qmp,server=on,wait=off &",
-            "  vmabackup restore vm.vma --qmp /run/vm.qmp",
+            "  vmabackup restore vm.vma --qmp /run/vm.qmp --wait 10",
             "  vmabackup restore vm.vma --live /var/lib/images --qmp /run/vm.qmp   (then start QEMU as printed)"})
 final class RestoreCommand implements Callable<Integer> {
     @Spec
@@ -81,20 +84,31 @@ final class RestoreCommand implements Callable<Integer> {
                     + "the guest waits for (its VM state, its own reads). --rate-limit is its old name")
     long bwlimit;
 
-    @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "600",
-            description = "with --live: how long to wait for QEMU's QMP socket (default: ${DEFAULT-VALUE})")
-    long waitSeconds;
+    @Option(names = "--wait", paramLabel = "SECONDS",
+            description = "how long to wait for QEMU's QMP socket to appear and accept connections (default: 0 with "
+                    + "--qmp, a missing or refusing socket fails at once; 600 with --live, which waits for the QEMU "
+                    + "you start)")
+    Long waitSeconds;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
+        if (waitSeconds != null) {
+            OptionChecks.range(spec, "--wait", waitSeconds, 0, OptionChecks.DAY_SECONDS);
+        }
         if (liveDir != null) {
             if (target.qmp == null || "-".equals(archive)) {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                         "--live needs --qmp SOCKET and an archive file (not -)");
             }
-            return RestoreLiveRunner.run(err, Path.of(archive), liveDir, target.qmp, bwlimit,
-                    java.time.Duration.ofSeconds(waitSeconds));
+            InputPaths.archive(Path.of(archive));
+            InputPaths.directoryOrCreatable("image directory", liveDir);
+            return RestoreFailures.leavingNothing(liveDir, archive, () -> RestoreLiveRunner.run(err,
+                    Path.of(archive), liveDir, target.qmp, bwlimit,
+                    Duration.ofSeconds(waitSeconds == null ? 600 : waitSeconds)));
+        }
+        if (!"-".equals(archive)) {
+            InputPaths.archive(Path.of(archive));
         }
         RestoreProgressPrinter printer = new RestoreProgressPrinter(err);
         if (target.dir != null) {
@@ -104,26 +118,45 @@ final class RestoreCommand implements Callable<Integer> {
                 default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                         "--format must be raw or qcow2, not " + format);
             };
-            RestoreSession.Builder b = RestoreSession.builder().targetDirectory(target.dir).format(f)
-                    .devices(new LinkedHashSet<>(disks)).progress(printer).bandwidthLimit(bwlimit);
-            if ("-".equals(archive)) {
-                b.archive(System.in);
-            } else {
-                b.archive(Path.of(archive));
-            }
-            RestoreResult r = join(b.build().start());
-            for (RestoredDisk d : r.disks()) {
-                err.printf("Restored %s -> %s (%d bytes)%n", d.device(), d.path(), d.size());
-            }
-            double secs = Math.max(1e-9, r.duration().toNanos() / 1e9);
-            err.printf("Restore complete: %d disk(s), %.1f MiB in %.2f s (%.1f MB/s)%n", r.disks().size(),
-                    r.totalBytes() / 1048576.0, secs, r.totalBytes() / 1e6 / secs);
+            return RestoreFailures.leavingNothing(target.dir, archive, () -> toDirectory(err, printer, f));
+        }
+        return RestoreFailures.leavingNothing(workDir, archive, () -> intoQemu(err, printer));
+    }
+
+    private int toDirectory(PrintWriter err, RestoreProgressPrinter printer, RestoreFormat f) throws Exception {
+        InputPaths.directoryOrCreatable("target directory", target.dir);
+        RestoreSession.Builder b = RestoreSession.builder().targetDirectory(target.dir).format(f)
+                .devices(new LinkedHashSet<>(disks)).progress(printer).bandwidthLimit(bwlimit);
+        if ("-".equals(archive)) {
+            b.archive(System.in);
         } else {
-            if (!disks.isEmpty() || !"raw".equals(format)) {
-                throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                        "--disk and --format only apply with --to");
-            }
-            RestoreVmSession.Builder b = RestoreVmSession.builder().qmpSocket(target.qmp).resume(!noCont)
+            b.archive(Path.of(archive));
+        }
+        RestoreResult r = join(b.build().start());
+        for (RestoredDisk d : r.disks()) {
+            err.printf("Restored %s -> %s (%d bytes)%n", d.device(), d.path(), d.size());
+        }
+        double secs = Math.max(1e-9, r.duration().toNanos() / 1e9);
+        err.printf("Restore complete: %d disk(s), %.1f MiB in %.2f s (%.1f MB/s)%n", r.disks().size(),
+                r.totalBytes() / 1048576.0, secs, r.totalBytes() / 1e6 / secs);
+        err.flush();
+        return ExitCode.OK;
+    }
+
+    private int intoQemu(PrintWriter err, RestoreProgressPrinter printer) throws Exception {
+        if (!disks.isEmpty() || !"raw".equals(format)) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--disk and --format only apply with --to");
+        }
+        if (workDir != null) {
+            InputPaths.directoryOrCreatable("work directory", workDir);
+        }
+        if (!"-".equals(archive)) {
+            VmaCommand.openReader(archive).close(); // a bad archive is reported before QEMU is touched
+        }
+        try (QmpClient client = QmpConnect.connect(target.qmp, Duration.ofSeconds(waitSeconds == null ? 0
+                : waitSeconds), QmpClientOptions.DEFAULT_CONNECT_TIMEOUT)) {
+            RestoreVmSession.Builder b = RestoreVmSession.builder().qmp(client).resume(!noCont)
                     .progress(printer).bandwidthLimit(bwlimit);
             if (workDir != null) {
                 b.workDirectory(workDir);

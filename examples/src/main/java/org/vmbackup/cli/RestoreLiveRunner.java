@@ -43,11 +43,10 @@ final class RestoreLiveRunner {
             } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException closing) {
                 e.addSuppressed(closing); // the failure to report is e
             }
-            if (plan.archiveIndexed().isCompletedExceptionally()) {
-                // a bad archive: its images are useless, and a new attempt must not find them in the way
-                for (Path image : plan.images().values()) {
-                    java.nio.file.Files.deleteIfExists(image);
-                }
+            // A bad archive, or no QEMU: the images are backed by the export just closed, so they are useless, and
+            // a new attempt must not find them in the way.
+            for (Path image : plan.images().values()) {
+                java.nio.file.Files.deleteIfExists(image);
             }
             throw e;
         }

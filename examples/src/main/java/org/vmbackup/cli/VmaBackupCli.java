@@ -26,6 +26,7 @@ public final class VmaBackupCli implements Runnable {
     public static int execute(String... args) {
         CommandLine cli = new CommandLine(new VmaBackupCli());
         cli.setExecutionExceptionHandler(new FailureHandler());
+        cli.setParameterExceptionHandler(new UsageErrorHandler());
         return cli.execute(args);
     }
 

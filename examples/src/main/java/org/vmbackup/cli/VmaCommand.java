@@ -3,6 +3,7 @@ package org.vmbackup.cli;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.vmbackup.vma.VmaFormatException;
 import org.vmbackup.vma.VmaReader;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -24,8 +25,28 @@ final class VmaCommand implements Callable<Integer> {
                 + "extract, create)");
     }
 
-    /** Opens an archive file, or stdin for {@code -}; compression is recognised by magic bytes. */
+    /**
+     * Opens an archive file, or stdin for {@code -}; compression is recognised by magic bytes. Whatever fails here
+     * (missing file, not an archive, header cut short) is reported as "cannot read archive X: why".
+     */
     static VmaReader openReader(String archive) throws IOException {
-        return "-".equals(archive) ? VmaReader.open(System.in) : VmaReader.open(Path.of(archive));
+        if ("-".equals(archive)) {
+            try {
+                return VmaReader.open(System.in);
+            } catch (IOException | VmaFormatException e) {
+                throw new CliFailure("cannot read archive on stdin: " + why(e), e);
+            }
+        }
+        Path path = Path.of(archive);
+        InputPaths.archive(path);
+        try {
+            return VmaReader.open(path);
+        } catch (IOException | VmaFormatException e) {
+            throw new CliFailure("cannot read archive " + archive + ": " + why(e), e);
+        }
+    }
+
+    private static String why(Exception e) {
+        return e instanceof VmaFormatException ? e.getMessage() : FailureMessages.reason(e);
     }
 }

@@ -2,7 +2,6 @@ package org.vmbackup.cli;
 
 import java.util.concurrent.Callable;
 import org.vmbackup.vma.VmaConfig;
-import org.vmbackup.vma.VmaFormatException;
 import org.vmbackup.vma.VmaReader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -21,7 +20,7 @@ final class VmaConfigCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try (VmaReader r = VmaCommand.openReader(archive)) {
-            VmaConfig c = r.header().config(name).orElseThrow(() -> new VmaFormatException(
+            VmaConfig c = r.header().config(name).orElseThrow(() -> new CliFailure(
                     "unable to find configuration data '" + name + "'"));
             System.out.write(c.data());
             System.out.flush();

@@ -51,7 +51,8 @@ final class VmaCreateCommand implements Callable<Integer> {
     @Option(names = "-v", description = "print a summary on stderr")
     private boolean verbose;
 
-    @Option(names = "--threads", defaultValue = "2", description = "image reader threads (default: ${DEFAULT-VALUE})")
+    @Option(names = "--threads", defaultValue = "2",
+            description = "image reader threads, 1 to 16 (default: ${DEFAULT-VALUE})")
     private int threads;
 
     private record Image(String name, Path path, long size) {
@@ -66,6 +67,7 @@ final class VmaCreateCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "-d and positional DEVNAME=PATH arguments cannot be mixed");
         }
+        OptionChecks.range(spec, "--threads", threads, 1, 16);
         List<Image> images = new ArrayList<>();
         for (String d : devices) {
             String spec1 = d;
@@ -73,13 +75,15 @@ final class VmaCreateCommand implements Callable<Integer> {
                 int colon = spec1.indexOf(':');
                 String format = spec1.substring(7, colon < 0 ? spec1.length() : colon);
                 if (!format.equals("raw") || colon < 0) {
-                    throw new IllegalArgumentException("unsupported device spec '" + d + "' (only format=raw)");
+                    throw new CommandLine.ParameterException(spec.commandLine(),
+                            "unsupported device spec '" + d + "' (only format=raw)");
                 }
                 spec1 = spec1.substring(colon + 1);
             }
             int eq = spec1.indexOf('=');
             if (eq <= 0) {
-                throw new IllegalArgumentException("device spec '" + d + "' is not DEVNAME=PATH");
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "device spec '" + d + "' is not DEVNAME=PATH");
             }
             images.add(image(spec1.substring(0, eq), Path.of(spec1.substring(eq + 1))));
         }
@@ -91,8 +95,10 @@ final class VmaCreateCommand implements Callable<Integer> {
         }
         VmaWriter.Builder b = VmaWriter.builder();
         for (Path c : configs) {
+            InputPaths.readable("config file", c);
             b.config(c.getFileName().toString(), Files.readAllBytes(c));
         }
+        InputPaths.creatable("archive", archive);
         images.forEach(img -> b.disk(img.name(), img.size()));
         VmaWriter w = b.open(archive);
         try {
@@ -113,6 +119,7 @@ final class VmaCreateCommand implements Callable<Integer> {
     }
 
     private static Image image(String name, Path path) throws IOException {
+        InputPaths.readable("image", path);
         long size = Files.size(path);
         if (size == 0) {
             throw new IllegalArgumentException("image " + path + " is empty");
@@ -129,7 +136,7 @@ final class VmaCreateCommand implements Callable<Integer> {
             }
         }
         AtomicLong next = new AtomicLong();
-        int n = Math.max(1, Math.min(threads, 16));
+        int n = threads;
         ExecutorService pool = Executors.newFixedThreadPool(n, r -> {
             Thread t = new Thread(r, "vma-create-reader");
             t.setDaemon(true);
@@ -174,12 +181,18 @@ final class VmaCreateCommand implements Callable<Integer> {
                 }
                 int len = (int) Math.min(CHUNK, c.image().size() - c.offset());
                 buf.clear().limit(len);
-                while (buf.hasRemaining()) {
-                    if (ch.read(buf, c.offset() + buf.position()) < 0) {
-                        while (buf.hasRemaining()) {
-                            buf.put((byte) 0); // sector padding past the end of the file
+                try {
+                    while (buf.hasRemaining()) {
+                        if (ch.read(buf, c.offset() + buf.position()) < 0) {
+                            while (buf.hasRemaining()) {
+                                buf.put((byte) 0); // sector padding past the end of the file
+                            }
                         }
                     }
+                } catch (IOException e) {
+                    // the OS says "Input/output error" without a path: say which image, and where
+                    throw new CliFailure("cannot read image " + open + " at offset " + (c.offset() + buf.position())
+                            + ": " + FailureMessages.reason(e), e);
                 }
                 buf.flip();
                 w.write(c.device(), c.offset(), buf);

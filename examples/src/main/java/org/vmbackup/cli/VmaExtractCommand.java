@@ -37,6 +37,12 @@ final class VmaExtractCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // the target is checked before the archive is read: a typo costs no time, and nothing is created
+        InputPaths.creatable("target directory", targetDir);
+        return RestoreFailures.leavingNothing(targetDir, archive, this::extract);
+    }
+
+    private int extract() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         Set<String> only = new LinkedHashSet<>(devices);
         long start = System.nanoTime();

@@ -26,6 +26,10 @@ final class VmaVerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        return RestoreFailures.leavingNothing(null, archive, this::verify);
+    }
+
+    private int verify() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         try (VmaReader r = VmaCommand.openReader(archive)) {
             if (verbose) {

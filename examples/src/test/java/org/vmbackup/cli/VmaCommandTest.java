@@ -97,10 +97,12 @@ class VmaCommandTest {
                 .isEqualTo(ExitCode.OK);
         assertThat(VmaBackupCli.execute("vma", "create", archive.toString(), dir.resolve("a.raw").toString()))
                 .isEqualTo(ExitCode.FAILED);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("archive already exists");
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .contains("cannot create archive " + archive + ": it already exists");
         assertThat(VmaBackupCli.execute("vma", "extract", archive.toString(), dir.toString()))
                 .isEqualTo(ExitCode.FAILED);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("target directory already exists");
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .contains("cannot create target directory " + dir + ": it already exists");
     }
 
     @Test
@@ -111,7 +113,7 @@ class VmaCommandTest {
                 .isEqualTo(ExitCode.OK);
         assertThat(VmaBackupCli.execute("vma", "config", archive.toString(), "-c", "nope")).isEqualTo(ExitCode.FAILED);
         assertThat(err.toString(StandardCharsets.UTF_8).strip())
-                .isEqualTo("config: unable to find configuration data 'nope'");
+                .isEqualTo("vma config: unable to find configuration data 'nope'");
     }
 
     @Test

@@ -34,6 +34,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vmbackup.qmp.command.FdCommands;
 import org.vmbackup.qmp.command.QueryCommands;
+import org.vmbackup.qmp.internal.ConnectFailures;
 import org.vmbackup.qmp.internal.JsonStreamDecoder;
 import org.vmbackup.qmp.internal.Transports;
 
@@ -116,7 +117,8 @@ public final class QmpClient implements AutoCloseable {
     }
 
     /**
-     * Connects to a QMP unix socket with the default options, retrying while QEMU starts.
+     * Connects to a QMP unix socket with the default options: a socket that is missing or refuses fails at once
+     * (use {@link QmpClientOptions.Builder#retry(boolean)} to wait for a QEMU that is still starting).
      *
      * @param unixSocket the socket QEMU listens on ({@code -qmp unix:PATH,server=on,wait=off})
      * @return the client once the greeting arrived and capabilities were negotiated
@@ -130,8 +132,10 @@ public final class QmpClient implements AutoCloseable {
      *
      * @param unixSocket the socket path
      * @param options timeouts, limits and threads
-     * @return the client once the greeting arrived and capabilities were negotiated; fails with
-     *     {@link QmpTimeoutException} if that did not happen within {@link QmpClientOptions#connectTimeout()}
+     * @return the client once the greeting arrived and capabilities were negotiated; fails with a
+     *     {@link QmpException} saying why if the socket is missing, not a socket or refuses (at once, unless
+     *     {@link QmpClientOptions#retry()}), and with {@link QmpTimeoutException} if that did not happen within
+     *     {@link QmpClientOptions#connectTimeout()}
      */
     public static CompletableFuture<QmpClient> connect(Path unixSocket, QmpClientOptions options) {
         return connect(UnixDomainSocketAddress.of(unixSocket), options);
@@ -171,7 +175,7 @@ public final class QmpClient implements AutoCloseable {
                 });
         long deadline = System.nanoTime() + options.connectTimeout().toNanos();
         CompletableFuture<QmpClient> result = new CompletableFuture<>();
-        client.attempt(bootstrap, nettyAddress, deadline, result, 1);
+        client.attempt(bootstrap, nettyAddress, address, deadline, result, 1);
         return result.whenComplete((c, e) -> {
             if (e != null) {
                 client.close();
@@ -179,7 +183,7 @@ public final class QmpClient implements AutoCloseable {
         });
     }
 
-    private void attempt(Bootstrap bootstrap, SocketAddress address, long deadline,
+    private void attempt(Bootstrap bootstrap, SocketAddress address, SocketAddress unixOrTcp, long deadline,
             CompletableFuture<QmpClient> result, int attemptNo) {
         ChannelFuture cf = bootstrap.connect(address);
         cf.addListener(f -> {
@@ -197,15 +201,16 @@ public final class QmpClient implements AutoCloseable {
             long left = deadline - System.nanoTime();
             if (options.retry() && left > options.retryInterval().toNanos() && !closed) {
                 log.debug("QMP connect attempt {} to {} failed ({}); retrying", attemptNo, peer, f.cause().toString());
-                group.schedule(() -> attempt(bootstrap, address, deadline, result, attemptNo + 1),
+                group.schedule(() -> attempt(bootstrap, address, unixOrTcp, deadline, result, attemptNo + 1),
                         options.retryInterval().toNanos(), TimeUnit.NANOSECONDS);
             } else if (options.retry()) {
+                log.debug("QMP connect to {} gave up after {} attempts: {}", peer, attemptNo, f.cause().toString());
                 result.completeExceptionally(new QmpTimeoutException("cannot connect to QMP socket " + peer
-                        + " within " + options.connectTimeout() + " (" + attemptNo + " attempts; last error: "
-                        + f.cause() + ")", options.connectTimeout()));
+                        + " within " + ConnectFailures.words(options.connectTimeout()) + ": "
+                        + ConnectFailures.reason(unixOrTcp, f.cause()), options.connectTimeout()));
             } else {
                 result.completeExceptionally(new QmpException("cannot connect to QMP socket " + peer + ": "
-                        + f.cause(), f.cause()));
+                        + ConnectFailures.reason(unixOrTcp, f.cause()), f.cause()));
             }
         });
     }
@@ -214,8 +219,8 @@ public final class QmpClient implements AutoCloseable {
         Duration left = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
         ScheduledFuture<?> timer = channel.eventLoop().schedule(() -> {
             greetingFuture.completeExceptionally(new QmpTimeoutException("no QMP greeting from " + peer + " within "
-                    + options.connectTimeout() + " (a QEMU QMP socket serves one client at a time: is another "
-                    + "client connected?)", options.connectTimeout()));
+                    + ConnectFailures.words(options.connectTimeout()) + " (a QEMU QMP socket serves one client at a "
+                    + "time: is another client connected?)", options.connectTimeout()));
         }, left.toNanos(), TimeUnit.NANOSECONDS);
         greetingFuture.whenComplete((g, e) -> timer.cancel(false));
         greetingFuture.thenCompose(g -> {
@@ -466,7 +471,7 @@ public final class QmpClient implements AutoCloseable {
                 log.debug("QMP command {} ({}) timed out after {}; a late reply will be discarded",
                         command.name(), PendingCommands.wireId(seq), timeout);
                 pending.fail(p, new QmpTimeoutException("no reply to " + command.name() + " from " + peer
-                        + " within " + timeout, timeout));
+                        + " within " + ConnectFailures.words(timeout), timeout));
             }
         };
         // One event-loop task arms the timer and writes: a single wake-up of the network thread per command.

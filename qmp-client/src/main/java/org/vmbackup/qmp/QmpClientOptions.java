@@ -10,7 +10,7 @@ import java.util.concurrent.Executor;
  * local QEMU.
  */
 public final class QmpClientOptions {
-    /** How long {@code connect} keeps trying (QEMU may not have created its socket yet): 10 s. */
+    /** How long {@code connect} may take, including the greeting and, with {@link #retry()}, retries: 10 s. */
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
     /** Pause between connection attempts: 50 ms. */
     public static final Duration DEFAULT_RETRY_INTERVAL = Duration.ofMillis(50);
@@ -83,7 +83,10 @@ public final class QmpClientOptions {
         return retryInterval;
     }
 
-    /** Whether a refused or missing socket is retried until {@link #connectTimeout()}. */
+    /**
+     * Whether a refused or missing socket is retried until {@link #connectTimeout()} (default false: it fails at
+     * once, so a wrong path is reported at once; ask for retries when QEMU is being started concurrently).
+     */
     public boolean retry() {
         return retry;
     }
@@ -127,7 +130,7 @@ public final class QmpClientOptions {
     public static final class Builder {
         private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
         private Duration retryInterval = DEFAULT_RETRY_INTERVAL;
-        private boolean retry = true;
+        private boolean retry;
         private Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
         private int maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
         private int subscriptionCapacity = DEFAULT_SUBSCRIPTION_CAPACITY;
@@ -151,7 +154,10 @@ public final class QmpClientOptions {
             return this;
         }
 
-        /** Whether to retry while the socket is missing or refuses connections (default true). */
+        /**
+         * Whether to retry while the socket is missing or refuses connections, until {@link #connectTimeout}
+         * (default false: fail at once with the reason; true waits for a QEMU that is still starting).
+         */
         public Builder retry(boolean retry) {
             this.retry = retry;
             return this;

@@ -3,9 +3,10 @@
  * QEMU's error class, events that are never dropped.
  *
  * <ul>
- *   <li>{@link org.vmbackup.qmp.QmpClient} connects (unix socket or TCP, retrying while QEMU starts), negotiates
- *       capabilities and sends commands; every command carries its own id, any number may be in flight, and
- *       each has a timeout. File descriptors travel with {@code getfd}/{@code add-fd} over SCM_RIGHTS.</li>
+ *   <li>{@link org.vmbackup.qmp.QmpClient} connects (unix socket or TCP; a missing or refusing socket fails at
+ *       once unless retries are asked for), negotiates capabilities and sends commands; every command carries
+ *       its own id, any number may be in flight, and each has a timeout. File descriptors travel with
+ *       {@code getfd}/{@code add-fd} over SCM_RIGHTS.</li>
  *   <li>Commands are {@link org.vmbackup.qmp.QmpCommand} records, grouped by family in
  *       {@link org.vmbackup.qmp.command}; {@code execute(name, args)} sends anything else untyped.</li>
  *   <li>Values are the immutable {@link org.vmbackup.qmp.Json} model ({@link org.vmbackup.qmp.JsonObject},

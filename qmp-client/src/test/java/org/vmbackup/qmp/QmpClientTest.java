@@ -393,7 +393,7 @@ class QmpClientTest {
         server.close();
         FakeQmpServer[] late = new FakeQmpServer[1];
         var path = server.socket();
-        var future = QmpClient.connect(path, QmpClientOptions.defaults());
+        var future = QmpClient.connect(path, QmpClientOptions.builder().retry(true).build());
         Thread.sleep(300);
         assertThat(future).isNotDone();
         try (FakeQmpServer s = FakeQmpServer.at(path)) {
@@ -409,8 +409,54 @@ class QmpClientTest {
     void connectGivesUpAfterTheTimeout() throws Exception {
         server.close();
         var future = QmpClient.connect(server.socket(),
-                QmpClientOptions.builder().connectTimeout(Duration.ofMillis(300)).build());
-        assertThat(failure(future)).isInstanceOf(QmpTimeoutException.class).hasMessageContaining("cannot connect");
+                QmpClientOptions.builder().retry(true).connectTimeout(Duration.ofMillis(300)).build());
+        assertThat(failure(future)).isInstanceOf(QmpTimeoutException.class)
+                .hasMessage("cannot connect to QMP socket " + server.socket() + " within 300 ms: no such file (is QEMU "
+                        + "running, with -qmp unix:" + server.socket() + ",server=on?)");
+    }
+
+    @Test
+    void aMissingSocketFailsAtOnceByDefault() throws Exception {
+        server.close();
+        long t0 = System.nanoTime();
+        var future = QmpClient.connect(server.socket(), QmpClientOptions.defaults());
+        assertThat(failure(future)).isInstanceOf(QmpException.class).isNotInstanceOf(QmpTimeoutException.class)
+                .hasMessageStartingWith("cannot connect to QMP socket " + server.socket() + ": no such file");
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(QmpClientOptions.DEFAULT_CONNECT_TIMEOUT);
+    }
+
+    @Test
+    void aSocketNobodyListensOnFailsAtOnceSayingSo() throws Exception {
+        server.close();
+        java.nio.file.Files.createDirectories(server.socket().getParent()); // close() removed it
+        // Bound and closed: the file stays, nothing listens (QEMU killed without removing its socket).
+        try (java.nio.channels.ServerSocketChannel s = java.nio.channels.ServerSocketChannel.open(
+                java.net.StandardProtocolFamily.UNIX)) {
+            s.bind(java.net.UnixDomainSocketAddress.of(server.socket()));
+        }
+        try {
+            var future = QmpClient.connect(server.socket(), QmpClientOptions.defaults());
+            assertThat(failure(future)).isInstanceOf(QmpException.class).hasMessage("cannot connect to QMP socket "
+                    + server.socket() + ": connection refused (nothing listens on it: is QEMU running?)");
+        } finally {
+            java.nio.file.Files.deleteIfExists(server.socket());
+            java.nio.file.Files.deleteIfExists(server.socket().getParent());
+        }
+    }
+
+    @Test
+    void aRegularFileIsNotASocket() throws Exception {
+        server.close();
+        java.nio.file.Files.createDirectories(server.socket().getParent()); // close() removed it
+        java.nio.file.Files.writeString(server.socket(), "x");
+        try {
+            var future = QmpClient.connect(server.socket(), QmpClientOptions.defaults());
+            assertThat(failure(future)).hasMessage("cannot connect to QMP socket " + server.socket()
+                    + ": not a socket but a regular file");
+        } finally {
+            java.nio.file.Files.deleteIfExists(server.socket());
+            java.nio.file.Files.deleteIfExists(server.socket().getParent());
+        }
     }
 
     @Test

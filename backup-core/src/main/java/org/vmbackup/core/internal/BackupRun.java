@@ -223,8 +223,8 @@ public final class BackupRun {
             try {
                 client = QmpClient.connect(cfg.qmpSocket()).get(cfg.commandTimeout().toMillis(), TimeUnit.MILLISECONDS);
             } catch (ExecutionException e) {
-                throw new BackupException("cannot connect to QMP socket " + cfg.qmpSocket() + ": "
-                        + e.getCause().getMessage(), e.getCause());
+                // the client's message names the socket and the reason (missing, not a socket, refused)
+                throw new BackupException(e.getCause().getMessage(), e.getCause());
             } catch (TimeoutException e) {
                 throw new BackupException("cannot connect to QMP socket " + cfg.qmpSocket() + " within "
                         + cfg.commandTimeout(), e);
