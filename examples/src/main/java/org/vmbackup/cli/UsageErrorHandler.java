@@ -22,6 +22,10 @@ final class UsageErrorHandler implements CommandLine.IParameterExceptionHandler 
         // picocli names Java types ("'soon' is not a long"): users typed a number, say so in their words
         message = message.replaceAll("is not an? (long|int|integer|double)\\b", "is not a valid whole number")
                 .replaceAll("\\s*\\R\\s*", "; ");
+        // picocli names an option by its longest alias (--rate-limit); the documented name is the first one
+        if (e.getArgSpec() instanceof CommandLine.Model.OptionSpec o && o.names().length > 1) {
+            message = message.replace("'" + o.longestName() + "'", "'" + o.names()[0] + "'");
+        }
         if (message.startsWith("Invalid value")) {
             message = "i" + message.substring(1);
         }

@@ -160,10 +160,10 @@ class BadInputTest {
                 "restore", "{d}/text.txt", "--live", "{d}/live", "--qmp", "{d}/q.sock", "--wait", "1"));
         c.add(of("restore --live: image directory is a file", FAILED, "text\\.txt.*not a directory",
                 "restore", "{d}/good.vma", "--live", "{d}/text.txt", "--qmp", "{d}/q.sock", "--wait", "1"));
-        c.add(of("restore --live: negative rate limit", USAGE, "--rate-limit",
-                "restore", "{d}/good.vma", "--live", "{d}/live", "--qmp", "{d}/q.sock", "--rate-limit", "-5"));
-        c.add(of("restore --live: rate limit beyond 64 bits", USAGE, "--rate-limit",
-                "restore", "{d}/good.vma", "--live", "{d}/live", "--qmp", "{d}/q.sock", "--rate-limit",
+        c.add(of("restore --live: negative bandwidth limit", USAGE, "--bwlimit",
+                "restore", "{d}/good.vma", "--live", "{d}/live", "--qmp", "{d}/q.sock", "--bwlimit", "-5"));
+        c.add(of("restore --live: bandwidth limit beyond 64 bits", USAGE, "--bwlimit",
+                "restore", "{d}/good.vma", "--live", "{d}/live", "--qmp", "{d}/q.sock", "--bwlimit",
                 "99999999999999999999"));
         c.add(of("restore --live: needs --qmp", USAGE, "--live needs --qmp",
                 "restore", "{d}/good.vma", "--live", "{d}/live", "--to", "{d}/out"));
