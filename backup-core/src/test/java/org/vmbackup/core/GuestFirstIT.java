@@ -66,6 +66,7 @@ class GuestFirstIT {
                         }
                     }
                 }).build().start();
+        log.info("QEMU {}", vm.check().execute("{\"execute\":\"query-version\"}"));
         assertThat(throttled.await(60, TimeUnit.SECONDS)).as("the backup reached COPYING").isTrue();
         assertThat(throttleFailure.get()).isNull();
         long t0 = System.nanoTime();
