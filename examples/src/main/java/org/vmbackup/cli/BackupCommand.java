@@ -3,6 +3,7 @@ package org.vmbackup.cli;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -19,7 +20,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code vmabackup backup --qmp SOCKET [--no-vmstate] [--disk NAME]... [-c CONFIGFILE]... ARCHIVE}: a consistent
+ * {@code vmabackup backup --qmp SOCKET [--no-vmstate] [--disk NAME]... [-c CONFIGFILE]... [--cbw-timeout SECONDS]
+ * ARCHIVE}: a consistent
  * live backup of a running QEMU VM (every writable disk and, by default, RAM and device state) into a VMA archive
  * ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}) or, for any other name, a directory of raw images.
  */
@@ -47,6 +49,13 @@ final class BackupCommand implements Callable<Integer> {
             description = "embed this file as a config blob (repeatable); vm.json describing the VM is always added")
     private List<Path> configs = new ArrayList<>();
 
+    @Option(names = "--cbw-timeout", paramLabel = "SECONDS", converter = SecondsConverter.class,
+            defaultValue = "" + BackupSession.DEFAULT_CBW_TIMEOUT_SECONDS,
+            description = "the longest a guest write may wait for the archive; an archive slower than that (or "
+                + "failing) fails the backup naming the disk instead of holding or failing the guest's write "
+                + "(default: ${DEFAULT-VALUE})")
+    private Duration cbwTimeout;
+
     @Parameters(index = "0", paramLabel = "ARCHIVE",
             description = "the archive to create: .vma, .vma.zst, .vma.gz, or a directory name; must not exist")
     private Path archive;
@@ -54,7 +63,8 @@ final class BackupCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        BackupSession.Builder b = BackupSession.builder().qmpSocket(qmp).includeVmstate(!noVmstate).target(archive);
+        BackupSession.Builder b = BackupSession.builder().qmpSocket(qmp).includeVmstate(!noVmstate).target(archive)
+                .cbwTimeout(cbwTimeout);
         disks.forEach(b::disk);
         for (Path c : configs) {
             b.config(new ConfigBlob(c.getFileName().toString(), Files.readAllBytes(c)));
