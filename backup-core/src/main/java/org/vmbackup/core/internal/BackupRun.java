@@ -345,7 +345,7 @@ public final class BackupRun {
 
         if (cfg.vmstate()) {
             receiver = VmstateReceiver.listen(dir.resolve("vmstate.sock"), sink.vmstateChannel(), tracker::addVmstate,
-                    tag);
+                    tag, cfg.cbwTimeout());
             cleanup.push("close VM state receiver", receiver::close);
             receiver.completion().whenComplete((v, e) -> inbox.wake());
             MigrationCapabilities caps = MigrationCapabilities.current(q.call("query-migrate-capabilities", null));
