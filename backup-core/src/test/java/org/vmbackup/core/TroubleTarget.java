@@ -25,6 +25,8 @@ final class TroubleTarget implements ArchiveTarget {
     private final CountDownLatch aborted = new CountDownLatch(1);
     /** Requests that reached the region. */
     final AtomicInteger hits = new AtomicInteger();
+    /** Whether the VM state stream stalls too, from its first write on (until the archive is aborted). */
+    volatile boolean stallVmstate;
 
     TroubleTarget(ArchiveTarget inner, long from, long to, Trouble trouble) {
         this.inner = inner;
@@ -85,7 +87,27 @@ final class TroubleTarget implements ArchiveTarget {
 
             @Override
             public WritableByteChannel vmstateChannel() throws IOException {
-                return s.vmstateChannel();
+                WritableByteChannel v = s.vmstateChannel();
+                return new WritableByteChannel() {
+                    @Override
+                    public int write(ByteBuffer src) throws IOException {
+                        if (stallVmstate) {
+                            await(aborted, 120);
+                            throw new IOException("the stalled archive was aborted");
+                        }
+                        return v.write(src);
+                    }
+
+                    @Override
+                    public boolean isOpen() {
+                        return v.isOpen();
+                    }
+
+                    @Override
+                    public void close() throws IOException {
+                        v.close();
+                    }
+                };
             }
 
             @Override
