@@ -32,6 +32,10 @@ import org.vmbackup.qmp.QmpClient;
  * node or capability of the session, and nothing appears under the archive's final name. Several sessions (for
  * different VMs) may run at once in one JVM, sharing one {@link NbdEventLoop}.
  *
+ * <p>The guest comes first: an archive that fails, fills up or stalls never fails a guest write, nor holds one
+ * (QEMU's copy-before-write waits for the archive) longer than {@link Builder#cbwTimeout}; the backup fails
+ * instead, naming the disk.
+ *
  * <p>A guest that is paused when the session starts is not stopped again and is left paused (QEMU 7.2 resumes
  * it by itself once the snapshot's setup is done; the session pauses it again right away).
  */

@@ -59,8 +59,8 @@ final class TestVm implements AutoCloseable {
 
     /**
      * Starts a VM with one disk {@code hd0} of {@code size} bytes that is a hole except for {@code dataLength}
-     * seeded random bytes at {@code dataOffset}: a backup job crosses the hole in no time, so the data stays
-     * ahead of a throttled job.
+     * seeded random bytes at {@code dataOffset}: the hole costs an archive nothing, and data far into the disk
+     * lies beyond what a backup job sends in its first burst.
      */
     static TestVm startSparse(long seed, int memoryMiB, long size, long dataOffset, int dataLength)
             throws IOException {
