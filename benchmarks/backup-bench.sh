@@ -12,6 +12,7 @@
 #   as ours does for .vma files
 #   ARCHIVE=ours.vma (default) | ours.vma.zst | ours-dir (a directory archive: raw images, no VMA checksums)
 #   VMBACKUP_QEMU_PREFIX=DIR runs the QEMU unpacked there (.ci/qemu-backports) instead of the system's
+#   VMBACKUP_ACCEL=tcg runs the VM on TCG on a machine with KVM
 # On TCG QEMU's own background-snapshot set-up takes ~1.2 s per 512 MiB of RAM, for the peer as for us: judge the
 # guest pause as the ratio ours / peer of one round (printed), absolute pauses only on KVM.
 # Build first: mvn -q -DskipTests package
@@ -25,7 +26,7 @@ ROUNDS=${ROUNDS:-2}
 work=${WORK:-/tmp/backup-bench}
 ARCHIVE=${ARCHIVE:-ours.vma}
 [ -f "$jar" ] || { echo "build first: (cd $root && mvn -q -DskipTests package)" >&2; exit 2; }
-accel=tcg; [ -r /dev/kvm ] && [ -w /dev/kvm ] && accel=kvm
+accel=tcg; [ -r /dev/kvm ] && [ -w /dev/kvm ] && accel=kvm; accel=${VMBACKUP_ACCEL:-$accel}
 qemu=qemu-system-x86_64; firmware=()
 if [ -n "${VMBACKUP_QEMU_PREFIX:-}" ]; then
   qemu="$VMBACKUP_QEMU_PREFIX/usr/bin/qemu-system-x86_64"
@@ -70,7 +71,7 @@ peer() { # QEMU's own in-process backup + snapshot to local files; prints "secon
 import json, socket, sys, time
 sock, target, vmstate, direct = sys.argv[1:5]
 direct = direct == "1"
-s = socket.socket(socket.AF_UNIX); s.connect(sock); f = s.makefile("rw")
+s = socket.socket(socket.AF_UNIX); s.settimeout(600); s.connect(sock); f = s.makefile("rw")
 events = []
 def recv():
     return json.loads(f.readline())
@@ -99,6 +100,15 @@ cmd("transaction", actions=[{"type": "blockdev-backup", "data": {"job-id": "peer
 cmd("migrate", uri=("exec:dd bs=1M iflag=fullblock oflag=direct status=none of=" if direct else "exec:cat > ")
     + vmstate)
 stop = wait(lambda e: e["event"] == "STOP")
+if cmd("query-version")["qemu"]["major"] >= 9:
+    # >= 9.0 keeps the run state the snapshot found (paused): resume once RAM write tracking is armed, i.e. once
+    # RAM pages flow (the library does the same)
+    while True:
+        m = cmd("query-migrate"); ram = m.get("ram", {})
+        if ram.get("normal", 0) + ram.get("duplicate", 0) > 0 or m.get("status") not in ("setup", "active"):
+            break
+        time.sleep(0.005)
+    cmd("cont")
 resume = wait(lambda e: e["event"] == "RESUME")
 cmd("block-job-set-speed", device="peer-j", speed=0)
 wait(lambda e: e["event"] == "JOB_STATUS_CHANGE" and e["data"]["status"] == "concluded")

@@ -71,7 +71,7 @@ run "vmabackup restore --to --format qcow2" "${java[@]}" restore "$work/a.vma" -
 rm -rf "$work/outq"
 fi
 # live restore: command -> guest running
-accel=tcg; [ -r /dev/kvm ] && [ -w /dev/kvm ] && accel=kvm
+accel=tcg; [ -r /dev/kvm ] && [ -w /dev/kvm ] && accel=kvm; accel=${VMBACKUP_ACCEL:-$accel}
 echo "live restore: the VM runs on ${accel^^}, $(qemu-system-x86_64 --version | head -1)"
 read -r -a live_cmd <<< "${LIVE_CMD:-env VMABACKUP_JAR=$jar JAVA_OPTS=-Xmx256m $here/examples/vmabackup}"
 live_round() {

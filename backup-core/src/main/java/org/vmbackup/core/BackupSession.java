@@ -122,6 +122,7 @@ public final class BackupSession {
         private int sinkThreads = 4;
         private Duration cbwTimeout = DEFAULT_CBW_TIMEOUT;
         private java.util.function.Consumer<org.vmbackup.nbd.NbdServer> nbdServerListener = s -> { };
+        private long bandwidthLimit;
 
         private Builder() {
         }
@@ -247,6 +248,22 @@ public final class BackupSession {
             return this;
         }
 
+        /**
+         * Limits the disks' copy to {@code bytesPerSecond} in total (default 0: unlimited), through the speed of
+         * QEMU's backup jobs: the total is split evenly between the disks, and a disk that finishes early does not
+         * hand its share on. The VM state (RAM) is not limited: in a background snapshot a guest write to RAM not
+         * yet saved waits until that page went out, so a throttled stream would stall the guest. The guest pause
+         * does not change either: the jobs are held at 1 byte/s through it and get their share only afterwards.
+         * A slower copy holds the backup (and its copy-before-write cost to guest disk writes) open for longer, but
+         * no guest write waits for the limit: QEMU's copy-before-write copies ignore the job's speed.
+         *
+         * @throws IllegalArgumentException if negative
+         */
+        public Builder bandwidthLimit(long bytesPerSecond) {
+            this.bandwidthLimit = org.vmbackup.core.internal.RateLimiter.checkRate(bytesPerSecond, "bandwidthLimit");
+            return this;
+        }
+
         private static Duration positive(Duration d, String what) {
             if (d == null || d.isNegative() || d.isZero()) {
                 throw new IllegalArgumentException(what + " must be positive: " + d);
@@ -268,7 +285,7 @@ public final class BackupSession {
             }
             return new BackupSession(new BackupRun.Config(client, qmpSocket, List.copyOf(disks), vmstate, target,
                     List.copyOf(configs), describeVm, listener, eventLoop, commandTimeout, resumeTimeout,
-                    progressInterval, sinkThreads, nbdServerListener, cbwTimeout));
+                    progressInterval, sinkThreads, nbdServerListener, bandwidthLimit, cbwTimeout));
         }
     }
 }

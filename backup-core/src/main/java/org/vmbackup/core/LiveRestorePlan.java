@@ -12,6 +12,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.vmbackup.core.internal.RateLimiter;
 import org.vmbackup.core.internal.RestoreDiskMatch;
 import org.vmbackup.core.internal.RestoreIndexChannel;
 import org.vmbackup.core.internal.RestoreMigrationFeeder;
@@ -167,7 +168,8 @@ public final class LiveRestorePlan {
         try {
             for (RestoreDiskMatch m : matches) {
                 RestoreVmSession.await(qmp.execute(new BlockCommands.BlockStream(LiveRestoreRun.jobId(m),
-                        m.qemuDevice(), null, rateLimit > 0 ? rateLimit : null, null, null)), "block-stream of "
+                        m.qemuDevice(), null, rateLimit > 0 ? RateLimiter.share(rateLimit, matches.size()) : null,
+                        null, null)), "block-stream of "
                         + m.qemuDevice());
             }
         } catch (RuntimeException e) {
@@ -198,6 +200,7 @@ public final class LiveRestorePlan {
                     new MigrationCommands.Capability("events", true))), "migrate-set-capabilities");
             RestoreVmSession.await(qmp.execute(new MigrationCommands.MigrateIncoming("unix:" + mig)),
                     "migrate-incoming");
+            // not held to the bandwidth limit: the guest waits for its state, as for its own reads of the archive
             long sent = RestoreMigrationFeeder.feed(mig, new RestoreIndexChannel(server.index(), vmstate));
             QmpEvent.Migration end = RestoreVmSession.await(events.await(QmpEvent.Migration.class,
                     m -> m.status().equals("completed") || m.status().equals("failed"), Duration.ofMinutes(30)),

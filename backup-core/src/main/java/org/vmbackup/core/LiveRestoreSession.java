@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vmbackup.core.internal.RestoreNames;
+import org.vmbackup.core.internal.ToolProcess;
 import org.vmbackup.vma.VmaDevice;
 import org.vmbackup.vma.VmaHeader;
 
@@ -44,6 +46,10 @@ import org.vmbackup.vma.VmaHeader;
  */
 public final class LiveRestoreSession {
     private static final Logger log = LoggerFactory.getLogger(LiveRestoreSession.class);
+    /** {@code qemu-img create -u} of an overlay only writes a header: well under a second, even when loaded. */
+    private static final Duration OVERLAY_TIMEOUT = Duration.ofSeconds(60);
+    /** Closing the archive's NBD server after a failed start: its connections and listening socket. */
+    private static final long CLOSE_SECONDS = 30;
 
     private final Path archive;
     private final Path imageDir;
@@ -100,7 +106,7 @@ public final class LiveRestoreSession {
         Path sockDir = socketDir != null ? Files.createDirectories(socketDir)
                 : Files.createTempDirectory("vmabackup-live-");
         Path sock = sockDir.resolve("archive-nbd.sock");
-        List<Process> creating = new ArrayList<>();
+        List<ToolProcess> creating = new ArrayList<>();
         VmaExportServer server = null;
         boolean ok = false;
         try {
@@ -119,7 +125,7 @@ public final class LiveRestoreSession {
                     awaitOverlay(creating.get(i), finals.get(i));
                     log.debug("live restore: {} created after {} ms", finals.get(i), ms(t0));
                 }
-            } catch (IOException | RuntimeException e) {
+            } catch (RuntimeException e) {
                 starting.thenAccept(VmaExportServer::close);
                 throw e;
             }
@@ -136,12 +142,11 @@ public final class LiveRestoreSession {
             if (!ok) {
                 // the images did not exist before (refuseExisting): remove whatever our qemu-img runs left
                 for (int i = 0; i < creating.size(); i++) {
-                    creating.get(i).destroyForcibly();
-                    waitGone(creating.get(i));
+                    creating.get(i).kill(); // waits (bounded) until it is gone: then its image can be removed
                     Files.deleteIfExists(finals.get(i));
                 }
                 if (server != null) {
-                    server.close().join();
+                    closeBounded(server);
                 }
                 Files.deleteIfExists(sock);
                 if (socketDir == null) {
@@ -170,33 +175,31 @@ public final class LiveRestoreSession {
         return (System.nanoTime() - t0) / 1_000_000;
     }
 
-    private Process startOverlay(Path image, String backing, long size) throws IOException {
-        List<String> cmd = List.of(qemuImg.toString(), "create", "-q", "-f", "qcow2", "-u", "-b", backing, "-F", "raw",
-                image.toString(), Long.toString(size));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        p.getOutputStream().close();
-        return p;
-    }
-
-    private static void awaitOverlay(Process p, Path image) throws IOException {
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+    /** Closes the server after a failed start, waiting a bounded time: the failure is what the caller sees. */
+    private static void closeBounded(VmaExportServer server) {
         try {
-            if (p.waitFor() != 0) {
-                throw new BackupException("qemu-img create of " + image + " failed: " + out);
-            }
+            server.close().get(CLOSE_SECONDS, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
-            p.destroyForcibly();
             Thread.currentThread().interrupt();
-            throw new BackupException("interrupted while creating " + image, e);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.warn("live restore: closing the archive's NBD server: {}", e.toString());
         }
     }
 
-    /** Waits (briefly) until a killed qemu-img has exited, so the image it may have left can be removed. */
-    private static void waitGone(Process p) {
+    private ToolProcess startOverlay(Path image, String backing, long size) throws IOException {
+        return ToolProcess.start(List.of(qemuImg.toString(), "create", "-q", "-f", "qcow2", "-u", "-b", backing, "-F",
+                "raw", image.toString(), Long.toString(size)));
+    }
+
+    private static void awaitOverlay(ToolProcess p, Path image) {
         try {
-            p.waitFor(10, TimeUnit.SECONDS);
+            ToolProcess.Outcome o = p.await(OVERLAY_TIMEOUT, "qemu-img create of " + image);
+            if (o.exitCode() != 0) {
+                throw new BackupException("qemu-img create of " + image + " failed: " + o.output());
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            throw new BackupException("interrupted while creating " + image, e);
         }
     }
 
@@ -234,13 +237,27 @@ public final class LiveRestoreSession {
             return this;
         }
 
-        /** Copy rate limit in bytes/s for the background copy (default 0: unlimited). */
-        public Builder rateLimit(long bytesPerSecond) {
-            if (bytesPerSecond < 0) {
-                throw new IllegalArgumentException("negative rate limit");
-            }
-            this.rateLimit = bytesPerSecond;
+        /**
+         * Limits the background copy to {@code bytesPerSecond} in total (default 0: unlimited), through the speed of
+         * QEMU's {@code block-stream} jobs: the total is split evenly between the disks, and a disk that finishes
+         * early does not hand its share on. What the guest waits for is never limited, so the time until it runs
+         * does not change: the VM state fed before it resumes, and its own reads of data not yet copied.
+         *
+         * @throws IllegalArgumentException if negative
+         */
+        public Builder bandwidthLimit(long bytesPerSecond) {
+            this.rateLimit = org.vmbackup.core.internal.RateLimiter.checkRate(bytesPerSecond, "bandwidthLimit");
             return this;
+        }
+
+        /**
+         * The same as {@link #bandwidthLimit}.
+         *
+         * @deprecated use {@link #bandwidthLimit}, named like the other sessions' option
+         */
+        @Deprecated
+        public Builder rateLimit(long bytesPerSecond) {
+            return bandwidthLimit(bytesPerSecond);
         }
 
         /** Progress of the background copy, per disk (default none). */

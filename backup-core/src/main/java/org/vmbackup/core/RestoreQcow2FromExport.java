@@ -15,11 +15,15 @@ import org.vmbackup.vma.VmaDevice;
 
 /** The qcow2 path of {@link RestoreSession} for archive files: {@code qemu-img convert} reads our NBD export. */
 final class RestoreQcow2FromExport {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(RestoreQcow2FromExport.class);
+    /** Closing the archive's NBD server once qemu-img is done with it. */
+    private static final long CLOSE_SECONDS = 30;
+
     private RestoreQcow2FromExport() {
     }
 
     static RestoreResult run(Path archive, Path targetDir, Set<String> devices, RestoreProgressListener listener,
-            Path qemuImg, long t0) throws IOException {
+            Path qemuImg, long bandwidthLimit, long t0) throws IOException {
         Path dir = targetDir.toAbsolutePath().normalize();
         Path sockDir = Files.createTempDirectory("vmabackup-nbd-");
         Path sock = sockDir.resolve("nbd.sock");
@@ -66,7 +70,8 @@ final class RestoreQcow2FromExport {
                         }
                     }, 500, 500, java.util.concurrent.TimeUnit.MILLISECONDS);
                     try {
-                        RestoreQemuImg.convert(qemuImg, "raw", "nbd+unix:///" + d.name() + "?socket=" + sock, temp);
+                        RestoreQemuImg.convert(qemuImg, "raw", "nbd+unix:///" + d.name() + "?socket=" + sock, temp,
+                                bandwidthLimit);
                     } finally {
                         task.cancel(false);
                     }
@@ -86,7 +91,13 @@ final class RestoreQcow2FromExport {
             for (Path t : temps) {
                 Files.deleteIfExists(t);
             }
-            server.close().join();
+            try {
+                server.close().get(CLOSE_SECONDS, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                log.warn("restore: closing the archive's NBD server: {}", e.toString());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             Files.deleteIfExists(sock);
             Files.deleteIfExists(sockDir);
         }

@@ -16,6 +16,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.vmbackup.core.internal.RateLimiter;
 import org.vmbackup.core.internal.RestoreImageFile;
 import org.vmbackup.core.internal.RestoreNames;
 import org.vmbackup.core.internal.RestoreQemuImg;
@@ -29,7 +30,8 @@ import org.vmbackup.vma.VmaReader;
  * {@code <dir>/<device>.qcow2} through {@code qemu-img convert} reading the archive over our NBD export (uncompressed
  * archive files) or a temporary raw image (streams). Images are written under temporary names and renamed only once
  * the whole archive checked out: a corrupt archive fails with the {@link org.vmbackup.vma.VmaFormatException} and
- * leaves nothing under the final names. The {@code vmstate} device is not written.
+ * leaves nothing under the final names. The {@code vmstate} device is not written. A
+ * {@linkplain Builder#bandwidthLimit bandwidth limit} holds every copy of the restore to one total rate.
  *
  * <pre>{@code
  * RestoreResult r = RestoreSession.builder().archive(Path.of("vm.vma.zst")).targetDirectory(dir)
@@ -47,6 +49,7 @@ public final class RestoreSession {
     private final RestoreProgressListener listener;
     private final Executor executor;
     private final Path qemuImg;
+    private final long bandwidthLimit;
 
     private RestoreSession(Builder b) {
         this.archivePath = b.archivePath;
@@ -57,6 +60,7 @@ public final class RestoreSession {
         this.listener = b.listener;
         this.executor = b.executor;
         this.qemuImg = b.qemuImg;
+        this.bandwidthLimit = b.bandwidthLimit;
     }
 
     /** A builder; an archive and a target directory are required. */
@@ -85,18 +89,21 @@ public final class RestoreSession {
     private RestoreResult run() throws IOException {
         long t0 = System.nanoTime();
         if (format == RestoreFormat.QCOW2 && archivePath != null && VmaExportServer.isSeekable(archivePath)) {
-            return RestoreQcow2FromExport.run(archivePath, targetDir, devices, listener, qemuImg, t0);
+            return RestoreQcow2FromExport.run(archivePath, targetDir, devices, listener, qemuImg, bandwidthLimit, t0);
         }
         try (VmaReader reader = archivePath != null ? VmaReader.open(archivePath) : VmaReader.open(archiveStream)) {
             if (format == RestoreFormat.RAW) {
-                return streamRaw(reader, targetDir.toAbsolutePath().normalize(), t0);
+                return streamRaw(reader, targetDir.toAbsolutePath().normalize(), RateLimiter.of(bandwidthLimit), t0);
             }
             return streamViaRaw(reader, t0);
         }
     }
 
-    /** Streams every selected disk into a sparse raw file; commits all of them only after the last extent. */
-    private RestoreResult streamRaw(VmaReader reader, Path dir, long t0) throws IOException {
+    /**
+     * Streams every selected disk into a sparse raw file; commits all of them only after the last extent. The
+     * limiter is shared by the disks: it counts the data written (zero blocks are holes and cost nothing).
+     */
+    private RestoreResult streamRaw(VmaReader reader, Path dir, RateLimiter limiter, long t0) throws IOException {
         List<VmaDevice> selected = selected(reader.header());
         List<Path> finals = new ArrayList<>();
         for (VmaDevice d : selected) {
@@ -117,6 +124,7 @@ public final class RestoreSession {
             while (reader.next((dev, cluster, mask, blocks) -> {
                 RestoreImageFile f = byId[dev.id()];
                 if (f != null) {
+                    limiter.acquireIo(blocks.remaining());
                     f.write(cluster, mask, blocks);
                     last[0] = f;
                 }
@@ -153,7 +161,7 @@ public final class RestoreSession {
         Files.createDirectories(dir);
         Path scratch = Files.createTempDirectory(dir, ".restore-");
         try {
-            RestoreResult raw = streamRaw(reader, scratch, t0);
+            RestoreResult raw = streamRaw(reader, scratch, RateLimiter.of(bandwidthLimit), t0);
             List<RestoredDisk> out = new ArrayList<>();
             List<Path> temps = new ArrayList<>();
             try {
@@ -161,7 +169,7 @@ public final class RestoreSession {
                     RestoredDisk d = raw.disks().get(i);
                     Path temp = RestoreNames.tempPath(finals.get(i));
                     temps.add(temp);
-                    RestoreQemuImg.convert(qemuImg, "raw", d.path().toString(), temp);
+                    RestoreQemuImg.convert(qemuImg, "raw", d.path().toString(), temp, bandwidthLimit);
                 }
                 for (int i = 0; i < raw.disks().size(); i++) {
                     RestoredDisk d = raw.disks().get(i);
@@ -232,8 +240,23 @@ public final class RestoreSession {
         private RestoreProgressListener listener = RestoreProgressListener.NONE;
         private Executor executor = org.vmbackup.core.internal.RestoreThreads.perTask("restore");
         private Path qemuImg = Path.of("qemu-img");
+        private long bandwidthLimit;
 
         private Builder() {
+        }
+
+        /**
+         * Limits the restore to {@code bytesPerSecond} in total for all its disks (default 0: unlimited). Raw images
+         * count the data written (one token bucket shared by the disks; zero blocks are holes and cost nothing);
+         * qcow2 images are written by {@code qemu-img convert -r}, one disk after the other, so each runs at the
+         * whole rate (qemu-img counts the data it copies, not holes). From a stream, qcow2 goes through a raw copy
+         * first and both steps are held to the rate.
+         *
+         * @throws IllegalArgumentException if negative
+         */
+        public Builder bandwidthLimit(long bytesPerSecond) {
+            this.bandwidthLimit = RateLimiter.checkRate(bytesPerSecond, "bandwidthLimit");
+            return this;
         }
 
         /** The archive file ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}; recognised by content). */

@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.vmbackup.core.internal.RateLimiter;
 import org.vmbackup.core.internal.RestoreDiskMatch;
 import org.vmbackup.core.internal.RestoreImageFile;
 import org.vmbackup.core.internal.RestoreMigrationFeeder;
@@ -40,7 +41,8 @@ import org.vmbackup.vma.VmaReader;
  * rewritten in place (QEMU has not activated them yet), qcow2 ones receive the disk through a raw copy in the work
  * directory and {@code qemu-img convert -n}, and the migration stream is spooled to a private file; the
  * stream is fed with {@code migrate-incoming unix:...}, and after MIGRATION {@code completed} the guest is resumed
- * with {@code cont}: it continues at the instant of the backup.
+ * with {@code cont}: it continues at the instant of the backup. A {@linkplain Builder#bandwidthLimit bandwidth
+ * limit} holds the disk writes and the migration stream to one total rate.
  *
  * <pre>{@code
  * RestoreVmResult r = RestoreVmSession.builder().archive(archive).qmpSocket(sock).build().start().join();
@@ -60,6 +62,7 @@ public final class RestoreVmSession {
     private final RestoreProgressListener listener;
     private final Executor executor;
     private final Path qemuImg;
+    private final long bandwidthLimit;
 
     private RestoreVmSession(Builder b) {
         this.archivePath = b.archivePath;
@@ -72,6 +75,7 @@ public final class RestoreVmSession {
         this.listener = b.listener;
         this.executor = b.executor;
         this.qemuImg = b.qemuImg;
+        this.bandwidthLimit = b.bandwidthLimit;
     }
 
     /** A builder; an archive and a QMP connection (client or socket) are required. */
@@ -109,8 +113,9 @@ public final class RestoreVmSession {
             Path work = workDir != null ? Files.createDirectories(workDir)
                     : Files.createTempDirectory("vmabackup-restore-");
             try (RestoreVmstateSpool spool = RestoreVmstateSpool.create(work.resolve("vmstate.bin"))) {
-                List<RestoredDisk> disks = writeDisks(reader, matches, spool, work);
-                long sent = migrateIncoming(qmp, work.resolve("migrate.sock"), spool);
+                RateLimiter limiter = RateLimiter.of(bandwidthLimit);
+                List<RestoredDisk> disks = writeDisks(reader, matches, spool, work, limiter);
+                long sent = migrateIncoming(qmp, work.resolve("migrate.sock"), spool, limiter);
                 boolean running = false;
                 if (resume) {
                     QueryCommands.StatusInfo st = await(qmp.execute(new QueryCommands.QueryStatus()), "query-status");
@@ -164,8 +169,9 @@ public final class RestoreVmSession {
         return matches;
     }
 
+    /** The limiter counts the disk data written; the VM state is counted when it is fed to QEMU, not spooled. */
     private List<RestoredDisk> writeDisks(VmaReader reader, List<RestoreDiskMatch> matches, RestoreVmstateSpool spool,
-            Path work) throws IOException {
+            Path work, RateLimiter limiter) throws IOException {
         RestoreImageFile[] byId = new RestoreImageFile[256];
         List<RestoreImageFile> files = new ArrayList<>();
         try {
@@ -188,6 +194,7 @@ public final class RestoreVmSession {
                 }
                 RestoreImageFile f = byId[dev.id()];
                 if (f != null) {
+                    limiter.acquireIo(blocks.remaining());
                     f.write(cluster, mask, blocks);
                     last[0] = f;
                 }
@@ -206,7 +213,8 @@ public final class RestoreVmSession {
                 RestoreFormat format = RestoreFormat.RAW;
                 if (!"raw".equals(m.driver())) {
                     try {
-                        RestoreQemuImg.convertInto(qemuImg, "raw", f.target().toString(), m.driver(), image);
+                        RestoreQemuImg.convertInto(qemuImg, "raw", f.target().toString(), m.driver(), image,
+                                bandwidthLimit);
                     } finally {
                         Files.deleteIfExists(f.target());
                     }
@@ -221,13 +229,13 @@ public final class RestoreVmSession {
         }
     }
 
-    private long migrateIncoming(QmpClient qmp, Path socket, RestoreVmstateSpool spool)
+    private long migrateIncoming(QmpClient qmp, Path socket, RestoreVmstateSpool spool, RateLimiter limiter)
             throws IOException, InterruptedException {
         try (QmpEventSubscription events = qmp.subscribe(e -> e instanceof QmpEvent.Migration)) {
             await(qmp.execute(MigrationCommands.MigrateSetCapabilities.of(
                     new MigrationCommands.Capability("events", true))), "migrate-set-capabilities");
             await(qmp.execute(new MigrationCommands.MigrateIncoming("unix:" + socket)), "migrate-incoming");
-            long sent = RestoreMigrationFeeder.feed(socket, spool.finish());
+            long sent = RestoreMigrationFeeder.feed(socket, spool.finish(), limiter);
             QmpEvent.Migration end = await(events.await(QmpEvent.Migration.class,
                     m -> m.status().equals("completed") || m.status().equals("failed"), migrationTimeout),
                     "the incoming migration to finish");
@@ -273,8 +281,22 @@ public final class RestoreVmSession {
         private RestoreProgressListener listener = RestoreProgressListener.NONE;
         private Executor executor = org.vmbackup.core.internal.RestoreThreads.perTask("restore-vm");
         private Path qemuImg = Path.of("qemu-img");
+        private long bandwidthLimit;
 
         private Builder() {
+        }
+
+        /**
+         * Limits the restore to {@code bytesPerSecond} in total (default 0: unlimited): one token bucket shared by
+         * the disk data written (zero blocks are holes and cost nothing) and the migration stream fed to QEMU; a
+         * qcow2 target disk's {@code qemu-img convert -n} step runs with {@code -r} at the same rate. The guest is
+         * paused (still loading) throughout, so the limit makes the time until it runs longer, never its pauses.
+         *
+         * @throws IllegalArgumentException if negative
+         */
+        public Builder bandwidthLimit(long bytesPerSecond) {
+            this.bandwidthLimit = RateLimiter.checkRate(bytesPerSecond, "bandwidthLimit");
+            return this;
         }
 
         /** The {@code qemu-img} program, used for qcow2 target disks (default {@code qemu-img} on PATH). */

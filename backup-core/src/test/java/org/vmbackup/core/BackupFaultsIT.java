@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
+import java.time.Duration;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -20,6 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vmbackup.nbd.NbdServer;
 import org.vmbackup.qmp.QmpClient;
+import org.vmbackup.testkit.ProcessRunner;
 import org.vmbackup.testkit.RawQmp;
 
 /** Each fault fails the session naming the cause, leaves no archive, keeps the guest running and QEMU clean. */
@@ -73,10 +74,8 @@ class BackupFaultsIT {
     @Test
     void archiveDiskFull() throws Exception {
         Path full = Files.createDirectory(tmp.resolve("full"));
-        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", full.toString())
-                .redirectErrorStream(true).start();
-        assertThat(mount.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(mount.exitValue()).as(new String(mount.getInputStream().readAllBytes())).isZero();
+        ProcessRunner.command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", full.toString())
+                .timeout(Duration.ofSeconds(30)).run().requireSuccess();
         try (TestVm vm = TestVm.start(32, 128, 12 * MIB, 8 * MIB)) {
             CompletableFuture<BackupResult> f = BackupSession.builder().qmpSocket(vm.qmpSocket())
                     .target(full.resolve("a.vma")).build().start();
@@ -86,7 +85,7 @@ class BackupFaultsIT {
             }
             vm.assertClean();
         } finally {
-            new ProcessBuilder("umount", full.toString()).start().waitFor(30, TimeUnit.SECONDS);
+            ProcessRunner.command("umount", full.toString()).timeout(Duration.ofSeconds(30)).run();
         }
     }
 

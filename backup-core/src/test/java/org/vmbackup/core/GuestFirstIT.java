@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.vmbackup.testkit.ProcessRunner;
 
 /**
  * The guest comes first: whatever the archive does while QEMU's copy-before-write waits on it (stall, throw, run
@@ -167,10 +168,8 @@ class GuestFirstIT {
     @Test
     void aFullArchiveDiskNeverFailsAGuestWrite() throws Exception {
         Path full = Files.createDirectory(tmp.resolve("full"));
-        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", full.toString())
-                .redirectErrorStream(true).start();
-        assertThat(mount.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(mount.exitValue()).as(new String(mount.getInputStream().readAllBytes())).isZero();
+        ProcessRunner.command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", full.toString())
+                .timeout(Duration.ofSeconds(30)).run().requireSuccess();
         try (TestVm vm = TestVm.startSparse(43, 128, DISK, DATA_AT, DATA)) {
             // a directory archive writes each request into its sparse image at once: the hole costs nothing,
             // the first data that arrives meets the full file system
@@ -201,8 +200,7 @@ class GuestFirstIT {
                 assertThat(s.toList()).isEmpty();
             }
         } finally {
-            Process umount = new ProcessBuilder("umount", full.toString()).redirectErrorStream(true).start();
-            assertThat(umount.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            ProcessRunner.command("umount", full.toString()).timeout(Duration.ofSeconds(30)).run().requireSuccess();
         }
     }
 }

@@ -33,7 +33,7 @@ class LiveRestoreSessionIT {
         }
         List<RestoreProgress> progress = Collections.synchronizedList(new ArrayList<>());
         LiveRestorePlan plan = LiveRestoreSession.builder().archive(archive).imageDirectory(tmp.resolve("images"))
-                .rateLimit(256 << 10).progress(progress::add).build().prepare().join();
+                .bandwidthLimit(512 << 10).progress(progress::add).build().prepare().join();
         assertThat(plan.hasVmstate()).isTrue();
         List<String> args = new ArrayList<>(plan.driveArgs());
         args.addAll(List.of("-device", "virtio-blk-pci,drive=hd0,id=vd0", "-device", "virtio-blk-pci,drive=hd1,id=vd1",

@@ -1,10 +1,9 @@
 package org.vmbackup.core;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
+import org.vmbackup.testkit.ProcessResult;
+import org.vmbackup.testkit.ProcessRunner;
 
 /** Runs an external tool of the ITs and returns its output; a non-zero exit fails with that output. */
 final class RestoreTools {
@@ -23,13 +22,7 @@ final class RestoreTools {
     }
 
     static Result exec(String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(new ArrayList<>(List.of(cmd))).redirectErrorStream(true).start();
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(5, TimeUnit.MINUTES)) {
-            p.destroyForcibly();
-            throw new AssertionError(String.join(" ", cmd) + " did not finish");
-        }
-        return new Result(p.exitValue(), out);
+        ProcessResult r = ProcessRunner.command(cmd).mergeStderr().timeout(Duration.ofMinutes(5)).run();
+        return new Result(r.exitCode(), r.stdout());
     }
 }

@@ -20,10 +20,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code vmabackup backup --qmp SOCKET [--no-vmstate] [--disk NAME]... [-c CONFIGFILE]... [--cbw-timeout SECONDS]
- * ARCHIVE}: a consistent
- * live backup of a running QEMU VM (every writable disk and, by default, RAM and device state) into a VMA archive
- * ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}) or, for any other name, a directory of raw images.
+ * {@code vmabackup backup --qmp SOCKET [--no-vmstate] [--disk NAME]... [-c CONFIGFILE]... [--bwlimit RATE]
+ * [--cbw-timeout SECONDS] ARCHIVE}: a consistent live backup of a running QEMU VM (every writable disk and, by
+ * default, RAM and device state) into a VMA archive ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}) or, for any
+ * other name, a directory of raw images.
  */
 @Command(name = "backup", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Back up a running QEMU VM (disks and RAM) into an archive.",
@@ -49,6 +49,12 @@ final class BackupCommand implements Callable<Integer> {
             description = "embed this file as a config blob (repeatable); vm.json describing the VM is always added")
     private List<Path> configs = new ArrayList<>();
 
+    @Option(names = "--bwlimit", paramLabel = "RATE", converter = BandwidthConverter.class, defaultValue = "0",
+            description = "limit the disks' copy (QEMU's job speed, split between the disks) to RATE: "
+                    + BandwidthConverter.HELP + ". The VM state is not limited: a slower RAM stream would stall "
+                    + "guest writes to RAM not yet saved; the guest pause does not change")
+    private long bwlimit;
+
     @Option(names = "--cbw-timeout", paramLabel = "SECONDS", converter = SecondsConverter.class,
             defaultValue = "" + BackupSession.DEFAULT_CBW_TIMEOUT_SECONDS,
             description = "the longest a guest write may wait for the archive; an archive slower than that (or "
@@ -64,7 +70,7 @@ final class BackupCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         BackupSession.Builder b = BackupSession.builder().qmpSocket(qmp).includeVmstate(!noVmstate).target(archive)
-                .cbwTimeout(cbwTimeout);
+                .bandwidthLimit(bwlimit).cbwTimeout(cbwTimeout);
         disks.forEach(b::disk);
         for (Path c : configs) {
             b.config(new ConfigBlob(c.getFileName().toString(), Files.readAllBytes(c)));

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.vmbackup.nbd.NbdEventLoop;
 import org.vmbackup.nbd.NbdExport;
 import org.vmbackup.nbd.NbdServer;
@@ -79,6 +80,11 @@ final class NbdServeCommand implements Callable<Integer> {
         Path ca;
     }
 
+    /** Binding the socket, after the warm-up (which has a bound of its own). */
+    private static final long START_SECONDS = 30;
+    /** Closing the server: its connections and the event loop (a shutdown hook must not keep the JVM alive). */
+    private static final long CLOSE_SECONDS = 30;
+
     private final CompletableFuture<Void> stop = new CompletableFuture<>();
 
     @Override
@@ -110,8 +116,14 @@ final class NbdServeCommand implements Callable<Integer> {
             if (!preallocate || warm.isDone()) {
                 throw e;
             }
-            // Out of direct memory, maybe only for the warm-up's own export (16 MiB): open again after it.
-            warm.join();
+            // Out of direct memory, maybe only for the warm-up's own export (16 MiB): open again after it. The wait
+            // is bounded: a warm-up that cannot finish is abandoned by then (and the second open fails as the
+            // first did, with the same message).
+            try {
+                warm.get(NbdServer.WARM_UP_MAX_WAIT.toSeconds() + 1, TimeUnit.SECONDS);
+            } catch (TimeoutException stillRunning) {
+                throw e;
+            }
             opened = source.open(readOnly, preallocate);
         }
         try (AutoCloseable resource = opened.resource()) {
@@ -126,8 +138,9 @@ final class NbdServeCommand implements Callable<Integer> {
                 b.tls(NbdTls.fromPem(tls.cert, tls.key, tls.ca));
                 export = export.requiringTls();
             }
-            NbdServer server = b.export(export).build().start().get(30, TimeUnit.SECONDS);
-            Thread hook = new Thread(() -> server.close().join(), "nbd-serve-shutdown");
+            NbdServer server = b.export(export).build().start()
+                    .get(NbdServer.WARM_UP_MAX_WAIT.toSeconds() + START_SECONDS, TimeUnit.SECONDS);
+            Thread hook = new Thread(() -> closeQuietly(server), "nbd-serve-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             spec.commandLine().getErr().printf("serving export '%s' (%d bytes%s) on %s%n", name,
                     opened.backend().size(), readOnly ? ", read-only" : "", server.localAddress());
@@ -136,13 +149,22 @@ final class NbdServeCommand implements Callable<Integer> {
                 stop.get();
                 return ExitCode.OK;
             } finally {
-                server.close().get(30, TimeUnit.SECONDS);
+                server.close().get(CLOSE_SECONDS, TimeUnit.SECONDS);
                 try {
                     Runtime.getRuntime().removeShutdownHook(hook);
                 } catch (IllegalStateException shuttingDown) {
                     // The hook is already running.
                 }
             }
+        }
+    }
+
+    /** The shutdown hook's close: bounded, since the JVM exits only when every hook has returned. */
+    private static void closeQuietly(NbdServer server) {
+        try {
+            server.close().get(CLOSE_SECONDS, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // The JVM is exiting: the process's end closes what is left.
         }
     }
 }

@@ -30,7 +30,7 @@ final class NbdServeVmaSupport {
             b.tcp(tcp);
         }
         VmaExportServer server = RestoreCommand.join(b.start());
-        Thread hook = new Thread(() -> server.close().join(), "nbd-serve-vma-shutdown");
+        Thread hook = new Thread(() -> closeQuietly(server), "nbd-serve-vma-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             for (VmaDevice d : server.disks()) {
@@ -50,6 +50,15 @@ final class NbdServeVmaSupport {
             } catch (IllegalStateException shuttingDown) {
                 // the hook is already running
             }
+        }
+    }
+
+    /** The shutdown hook's close: bounded, since the JVM exits only when every hook has returned. */
+    private static void closeQuietly(VmaExportServer server) {
+        try {
+            server.close().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // The JVM is exiting: the process's end closes what is left.
         }
     }
 }

@@ -74,9 +74,12 @@ final class RestoreCommand implements Callable<Integer> {
                     + "wait for QEMU started on them, resume it at once and copy the data in the background")
     Path liveDir;
 
-    @Option(names = "--rate-limit", paramLabel = "BYTES", defaultValue = "0",
-            description = "with --live: background copy limit in bytes/s (default: unlimited)")
-    long rateLimit;
+    @Option(names = {"--bwlimit", "--rate-limit"}, paramLabel = "RATE", converter = BandwidthConverter.class,
+            defaultValue = "0", description = "limit the whole restore to RATE: " + BandwidthConverter.HELP
+                    + ". --to: disk data written (qcow2: qemu-img convert -r); --qmp: disk data and the VM state fed "
+                    + "to QEMU; --live: the background copy (split between the disks), never what "
+                    + "the guest waits for (its VM state, its own reads). --rate-limit is its old name")
+    long bwlimit;
 
     @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "600",
             description = "with --live: how long to wait for QEMU's QMP socket (default: ${DEFAULT-VALUE})")
@@ -90,7 +93,7 @@ final class RestoreCommand implements Callable<Integer> {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                         "--live needs --qmp SOCKET and an archive file (not -)");
             }
-            return RestoreLiveRunner.run(err, Path.of(archive), liveDir, target.qmp, rateLimit,
+            return RestoreLiveRunner.run(err, Path.of(archive), liveDir, target.qmp, bwlimit,
                     java.time.Duration.ofSeconds(waitSeconds));
         }
         RestoreProgressPrinter printer = new RestoreProgressPrinter(err);
@@ -102,7 +105,7 @@ final class RestoreCommand implements Callable<Integer> {
                         "--format must be raw or qcow2, not " + format);
             };
             RestoreSession.Builder b = RestoreSession.builder().targetDirectory(target.dir).format(f)
-                    .devices(new LinkedHashSet<>(disks)).progress(printer);
+                    .devices(new LinkedHashSet<>(disks)).progress(printer).bandwidthLimit(bwlimit);
             if ("-".equals(archive)) {
                 b.archive(System.in);
             } else {
@@ -121,7 +124,7 @@ final class RestoreCommand implements Callable<Integer> {
                         "--disk and --format only apply with --to");
             }
             RestoreVmSession.Builder b = RestoreVmSession.builder().qmpSocket(target.qmp).resume(!noCont)
-                    .progress(printer);
+                    .progress(printer).bandwidthLimit(bwlimit);
             if (workDir != null) {
                 b.workDirectory(workDir);
             }

@@ -7,6 +7,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.vmbackup.core.LiveRestorePlan;
 import org.vmbackup.core.LiveRestoreResult;
 import org.vmbackup.core.LiveRestoreRun;
@@ -19,13 +20,16 @@ import org.vmbackup.core.RestoredDisk;
  * until the images stand alone.
  */
 final class RestoreLiveRunner {
+    /** Closing the plan after a failure: the archive's NBD server and its connections. */
+    private static final long CLOSE_SECONDS = 30;
+
     private RestoreLiveRunner() {
     }
 
-    static int run(PrintWriter err, Path archive, Path imageDir, Path qmp, long rateLimit, Duration waitForQemu)
+    static int run(PrintWriter err, Path archive, Path imageDir, Path qmp, long bwlimit, Duration waitForQemu)
             throws Exception {
         LiveRestorePlan plan = RestoreCommand.join(LiveRestoreSession.builder().archive(archive)
-                .imageDirectory(imageDir).rateLimit(rateLimit).progress(new RestoreProgressPrinter(err)).build()
+                .imageDirectory(imageDir).bandwidthLimit(bwlimit).progress(new RestoreProgressPrinter(err)).build()
                 .prepare());
         err.printf("Serving %s over NBD on %s%n", archive, plan.nbdSocket());
         err.printf("Start QEMU with: %s%s -qmp unix:%s,server=on,wait=off%n", String.join(" ", plan.driveArgs()),
@@ -34,7 +38,11 @@ final class RestoreLiveRunner {
         try {
             waitFor(qmp, waitForQemu, plan.archiveIndexed());
         } catch (Exception e) {
-            plan.close().join();
+            try {
+                plan.close().get(CLOSE_SECONDS, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException closing) {
+                e.addSuppressed(closing); // the failure to report is e
+            }
             if (plan.archiveIndexed().isCompletedExceptionally()) {
                 // a bad archive: its images are useless, and a new attempt must not find them in the way
                 for (Path image : plan.images().values()) {

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.vmbackup.testkit.QemuProcess;
 
-/** {@code vmabackup backup} against a real QEMU 7.2, then {@code vmabackup vma verify} of the result. */
+/** {@code vmabackup backup} against a real QEMU, then {@code vmabackup vma verify} of the result. */
 class BackupCommandIT {
     @RegisterExtension
     final StdCapture std = new StdCapture();

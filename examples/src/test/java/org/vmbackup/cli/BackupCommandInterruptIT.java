@@ -2,19 +2,19 @@ package org.vmbackup.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vmbackup.testkit.ProcessResult;
+import org.vmbackup.testkit.ProcessRunner;
 import org.vmbackup.testkit.QemuProcess;
 import org.vmbackup.testkit.RawQmp;
+import org.vmbackup.testkit.RunningProcess;
 
 /** SIGINT during {@code vmabackup backup} (the real jar): exit 130, no archive, the guest running, QEMU clean. */
 class BackupCommandInterruptIT {
@@ -39,24 +39,15 @@ class BackupCommandInterruptIT {
                     }
                 })) {
             Path archive = tmp.resolve("vm.vma");
-            Process p = new ProcessBuilder("java", "-Xmx256m", "-jar", jar.toString(), "backup", "--qmp",
-                    vm.qmpSocket().toString(), archive.toString()).redirectErrorStream(true).start();
-            StringBuilder out = new StringBuilder();
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
-                    StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    out.append(line).append('\n');
-                    if (line.startsWith("drive-hd0 [")) { // copying
-                        new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
-                        break;
-                    }
-                }
-                assertThat(p.waitFor(90, TimeUnit.SECONDS)).as(out.toString()).isTrue();
-                r.lines().forEach(l -> out.append(l).append('\n'));
+            ProcessResult r;
+            try (RunningProcess p = ProcessRunner.command("java", "-Xmx256m", "-jar", jar.toString(), "backup",
+                    "--qmp", vm.qmpSocket().toString(), archive.toString()).mergeStderr().start()) {
+                p.awaitLine(line -> line.startsWith("drive-hd0 ["), Duration.ofSeconds(120)); // copying
+                ProcessRunner.command("kill", "-INT", Long.toString(p.pid())).run().requireSuccess();
+                r = p.await(Duration.ofSeconds(90));
             }
-            assertThat(p.exitValue()).as(out.toString()).isEqualTo(ExitCode.INTERRUPTED);
-            assertThat(out.toString()).doesNotContain("Backup complete");
+            assertThat(r.exitCode()).as(r.stdout()).isEqualTo(ExitCode.INTERRUPTED);
+            assertThat(r.stdout()).doesNotContain("Backup complete");
             try (var s = Files.list(tmp)) {
                 assertThat(s.toList()).as("no archive, no temporary file").isEmpty();
             }

@@ -7,12 +7,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vmbackup.testkit.ProcessResult;
+import org.vmbackup.testkit.ProcessRunner;
 
 /**
  * The launcher {@code examples/vmabackup} and its class-data-sharing cache: the first run of a subcommand records an
@@ -33,15 +35,9 @@ class LauncherCdsIT {
     private Run launch(Map<String, String> env, String... args) throws Exception {
         List<String> cmd = new java.util.ArrayList<>(List.of("bash", LAUNCHER.toString()));
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(tmp.resolve("out.txt").toFile())
-                .redirectError(tmp.resolve("err.txt").toFile());
-        pb.environment().remove("JAVA_OPTS");
-        pb.environment().remove("JAVA_TOOL_OPTIONS");
-        pb.environment().remove("VMABACKUP_CDS");
-        pb.environment().putAll(env);
-        Process p = pb.start();
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        return new Run(p.exitValue(), Files.readString(tmp.resolve("out.txt")), Files.readString(tmp.resolve("err.txt")));
+        ProcessResult r = ProcessRunner.command(cmd).env("JAVA_OPTS", null).env("JAVA_TOOL_OPTIONS", null)
+                .env("VMABACKUP_CDS", null).env(env).timeout(Duration.ofSeconds(60)).run();
+        return new Run(r.exitCode(), r.stdout(), r.stderr());
     }
 
     private static List<Path> archives(Path cache, String glob) throws IOException {

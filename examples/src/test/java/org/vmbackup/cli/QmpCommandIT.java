@@ -12,7 +12,7 @@ import org.vmbackup.qmp.Json;
 import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.testkit.QemuProcess;
 
-/** {@code vmabackup qmp} against a real QEMU 7.2. */
+/** {@code vmabackup qmp} against a real QEMU. */
 class QmpCommandIT {
     @RegisterExtension
     final StdCapture std = new StdCapture();

@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vmbackup.testkit.ProcessRunner;
 import org.vmbackup.testkit.QemuProcess;
 import org.vmbackup.testkit.RawQmp;
 import org.vmbackup.testkit.RequiredTool;
@@ -215,12 +217,8 @@ class RestoreCommandIT {
     /** Runs a tool; a non-zero exit fails the test with its output. */
     static final class RestoreToolRun {
         static String run(String... cmd) throws Exception {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            p.getOutputStream().close();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-            assertThat(p.exitValue()).as(String.join(" ", cmd) + ": " + out).isZero();
-            return out;
+            return ProcessRunner.command(cmd).mergeStderr().timeout(Duration.ofSeconds(120)).run().requireSuccess()
+                    .stdout();
         }
     }
 }

@@ -85,6 +85,32 @@ class RestoreCommandTest {
     }
 
     @Test
+    void bwlimitHoldsTheRestoreToTheRate() throws Exception {
+        Path out = dir.resolve("slow");
+        // a's 106 zero blocks are holes: 3 252 224 data bytes at 2 MiB/s are 1.55 s, less a 100 ms burst
+        long t0 = System.nanoTime();
+        assertThat(VmaBackupCli.execute("restore", archive.toString(), "--to", out.toString(), "--bwlimit", "2M"))
+                .as(err.toString(StandardCharsets.UTF_8)).isEqualTo(ExitCode.OK);
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertThat(ms).isGreaterThanOrEqualTo(1250);
+        assertThat(Files.readAllBytes(out.resolve("drive-scsi0.raw"))).isEqualTo(a);
+        assertThat(Files.readAllBytes(out.resolve("drive-virtio1.raw"))).isEqualTo(b);
+    }
+
+    @Test
+    void aBadBwlimitIsAUsageErrorNamingTheValueAndWritesNothing() throws Exception {
+        for (String bad : new String[] {"12X", "-1", "10MB", "99999999999G"}) {
+            err.reset();
+            Path out = dir.resolve("never");
+            assertThat(VmaBackupCli.execute("restore", archive.toString(), "--to", out.toString(), "--bwlimit", bad))
+                    .isEqualTo(ExitCode.USAGE);
+            assertThat(err.toString(StandardCharsets.UTF_8)).contains("--bwlimit").contains("'" + bad + "'")
+                    .doesNotContain("Exception");
+            assertThat(out).doesNotExist();
+        }
+    }
+
+    @Test
     void usageErrors() {
         assertThat(VmaBackupCli.execute("restore", archive.toString())).isEqualTo(ExitCode.USAGE);
         assertThat(VmaBackupCli.execute("restore", archive.toString(), "--to", "x", "--qmp", "y"))

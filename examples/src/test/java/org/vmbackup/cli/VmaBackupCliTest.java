@@ -33,6 +33,24 @@ class VmaBackupCliTest {
     }
 
     @Test
+    void backupRefusesABadBwlimitBeforeTouchingQemu() {
+        assertThat(VmaBackupCli.execute("backup", "--qmp", "/nonexistent.sock", "--bwlimit", "1.5X", "a.vma"))
+                .isEqualTo(ExitCode.USAGE);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("--bwlimit").contains("'1.5X'")
+                .doesNotContain("/nonexistent.sock");
+    }
+
+    @Test
+    void backupAndRestoreHelpSayWhatARateIs() {
+        for (String cmd : new String[] {"backup", "restore"}) {
+            out.reset();
+            assertThat(VmaBackupCli.execute(cmd, "--help")).isEqualTo(ExitCode.OK);
+            assertThat(out.toString(StandardCharsets.UTF_8).replaceAll("\\s+", " ")).contains("--bwlimit=RATE")
+                    .contains("1024-based").contains("0 = unlimited");
+        }
+    }
+
+    @Test
     void missingSubcommandIsAUsageError() {
         assertThat(VmaBackupCli.execute()).isEqualTo(ExitCode.USAGE);
     }

@@ -29,6 +29,9 @@ import org.vmbackup.nbd.internal.NbdConstants;
 public final class NbdEventLoop implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NbdEventLoop.class);
 
+    /** Graceful shutdown takes up to 2 s (its timeout); more means a thread is stuck in a task. */
+    static final long CLOSE_WAIT_SECONDS = 30;
+
     private final EventLoopGroup group;
     private final boolean nativeTransport;
 
@@ -90,9 +93,18 @@ public final class NbdEventLoop implements AutoCloseable {
         return done;
     }
 
-    /** Shuts the threads down and waits for them. */
+    /**
+     * Shuts the threads down and waits for them, at most {@link #CLOSE_WAIT_SECONDS}: a thread stuck in a task
+     * (a backend that blocks) must not hold its closer for ever; it is logged and left to end on its own.
+     */
     @Override
     public void close() {
-        closeAsync().join();
+        try {
+            closeAsync().get(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.warn("NBD event loop threads still busy {} s after shutdown: {}", CLOSE_WAIT_SECONDS, e.toString());
+        }
     }
 }

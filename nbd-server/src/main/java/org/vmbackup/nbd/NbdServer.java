@@ -60,6 +60,9 @@ public final class NbdServer {
     private static final RecvByteBufAllocator RECEIVE_BUFFERS =
             new AdaptiveRecvByteBufAllocator(4 << 10, 256 << 10, 2 << 20).maxMessagesPerRead(16);
 
+    /** The longest a warm-up keeps its callers (and a server started with {@code warmUp(true)}) waiting. */
+    public static final Duration WARM_UP_MAX_WAIT = NbdWarmUp.MAX_DURATION;
+
     private final Builder options;
     private final ExportRegistry exports = new ExportRegistry();
     private final NbdEventLoop loop;
@@ -84,11 +87,12 @@ public final class NbdServer {
      * so that it overlaps other start-up work (a server built later with {@code warmUp(true)} waits for the same
      * one). Never fails: a failed warm-up completes normally and is logged when a server waits for it.
      *
-     * @return completes when the warm-up is over
+     * @return completes when the warm-up is over, at the latest after {@link #WARM_UP_MAX_WAIT} (a warm-up that
+     *     cannot finish is abandoned)
      */
     public static CompletableFuture<Void> warmUp(NbdEventLoop loop) {
         Objects.requireNonNull(loop, "loop");
-        return NbdWarmUp.once(loop).handle((r, e) -> null);
+        return NbdWarmUp.bounded(NbdWarmUp.once(loop)).handle((r, e) -> null);
     }
 
     /** A builder; choose exactly one of {@link Builder#unixSocket} or {@link Builder#tcp}. */
@@ -115,9 +119,9 @@ public final class NbdServer {
         if (!options.warmUp) {
             return listen(bindAddress);
         }
-        return NbdWarmUp.once(loop).handle((done, failure) -> {
-            if (failure != null) { // costs the first client's speed, nothing else
-                log.warn("NBD warm-up failed, serving without it: {}", failure.toString());
+        return NbdWarmUp.bounded(NbdWarmUp.once(loop)).handle((done, failure) -> {
+            if (failure != null) { // costs the first client's speed, nothing else (NbdWarmUp logged why)
+                log.info("NBD warm-up failed, serving without it: {}", failure.toString());
             }
             return null;
         }).thenCompose(v -> closed.get() || shuttingDown.get()

@@ -5,6 +5,7 @@ import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -12,6 +13,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vmbackup.nbd.backend.MemoryBackend;
@@ -25,6 +27,10 @@ import org.vmbackup.nbd.internal.WarmUpClient;
  * before the socket is published, where a server's start-up work belongs.
  *
  * <p>Once per JVM: the compiled code is shared by every server and event loop.
+ *
+ * <p>Every wait is bounded, and a warm-up that cannot finish is abandoned (logged, its future failed), never
+ * waited for indefinitely: its private server runs on a loop the caller may close under it (a command that fails
+ * while the warm-up runs) or that may be stuck, and a later caller joins the same warm-up (issue 13).
  */
 final class NbdWarmUp {
     private static final Logger log = LoggerFactory.getLogger(NbdWarmUp.class);
@@ -39,8 +45,25 @@ final class NbdWarmUp {
     private static final long EXPORT_SIZE = 16L << 20;
     /** How long to wait for the compile queue to drain after the requests (it is usually empty within ~0.1 s). */
     private static final long COMPILER_WAIT_NANOS = TimeUnit.SECONDS.toNanos(2);
+    /**
+     * Longest wait for a connection, a reply, or the server taking a request: the server's own handshake timeout
+     * (a server that is merely slow under load answers well within it).
+     */
+    static final Duration IO_TIMEOUT = Duration.ofSeconds(10);
+    /** The whole warm-up's limit: ~0.5 s on an idle machine, a few seconds on a loaded one. */
+    static final Duration LIMIT = Duration.ofSeconds(60);
+    /** Longest wait for the private server to start or close (its loop is not known to be gone). */
+    private static final long SERVER_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /**
+     * How long a warm-up's future can take at most (its limit, the server's close, the JIT's queue, and slack):
+     * callers bound their waits by it.
+     */
+    static final Duration MAX_DURATION = LIMIT.plusNanos(SERVER_WAIT_NANOS + COMPILER_WAIT_NANOS)
+            .plusSeconds(5);
 
     private static CompletableFuture<Result> once;
+    /** The loop {@link #once} runs on. */
+    private static NbdEventLoop onceLoop;
 
     /** What a warm-up did. */
     record Result(int clients, int requests, long bytesWrittenInPlace) {
@@ -51,13 +74,21 @@ final class NbdWarmUp {
 
     /**
      * The JVM's warm-up: started by the first caller on its loop and shared by later ones while it runs or once it
-     * succeeded; after a failure (say its loop was closed under it) the next caller starts another.
+     * succeeded; after a failure the next caller starts another, and so does a caller that finds it still running
+     * on a loop that is being closed (it is about to fail; waiting for it would only delay the caller).
      */
     static synchronized CompletableFuture<Result> once(NbdEventLoop loop) {
-        if (once == null || once.isCompletedExceptionally()) {
+        if (once == null || once.isCompletedExceptionally()
+                || !once.isDone() && onceLoop != loop && onceLoop.group().isShuttingDown()) {
             once = run(loop, null);
+            onceLoop = loop;
         }
         return once;
+    }
+
+    /** {@code warmUp}, failed with a {@link java.util.concurrent.TimeoutException} if it outlasts its bound. */
+    static <T> CompletableFuture<T> bounded(CompletableFuture<T> warmUp) {
+        return warmUp.copy().orTimeout(MAX_DURATION.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -66,7 +97,12 @@ final class NbdWarmUp {
      * {@link WarmUpClient}; then waits until the JIT has no more to compile, up to 2 s.
      */
     static CompletableFuture<Result> run(NbdEventLoop loop, Path parent) {
-        return onOwnThread("nbd-warm-up", () -> runHere(loop, parent));
+        return run(loop, parent, IO_TIMEOUT);
+    }
+
+    /** As {@link #run(NbdEventLoop, Path)}, with the given I/O timeout (tests shorten it). */
+    static CompletableFuture<Result> run(NbdEventLoop loop, Path parent, Duration ioTimeout) {
+        return onOwnThread("nbd-warm-up", () -> runHere(loop, parent, ioTimeout));
     }
 
     /** Runs {@code work} on a new daemon thread (blocking socket I/O, never an I/O thread). */
@@ -84,8 +120,10 @@ final class NbdWarmUp {
         return result;
     }
 
-    private static Result runHere(NbdEventLoop loop, Path parent) throws Exception {
+    private static Result runHere(NbdEventLoop loop, Path parent, Duration ioTimeout) throws Exception {
         long start = System.nanoTime();
+        long deadline = start + LIMIT.toNanos();
+        BooleanSupplier abandoned = () -> loop.group().isShuttingDown() || System.nanoTime() - deadline > 0;
         Path dir = parent == null ? Files.createTempDirectory("nbd-warm-up-")
                 : Files.createTempDirectory(parent, "nbd-warm-up-");
         Path socket = dir.resolve("warm-up.sock");
@@ -96,16 +134,22 @@ final class NbdWarmUp {
         int clients = clientsFor(loop);
         int requests;
         long inPlace;
+        boolean finished = false;
         try {
             await(server.start(), loop);
-            requests = driveFromEveryThread(clients, socket);
+            requests = driveFromEveryThread(clients, socket, ioTimeout, abandoned, deadline);
             inPlace = server.metrics("warm-up").bytesWrittenInPlace();
-        } finally {
-            try {
-                await(server.close(), loop);
-            } catch (Exception e) { // must not hide why the warm-up itself failed
-                log.debug("warm-up server close: {}", e.toString());
+            finished = true;
+        } catch (Exception | Error e) {
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            if (loop.group().isShuttingDown()) { // its owner closed the loop: nobody waits for this warm-up
+                log.debug("NBD warm-up abandoned after {} ms, its event loop closed: {}", ms, e.toString());
+            } else {
+                log.warn("NBD warm-up abandoned after {} ms: {}", ms, e.toString());
             }
+            throw e;
+        } finally {
+            closeServer(server, loop, finished);
             deleteQuietly(socket);
             deleteQuietly(dir);
         }
@@ -121,12 +165,13 @@ final class NbdWarmUp {
      * out among them: besides the shared compiled code, each thread fills its own object pools and buffer caches
      * and touches its own stack and allocation buffers for the request path.
      */
-    private static int driveFromEveryThread(int clients, Path socket) throws Exception {
+    private static int driveFromEveryThread(int clients, Path socket, Duration ioTimeout, BooleanSupplier abandoned,
+            long deadline) throws Exception {
         int rounds = Math.max(1, ROUNDS / clients);
         List<WarmUpClient> opened = new ArrayList<>();
         try {
             for (int i = 0; i < clients; i++) {
-                opened.add(WarmUpClient.open(socket, "warm-up"));
+                opened.add(WarmUpClient.open(socket, "warm-up", ioTimeout, abandoned));
             }
             List<CompletableFuture<Integer>> driven = new ArrayList<>();
             for (WarmUpClient client : opened) {
@@ -135,7 +180,9 @@ final class NbdWarmUp {
             int requests = 0;
             for (CompletableFuture<Integer> d : driven) {
                 try {
-                    requests += d.get(60, TimeUnit.SECONDS);
+                    // The clients stop by themselves at the deadline (abandoned); the slack covers their last poll.
+                    requests += d.get(Math.max(0, deadline - System.nanoTime()) + TimeUnit.SECONDS.toNanos(1),
+                            TimeUnit.NANOSECONDS);
                 } catch (ExecutionException e) {
                     throw e.getCause() instanceof Exception ex ? ex : e;
                 }
@@ -153,11 +200,29 @@ final class NbdWarmUp {
     }
 
     /**
+     * Closes the private server: after a finished warm-up waits for it (bounded); after a failed one only starts
+     * the close, since its loop may be gone or stuck (the reason the warm-up failed) and would never answer.
+     */
+    private static void closeServer(NbdServer server, NbdEventLoop loop, boolean finished) {
+        if (!finished && loop.group().isShuttingDown()) {
+            return; // nothing runs on a loop that is shutting down: a close would only be rejected by it
+        }
+        try {
+            CompletableFuture<Void> closed = server.close();
+            if (finished) {
+                await(closed, loop);
+            }
+        } catch (Exception e) { // must not hide why the warm-up itself failed
+            log.debug("warm-up server close: {}", e.toString());
+        }
+    }
+
+    /**
      * Waits up to 10 s for {@code f}, giving up at once if the loop is being shut down (its tasks would never run:
      * the caller closed it, e.g. because the command that started the warm-up failed).
      */
     private static <T> T await(CompletableFuture<T> f, NbdEventLoop loop) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        long deadline = System.nanoTime() + SERVER_WAIT_NANOS;
         while (true) {
             try {
                 return f.get(50, TimeUnit.MILLISECONDS);

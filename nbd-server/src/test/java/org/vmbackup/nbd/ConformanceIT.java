@@ -4,15 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.net.URISyntaxException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vmbackup.nbd.backend.FileBackend;
 import org.vmbackup.nbd.backend.MemoryBackend;
+import org.vmbackup.testkit.ProcessResult;
+import org.vmbackup.testkit.ProcessRunner;
 import org.vmbackup.testkit.RequiredTool;
 
 /** Runs the shared NBD conformance battery (nbdinfo, libnbd, qemu-io, nbdcopy, QEMU backup) against our exports. */
@@ -49,18 +51,12 @@ class ConformanceIT {
         NbdServer server = NbdServer.builder().unixSocket(socket).export(export).build().start().get(10, TimeUnit.SECONDS);
         try {
             Path script = script();
-            Path log = dir.resolve("conformance.log");
-            Process p = new ProcessBuilder("bash", script.toString(), socket.toString(), name)
-                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            boolean done = p.waitFor(150, TimeUnit.SECONDS);
-            if (!done) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-            }
-            String out = Files.readString(log, StandardCharsets.UTF_8);
+            // A battery that outlasts its time fails with its output so far (its tools killed with it).
+            ProcessResult r = ProcessRunner.command("bash", script.toString(), socket.toString(), name).mergeStderr()
+                    .timeout(Duration.ofSeconds(150)).run();
+            String out = r.stdout();
             System.out.println(out);
-            assertThat(done).as("battery finished in time:\n" + out).isTrue();
-            assertThat(p.exitValue()).as("battery exit status:\n" + out).isZero();
+            assertThat(r.exitCode()).as("battery exit status:\n" + out).isZero();
             return out;
         } finally {
             server.close().get(10, TimeUnit.SECONDS);

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vmbackup.nbd.backend.MemoryBackend;
+import org.vmbackup.testkit.ProcessRunner;
 import org.vmbackup.testkit.QemuProcess;
 import org.vmbackup.testkit.RawQmp;
 import org.vmbackup.testkit.RequiredTool;
@@ -115,12 +116,8 @@ class QemuBackupIT {
     }
 
     static String run(String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        String text = new String(out, StandardCharsets.UTF_8);
-        assertThat(p.exitValue()).as(List.of(cmd) + ": " + text).isZero();
-        return text;
+        return ProcessRunner.command(cmd).mergeStderr().timeout(Duration.ofSeconds(120)).run().requireSuccess()
+                .stdout();
     }
 
     static long mismatch(Path a, Path b) throws IOException {

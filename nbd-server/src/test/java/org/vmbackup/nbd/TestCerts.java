@@ -4,8 +4,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import org.vmbackup.testkit.ProcessRunner;
 
 /**
  * Throwaway X.509 credentials made with the openssl CLI, laid out as QEMU and libnbd expect a credentials
@@ -51,10 +52,7 @@ record TestCerts(Path dir) {
         List<String> cmd = new java.util.ArrayList<>();
         cmd.add("openssl");
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException("openssl " + List.of(args) + " failed: " + out);
-        }
+        ProcessRunner.command(cmd).directory(dir).mergeStderr().timeout(Duration.ofSeconds(60)).run()
+                .requireSuccess();
     }
 }

@@ -3,16 +3,17 @@ package org.vmbackup.nbd;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vmbackup.nbd.backend.MemoryBackend;
+import org.vmbackup.testkit.ProcessResult;
+import org.vmbackup.testkit.ProcessRunner;
 import org.vmbackup.testkit.RequiredTool;
 
 /** STARTTLS with x509 certificates against QEMU's and libnbd's clients over TCP. */
@@ -116,12 +117,7 @@ class TlsIT {
     }
 
     static Result run(String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("timed out: " + List.of(cmd));
-        }
-        return new Result(p.exitValue(), out);
+        ProcessResult r = ProcessRunner.command(cmd).mergeStderr().timeout(Duration.ofSeconds(60)).run();
+        return new Result(r.exitCode(), r.stdout());
     }
 }

@@ -1,12 +1,13 @@
 package org.vmbackup.qmp;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.vmbackup.testkit.ProcessRunner;
 import org.vmbackup.testkit.RequiredTool;
 
 /** Helpers shared by the integration tests: external tools and bounded waits. */
@@ -23,12 +24,8 @@ final class ItSupport {
         List<String> cmd = new ArrayList<>();
         cmd.add(tool.path().toString());
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException(cmd + " failed: " + out);
-        }
-        return out;
+        return ProcessRunner.command(cmd).mergeStderr().timeout(Duration.ofSeconds(60)).run().requireSuccess()
+                .stdout();
     }
 
     /** Creates a raw image of {@code size} filled with byte {@code pattern} in its first MiB. */

@@ -9,8 +9,14 @@ import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A deliberately minimal, blocking, line-based QMP peer for tests of modules that must not depend on the
@@ -18,8 +24,22 @@ import java.util.List;
  *
  * <p>QEMU writes one JSON value per line, which is all this relies on. Events seen while waiting for a reply
  * are kept in {@link #events()}.
+ *
+ * <p>Every read is bounded: a QEMU that stops answering closes the connection after {@link #REPLY_TIMEOUT}
+ * (greeting, replies) or the given time (events) and the call fails saying what it waited for, instead of
+ * holding the test until its own limit (issue 13).
  */
 public final class RawQmp implements AutoCloseable {
+    /** Longest wait for the greeting or a command's reply: QEMU answers within milliseconds, even under TCG. */
+    public static final Duration REPLY_TIMEOUT = Duration.ofSeconds(60);
+    /** Longest wait for an event by default: a job's completion on a loaded machine, short of an IT's limit. */
+    public static final Duration EVENT_TIMEOUT = Duration.ofMinutes(4);
+    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "raw-qmp-watchdog");
+        t.setDaemon(true);
+        return t;
+    });
+
     private final SocketChannel channel;
     private final BufferedReader in;
     private final String greeting;
@@ -28,7 +48,7 @@ public final class RawQmp implements AutoCloseable {
     private RawQmp(SocketChannel channel) throws IOException {
         this.channel = channel;
         this.in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.UTF_8));
-        this.greeting = in.readLine();
+        this.greeting = bounded(REPLY_TIMEOUT, "QMP greeting", in::readLine);
         if (greeting == null || !greeting.contains("\"QMP\"")) {
             throw new IOException("no QMP greeting, got: " + greeting);
         }
@@ -59,6 +79,10 @@ public final class RawQmp implements AutoCloseable {
 
     /** Sends one command (a JSON object) and returns the next non-event line: its reply. */
     public String execute(String json) throws IOException {
+        return bounded(REPLY_TIMEOUT, "reply to " + json, () -> executeUnbounded(json));
+    }
+
+    private String executeUnbounded(String json) throws IOException {
         byte[] bytes = (json + "\n").getBytes(StandardCharsets.UTF_8);
         ByteBuffer buf = ByteBuffer.wrap(bytes);
         while (buf.hasRemaining()) {
@@ -77,8 +101,17 @@ public final class RawQmp implements AutoCloseable {
         }
     }
 
-    /** Reads lines until one contains {@code needle} (an event name, say); returns it. */
+    /** Reads lines until one contains {@code needle} (an event name, say), up to {@link #EVENT_TIMEOUT}. */
     public String awaitLine(String needle) throws IOException {
+        return awaitLine(needle, EVENT_TIMEOUT);
+    }
+
+    /** Reads lines until one contains {@code needle}; returns it; fails (and closes) after {@code timeout}. */
+    public String awaitLine(String needle, Duration timeout) throws IOException {
+        return bounded(timeout, "line containing " + needle, () -> awaitLineUnbounded(needle));
+    }
+
+    private String awaitLineUnbounded(String needle) throws IOException {
         for (String e : events) {
             if (e.contains(needle)) {
                 events.remove(e);
@@ -94,6 +127,38 @@ public final class RawQmp implements AutoCloseable {
                 return line;
             }
             events.add(line);
+        }
+    }
+
+    /** A blocking read of the connection. */
+    private interface Read<T> {
+        T call() throws IOException;
+    }
+
+    /**
+     * Runs {@code read}, closing the connection if it has not returned within {@code timeout}: the only way to stop
+     * a blocking read of a channel from outside.
+     */
+    private <T> T bounded(Duration timeout, String what, Read<T> read) throws IOException {
+        AtomicBoolean fired = new AtomicBoolean();
+        ScheduledFuture<?> watchdog = WATCHDOG.schedule(() -> {
+            fired.set(true);
+            try {
+                channel.close();
+            } catch (IOException e) { // closing is all the watchdog does: a failure leaves the read to the test
+                fired.set(false);
+            }
+        }, timeout.toMillis(), TimeUnit.MILLISECONDS);
+        try {
+            return read.call();
+        } catch (IOException e) {
+            if (fired.get()) {
+                throw new IOException("no " + what + " from QEMU within " + timeout.toMillis()
+                        + " ms; connection closed", e);
+            }
+            throw e;
+        } finally {
+            watchdog.cancel(false);
         }
     }
 

@@ -72,12 +72,13 @@ public final class BackupRun {
      * @param progressInterval how often to report progress while copying
      * @param sinkThreads threads running the blocking archive writes
      * @param nbdServerListener told about the NBD server once it listens
+     * @param bandwidthLimit the disks' total copy rate in bytes/s, 0 for unlimited (the VM state is never limited)
      * @param cbwTimeout the longest a guest write may wait for the archive (see {@link GuestFirstGuard})
      */
     public record Config(QmpClient client, Path qmpSocket, List<String> disks, boolean vmstate, ArchiveTarget target,
             List<ConfigBlob> configs, boolean describeVm, BackupProgressListener listener, NbdEventLoop eventLoop,
             Duration commandTimeout, Duration resumeTimeout, Duration progressInterval, int sinkThreads,
-            java.util.function.Consumer<NbdServer> nbdServerListener, Duration cbwTimeout) {
+            java.util.function.Consumer<NbdServer> nbdServerListener, long bandwidthLimit, Duration cbwTimeout) {
     }
 
     private final Config cfg;
@@ -427,9 +428,12 @@ public final class BackupRun {
         long t2 = System.nanoTime();
         q.await("migrate", migrating);
         long t3 = System.nanoTime();
-        if (wasRunning) {
+        boolean keepsRunState = q.client().greeting().version().atLeast(9, 0);
+        if (wasRunning && keepsRunState) {
+            resumeAfterSetup(q);
+        } else if (wasRunning) {
             awaitResume(q);
-        } else if (awaitEvent(() -> resumeSeen, cfg.resumeTimeout())
+        } else if (!keepsRunState && awaitEvent(() -> resumeSeen, cfg.resumeTimeout())
                 && q.call("query-status", null).require("running").asBoolean()) {
             q.call("stop", null); // QEMU 7.2 resumes a paused guest after the snapshot's setup: pause it again
         }
@@ -437,9 +441,10 @@ public final class BackupRun {
         long t4 = System.nanoTime();
         log.debug("critical section: stop {} us, transaction {} us, migrate {} us, until RESUME seen {} us",
                 (t1 - t0) / 1000, (t2 - t1) / 1000, (t3 - t2) / 1000, (t4 - t3) / 1000);
+        long speed = RateLimiter.share(cfg.bandwidthLimit(), jobs.size());
         for (String job : jobs) {
             try {
-                q.call("block-job-set-speed", JsonObject.builder().put("device", job).put("speed", 0L).build());
+                q.call("block-job-set-speed", JsonObject.builder().put("device", job).put("speed", speed).build());
             } catch (BackupException e) {
                 pump(Duration.ZERO);
                 QmpJobStatus s = jobStatus.get(job);
@@ -463,6 +468,36 @@ public final class BackupRun {
         }
         return JsonObject.builder().put("actions", new JsonArray(actions))
                 .put("properties", JsonObject.builder().put("completion-mode", "grouped").build()).build();
+    }
+
+    /**
+     * QEMU >= 9.0 restores the run state the snapshot found (paused: we stopped the guest), so we resume it, but
+     * only once RAM is write-protected: the snapshot thread sends RAM pages only after it has captured the device
+     * state, armed write tracking and scheduled its own run-state restore (a bottom half that would run before any
+     * later command of ours). A {@code cont} before that would let the guest run between the disks' instant and
+     * the RAM's.
+     */
+    private void resumeAfterSetup(QemuCalls q) {
+        long deadline = System.nanoTime() + cfg.commandTimeout().toNanos();
+        while (true) {
+            Json info = q.call("query-migrate", null);
+            String status = info.opt("status").map(Json::asString).orElse("none");
+            Json ram = info.opt("ram").orElse(null);
+            long pages = ram == null ? 0 : ram.opt("normal").map(Json::asLong).orElse(0L)
+                    + ram.opt("duplicate").map(Json::asLong).orElse(0L);
+            if (pages > 0 || !status.equals("setup") && !status.equals("active")) {
+                break; // tracking armed (or the snapshot ended: the guest must run either way)
+            }
+            if (System.nanoTime() > deadline) {
+                break;
+            }
+            pump(Duration.ofMillis(5));
+            checkAbort();
+        }
+        if (!q.call("query-status", null).require("running").asBoolean()) {
+            q.call("cont", null);
+        }
+        awaitEvent(() -> resumeAt != null, cfg.resumeTimeout());
     }
 
     private void awaitResume(QemuCalls q) {

@@ -27,12 +27,25 @@ public final class RestoreMigrationFeeder {
      * @return the bytes QEMU accepted
      */
     public static long feed(Path socket, ReadableByteChannel stream) throws IOException {
+        return feed(socket, stream, RateLimiter.of(0));
+    }
+
+    /**
+     * {@link #feed(Path, ReadableByteChannel)} held to {@code limiter} (which other copies may share).
+     *
+     * @return the bytes QEMU accepted
+     */
+    public static long feed(Path socket, ReadableByteChannel stream, RateLimiter limiter) throws IOException {
         SocketChannel ch = connect(socket);
         long sent = 0;
         try (ch) {
-            ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+            // chunks of 1 MiB unlimited; at a limit, a tenth of a second's worth, so the stream stays smooth
+            int chunk = limiter.unlimited() ? 1 << 20
+                    : (int) Math.max(4096, Math.min(1 << 20, limiter.bytesPerSecond() / 10));
+            ByteBuffer buf = ByteBuffer.allocateDirect(chunk);
             while (stream.read(buf) >= 0 || buf.position() > 0) {
                 buf.flip();
+                limiter.acquireIo(buf.remaining());
                 try {
                     while (buf.hasRemaining()) {
                         sent += ch.write(buf);

@@ -9,7 +9,7 @@ import org.vmbackup.qmp.QmpVersion;
 import org.vmbackup.testkit.QemuProcess;
 import org.vmbackup.testkit.RawQmp;
 
-/** The requirements hold on the real QEMU 7.2 schema, and a QEMU lacking one is refused by its name. */
+/** The requirements hold on the real QEMU schema, and a QEMU lacking one is refused by its name. */
 class BackupRequirementsIT {
     @Test
     void qemu72HasEverythingAndAMissingCapabilityIsNamed() throws Exception {

@@ -2,11 +2,18 @@ package org.vmbackup.nbd.internal;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.SocketTimeoutException;
+import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 /**
  * A blocking NBD client that sends a fixed mix of requests through a server, as the clients this server is
@@ -16,6 +23,12 @@ import java.nio.file.Path;
  * <p>It exists so the JIT compiles the server's request path before a real client arrives (see
  * {@code NbdServer.Builder#warmUp}). It is not a general client: it negotiates one way, checks every reply and
  * stops with an {@link IOException} naming the first thing that was not as expected.
+ *
+ * <p>Every connect, read and write is bounded by an I/O timeout, and gives up within {@link #POLL_MILLIS} once
+ * its caller says the warm-up is abandoned: the server it talks to runs on an event loop its caller may close
+ * under it (or that may be stuck), and a blocking read on such a server never returns (issue 13: a CLI test hung
+ * for minutes in the handshake). The channel is non-blocking and waits in a selector, because a unix-domain
+ * {@link SocketChannel} has no read timeout of its own.
  */
 public final class WarmUpClient implements AutoCloseable {
     /** Requests kept in flight, like nbdcopy's and QEMU's pipelining (a window, not a batch). */
@@ -25,7 +38,14 @@ public final class WarmUpClient implements AutoCloseable {
     /** Requests one round of {@link #drive} sends. */
     public static final int REQUESTS_PER_ROUND = 384 + 256 + 64 + 2 * 32 + 2 * 8 + 64;
 
+    /** Longest single wait in a selector, so that an abandoned warm-up is noticed promptly. */
+    private static final long POLL_MILLIS = 50;
+
     private final SocketChannel channel;
+    private final Selector selector;
+    private final SelectionKey key;
+    private final long timeoutNanos;
+    private final BooleanSupplier abandoned;
     private final ByteBuffer header = ByteBuffer.allocateDirect(NbdConstants.REQUEST_HEADER_SIZE);
     private final ByteBuffer payload = ByteBuffer.allocateDirect(LARGE);
     private final ByteBuffer replyHeader = ByteBuffer.allocateDirect(NbdConstants.STRUCTURED_REPLY_HEADER_SIZE);
@@ -36,23 +56,50 @@ public final class WarmUpClient implements AutoCloseable {
     private int inFlight;
     private int completed;
 
-    private WarmUpClient(SocketChannel channel) {
+    private WarmUpClient(SocketChannel channel, Selector selector, Duration timeout, BooleanSupplier abandoned)
+            throws IOException {
         this.channel = channel;
+        this.selector = selector;
+        this.key = channel.register(selector, 0);
+        this.timeoutNanos = timeout.toNanos();
+        this.abandoned = abandoned;
         for (int i = 0; i < LARGE; i++) {
             payload.put(i, (byte) (i * 31 + 7)); // not zero: a backend must store it
         }
     }
 
-    /** Connects to a server's unix socket and opens {@code export} (structured replies, base:allocation). */
-    public static WarmUpClient open(Path socket, String export) throws IOException {
-        SocketChannel channel = SocketChannel.open(UnixDomainSocketAddress.of(socket));
-        WarmUpClient client = new WarmUpClient(channel);
+    /**
+     * Connects to a server's unix socket and opens {@code export} (structured replies, base:allocation).
+     *
+     * @param timeout longest wait for the connection, for any one reply, or for the server to take more data
+     * @param abandoned polled while waiting: true stops the wait with an {@link IOException}
+     */
+    public static WarmUpClient open(Path socket, String export, Duration timeout, BooleanSupplier abandoned)
+            throws IOException {
+        SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        Selector selector = null;
         try {
+            channel.configureBlocking(false);
+            selector = Selector.open();
+            WarmUpClient client = new WarmUpClient(channel, selector, timeout, abandoned);
+            client.connect(UnixDomainSocketAddress.of(socket));
             client.handshake(export);
             return client;
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
             channel.close();
+            if (selector != null) {
+                selector.close();
+            }
             throw e;
+        }
+    }
+
+    private void connect(UnixDomainSocketAddress address) throws IOException {
+        if (!channel.connect(address)) {
+            long deadline = System.nanoTime() + timeoutNanos;
+            while (!channel.finishConnect()) {
+                await(SelectionKey.OP_CONNECT, deadline, "connecting");
+            }
         }
     }
 
@@ -115,8 +162,11 @@ public final class WarmUpClient implements AutoCloseable {
             payload.clear().limit(length);
             gather[0] = header;
             gather[1] = payload;
+            long deadline = System.nanoTime() + timeoutNanos;
             while (payload.hasRemaining()) {
-                channel.write(gather);
+                if (channel.write(gather) == 0) {
+                    await(SelectionKey.OP_WRITE, deadline, "sending a request");
+                }
             }
         } else {
             writeFully(header);
@@ -215,29 +265,70 @@ public final class WarmUpClient implements AutoCloseable {
     }
 
     private void readFully(ByteBuffer b) throws IOException {
+        long deadline = System.nanoTime() + timeoutNanos;
         while (b.hasRemaining()) {
-            if (channel.read(b) < 0) {
+            int n = channel.read(b);
+            if (n < 0) {
                 throw new EOFException("server closed the connection after " + completed + " replies");
+            }
+            if (n == 0) {
+                await(SelectionKey.OP_READ, deadline, "waiting for a reply");
             }
         }
     }
 
     private void writeFully(ByteBuffer b) throws IOException {
+        long deadline = System.nanoTime() + timeoutNanos;
         while (b.hasRemaining()) {
-            channel.write(b);
+            if (channel.write(b) == 0) {
+                await(SelectionKey.OP_WRITE, deadline, "sending");
+            }
         }
     }
 
-    /** Sends DISC and closes the socket. */
+    /**
+     * Waits until the channel is ready for {@code op}, in slices of at most {@link #POLL_MILLIS}.
+     *
+     * @throws SocketTimeoutException once {@code deadline} (a {@link System#nanoTime} value) has passed
+     * @throws IOException if the caller abandoned the warm-up
+     */
+    private void await(int op, long deadline, String what) throws IOException {
+        key.interestOps(op);
+        while (true) {
+            if (abandoned.getAsBoolean()) {
+                throw new IOException("warm-up abandoned while " + what + " after " + completed + " replies");
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new SocketTimeoutException("no progress from the server for "
+                        + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms while " + what + " after " + completed
+                        + " replies");
+            }
+            int ready = selector.select(Math.max(1, Math.min(POLL_MILLIS, TimeUnit.NANOSECONDS.toMillis(left))));
+            selector.selectedKeys().clear();
+            if (ready > 0) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Sends DISC if the socket takes it at once, and closes the socket. Never waits: DISC is a courtesy (the server
+     * copes with a client that just goes), and a client is often closed because its server stopped reading.
+     */
     @Override
     public void close() throws IOException {
         try {
             header.clear();
             header.putInt(NbdConstants.REQUEST_MAGIC).putShort((short) 0).putShort((short) NbdConstants.CMD_DISC)
                     .putLong(++cookie).putLong(0).putInt(0).flip();
-            writeFully(header);
+            channel.write(header);
         } finally {
-            channel.close();
+            try {
+                channel.close();
+            } finally {
+                selector.close();
+            }
         }
     }
 }
