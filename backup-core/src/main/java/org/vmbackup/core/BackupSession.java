@@ -32,10 +32,22 @@ import org.vmbackup.qmp.QmpClient;
  * node or capability of the session, and nothing appears under the archive's final name. Several sessions (for
  * different VMs) may run at once in one JVM, sharing one {@link NbdEventLoop}.
  *
+ * <p>The guest comes first: an archive that fails, fills up or stalls never fails a guest write, nor holds one
+ * (QEMU's copy-before-write waits for the archive) longer than {@link Builder#cbwTimeout}; the backup fails
+ * instead, naming the disk.
+ *
  * <p>A guest that is paused when the session starts is not stopped again and is left paused (QEMU 7.2 resumes
  * it by itself once the snapshot's setup is done; the session pauses it again right away).
  */
 public final class BackupSession {
+    /**
+     * The default {@link Builder#cbwTimeout}, in seconds: a third of the 30 s default request timeout of Linux's
+     * block layer and SCSI disks, after which a guest starts aborting and resetting its requests, so a guest never
+     * reaches its own error handling because of the archive; yet long enough that a healthy archive's hiccup
+     * (a GC pause, an NFS or SMB reconnect, a compressor falling behind for a moment) does not fail the backup.
+     */
+    public static final long DEFAULT_CBW_TIMEOUT_SECONDS = 10;
+    private static final Duration DEFAULT_CBW_TIMEOUT = Duration.ofSeconds(DEFAULT_CBW_TIMEOUT_SECONDS);
     private static final AtomicInteger COUNTER = new AtomicInteger();
 
     private final BackupRun run;
@@ -108,6 +120,7 @@ public final class BackupSession {
         private Duration resumeTimeout = Duration.ofSeconds(2);
         private Duration progressInterval = Duration.ofMillis(500);
         private int sinkThreads = 4;
+        private Duration cbwTimeout = DEFAULT_CBW_TIMEOUT;
         private java.util.function.Consumer<org.vmbackup.nbd.NbdServer> nbdServerListener = s -> { };
         private long bandwidthLimit;
 
@@ -209,6 +222,18 @@ public final class BackupSession {
             return this;
         }
 
+        /**
+         * The longest a guest write may wait for the archive (default {@value BackupSession#DEFAULT_CBW_TIMEOUT_SECONDS} s).
+         * QEMU's copy-before-write holds a guest write to a region not yet backed up until its old data reached
+         * the archive; an archive call that fails or takes longer than this is answered with success, the data
+         * dropped, and the backup fails naming the disk, so the guest never sees the archive's trouble. A
+         * healthy archive must take the backup's pending data (up to 32 MiB per session) within this time.
+         */
+        public Builder cbwTimeout(Duration timeout) {
+            this.cbwTimeout = positive(timeout, "cbwTimeout");
+            return this;
+        }
+
         /** Threads running the blocking archive writes (default 4). */
         public Builder sinkThreads(int threads) {
             if (threads < 1) {
@@ -264,7 +289,7 @@ public final class BackupSession {
             }
             return new BackupSession(new BackupRun.Config(client, qmpSocket, List.copyOf(disks), vmstate, target,
                     List.copyOf(configs), describeVm, listener, eventLoop, commandTimeout, resumeTimeout,
-                    progressInterval, sinkThreads, nbdServerListener, bandwidthLimit));
+                    progressInterval, sinkThreads, nbdServerListener, bandwidthLimit, cbwTimeout));
         }
     }
 }

@@ -23,6 +23,13 @@ class BackupSessionBuilderTest {
         assertThatThrownBy(() -> BackupSession.builder().commandTimeout(Duration.ZERO))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> BackupSession.builder().sinkThreads(0)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> BackupSession.builder().cbwTimeout(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cbwTimeout");
+        assertThatThrownBy(() -> BackupSession.builder().cbwTimeout(Duration.ofSeconds(-1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cbwTimeout");
+        assertThatThrownBy(() -> BackupSession.builder().cbwTimeout(null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cbwTimeout");
+        BackupSession.builder().cbwTimeout(Duration.ofMillis(1)); // any positive limit is taken
     }
 
     @Test

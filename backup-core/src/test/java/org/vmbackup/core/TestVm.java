@@ -57,6 +57,28 @@ final class TestVm implements AutoCloseable {
         return new TestVm(q, disks, ram);
     }
 
+    /**
+     * Starts a VM with one disk {@code hd0} of {@code size} bytes that is a hole except for {@code dataLength}
+     * seeded random bytes at {@code dataOffset}: the hole costs an archive nothing, and data far into the disk
+     * lies beyond what a backup job sends in its first burst.
+     */
+    static TestVm startSparse(long seed, int memoryMiB, long size, long dataOffset, int dataLength)
+            throws IOException {
+        byte[] data = new byte[dataLength];
+        new Random(seed).nextBytes(data);
+        QemuProcess q = QemuProcess.system().memoryMiB(memoryMiB).args("-drive",
+                "if=none,id=hd0,file={dir}/d0.raw,format=raw", "-device", "virtio-blk-pci,drive=hd0",
+                "-qmp", "unix:{dir}/check.sock,server=on,wait=off").start(dir -> {
+                    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(dir.resolve("d0.raw").toFile(),
+                            "rw")) {
+                        f.setLength(size); // sparse: a hole
+                        f.seek(dataOffset);
+                        f.write(data);
+                    }
+                });
+        return new TestVm(q, List.of(), new byte[0]);
+    }
+
     /** Writes the image leaving its zero second quarter a hole, so QEMU reports it as zero. */
     private static void writeSparse(Path file, byte[] d) throws IOException {
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,

@@ -22,9 +22,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code vmabackup backup --qmp SOCKET [--wait SECONDS] [--no-vmstate] [--disk NAME]... [-c CONFIGFILE]... ARCHIVE}:
- * a consistent live backup of a running QEMU VM (every writable disk and, by default, RAM and device state) into a
- * VMA archive ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}) or, for any other name, a directory of raw images.
+ * {@code vmabackup backup --qmp SOCKET [--wait SECONDS] [--no-vmstate] [--disk NAME]... [-c CONFIGFILE]...
+ * [--bwlimit RATE] [--cbw-timeout SECONDS] ARCHIVE}: a consistent live backup of a running QEMU VM (every writable
+ * disk and, by default, RAM and device state) into a VMA archive ({@code .vma}, {@code .vma.zst}, {@code .vma.gz})
+ * or, for any other name, a directory of raw images.
  */
 @Command(name = "backup", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Back up a running QEMU VM (disks and RAM) into an archive.",
@@ -61,6 +62,13 @@ final class BackupCommand implements Callable<Integer> {
                     + "starting); default: ${DEFAULT-VALUE}, a missing or refusing socket fails at once")
     private long waitSeconds;
 
+    @Option(names = "--cbw-timeout", paramLabel = "SECONDS", converter = SecondsConverter.class,
+            defaultValue = "" + BackupSession.DEFAULT_CBW_TIMEOUT_SECONDS,
+            description = "the longest a guest write may wait for the archive; an archive slower than that (or "
+                + "failing) fails the backup naming the disk instead of holding or failing the guest's write "
+                + "(default: ${DEFAULT-VALUE})")
+    private Duration cbwTimeout;
+
     @Parameters(index = "0", paramLabel = "ARCHIVE",
             description = "the archive to create: .vma, .vma.zst, .vma.gz, or a directory name; must not exist")
     private Path archive;
@@ -84,7 +92,7 @@ final class BackupCommand implements Callable<Integer> {
 
     private int backup(PrintWriter out, QmpClient client, List<ConfigBlob> blobs) throws Exception {
         BackupSession.Builder b = BackupSession.builder().qmp(client).includeVmstate(!noVmstate).target(archive)
-                .bandwidthLimit(bwlimit);
+                .bandwidthLimit(bwlimit).cbwTimeout(cbwTimeout);
         disks.forEach(b::disk);
         blobs.forEach(b::config);
         BackupReporter reporter = new BackupReporter(out, !noVmstate);

@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.function.Consumer;
 import org.vmbackup.core.ArchiveDisk;
 import org.vmbackup.core.ArchiveSink;
 import org.vmbackup.core.BackupException;
@@ -22,41 +21,43 @@ import org.vmbackup.nbd.NbdWriteTarget;
  * Write-only: QEMU's backup job sends WRITE, WRITE_ZEROES and FLUSH, never READ.
  *
  * <p>Every sink call runs on the session's bounded sink executor, never on the NBD event loop, because sink
- * calls block for back-pressure. The NBD future completes only once the sink consumed the data, which is also
- * when the server may release the buffer; so a slow archive slows the NBD connection and with it QEMU's job.
- * Zero ranges go to {@link ArchiveSink#writeZeroes} and cost no data.
- *
- * <p>The first sink failure is reported once to {@code onFailure} with the disk and offset named, so the session
- * fails with the archive's reason rather than QEMU's generic job error.
+ * calls block for back-pressure. The NBD future completes once the sink consumed the data, so a slow archive
+ * slows the NBD connection and with it QEMU's job; but never for longer than the {@link GuestFirstGuard}'s limit,
+ * because copy-before-write holds the guest's writes meanwhile. A sink that fails or stalls past the limit is
+ * given up: QEMU gets success, the data is dropped, and the session is told (disk and offset named), so it fails
+ * with the archive's reason and cancels the jobs. The server's buffer is retained until the sink call returns,
+ * which may be after the answer. Zero ranges go to {@link ArchiveSink#writeZeroes} and cost no data.
  *
  * <p>While the guest is paused, {@link PauseStaging} may acknowledge writes before they are stored (they keep a
  * reference to the server's buffer until then); a failure of such a write can only be reported to the session.
  */
 public final class ArchiveExportBackend implements NbdBackend {
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
     private final ArchiveSink sink;
     private final int disk;
     private final ArchiveDisk info;
     private final Executor executor;
     private final DiskCounters counters;
-    private final Consumer<BackupException> onFailure;
+    private final GuestFirstGuard guard;
     private final PauseStaging staging;
 
     /**
      * An export backend for disk number {@code disk} of {@code sink}.
      *
      * @param executor bounded executor for the blocking sink calls
-     * @param onFailure told about sink failures (may be called more than once, from any thread)
+     * @param guard bounds every sink call and is told about sink failures
      * @param staging early acknowledgement while the guest is paused
      */
     public ArchiveExportBackend(ArchiveSink sink, int disk, ArchiveDisk info, Executor executor,
-            DiskCounters counters, Consumer<BackupException> onFailure, PauseStaging staging) {
+            DiskCounters counters, GuestFirstGuard guard, PauseStaging staging) {
         this.staging = staging;
         this.sink = sink;
         this.disk = disk;
         this.info = info;
         this.executor = executor;
         this.counters = counters;
-        this.onFailure = onFailure;
+        this.guard = guard;
     }
 
     @Override
@@ -72,18 +73,19 @@ public final class ArchiveExportBackend implements NbdBackend {
 
     @Override
     public CompletableFuture<Void> write(long offset, ByteBuf data, boolean fua) {
+        if (guard.dropping()) {
+            return DONE;
+        }
         int length = data.readableBytes();
+        // ours until the sink call returns, which may be after QEMU got its answer (a stalled archive)
+        data.retain();
         CompletableFuture<Void> staged = fua ? null : staging.tryStage(length);
         if (staged != null) {
-            data.retain(); // ours until stored: the server releases its own reference when we acknowledge
-            staging.defer(() -> run("write", offset, length, () -> store(offset, data, length))
-                    .whenComplete((v, e) -> {
-                        data.release();
-                        staged.complete(null);
-                    }));
-            return CompletableFuture.completedFuture(null);
+            staging.defer(() -> run("write", offset, length, () -> store(offset, data, length), data::release)
+                    .whenComplete((v, e) -> staged.complete(null)));
+            return DONE;
         }
-        return run("write", offset, length, () -> store(offset, data, length));
+        return run("write", offset, length, () -> store(offset, data, length), data::release);
     }
 
     /**
@@ -94,6 +96,9 @@ public final class ArchiveExportBackend implements NbdBackend {
      */
     @Override
     public NbdWriteTarget writeTarget(long offset, int length) {
+        if (guard.dropping()) {
+            return null; // write() acknowledges without receiving into the archive
+        }
         ArchiveSink.InPlaceWrite w = sink.tryReserve(disk, offset, length);
         if (w == null) {
             return null;
@@ -111,14 +116,16 @@ public final class ArchiveExportBackend implements NbdBackend {
                     counters.addData(length);
                     return CompletableFuture.completedFuture(null);
                 } catch (IOException | RuntimeException e) {
-                    return CompletableFuture.failedFuture(fail("write", offset, length, e));
+                    fail("write", offset, length, e);
+                    guard.giveUp(); // success for QEMU: an error would fail the guest's write (see GuestFirstGuard)
+                    return DONE;
                 }
             }
 
             @Override
             public void abandon() {
                 w.abandon();
-                onFailure.accept(new BackupException("the NBD connection of disk " + info.name()
+                guard.report(new BackupException("the NBD connection of disk " + info.name()
                         + " broke off in the middle of a write at offset " + offset + " (" + length + " bytes)"));
             }
         };
@@ -141,10 +148,13 @@ public final class ArchiveExportBackend implements NbdBackend {
 
     @Override
     public CompletableFuture<Void> zero(long offset, long length, boolean fua, boolean mayTrim, boolean fastZero) {
+        if (guard.dropping()) {
+            return DONE;
+        }
         return run("write-zeroes", offset, length, () -> {
             sink.writeZeroes(disk, offset, length);
             counters.addZero(length);
-        });
+        }, () -> { });
     }
 
     /**
@@ -170,29 +180,44 @@ public final class ArchiveExportBackend implements NbdBackend {
         void run() throws IOException;
     }
 
-    private CompletableFuture<Void> run(String what, long offset, long length, SinkCall call) {
-        CompletableFuture<Void> done = new CompletableFuture<>();
+    /**
+     * Runs {@code call} on the sink executor, then {@code release}; the answer to QEMU comes from the guard: once
+     * the call completed, or failed, or took too long.
+     */
+    private CompletableFuture<Void> run(String what, long offset, long length, SinkCall call, Runnable release) {
+        CompletableFuture<Void> stored = new CompletableFuture<>();
         try {
             executor.execute(() -> {
+                BackupException failed = null;
                 try {
-                    call.run();
-                    done.complete(null);
+                    if (!guard.dropping()) { // queued behind a stalled call: nothing is stored any more
+                        call.run();
+                    }
                 } catch (IOException | RuntimeException e) {
-                    done.completeExceptionally(fail(what, offset, length, e));
+                    failed = fail(what, offset, length, e);
+                } finally {
+                    release.run(); // before anyone hears of the end of the call
+                }
+                if (failed == null) {
+                    stored.complete(null);
+                } else {
+                    stored.completeExceptionally(failed);
                 }
             });
         } catch (RejectedExecutionException e) {
-            done.completeExceptionally(fail(what, offset, length, e));
+            release.run();
+            stored.completeExceptionally(fail(what, offset, length, e));
         }
-        return done;
+        return guard.bound(stored, () -> "archive " + sink.describe() + " did not take the " + what + " of disk "
+                + info.name() + " at offset " + offset + " (" + length + " bytes) within "
+                + guard.limit().toMillis() + " ms (cbw timeout): the backup fails so the guest's writes do not wait");
     }
 
-    private NbdBackendException fail(String what, long offset, long length, Exception e) {
+    private BackupException fail(String what, long offset, long length, Exception e) {
         String reason = e.getMessage() == null ? e.toString() : e.getMessage();
         BackupException be = new BackupException("archive " + sink.describe() + " refused the " + what + " of disk "
                 + info.name() + " at offset " + offset + " (" + length + " bytes): " + reason, e);
-        onFailure.accept(be);
-        NbdErrno errno = reason.contains("No space left") ? NbdErrno.ENOSPC : NbdErrno.EIO;
-        return new NbdBackendException(errno, be.getMessage(), e);
+        guard.report(be);
+        return be;
     }
 }

@@ -73,11 +73,12 @@ public final class BackupRun {
      * @param sinkThreads threads running the blocking archive writes
      * @param nbdServerListener told about the NBD server once it listens
      * @param bandwidthLimit the disks' total copy rate in bytes/s, 0 for unlimited (the VM state is never limited)
+     * @param cbwTimeout the longest a guest write may wait for the archive (see {@link GuestFirstGuard})
      */
     public record Config(QmpClient client, Path qmpSocket, List<String> disks, boolean vmstate, ArchiveTarget target,
             List<ConfigBlob> configs, boolean describeVm, BackupProgressListener listener, NbdEventLoop eventLoop,
             Duration commandTimeout, Duration resumeTimeout, Duration progressInterval, int sinkThreads,
-            java.util.function.Consumer<NbdServer> nbdServerListener, long bandwidthLimit) {
+            java.util.function.Consumer<NbdServer> nbdServerListener, long bandwidthLimit, Duration cbwTimeout) {
     }
 
     private final Config cfg;
@@ -92,6 +93,7 @@ public final class BackupRun {
     private volatile boolean failing;
     private Runnable abortArchive = () -> { };
     private final PauseStaging staging = new PauseStaging(64L << 20);
+    private final GuestFirstGuard guard;
     private ProgressTracker tracker;
     private VmstateReceiver receiver;
     // learned from events, on the session thread only
@@ -104,6 +106,7 @@ public final class BackupRun {
     /** A run of {@code cfg}; call {@link #run()} once. */
     public BackupRun(Config cfg) {
         this.cfg = cfg;
+        this.guard = new GuestFirstGuard(cfg.cbwTimeout(), this::sinkFailed);
         this.latest = new BackupProgress(BackupPhase.PREPARING, List.of(), 0, !cfg.vmstate(), Duration.ZERO);
     }
 
@@ -128,6 +131,7 @@ public final class BackupRun {
         long t0 = System.nanoTime();
         ArchiveSink sink = null;
         try {
+            cleanup.push("stop the cbw timer", guard::close); // last: the exports are closed by then
             QemuCalls q = connect();
             listen(q.client());
             checkRequirements(q);
@@ -168,6 +172,11 @@ public final class BackupRun {
             checkAbort();
             keepArchive = true;
             cleanup.runAll(); // every job concluded and the stream ended: QEMU no longer needs anything of ours
+            if (guard.dropping()) {
+                keepArchive = false; // an archive that lost data is never committed
+                throw sinkFailure.get() != null ? sinkFailure.get()
+                        : new BackupException("the archive lost data it did not take in time");
+            }
             try {
                 sink.commit();
             } catch (IOException e) {
@@ -317,7 +326,7 @@ public final class BackupRun {
         for (int i = 0; i < disks.size(); i++) {
             ArchiveDisk d = layout.disk(i);
             nb.export(NbdExport.of(d.name(), new ArchiveExportBackend(sink, i, d, sinkExec, tracker.counters(i),
-                    this::sinkFailed, staging)));
+                    guard, staging)));
         }
         NbdServer server = nb.build();
         cleanup.push("close NBD server", () -> server.close().get(CLEANUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
@@ -337,7 +346,7 @@ public final class BackupRun {
 
         if (cfg.vmstate()) {
             receiver = VmstateReceiver.listen(dir.resolve("vmstate.sock"), sink.vmstateChannel(), tracker::addVmstate,
-                    tag);
+                    tag, cfg.cbwTimeout());
             cleanup.push("close VM state receiver", receiver::close);
             receiver.completion().whenComplete((v, e) -> inbox.wake());
             MigrationCapabilities caps = MigrationCapabilities.current(q.call("query-migrate-capabilities", null));

@@ -9,11 +9,11 @@ import io.netty.buffer.Unpooled;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.WritableByteChannel;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -23,7 +23,6 @@ import org.vmbackup.core.ArchiveDisk;
 import org.vmbackup.core.ArchiveSink;
 import org.vmbackup.core.BackupException;
 import org.vmbackup.nbd.NbdBackendException;
-import org.vmbackup.nbd.NbdErrno;
 
 class ArchiveExportBackendTest {
     private final ExecutorService exec = Executors.newFixedThreadPool(2);
@@ -86,12 +85,15 @@ class ArchiveExportBackendTest {
 
     private final DiskCounters counters = new DiskCounters();
     private final PauseStaging staging = new PauseStaging(3);
+    private final GuestFirstGuard guard = new GuestFirstGuard(Duration.ofMillis(300), failures::add);
     private final ArchiveExportBackend backend = new ArchiveExportBackend(sink, 1, new ArchiveDisk("drive-x", 1 << 20),
-            exec, counters, failures::add, staging);
+            exec, counters, guard, staging);
 
     @AfterEach
     void stop() {
+        gate.countDown();
         exec.shutdownNow();
+        guard.close();
     }
 
     @Test
@@ -165,17 +167,54 @@ class ArchiveExportBackendTest {
     }
 
     @Test
-    void sinkFailuresBecomeNbdErrorsAndAreReportedWithDiskAndOffset() {
+    void aSinkFailureIsAcknowledgedAsSuccessReportedWithDiskAndOffsetAndLaterDataIsDropped() throws Exception {
         failWith = new IOException("No space left on device");
         ByteBuf data = Unpooled.copiedBuffer("x".getBytes());
-        CompletableFuture<Void> f = backend.write(65536, data, false);
-        assertThatThrownBy(() -> f.get(5, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
-                .cause().isInstanceOf(NbdBackendException.class)
-                .satisfies(e -> assertThat(((NbdBackendException) e).errno()).isEqualTo(NbdErrno.ENOSPC));
+        backend.write(65536, data, false).get(5, TimeUnit.SECONDS); // an error would fail the guest's write
         assertThat(failures).singleElement().satisfies(e -> assertThat(e.getMessage())
                 .contains("drive-x").contains("offset 65536").contains("No space left").contains("test-sink"));
+        assertThat(guard.dropping()).isTrue();
+        failWith = null;
+        ByteBuf later = Unpooled.copiedBuffer("y".getBytes());
+        assertThat(backend.write(0, later, false)).isCompleted();
+        assertThat(backend.zero(0, 4096, false, true, true)).isCompleted();
+        assertThat(backend.writeTarget(0, 4096)).isNull();
+        assertThat(calls).as("nothing reaches an archive that was given up").isEmpty();
         data.release();
+        later.release();
+        assertThat(data.refCnt()).isZero();
         assertThatThrownBy(() -> backend.read(0, 1).get()).cause().isInstanceOf(NbdBackendException.class)
                 .hasMessageContaining("write-only");
+    }
+
+    @Test
+    void aStalledSinkIsAnsweredAfterTheLimitAndEveryPendingRequestWithIt() throws Exception {
+        gated = true;
+        ByteBuf a = Unpooled.copiedBuffer("a".getBytes());
+        long t0 = System.nanoTime();
+        CompletableFuture<Void> fa = backend.write(0, a, false);
+        Thread.sleep(200);
+        ByteBuf b = Unpooled.copiedBuffer("b".getBytes());
+        CompletableFuture<Void> fb = backend.write(1, b, false); // the second sink thread: stalled too
+        CompletableFuture<Void> fz = backend.zero(4096, 4096, false, true, true); // queued behind them
+        fa.get(5, TimeUnit.SECONDS);
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertThat(ms).isBetween(250L, 2000L);
+        // answered with the first (their own limits end 200 ms later): the archive is given up
+        fb.get(100, TimeUnit.MILLISECONDS);
+        fz.get(100, TimeUnit.MILLISECONDS);
+        assertThat(failures).singleElement().satisfies(e -> assertThat(e.getMessage()).contains("drive-x")
+                .contains("offset 0").contains("within 300 ms").contains("test-sink"));
+        // the stalled calls still hold the data: the server's own reference is gone once it got its answer
+        a.release();
+        b.release();
+        assertThat(a.refCnt()).isEqualTo(1);
+        gate.countDown();
+        for (int i = 0; i < 200 && (a.refCnt() != 0 || b.refCnt() != 0); i++) {
+            Thread.sleep(10);
+        }
+        assertThat(a.refCnt()).isZero();
+        assertThat(b.refCnt()).isZero();
+        assertThat(calls).as("the queued zero request was dropped").noneMatch(c -> c.startsWith("zero"));
     }
 }

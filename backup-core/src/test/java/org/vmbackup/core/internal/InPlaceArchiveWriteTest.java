@@ -64,7 +64,7 @@ class InPlaceArchiveWriteTest {
                 List.of(new ArchiveDisk("drive-hd0", size)), 0, List.of()));
         DiskCounters counters = new DiskCounters();
         ArchiveExportBackend backend = new ArchiveExportBackend(sink, 0, new ArchiveDisk("drive-hd0", size), exec,
-                counters, failures::add, new PauseStaging(0));
+                counters, new GuestFirstGuard(java.time.Duration.ofSeconds(30), failures::add), new PauseStaging(0));
 
         assertThat(backend.writeTarget(100, CLUSTER)).as("not cluster aligned").isNull();
         NbdWriteTarget first = backend.writeTarget(0, 16 * CLUSTER);
@@ -99,7 +99,8 @@ class InPlaceArchiveWriteTest {
         VmaArchiveSink sink = VmaArchiveSink.open(archive, new ArchiveLayout(UUID.randomUUID(), Instant.now(),
                 List.of(new ArchiveDisk("drive-hd0", size)), 0, List.of()));
         ArchiveExportBackend backend = new ArchiveExportBackend(sink, 0, new ArchiveDisk("drive-hd0", size), exec,
-                new DiskCounters(), failures::add, new PauseStaging(0));
+                new DiskCounters(), new GuestFirstGuard(java.time.Duration.ofSeconds(30), failures::add),
+                new PauseStaging(0));
         NbdWriteTarget t = backend.writeTarget(CLUSTER, 2 * CLUSTER);
         t.buffers().get(0).put(new byte[1000]);
         t.abandon();
