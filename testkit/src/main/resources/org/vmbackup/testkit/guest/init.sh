@@ -53,7 +53,7 @@ else
   say "no org.qemu.guest_agent.0 port"
 fi
 
-if mountpoint -q /data; then
+if grep -q " /data " /proc/mounts; then
   (
     n=$(wc -l < /data/records 2>/dev/null || echo 0)
     while true; do
