@@ -76,7 +76,7 @@ class GuestAgentClientTest {
             // Every command is preceded by its own sync with a fresh id.
             List<JsonObject> requests = fake.requests();
             assertThat(requests).hasSize(2 * 6 + 1);
-            for (int i = 1; i < requests.size(); i += 2) {
+            for (int i = 2; i < requests.size(); i += 2) {
                 assertThat(requests.get(i - 1).require("execute").asString()).isEqualTo("guest-sync-delimited");
             }
             assertThat(requests.stream().filter(FakeGuestAgent::isSync)
