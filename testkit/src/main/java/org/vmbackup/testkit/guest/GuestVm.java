@@ -8,13 +8,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.vmbackup.testkit.Accel;
 import org.vmbackup.testkit.QemuProcess;
 
 /**
  * A {@link QemuProcess} running the {@link TinyGuest}: its kernel and initramfs, a raw data disk on virtio-blk
  * (block node {@value #DATA_NODE}), the guest agent's virtio-serial port on a unix socket, and the serial console
  * in a file. The QEMU comes from {@link org.vmbackup.testkit.QemuInstall} like every test VM
- * ({@code VMBACKUP_QEMU_PREFIX}); its accelerator from {@link org.vmbackup.testkit.Accel}.
+ * ({@code VMBACKUP_QEMU_PREFIX}); it runs under TCG unless told otherwise (see {@link Builder#accel}).
  *
  * <pre>{@code
  * try (GuestVm vm = GuestVm.builder(TinyGuest.build()).start()) {
@@ -104,6 +105,7 @@ public final class GuestVm implements AutoCloseable {
         private long dataDiskBytes = 64L << 20;
         private Path dataDisk;
         private boolean bzImage;
+        private Accel accel = defaultAccel();
 
         private Builder(TinyGuest guest) {
             this.guest = Objects.requireNonNull(guest);
@@ -133,6 +135,22 @@ public final class GuestVm implements AutoCloseable {
             return this;
         }
 
+        /**
+         * The accelerator. Default: TCG, unless {@code VMBACKUP_ACCEL} names one. Not KVM whenever
+         * {@code /dev/kvm} opens (as {@link Accel#detect()} does): a nested KVM that idles SeaBIOS fine may still
+         * fail a real kernel (seen: a hang in early boot with the default CPU model, an MSR assertion with
+         * {@code -cpu host}), and TCG is what CI has.
+         */
+        public Builder accel(Accel accel) {
+            this.accel = Objects.requireNonNull(accel);
+            return this;
+        }
+
+        private static Accel defaultAccel() {
+            String chosen = System.getenv("VMBACKUP_ACCEL");
+            return chosen == null || chosen.isBlank() ? Accel.TCG : Accel.detect();
+        }
+
         /** More QEMU arguments ({@code {dir}} is the private directory). */
         public Builder args(String... args) {
             extraArgs.addAll(List.of(args));
@@ -151,7 +169,7 @@ public final class GuestVm implements AutoCloseable {
             List<String> args = new ArrayList<>(qemuArgs(guest, bzImage ? guest.bzImage() : guest.vmlinux(), disk,
                     "{dir}/console.log", "{dir}/qga.sock"));
             args.addAll(extraArgs);
-            QemuProcess qemu = QemuProcess.system().memoryMiB(memoryMiB).args(args.toArray(String[]::new))
+            QemuProcess qemu = QemuProcess.system().accel(accel).memoryMiB(memoryMiB).args(args.toArray(String[]::new))
                     .startTimeout(Duration.ofSeconds(60))
                     .start(dir -> {
                         if (dataDisk == null) {

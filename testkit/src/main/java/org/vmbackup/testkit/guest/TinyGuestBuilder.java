@@ -105,6 +105,7 @@ final class TinyGuestBuilder {
             deleteRecursively(tmp);
         }
         log.info("built the tiny guest {} in {} ms", key, (System.nanoTime() - start) / 1_000_000);
+        prune(key);
         return TinyGuest.load(dir);
     }
 
@@ -432,6 +433,27 @@ final class TinyGuestBuilder {
         cmd.addAll(apt);
         cmd.addAll(args);
         return Exec.check(cmd, null, Map.of(), Duration.ofMinutes(2));
+    }
+
+    /**
+     * Deletes builds for other package versions unused for a week (a reuse touches its directory) and scratch
+     * directories of crashed builds; the lock is held, so no build is under way.
+     */
+    private void prune(String keep) {
+        Instant weekAgo = Instant.now().minus(Duration.ofDays(7));
+        try (Stream<Path> entries = Files.list(cacheRoot)) {
+            for (Path p : entries.toList()) {
+                String name = p.getFileName().toString();
+                boolean oldBuild = name.matches("[0-9a-f]{16}") && !name.equals(keep)
+                        && Files.getLastModifiedTime(p).toInstant().isBefore(weekAgo);
+                if (oldBuild || name.startsWith(".tmp-")) {
+                    log.info("deleting {}", p);
+                    deleteRecursively(p);
+                }
+            }
+        } catch (IOException e) {
+            log.warn("could not prune {}: {}", cacheRoot, e.toString());
+        }
     }
 
     static void deleteRecursively(Path root) throws IOException {

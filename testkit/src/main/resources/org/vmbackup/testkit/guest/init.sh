@@ -55,7 +55,8 @@ fi
 
 if grep -q " /data " /proc/mounts; then
   (
-    n=$(wc -l < /data/records 2>/dev/null || echo 0)
+    n=0
+    [ -f /data/records ] && n=$(wc -l < /data/records)
     while true; do
       n=$((n + 1))
       s=$(echo "$n" | md5sum)
