@@ -140,6 +140,9 @@ public final class GuestConsole {
                 // QEMU truncates the file when it starts: a new QEMU on the same file.
                 position = 0;
                 partial.setLength(0);
+                lines.clear();
+                lastTick = -1;
+                lastRecord = -1;
             }
             ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
             while (ch.read(buf, position) > 0) {

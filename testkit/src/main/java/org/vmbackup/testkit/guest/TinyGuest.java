@@ -52,11 +52,15 @@ public record TinyGuest(Path dir, String kernelVersion, Map<String, String> pack
      * @throws IllegalStateException saying what is missing when it cannot be built
      */
     public static TinyGuest build() {
+        return build(cacheRoot());
+    }
+
+    static TinyGuest build(Path cacheRoot) {
         try {
-            return new TinyGuestBuilder(cacheRoot()).buildOrReuse();
+            return new TinyGuestBuilder(cacheRoot).buildOrReuse();
         } catch (IOException | RuntimeException e) {
             throw new IllegalStateException("cannot build the tiny test guest (a kernel and initramfs from Debian 12 "
-                    + "packages, fetched with apt-get download into " + cacheRoot() + "; needs apt-get, dpkg and the "
+                    + "packages, fetched with apt-get download into " + cacheRoot + "; needs apt-get, dpkg and the "
                     + "machine's Debian mirror, or a cache prepared by 'java -cp testkit.jar "
                     + TinyGuestMain.class.getName() + "'): " + e.getMessage(), e);
         }
