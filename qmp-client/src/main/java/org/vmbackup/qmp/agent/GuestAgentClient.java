@@ -173,12 +173,19 @@ public final class GuestAgentClient implements AutoCloseable {
             log.debug("closing {}: {}", socket, e.toString());
         }
         selector.wakeup();
-        executor.shutdown();
         try {
-            selector.close();
-        } catch (IOException e) {
-            log.debug("closing the selector of {}: {}", socket, e.toString());
+            // The selector is closed by the call thread, after a call that may still be selecting on it.
+            executor.execute(() -> {
+                try {
+                    selector.close();
+                } catch (IOException e) {
+                    log.debug("closing the selector of {}: {}", socket, e.toString());
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // closed before
         }
+        executor.shutdown();
     }
 
     private <R> CompletableFuture<R> call(String command, JsonObject arguments, Duration timeout,

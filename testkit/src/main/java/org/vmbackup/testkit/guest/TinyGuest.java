@@ -61,8 +61,7 @@ public record TinyGuest(Path dir, String kernelVersion, Map<String, String> pack
         } catch (IOException | RuntimeException e) {
             throw new IllegalStateException("cannot build the tiny test guest (a kernel and initramfs from Debian 12 "
                     + "packages, fetched with apt-get download into " + cacheRoot + "; needs apt-get, dpkg and the "
-                    + "machine's Debian mirror, or a cache prepared by 'java -cp testkit.jar "
-                    + TinyGuestMain.class.getName() + "'): " + e.getMessage(), e);
+                    + "machine's Debian mirror, or a cache prepared by .ci/tiny-guest): " + e.getMessage(), e);
         }
     }
 

@@ -4,7 +4,7 @@ package org.vmbackup.testkit.guest;
  * Prepares the tiny guest's cache before a test run (CI), so the first test that boots it does not pay for the
  * build and a machine that cannot build it fails early. Prints the cache directory.
  *
- * <pre>{@code java -cp testkit/target/classes:SLF4J_JAR org.vmbackup.testkit.guest.TinyGuestMain}</pre>
+ * <p>{@code .ci/tiny-guest} runs it with testkit's class path.
  */
 public final class TinyGuestMain {
     private TinyGuestMain() {
