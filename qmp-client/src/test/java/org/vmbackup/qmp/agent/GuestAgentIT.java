@@ -13,7 +13,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vmbackup.qmp.QmpErrorClass;
 import org.vmbackup.qmp.QmpErrorException;
+import org.vmbackup.qmp.QmpTimeoutException;
 import org.vmbackup.testkit.QemuInstall;
+import org.vmbackup.testkit.RawQmp;
 import org.vmbackup.testkit.guest.GuestRecords;
 import org.vmbackup.testkit.guest.GuestVm;
 import org.vmbackup.testkit.guest.TinyGuest;
@@ -42,11 +44,14 @@ class GuestAgentIT {
         TinyGuest guest = TinyGuest.build();
         long start = System.nanoTime();
         try (GuestVm vm = GuestVm.builder(guest).start()) {
+            // Connect while the guest boots: the agent answers the held sync request once it starts.
+            CompletableFuture<GuestAgentClient> connecting = GuestAgentClient.builder(vm.qgaSocket())
+                    .timeout(Duration.ofSeconds(60)).freezeTimeout(Duration.ofSeconds(90)).connectTimeout(BOOT)
+                    .connect();
             vm.console().awaitTick(1, BOOT);
             log.info("{}: the tiny guest counts {} ms after QEMU started", QemuInstall.current(),
                     (System.nanoTime() - start) / 1_000_000);
-            try (GuestAgentClient qga = await(GuestAgentClient.builder(vm.qgaSocket()).timeout(Duration.ofSeconds(60))
-                    .freezeTimeout(Duration.ofSeconds(90)).connectTimeout(WAIT).connect())) {
+            try (GuestAgentClient qga = await(connecting)) {
                 await(qga.ping());
                 GuestAgentInfo info = await(qga.info());
                 assertThat(info.version()).matches("\\d+\\.\\d+.*");
@@ -82,6 +87,17 @@ class GuestAgentIT {
                 vm.console().awaitRecord(recordAtFreeze + 3, WAIT);
                 // Thawing twice is harmless: nothing left to thaw.
                 assertThat(await(qga.thaw())).isEqualTo(0);
+
+                // A stopped guest cannot answer (as during a backup's pause): a bounded timeout; after cont, the
+                // next call discards the late replies and works.
+                try (RawQmp qmp = RawQmp.connect(vm.qemu().qmpSocket())) {
+                    assertThat(qmp.execute("{\"execute\":\"stop\"}")).contains("return");
+                    assertThatThrownBy(() -> await(qga.execute("guest-ping", null, Duration.ofSeconds(3))))
+                            .isInstanceOf(QmpTimeoutException.class);
+                    assertThat(qmp.execute("{\"execute\":\"cont\"}")).contains("return");
+                }
+                await(qga.ping());
+                assertThat(await(qga.freezeStatus())).isEqualTo(GuestFsFreezeStatus.THAWED);
             }
         }
     }
