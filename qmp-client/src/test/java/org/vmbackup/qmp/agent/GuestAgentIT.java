@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.qmp.QmpErrorClass;
 import org.vmbackup.qmp.QmpErrorException;
 import org.vmbackup.qmp.QmpTimeoutException;
@@ -51,6 +52,11 @@ class GuestAgentIT {
             vm.console().awaitTick(1, BOOT);
             log.info("{}: the tiny guest counts {} ms after QEMU started", QemuInstall.current(),
                     (System.nanoTime() - start) / 1_000_000);
+            try (QmpClient qmp = await(QmpClient.connect(vm.qemu().qmpSocket()))) {
+                assertThat(await(GuestAgentSocket.find(qmp))).as("the agent's socket found through QMP")
+                        .hasValue(vm.qgaSocket());
+                assertThat(await(GuestAgentSocket.find(qmp, "org.example.none"))).isEmpty();
+            }
             try (GuestAgentClient qga = await(connecting)) {
                 await(qga.ping());
                 GuestAgentInfo info = await(qga.info());
