@@ -187,12 +187,16 @@ class GuestAgentClientTest {
 
     @Test
     void aDroppedConnectionFailsTheCallAndClosedClientsRefuse() throws Exception {
-        try (FakeGuestAgent fake = agent(null); GuestAgentClient qga = connect(fake.socket())) {
-            CompletableFuture<Void> ping = qga.ping();
-            Thread.sleep(100);
-            fake.disconnect();
-            assertThatThrownBy(() -> await(ping)).isInstanceOf(QmpConnectionClosedException.class);
-            qga.close();
+        try (FakeGuestAgent fake = agent(null)) {
+            GuestAgentClient qga = connect(fake.socket());
+            try {
+                CompletableFuture<Void> ping = qga.ping();
+                Thread.sleep(100);
+                fake.disconnect();
+                assertThatThrownBy(() -> await(ping)).isInstanceOf(QmpConnectionClosedException.class);
+            } finally {
+                qga.close();
+            }
             assertThat(qga.isOpen()).isFalse();
             assertThatThrownBy(() -> await(qga.ping())).isInstanceOf(QmpConnectionClosedException.class);
         }

@@ -55,6 +55,7 @@ final class TinyGuestBuilder {
     private static final List<String> PROGRAM_PACKAGES = List.of("qemu-guest-agent", "e2fsprogs", "xz-utils");
     private static final Pattern LIBRARY_PACKAGE = Pattern.compile("lib[a-z0-9.+-]*|zlib1g");
     private static final Duration APT_TIMEOUT = Duration.ofMinutes(10);
+    private static final Duration LOCK_TIMEOUT = Duration.ofMinutes(25);
     private static final Duration LISTS_MAX_AGE = Duration.ofHours(24);
     private static final String MULTIARCH = "x86_64-linux-gnu";
 
@@ -72,8 +73,34 @@ final class TinyGuestBuilder {
         // One JVM at a time per cache: apt's private lists and the cache directory are shared.
         synchronized (TinyGuestBuilder.class) {
             try (FileChannel lockFile = FileChannel.open(cacheRoot.resolve(".lock"), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE); FileLock lock = lockFile.lock()) {
-                return buildLocked();
+                    StandardOpenOption.WRITE)) {
+                FileLock lock = lock(lockFile);
+                try {
+                    return buildLocked();
+                } finally {
+                    lock.release();
+                }
+            }
+        }
+    }
+
+    /** The cache's lock, waiting (bounded) while another JVM builds: longer than any one build may take. */
+    private FileLock lock(FileChannel lockFile) throws IOException {
+        long deadline = System.nanoTime() + LOCK_TIMEOUT.toNanos();
+        while (true) {
+            FileLock lock = lockFile.tryLock();
+            if (lock != null) {
+                return lock;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("another process has been building the tiny guest in " + cacheRoot + " for "
+                        + LOCK_TIMEOUT + " (it holds " + cacheRoot.resolve(".lock") + ")");
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for another build of the tiny guest", e);
             }
         }
     }
