@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A tiny real Linux guest for integration tests: Debian 12's kernel and an initramfs with busybox, the QEMU guest
@@ -39,6 +40,7 @@ public record TinyGuest(Path dir, String kernelVersion, Map<String, String> pack
     static final String INITRD = "initrd.img";
     static final String TOOLS = "e2fsprogs";
     static final List<String> HOST_TOOLS = List.of("e2fsck", "debugfs", "mke2fs");
+    private static final Map<Path, TinyGuest> BUILT = new ConcurrentHashMap<>();
 
     /** Copies the package map. */
     public TinyGuest {
@@ -57,7 +59,14 @@ public record TinyGuest(Path dir, String kernelVersion, Map<String, String> pack
 
     static TinyGuest build(Path cacheRoot) {
         try {
-            return new TinyGuestBuilder(cacheRoot).buildOrReuse();
+            // Package versions do not change during a test run: resolve them (apt-cache, seconds) once per JVM.
+            TinyGuest built = BUILT.get(cacheRoot);
+            if (built != null && Files.isRegularFile(built.dir().resolve(PROPERTIES))) {
+                return built;
+            }
+            built = new TinyGuestBuilder(cacheRoot).buildOrReuse();
+            BUILT.put(cacheRoot, built);
+            return built;
         } catch (IOException | RuntimeException e) {
             throw new IllegalStateException("cannot build the tiny test guest (a kernel and initramfs from Debian 12 "
                     + "packages, fetched with apt-get download into " + cacheRoot + "; needs apt-get, dpkg and the "
