@@ -9,4 +9,5 @@ module org.vmbackup.qmp {
     requires org.slf4j;
     exports org.vmbackup.qmp;
     exports org.vmbackup.qmp.command;
+    exports org.vmbackup.qmp.agent;
 }

@@ -2,4 +2,5 @@
 module org.vmbackup.testkit {
     requires org.slf4j;
     exports org.vmbackup.testkit;
+    exports org.vmbackup.testkit.guest;
 }
