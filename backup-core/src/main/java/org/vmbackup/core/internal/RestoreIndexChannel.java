@@ -12,7 +12,7 @@ public final class RestoreIndexChannel implements ReadableByteChannel {
     private long position;
     private boolean open = true;
 
-    /** Reads {@code device} of {@code index} from its start to its size. */
+    /** Reads {@code device} of {@code index} from its start to the end of what is stored. */
     public RestoreIndexChannel(VmaIndex index, VmaDevice device) {
         this.index = index;
         this.device = device;
@@ -20,10 +20,14 @@ public final class RestoreIndexChannel implements ReadableByteChannel {
 
     @Override
     public int read(ByteBuffer dst) {
-        if (position >= device.size()) {
+        // the vmstate's stored length may differ from the header's size (an estimate): read what is stored
+        if (position >= index.storedLength(device)) {
             return -1;
         }
         int n = index.read(device, position, dst);
+        if (n == 0 && dst.hasRemaining()) {
+            return -1; // never a 0-byte read forever: a caller looping on read() would spin
+        }
         position += n;
         return n;
     }
