@@ -503,7 +503,7 @@ public final class BackupRun {
             if (link.client() != null) {
                 var agent = link.client();
                 cleanup.push("close the guest agent connection", agent::close);
-                GuestFreeze f = new GuestFreeze(GuestFreeze.of(agent), cfg.freezeTimeout());
+                GuestFreeze f = new GuestFreeze(GuestFreeze.of(agent), cfg.freezeTimeout(), limit);
                 cleanup.push("stop the freeze watchdog", f::close);
                 freeze = f;
                 return;

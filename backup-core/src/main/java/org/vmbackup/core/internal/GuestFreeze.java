@@ -42,6 +42,8 @@ public final class GuestFreeze implements AutoCloseable {
 
     private final Agent agent;
     private final Duration bound;
+    private final Duration freezeCallTimeout;
+    private final Duration thawCallTimeout;
     private final ScheduledExecutorService watchdog;
     private final CompletableFuture<Void> thawDone = new CompletableFuture<>();
     private State state = State.NONE;
@@ -53,12 +55,17 @@ public final class GuestFreeze implements AutoCloseable {
     private String thawFailure = "";
 
     /**
-     * A freeze through {@code agent} that the watchdog ends after {@code bound}; {@code bound} is also the limit
-     * of the freeze call (flushing the guest's dirty data) and of the thaw call.
+     * A freeze through {@code agent} that the watchdog ends after {@code bound}.
+     *
+     * @param callTimeout the limit of the thaw call; the freeze call (which flushes the guest's dirty data first)
+     *     may take the longer of this and {@code bound}: even once the watchdog fired, its reply tells whether
+     *     the guest froze
      */
-    public GuestFreeze(Agent agent, Duration bound) {
+    public GuestFreeze(Agent agent, Duration bound, Duration callTimeout) {
         this.agent = agent;
         this.bound = bound;
+        this.freezeCallTimeout = bound.compareTo(callTimeout) > 0 ? bound : callTimeout;
+        this.thawCallTimeout = callTimeout;
         ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "vmbackup-freeze-watchdog");
             t.setDaemon(true);
@@ -101,22 +108,27 @@ public final class GuestFreeze implements AutoCloseable {
             // Armed before the request: the bound covers the whole time the guest may be frozen.
             alarm = watchdog.schedule(this::watchdogThaw, bound.toNanos(), TimeUnit.NANOSECONDS);
         }
-        CompletableFuture<Integer> reply = agent.freeze(bound);
+        CompletableFuture<Integer> reply = agent.freeze(freezeCallTimeout);
         int n;
         try {
-            n = reply.get(bound.toMillis() + GRACE_MS, TimeUnit.MILLISECONDS);
+            n = reply.get(freezeCallTimeout.toMillis() + GRACE_MS, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
-            if (c instanceof QmpErrorException) {
-                synchronized (this) {
+            boolean refused = c instanceof QmpErrorException;
+            synchronized (this) {
+                if (refused && state == State.FREEZING) {
                     state = State.NONE; // refused: qemu-ga thaws whatever it froze before failing
                     alarm.cancel(false);
+                    thawDone.complete(null);
                 }
-                thawDone.complete(null);
+                if (watchdogFired) {
+                    throw outlived();
+                }
             }
             throw new BackupException("the guest agent could not freeze the file systems: " + c.getMessage(), c);
         } catch (TimeoutException e) {
-            throw new BackupException("the guest agent did not freeze the file systems within " + bound, e);
+            throw new BackupException("the guest agent did not freeze the file systems within "
+                    + freezeCallTimeout, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new BackupException("interrupted while the guest agent froze the file systems", e);
@@ -128,12 +140,16 @@ public final class GuestFreeze implements AutoCloseable {
                 state = State.FROZEN;
             }
             if (watchdogFired) {
-                throw new BackupException("the file-system freeze outlived its bound of " + bound
-                        + ": the watchdog thawed the guest");
+                throw outlived();
             }
         }
         log.debug("guest file systems frozen: {}", n);
         return n;
+    }
+
+    private BackupException outlived() {
+        return new BackupException("the file-system freeze outlived its bound of " + bound
+                + ": the watchdog thawed the guest");
     }
 
     /**
@@ -158,7 +174,9 @@ public final class GuestFreeze implements AutoCloseable {
 
     private void thaw(boolean byWatchdog) {
         boolean mine = false;
+        boolean freezeRunning;
         synchronized (this) {
+            freezeRunning = state == State.FREEZING;
             if (state == State.FREEZING || state == State.FROZEN) {
                 state = State.THAWING;
                 mine = true;
@@ -170,13 +188,16 @@ public final class GuestFreeze implements AutoCloseable {
             }
         }
         if (!mine) {
-            awaitQuietly(thawDone, bound.toMillis() + 2 * GRACE_MS);
+            awaitQuietly(thawDone, freezeCallTimeout.toMillis() + thawCallTimeout.toMillis() + 2 * GRACE_MS);
             return;
         }
         State outcome;
         String failure = "";
         try {
-            int n = awaitUninterruptibly(agent.thaw(bound), bound.toMillis() + GRACE_MS);
+            int n = awaitUninterruptibly(agent.thaw(thawCallTimeout),
+                    // a thaw sent while the freeze call runs waits for it in the agent
+                    (freezeRunning ? freezeCallTimeout.toMillis() : 0) + thawCallTimeout.toMillis()
+                            + GRACE_MS);
             outcome = State.THAWED;
             log.debug("guest file systems thawed: {}", n);
         } catch (ExecutionException e) {
@@ -191,7 +212,7 @@ public final class GuestFreeze implements AutoCloseable {
             }
         } catch (TimeoutException e) {
             outcome = State.THAW_FAILED;
-            failure = "no reply to guest-fsfreeze-thaw within " + bound;
+            failure = "no reply to guest-fsfreeze-thaw within " + thawCallTimeout;
         }
         synchronized (this) {
             thawedAt = System.nanoTime();
