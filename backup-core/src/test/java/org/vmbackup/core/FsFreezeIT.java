@@ -258,6 +258,9 @@ class FsFreezeIT {
         assertThat(r.fsFreeze().quiesced()).isFalse();
         assertThat(r.fsFreeze().note()).contains(missing.toString());
         assertThat(r.fsFreeze().window()).isZero();
+        // the contrast that makes the quiesced check mean something: a mounted ext4 taken as is needs recovery
+        GuestRecords.Fsck crash = GuestRecords.fsck(guest, rawImage(tmp.resolve("t")));
+        assertThat(crash.needsRecovery()).as("crash-consistent copy: %s", crash.output()).isTrue();
         assertGuestThawedAndWriting();
 
         // a paused guest's agent cannot answer: said at once, and the guest stays paused
