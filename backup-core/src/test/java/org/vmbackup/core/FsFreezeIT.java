@@ -288,4 +288,23 @@ class FsFreezeIT {
             plain.assertClean();
         }
     }
+
+    @Test
+    @Order(6)
+    void qemuDyingAtTheFreezeFailsTheBackupPromptlyWithNothingLeftToThaw() throws Exception {
+        // last: the VM does not survive this one
+        long t0 = System.nanoTime();
+        BackupException e = failure(withAtCriticalSection(session(), "k.vma", s -> {
+            vm.qemu().process().destroyForcibly();
+            try {
+                vm.qemu().process().waitFor(30, TimeUnit.SECONDS);
+            } catch (InterruptedException x) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("no wait for a guest that is gone")
+                .isLessThan(Duration.ofSeconds(30));
+        assertThat(e.getMessage()).doesNotContain("MAY STILL BE FROZEN");
+        assertThat(tmp.resolve("k.vma")).doesNotExist();
+    }
 }
