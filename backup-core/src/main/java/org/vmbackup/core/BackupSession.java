@@ -38,6 +38,9 @@ import org.vmbackup.qmp.QmpClient;
  *
  * <p>A guest that is paused when the session starts is not stopped again and is left paused (QEMU 7.2 resumes
  * it by itself once the snapshot's setup is done; the session pauses it again right away).
+ *
+ * <p>With {@link Builder#fsFreeze} the guest agent freezes the guest's file systems right before the pause and
+ * thaws them right after it (an application-consistent archive); the guest is never left frozen, whatever fails.
  */
 public final class BackupSession {
     /**
