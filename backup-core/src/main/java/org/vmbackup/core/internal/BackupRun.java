@@ -503,7 +503,9 @@ public final class BackupRun {
             if (link.client() != null) {
                 var agent = link.client();
                 cleanup.push("close the guest agent connection", agent::close);
-                GuestFreeze f = new GuestFreeze(GuestFreeze.of(agent), cfg.freezeTimeout(), limit);
+                // asked, not assumed from the connection's state: its close may not have been noticed yet
+                GuestFreeze f = new GuestFreeze(GuestFreeze.of(agent), cfg.freezeTimeout(), limit,
+                        () -> q.tryCall("query-status", null, limit) != null);
                 cleanup.push("stop the freeze watchdog", f::close);
                 freeze = f;
                 return;

@@ -8,6 +8,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vmbackup.core.BackupException;
@@ -44,6 +45,7 @@ public final class GuestFreeze implements AutoCloseable {
     private final Duration bound;
     private final Duration freezeCallTimeout;
     private final Duration thawCallTimeout;
+    private final BooleanSupplier qemuAlive;
     private final ScheduledExecutorService watchdog;
     private final CompletableFuture<Void> thawDone = new CompletableFuture<>();
     private State state = State.NONE;
@@ -60,9 +62,12 @@ public final class GuestFreeze implements AutoCloseable {
      * @param callTimeout the limit of the thaw call; the freeze call (which flushes the guest's dirty data first)
      *     may take the longer of this and {@code bound}: even once the watchdog fired, its reply tells whether
      *     the guest froze
+     * @param qemuAlive whether QEMU still runs (its QMP connection is open): a closed agent channel means the
+     *     guest is gone only if QEMU is
      */
-    public GuestFreeze(Agent agent, Duration bound, Duration callTimeout) {
+    public GuestFreeze(Agent agent, Duration bound, Duration callTimeout, BooleanSupplier qemuAlive) {
         this.agent = agent;
+        this.qemuAlive = qemuAlive;
         this.bound = bound;
         this.freezeCallTimeout = bound.compareTo(callTimeout) > 0 ? bound : callTimeout;
         this.thawCallTimeout = callTimeout;
@@ -202,10 +207,10 @@ public final class GuestFreeze implements AutoCloseable {
             log.debug("guest file systems thawed: {}", n);
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
-            if (c instanceof QmpConnectionClosedException) {
+            if (c instanceof QmpConnectionClosedException && !qemuAlive.getAsBoolean()) {
                 // The channel closes when QEMU exits: no guest left to thaw.
                 outcome = State.GONE;
-                log.info("the guest agent's channel closed before the thaw (QEMU exited?): {}", c.getMessage());
+                log.info("QEMU exited before the thaw: no guest left to thaw ({})", c.getMessage());
             } else {
                 outcome = State.THAW_FAILED;
                 failure = c.getMessage() == null ? c.toString() : c.getMessage();

@@ -39,10 +39,11 @@ class GuestFreezeTest {
     }
 
     private final FakeAgent agent = new FakeAgent();
+    private volatile boolean qemuAlive = true;
 
     @Test
     void freezeThenThawMeasuresTheWindowAndThawsOnce() throws Exception {
-        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofSeconds(5), Duration.ofSeconds(5))) {
+        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofSeconds(5), Duration.ofSeconds(5), () -> qemuAlive)) {
             assertThat(f.freeze()).isEqualTo(1);
             assertThat(agent.lastTimeout).as("the agent's own call bounded by the freeze bound")
                     .isEqualTo(Duration.ofSeconds(5));
@@ -59,7 +60,7 @@ class GuestFreezeTest {
 
     @Test
     void theWatchdogThawsAFreezeThatOutlivesItsBound() throws Exception {
-        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofMillis(200), Duration.ofMillis(200))) {
+        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofMillis(200), Duration.ofMillis(200), () -> qemuAlive)) {
             f.freeze();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
             while (!f.thawed() && System.nanoTime() < deadline) {
@@ -78,7 +79,7 @@ class GuestFreezeTest {
         CompletableFuture<Integer> late = new CompletableFuture<>();
         agent.freezeReply = late;
         agent.thawReply = new CompletableFuture<>();
-        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofMillis(200), Duration.ofMillis(200))) {
+        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofMillis(200), Duration.ofMillis(200), () -> qemuAlive)) {
             // the agent answers the freeze just after the watchdog sent its thaw
             new Thread(() -> {
                 try {
@@ -99,7 +100,7 @@ class GuestFreezeTest {
     @Test
     void aFreezeThatTimesOutIsStillThawed() {
         agent.freezeReply = new CompletableFuture<>(); // the agent never answers: it may have frozen anyway
-        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofMillis(100), Duration.ofMillis(100))) {
+        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofMillis(100), Duration.ofMillis(100), () -> qemuAlive)) {
             assertThatThrownBy(f::freeze).isInstanceOf(BackupException.class);
             f.thaw();
             assertThat(agent.thaws).as("a timed-out freeze may have happened: thawed").hasValue(1);
@@ -111,7 +112,7 @@ class GuestFreezeTest {
     void aRefusedFreezeFrozeNothingAndIsNotThawed() {
         agent.freezeReply = CompletableFuture.failedFuture(new QmpErrorException("GenericError",
                 "failed to freeze /data: Device or resource busy", "guest-fsfreeze-freeze"));
-        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofSeconds(5), Duration.ofSeconds(5))) {
+        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofSeconds(5), Duration.ofSeconds(5), () -> qemuAlive)) {
             assertThatThrownBy(f::freeze).isInstanceOf(BackupException.class).hasMessageContaining("busy");
             f.thaw();
             assertThat(agent.thaws).as("qemu-ga undoes a partial freeze itself; someone else's freeze stays")
@@ -124,7 +125,7 @@ class GuestFreezeTest {
     void aFailedThawIsReportedNotSwallowed() {
         agent.thawReply = CompletableFuture.failedFuture(new QmpErrorException("GenericError",
                 "failed to thaw /data", "guest-fsfreeze-thaw"));
-        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofSeconds(5), Duration.ofSeconds(5))) {
+        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofSeconds(5), Duration.ofSeconds(5), () -> qemuAlive)) {
             f.freeze();
             f.thaw();
             assertThat(f.thawed()).isFalse();
@@ -136,7 +137,7 @@ class GuestFreezeTest {
     @Test
     void aSilentThawIsReportedWithinTheBound() {
         agent.thawReply = new CompletableFuture<>();
-        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofMillis(200), Duration.ofMillis(200))) {
+        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofMillis(200), Duration.ofMillis(200), () -> qemuAlive)) {
             f.freeze();
             long t0 = System.nanoTime();
             f.thaw();
@@ -146,10 +147,22 @@ class GuestFreezeTest {
     }
 
     @Test
+    void aClosedChannelWhileQemuRunsIsAThawFailure() {
+        agent.thawReply = CompletableFuture.failedFuture(new QmpConnectionClosedException(
+                "the connection to the guest agent broke", null));
+        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofSeconds(30), Duration.ofSeconds(30), () -> true)) {
+            f.freeze();
+            f.thaw();
+            assertThat(f.thawFailure()).as("the guest lives and may be frozen").contains("broke");
+        }
+    }
+
+    @Test
     void aClosedChannelMeansQemuIsGoneNothingToThawAndNoHang() {
+        qemuAlive = false;
         agent.thawReply = CompletableFuture.failedFuture(new QmpConnectionClosedException(
                 "the guest agent's socket closed (QEMU exited?)", null));
-        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofSeconds(30), Duration.ofSeconds(30))) {
+        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofSeconds(30), Duration.ofSeconds(30), () -> qemuAlive)) {
             f.freeze();
             long t0 = System.nanoTime();
             f.thaw();
@@ -163,7 +176,7 @@ class GuestFreezeTest {
     void anInterruptedSessionStillWaitsForTheThawAndKeepsItsInterrupt() throws Exception {
         CompletableFuture<Integer> thawReply = new CompletableFuture<>();
         agent.thawReply = thawReply;
-        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofSeconds(10), Duration.ofSeconds(10))) {
+        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofSeconds(10), Duration.ofSeconds(10), () -> qemuAlive)) {
             f.freeze();
             new Thread(() -> {
                 try {
@@ -187,7 +200,7 @@ class GuestFreezeTest {
     @Test
     void anInterruptWhileFreezingFailsTheFreezeAndTheThawStillComes() {
         agent.freezeReply = new CompletableFuture<>();
-        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofSeconds(10), Duration.ofSeconds(10))) {
+        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofSeconds(10), Duration.ofSeconds(10), () -> qemuAlive)) {
             Thread.currentThread().interrupt();
             try {
                 assertThatThrownBy(f::freeze).isInstanceOf(BackupException.class).hasMessageContaining("interrupted");
