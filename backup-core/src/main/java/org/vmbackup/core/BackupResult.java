@@ -16,9 +16,10 @@ import java.util.Objects;
  * @param guestPause how long the guest was paused: STOP to RESUME event timestamps (zero without VM state,
  *     where the session never pauses the guest)
  * @param duration from start to the committed archive
+ * @param fsFreeze what the file-system freeze did ({@link FsFreezeResult#off()} without one)
  */
 public record BackupResult(String archive, Instant started, List<DiskResult> disks, boolean vmstateIncluded,
-        long vmstateBytes, Duration guestPause, Duration duration) {
+        long vmstateBytes, Duration guestPause, Duration duration, FsFreezeResult fsFreeze) {
     /** Copies the list. */
     public BackupResult {
         Objects.requireNonNull(archive, "archive");
@@ -26,6 +27,13 @@ public record BackupResult(String archive, Instant started, List<DiskResult> dis
         disks = List.copyOf(disks);
         Objects.requireNonNull(guestPause, "guestPause");
         Objects.requireNonNull(duration, "duration");
+        Objects.requireNonNull(fsFreeze, "fsFreeze");
+    }
+
+    /** The result of a backup without a file-system freeze. */
+    public BackupResult(String archive, Instant started, List<DiskResult> disks, boolean vmstateIncluded,
+            long vmstateBytes, Duration guestPause, Duration duration) {
+        this(archive, started, disks, vmstateIncluded, vmstateBytes, guestPause, duration, FsFreezeResult.off());
     }
 
     /** The sum of all disk sizes. */

@@ -30,6 +30,11 @@ class BackupSessionBuilderTest {
         assertThatThrownBy(() -> BackupSession.builder().cbwTimeout(null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cbwTimeout");
         BackupSession.builder().cbwTimeout(Duration.ofMillis(1)); // any positive limit is taken
+        assertThatThrownBy(() -> BackupSession.builder().freezeTimeout(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("freezeTimeout");
+        assertThatThrownBy(() -> BackupSession.builder().fsFreeze(null)).isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> BackupSession.builder().guestAgentSocket(null))
+                .isInstanceOf(NullPointerException.class);
     }
 
     @Test

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import org.vmbackup.core.BackupResult;
 import org.vmbackup.core.BackupSession;
 import org.vmbackup.core.ConfigBlob;
+import org.vmbackup.core.FsFreeze;
 import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.qmp.QmpClientOptions;
 import picocli.CommandLine.Command;
@@ -23,9 +24,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code vmabackup backup --qmp SOCKET [--wait SECONDS] [--no-vmstate] [--disk NAME]... [-c CONFIGFILE]...
- * [--bwlimit RATE] [--cbw-timeout SECONDS] ARCHIVE}: a consistent live backup of a running QEMU VM (every writable
- * disk and, by default, RAM and device state) into a VMA archive ({@code .vma}, {@code .vma.zst}, {@code .vma.gz})
- * or, for any other name, a directory of raw images.
+ * [--bwlimit RATE] [--cbw-timeout SECONDS] [--fs-freeze[=try] [--qga SOCKET] [--freeze-timeout SECONDS]] ARCHIVE}:
+ * a consistent live backup of a running QEMU VM (every writable disk and, by default, RAM and device state) into a
+ * VMA archive ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}) or, for any other name, a directory of raw images.
  */
 @Command(name = "backup", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Back up a running QEMU VM (disks and RAM) into an archive.",
@@ -69,6 +70,29 @@ final class BackupCommand implements Callable<Integer> {
                 + "(default: ${DEFAULT-VALUE})")
     private Duration cbwTimeout;
 
+    // Two flags rather than picocli's optional option value, which would take a following ARCHIVE as the value.
+    @Option(names = "--fs-freeze",
+            description = "freeze the guest's file systems through the QEMU guest agent around the backup's "
+                    + "instant (application-consistent; thawed right after the guest pause); without an answering "
+                    + "agent the backup fails before the guest is touched")
+    private boolean fsFreeze;
+
+    @Option(names = "--fs-freeze=try",
+            description = "freeze as --fs-freeze if the guest agent answers, else go on with a crash-consistent "
+                    + "backup that says so")
+    private boolean fsFreezeTry;
+
+    @Option(names = "--qga", paramLabel = "SOCKET",
+            description = "the guest agent's unix socket (default: the VM's org.qemu.guest_agent.0 channel, found "
+                    + "through QMP); with --fs-freeze")
+    private Path qga;
+
+    @Option(names = "--freeze-timeout", paramLabel = "SECONDS", converter = SecondsConverter.class,
+            defaultValue = "" + BackupSession.DEFAULT_FREEZE_TIMEOUT_SECONDS,
+            description = "the longest the guest's file systems may stay frozen: a watchdog thaws them then, and a "
+                    + "freeze that did not hold until the instant fails the backup (default: ${DEFAULT-VALUE})")
+    private Duration freezeTimeout;
+
     @Parameters(index = "0", paramLabel = "ARCHIVE",
             description = "the archive to create: .vma, .vma.zst, .vma.gz, or a directory name; must not exist")
     private Path archive;
@@ -76,6 +100,10 @@ final class BackupCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         OptionChecks.range(spec, "--wait", waitSeconds, 0, OptionChecks.DAY_SECONDS);
+        if (qga != null && !fsFreeze && !fsFreezeTry) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--qga names the guest agent for --fs-freeze: add --fs-freeze or --fs-freeze=try");
+        }
         PrintWriter out = spec.commandLine().getOut();
         // Everything on the command line is checked before QEMU is touched: no guest pause for a typo.
         List<ConfigBlob> blobs = new ArrayList<>();
@@ -92,7 +120,11 @@ final class BackupCommand implements Callable<Integer> {
 
     private int backup(PrintWriter out, QmpClient client, List<ConfigBlob> blobs) throws Exception {
         BackupSession.Builder b = BackupSession.builder().qmp(client).includeVmstate(!noVmstate).target(archive)
-                .bandwidthLimit(bwlimit).cbwTimeout(cbwTimeout);
+                .bandwidthLimit(bwlimit).cbwTimeout(cbwTimeout).freezeTimeout(freezeTimeout)
+                .fsFreeze(fsFreezeTry ? FsFreeze.TRY : fsFreeze ? FsFreeze.REQUIRED : FsFreeze.OFF);
+        if (qga != null) {
+            b.guestAgentSocket(qga);
+        }
         disks.forEach(b::disk);
         blobs.forEach(b::config);
         BackupReporter reporter = new BackupReporter(out, !noVmstate);

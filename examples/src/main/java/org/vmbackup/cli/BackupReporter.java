@@ -12,6 +12,8 @@ import org.vmbackup.core.BackupProgressListener;
 import org.vmbackup.core.BackupResult;
 import org.vmbackup.core.DiskProgress;
 import org.vmbackup.core.DiskResult;
+import org.vmbackup.core.FsFreeze;
+import org.vmbackup.core.FsFreezeResult;
 
 /** Prints a backup's progress for humans: phases, a progress bar per disk (every 10 %), finished disks, summary. */
 final class BackupReporter implements BackupProgressListener {
@@ -68,8 +70,20 @@ final class BackupReporter implements BackupProgressListener {
         if (r.vmstateIncluded()) {
             out.println("  vmstate: " + size(r.vmstateBytes()));
         }
-        out.println(String.format(Locale.ROOT, "  guest pause %d ms, duration %.1f s, %.1f MB/s",
-                r.guestPause().toMillis(), r.duration().toMillis() / 1000.0, r.bytesPerSecond() / 1e6));
+        FsFreezeResult f = r.fsFreeze();
+        String freeze = f.mode() == FsFreeze.OFF || !f.quiesced() ? ""
+                : String.format(Locale.ROOT, ", file systems frozen %d ms", f.window().toMillis());
+        out.println(String.format(Locale.ROOT, "  guest pause %d ms%s, duration %.1f s, %.1f MB/s",
+                r.guestPause().toMillis(), freeze, r.duration().toMillis() / 1000.0, r.bytesPerSecond() / 1e6));
+        if (f.mode() != FsFreeze.OFF) {
+            out.println(f.quiesced()
+                    ? "  application-consistent: " + f.frozenFileSystems() + " file system(s) frozen by the guest agent"
+                    : "  NOT quiesced, crash-consistent: " + f.note());
+        }
+        if (f.thawFailed()) {
+            out.println("  WARNING: the guest's file systems may still be frozen (the thaw failed: " + f.thawFailure()
+                    + "); thaw them with the guest agent's guest-fsfreeze-thaw");
+        }
         out.flush();
     }
 

@@ -49,6 +49,19 @@ class BackupCommandIT {
                     tmp.resolve("x.vma").toString())).isEqualTo(ExitCode.FAILED);
             assertThat(err.toString(StandardCharsets.UTF_8)).contains("no disk named nope");
             assertThat(tmp.resolve("x.vma")).doesNotExist();
+
+            // this VM has no guest agent channel: --fs-freeze fails in one line, --fs-freeze=try says what it did
+            err.reset();
+            assertThat(VmaBackupCli.execute("backup", "--qmp", vm.qmpSocket().toString(), "--fs-freeze",
+                    tmp.resolve("f.vma").toString())).isEqualTo(ExitCode.FAILED);
+            assertThat(err.toString(StandardCharsets.UTF_8)).contains("cannot freeze the guest's file systems")
+                    .contains("no guest agent channel").contains("nothing was done to the guest");
+            assertThat(tmp.resolve("f.vma")).doesNotExist();
+            out.reset();
+            assertThat(VmaBackupCli.execute("backup", "--qmp", vm.qmpSocket().toString(), "--fs-freeze=try",
+                    "--no-vmstate", tmp.resolve("t.vma").toString())).isEqualTo(ExitCode.OK);
+            assertThat(out.toString(StandardCharsets.UTF_8)).contains("NOT quiesced, crash-consistent: the VM has "
+                    + "no guest agent channel").doesNotContain("file systems frozen");
         }
     }
 

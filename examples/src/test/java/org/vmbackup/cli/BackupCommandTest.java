@@ -69,4 +69,38 @@ class BackupCommandTest {
         }
         assertThat(out.toString(StandardCharsets.UTF_8)).contains("--cbw-timeout=SECONDS").contains("default: 10)");
     }
+
+    private static CommandLine.ParseResult parse(String... args) {
+        return new CommandLine(new BackupCommand()).parseArgs(args);
+    }
+
+    @Test
+    void fsFreezeAloneIsRequiredAndDoesNotSwallowTheArchive() {
+        CommandLine.ParseResult p = parse("--qmp", "q.sock", "--fs-freeze", "a.vma");
+        assertThat(p.hasMatchedOption("--fs-freeze")).isTrue();
+        assertThat(p.hasMatchedOption("--fs-freeze=try")).isFalse();
+        assertThat(p.matchedPositionalValue(0, (Path) null)).isEqualTo(Path.of("a.vma"));
+        p = parse("--qmp", "q.sock", "--fs-freeze=try", "--qga", "g.sock", "a.vma");
+        assertThat(p.hasMatchedOption("--fs-freeze=try")).isTrue();
+        assertThat(p.hasMatchedOption("--fs-freeze")).isFalse();
+        assertThat(p.matchedOptionValue("--qga", (Path) null)).isEqualTo(Path.of("g.sock"));
+        assertThat(p.matchedPositionalValue(0, (Path) null)).isEqualTo(Path.of("a.vma"));
+        assertThat(parse("--qmp", "q.sock", "a.vma").hasMatchedOption("--fs-freeze")).isFalse();
+    }
+
+    @Test
+    void aBadFreezeModeOrQgaWithoutFreezeIsAUsageErrorBeforeAnythingIsTouched() {
+        Path archive = dir.resolve("a.vma");
+        err.reset();
+        assertThat(VmaBackupCli.execute("backup", "--qmp", dir.resolve("no.sock").toString(), "--fs-freeze=maybe",
+                archive.toString())).isEqualTo(ExitCode.USAGE);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("--fs-freeze").contains("maybe")
+                .doesNotContain("Exception");
+        err.reset();
+        assertThat(VmaBackupCli.execute("backup", "--qmp", dir.resolve("no.sock").toString(), "--qga",
+                dir.resolve("g.sock").toString(), archive.toString())).isEqualTo(ExitCode.USAGE);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("--qga").contains("--fs-freeze")
+                .doesNotContain("Exception");
+        assertThat(archive).doesNotExist();
+    }
 }

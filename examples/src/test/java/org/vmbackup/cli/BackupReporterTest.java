@@ -14,6 +14,8 @@ import org.vmbackup.core.BackupProgress;
 import org.vmbackup.core.BackupResult;
 import org.vmbackup.core.DiskProgress;
 import org.vmbackup.core.DiskResult;
+import org.vmbackup.core.FsFreeze;
+import org.vmbackup.core.FsFreezeResult;
 
 class BackupReporterTest {
     private static BackupProgress p(BackupPhase phase, long done, boolean fin) {
@@ -45,5 +47,30 @@ class BackupReporterTest {
                 "  vmstate: 2.0 KiB",
                 "  guest pause 42 ms, duration 1.0 s, 0.0 MB/s");
         assertThat(BackupReporter.size(3L << 30)).isEqualTo("3.0 GiB");
+    }
+
+    @Test
+    void theSummaryGivesTheFreezeWindowBesideThePauseOrSaysItIsNotQuiesced() {
+        StringWriter s = new StringWriter();
+        BackupReporter r = new BackupReporter(new PrintWriter(s), true);
+        r.summary(new BackupResult("/a.vma", Instant.EPOCH, List.of(), true, 0, Duration.ofMillis(42),
+                Duration.ofSeconds(1), new FsFreezeResult(FsFreeze.REQUIRED, true, 1, Duration.ofMillis(180), "",
+                        "")));
+        assertThat(s.toString().lines().toList()).containsSubsequence(
+                "  guest pause 42 ms, file systems frozen 180 ms, duration 1.0 s, 0.0 MB/s",
+                "  application-consistent: 1 file system(s) frozen by the guest agent");
+        s.getBuffer().setLength(0);
+        r.summary(new BackupResult("/a.vma", Instant.EPOCH, List.of(), true, 0, Duration.ofMillis(42),
+                Duration.ofSeconds(1), new FsFreezeResult(FsFreeze.TRY, false, 0, Duration.ZERO,
+                        "the VM has no guest agent channel", "")));
+        assertThat(s.toString()).contains("  guest pause 42 ms, duration")
+                .contains("  NOT quiesced, crash-consistent: the VM has no guest agent channel")
+                .doesNotContain("WARNING");
+        s.getBuffer().setLength(0);
+        r.summary(new BackupResult("/a.vma", Instant.EPOCH, List.of(), true, 0, Duration.ofMillis(42),
+                Duration.ofSeconds(1), new FsFreezeResult(FsFreeze.REQUIRED, true, 1, Duration.ZERO, "",
+                        "no reply to guest-fsfreeze-thaw within PT30S")));
+        assertThat(s.toString()).contains("WARNING: the guest's file systems may still be frozen")
+                .contains("no reply to guest-fsfreeze-thaw");
     }
 }

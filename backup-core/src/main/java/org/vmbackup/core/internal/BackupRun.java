@@ -32,6 +32,8 @@ import org.vmbackup.core.BackupProgressListener;
 import org.vmbackup.core.BackupResult;
 import org.vmbackup.core.ConfigBlob;
 import org.vmbackup.core.DiskResult;
+import org.vmbackup.core.FsFreeze;
+import org.vmbackup.core.FsFreezeResult;
 import org.vmbackup.core.VmDescription;
 import org.vmbackup.nbd.NbdEventLoop;
 import org.vmbackup.nbd.NbdExport;
@@ -74,12 +76,19 @@ public final class BackupRun {
      * @param nbdServerListener told about the NBD server once it listens
      * @param bandwidthLimit the disks' total copy rate in bytes/s, 0 for unlimited (the VM state is never limited)
      * @param cbwTimeout the longest a guest write may wait for the archive (see {@link GuestFirstGuard})
+     * @param fsFreeze whether to freeze the guest's file systems around the instant
+     * @param guestAgentSocket the guest agent's socket, or null for the VM's own agent channel
+     * @param freezeTimeout the longest the guest's file systems may stay frozen (see {@link GuestFreeze})
      */
     public record Config(QmpClient client, Path qmpSocket, List<String> disks, boolean vmstate, ArchiveTarget target,
             List<ConfigBlob> configs, boolean describeVm, BackupProgressListener listener, NbdEventLoop eventLoop,
             Duration commandTimeout, Duration resumeTimeout, Duration progressInterval, int sinkThreads,
-            java.util.function.Consumer<NbdServer> nbdServerListener, long bandwidthLimit, Duration cbwTimeout) {
+            java.util.function.Consumer<NbdServer> nbdServerListener, long bandwidthLimit, Duration cbwTimeout,
+            FsFreeze fsFreeze, Path guestAgentSocket, Duration freezeTimeout) {
     }
+
+    /** The longest each guest agent call before the freeze may take: a silent agent must not delay a backup long. */
+    private static final Duration AGENT_TIMEOUT = Duration.ofSeconds(10);
 
     private final Config cfg;
     private final String tag = UUID.randomUUID().toString().substring(0, 8);
@@ -96,6 +105,10 @@ public final class BackupRun {
     private final GuestFirstGuard guard;
     private ProgressTracker tracker;
     private VmstateReceiver receiver;
+    // the file-system freeze: null without one (off, or unavailable with TRY, freezeNote then says why)
+    private GuestFreeze freeze;
+    private boolean freezeHeld;
+    private String freezeNote = "";
     // learned from events, on the session thread only
     private Instant stopAt;
     private Instant resumeAt;
@@ -136,6 +149,7 @@ public final class BackupRun {
             listen(q.client());
             checkRequirements(q);
             boolean wasRunning = q.call("query-status", null).require("running").asBoolean();
+            openFreeze(q, wasRunning); // before anything is done to QEMU: a missing agent changes nothing
             List<SourceDisk> disks = SourceDisk.select(SourceDisk.fromQueryBlock(q.call("query-block", null)),
                     cfg.disks());
             ArchiveLayout layout = layout(q, disks, started);
@@ -155,12 +169,14 @@ public final class BackupRun {
             checkAbort();
 
             progress(BackupPhase.CRITICAL_SECTION);
+            freezeGuest();
             if (cfg.vmstate()) {
                 criticalSection(q, disks, jobs, wasRunning);
             } else {
                 // The transaction alone makes all disks consistent: each action drains its disk until commit.
                 cleanup.push("cancel and dismiss backup jobs", () -> finishJobs(q, jobs, abortArchive));
                 q.call("transaction", transaction(disks, jobs, false));
+                thawGuest();
             }
 
             progress(BackupPhase.COPYING);
@@ -190,21 +206,35 @@ public final class BackupRun {
                         c.dataBytes(), c.zeroBytes()));
             }
             progress(BackupPhase.DONE);
+            FsFreezeResult frozen = freezeResult();
             BackupResult r = new BackupResult(sink.describe(), started, results, cfg.vmstate(), vmstateBytes, pause,
-                    Duration.ofNanos(System.nanoTime() - t0));
-            log.info("backup {} complete: {} disks, {} bytes of data, VM state {} bytes, guest paused {} ms",
-                    r.archive(), results.size(), r.totalDataBytes(), vmstateBytes, pause.toMillis());
+                    Duration.ofNanos(System.nanoTime() - t0), frozen);
+            log.info("backup {} complete: {} disks, {} bytes of data, VM state {} bytes, guest paused {} ms{}",
+                    r.archive(), results.size(), r.totalDataBytes(), vmstateBytes, pause.toMillis(),
+                    frozen.mode() == FsFreeze.OFF ? "" : frozen.quiesced()
+                            ? ", file systems frozen " + frozen.window().toMillis() + " ms"
+                            : ", not quiesced: " + frozen.note());
             return r;
         } catch (Throwable e) {
             log.debug("backup failing: {}", e.toString());
             failing = true;
             keepArchive = false;
+            // An interrupted session still undoes everything (resumes and thaws the guest, cleans QEMU up): the
+            // interrupt is for the caller once the undo is done.
+            boolean interrupted = Thread.interrupted();
             cleanup.runAll();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
             if (sink != null) {
                 sink.abort(); // after a failed commit too
             }
             // chosen after cleanup: concurrent archive writers may still have reported the root cause meanwhile
             BackupException failure = sinkFailure.get() != null && !cancelled ? sinkFailure.get() : asBackup(e);
+            if (freeze != null && !freeze.thawFailure().isEmpty()) {
+                failure = new BackupException(failure.getMessage() + "; AND THE GUEST'S FILE SYSTEMS MAY STILL BE "
+                        + "FROZEN: the thaw failed: " + freeze.thawFailure(), failure);
+            }
             log.info("backup failed: {}", failure.getMessage());
             if (tracker != null) {
                 progress(BackupPhase.FAILED);
@@ -437,6 +467,7 @@ public final class BackupRun {
                 && q.call("query-status", null).require("running").asBoolean()) {
             q.call("stop", null); // QEMU 7.2 resumes a paused guest after the snapshot's setup: pause it again
         }
+        thawGuest(); // the instant is taken: the guest's writers go on while the disks are copied
         staging.close();
         long t4 = System.nanoTime();
         log.debug("critical section: stop {} us, transaction {} us, migrate {} us, until RESUME seen {} us",
@@ -453,6 +484,89 @@ public final class BackupRun {
                 }
             }
         }
+    }
+
+    // ---- file-system freeze ----
+
+    /** Reaches the guest agent for {@link FsFreeze#REQUIRED} / {@link FsFreeze#TRY}, or says why it cannot. */
+    private void openFreeze(QemuCalls q, boolean wasRunning) {
+        if (cfg.fsFreeze() == FsFreeze.OFF) {
+            return;
+        }
+        String unavailable;
+        if (!wasRunning) {
+            unavailable = "the guest is paused, so its agent cannot freeze anything";
+        } else {
+            Duration limit = cfg.commandTimeout().compareTo(AGENT_TIMEOUT) < 0 ? cfg.commandTimeout() : AGENT_TIMEOUT;
+            GuestAgentLink.Outcome link = GuestAgentLink.open(q.client(), cfg.guestAgentSocket(), limit);
+            unavailable = link.unavailable();
+            if (link.client() != null) {
+                var agent = link.client();
+                cleanup.push("close the guest agent connection", agent::close);
+                // asked, not assumed from the connection's state: its close may not have been noticed yet
+                GuestFreeze f = new GuestFreeze(GuestFreeze.of(agent), cfg.freezeTimeout(), limit,
+                        () -> q.tryCall("query-status", null, limit) != null);
+                cleanup.push("stop the freeze watchdog", f::close);
+                freeze = f;
+                return;
+            }
+        }
+        if (cfg.fsFreeze() == FsFreeze.REQUIRED) {
+            throw new BackupException("cannot freeze the guest's file systems: " + unavailable
+                    + "; nothing was done to the guest");
+        }
+        log.warn("not freezing the guest's file systems: {}; the backup is crash-consistent", unavailable);
+        freezeNote = unavailable;
+    }
+
+    /** Freezes the guest's file systems right before the instant; the thaw is on the cleanup stack first. */
+    private void freezeGuest() {
+        if (freeze == null) {
+            return;
+        }
+        GuestFreeze f = freeze;
+        cleanup.push("thaw the guest's file systems", f::thaw); // runs after the guest's run state is restored
+        try {
+            f.freeze();
+            freezeHeld = true;
+        } catch (BackupException e) {
+            if (cfg.fsFreeze() == FsFreeze.REQUIRED || cancelled || Thread.currentThread().isInterrupted()) {
+                throw e;
+            }
+            f.thaw(); // a freeze that timed out may still have happened in the guest
+            log.warn("{}; the backup is crash-consistent", e.getMessage());
+            freezeNote = e.getMessage();
+        }
+        checkAbort();
+    }
+
+    /** Thaws right after the instant (the guest runs again); fails a REQUIRED freeze that did not hold. */
+    private void thawGuest() {
+        if (freeze == null) {
+            return;
+        }
+        freeze.thaw();
+        if (freezeHeld && freeze.watchdogFired()) {
+            freezeHeld = false;
+            String why = "the file-system freeze outlived its bound of " + cfg.freezeTimeout()
+                    + " before the backup's instant was taken: the watchdog thawed the guest";
+            if (cfg.fsFreeze() == FsFreeze.REQUIRED) {
+                throw new BackupException(why);
+            }
+            log.warn("{}; the backup is crash-consistent", why);
+            freezeNote = why;
+        }
+    }
+
+    private FsFreezeResult freezeResult() {
+        if (cfg.fsFreeze() == FsFreeze.OFF) {
+            return FsFreezeResult.off();
+        }
+        if (freeze == null) {
+            return new FsFreezeResult(cfg.fsFreeze(), false, 0, Duration.ZERO, freezeNote, "");
+        }
+        return new FsFreezeResult(cfg.fsFreeze(), freezeHeld, freezeHeld ? freeze.frozenFileSystems() : 0,
+                freeze.window(), freezeNote, freeze.thawFailure());
     }
 
     private JsonObject transaction(List<SourceDisk> disks, List<String> jobs, boolean throttled) {

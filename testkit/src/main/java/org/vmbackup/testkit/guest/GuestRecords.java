@@ -96,8 +96,9 @@ public record GuestRecords(long count, long last, String tornTail, List<String> 
 
         /** Whether e2fsck saw a journal that needs recovery (a file system not cleanly quiesced). */
         public boolean needsRecovery() {
+            // e2fsck -n says "skipping journal recovery because doing a read-only filesystem check"
             return output.contains("needs_recovery") || output.contains("recovering journal")
-                    || output.contains("journal needs recovery");
+                    || output.contains("journal needs recovery") || output.contains("skipping journal recovery");
         }
     }
 
