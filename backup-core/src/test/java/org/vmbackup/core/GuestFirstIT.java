@@ -200,7 +200,29 @@ class GuestFirstIT {
                 assertThat(s.toList()).isEmpty();
             }
         } finally {
-            ProcessRunner.command("umount", full.toString()).timeout(Duration.ofSeconds(30)).run().requireSuccess();
+            unmount(full);
+        }
+    }
+
+    /**
+     * Unmounts the test's tmpfs. The failed session's archive files may be closed a moment after it reported (the
+     * sink's abort runs on its own thread): retry for a few seconds, then detach it lazily so no mount outlives
+     * the test either way.
+     */
+    private static void unmount(Path mountPoint) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (true) {
+            var r = ProcessRunner.command("umount", mountPoint.toString()).timeout(Duration.ofSeconds(30)).run();
+            if (r.exitCode() == 0) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                ProcessRunner.command("umount", "-l", mountPoint.toString()).timeout(Duration.ofSeconds(30)).run()
+                        .requireSuccess();
+                throw new AssertionError("tmpfs " + mountPoint + " still busy 10 s after the backup failed: "
+                        + r.output().strip());
+            }
+            Thread.sleep(100);
         }
     }
 }
