@@ -141,7 +141,7 @@ public final class LiveRestorePlan {
         List<QueryCommands.BlockInfo> blocks = RestoreVmSession.await(block, "query-block");
         log.debug("live restore: query-status '{}' and query-block after {} ms", st.status(),
                 LiveRestoreSession.ms(t0));
-        List<RestoreDiskMatch> matches = RestoreDiskMatch.match(server.disks(), blocks);
+        List<RestoreDiskMatch> matches = RestoreDiskMatch.match(server.disks().stream().map(d -> new ArchiveDisk(d.name(), d.size())).toList(), blocks);
         for (RestoreDiskMatch m : matches) {
             Path want = images.get(m.device().name());
             if (!"qcow2".equals(m.driver()) || m.file() == null || !Path.of(m.file()).toAbsolutePath().normalize()

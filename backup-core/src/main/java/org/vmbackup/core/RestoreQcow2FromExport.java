@@ -7,11 +7,9 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.vmbackup.core.internal.RestoreNames;
 import org.vmbackup.core.internal.RestoreQemuImg;
-import org.vmbackup.vma.VmaDevice;
 
 /** The qcow2 path of {@link RestoreSession} for archive files: {@code qemu-img convert} reads our NBD export. */
 final class RestoreQcow2FromExport {
@@ -22,8 +20,8 @@ final class RestoreQcow2FromExport {
     private RestoreQcow2FromExport() {
     }
 
-    static RestoreResult run(Path archive, Path targetDir, Set<String> devices, RestoreProgressListener listener,
-            Path qemuImg, long bandwidthLimit, long t0) throws IOException {
+    static RestoreResult run(Path archive, ArchiveLayout layout, List<Integer> selectedDisks, Path targetDir,
+            RestoreProgressListener listener, Path qemuImg, long bandwidthLimit, long t0) throws IOException {
         Path dir = targetDir.toAbsolutePath().normalize();
         Path sockDir = Files.createTempDirectory("vmabackup-nbd-");
         Path sock = sockDir.resolve("nbd.sock");
@@ -40,9 +38,9 @@ final class RestoreQcow2FromExport {
         }
         List<Path> temps = new ArrayList<>();
         try {
-            List<VmaDevice> selected = RestoreSession.select(server.index().header(), devices);
+            List<ArchiveDisk> selected = selectedDisks.stream().map(layout::disk).toList();
             List<Path> finals = new ArrayList<>();
-            for (VmaDevice d : selected) {
+            for (ArchiveDisk d : selected) {
                 finals.add(RestoreNames.imagePath(dir, d.name(), RestoreFormat.QCOW2.extension()));
             }
             RestoreSession.refuseExisting(finals);
@@ -55,7 +53,7 @@ final class RestoreQcow2FromExport {
                     });
             try {
                 for (int i = 0; i < selected.size(); i++) {
-                    VmaDevice d = selected.get(i);
+                    ArchiveDisk d = selected.get(i);
                     Path temp = RestoreNames.tempPath(finals.get(i));
                     temps.add(temp);
                     // qemu-img reads the data runs in order and skips holes: data read / data stored ~ progress
@@ -81,7 +79,7 @@ final class RestoreQcow2FromExport {
             }
             List<RestoredDisk> out = new ArrayList<>();
             for (int i = 0; i < selected.size(); i++) {
-                VmaDevice d = selected.get(i);
+                ArchiveDisk d = selected.get(i);
                 Files.move(temps.get(i), finals.get(i), StandardCopyOption.ATOMIC_MOVE);
                 listener.progress(new RestoreProgress(d.name(), d.size(), d.size(), true));
                 out.add(new RestoredDisk(d.name(), finals.get(i), RestoreFormat.QCOW2, d.size(), -1));
