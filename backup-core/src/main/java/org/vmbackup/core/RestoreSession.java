@@ -90,9 +90,8 @@ public final class RestoreSession {
         try (ArchiveSource source = archivePath != null ? ArchiveSource.open(archivePath)
                 : ArchiveSource.vmaStream(archiveStream, "the archive stream")) {
             List<Integer> selected = select(source.layout(), devices);
-            if (format == RestoreFormat.QCOW2 && source instanceof VmaFileSource) {
-                return RestoreQcow2FromExport.run(archivePath, source.layout(), selected, targetDir, listener,
-                        qemuImg, bandwidthLimit, t0);
+            if (format == RestoreFormat.QCOW2 && source.randomAccess()) {
+                return RestoreQcow2FromExport.run(source, selected, targetDir, listener, qemuImg, bandwidthLimit, t0);
             }
             if (format == RestoreFormat.RAW) {
                 return streamRaw(source, selected, targetDir.toAbsolutePath().normalize(),

@@ -5,8 +5,8 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.vmbackup.core.VmaExportServer;
-import org.vmbackup.vma.VmaDevice;
+import org.vmbackup.core.ArchiveDisk;
+import org.vmbackup.core.ArchiveExportServer;
 
 /**
  * {@code vmabackup nbd serve --vma ARCHIVE (--socket PATH | --port N)}: every disk of an uncompressed archive as a
@@ -23,17 +23,17 @@ final class NbdServeVmaSupport {
      */
     static int serve(PrintWriter err, Path archive, Path socket, InetSocketAddress tcp, boolean warmUp)
             throws Exception {
-        VmaExportServer.Builder b = VmaExportServer.builder(archive).warmUp(warmUp);
+        ArchiveExportServer.Builder b = ArchiveExportServer.builder(archive).warmUp(warmUp);
         if (socket != null) {
             b.unixSocket(socket);
         } else {
             b.tcp(tcp);
         }
-        VmaExportServer server = RestoreCommand.join(b.start());
+        ArchiveExportServer server = RestoreCommand.join(b.start());
         Thread hook = new Thread(() -> closeQuietly(server), "nbd-serve-vma-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            for (VmaDevice d : server.disks()) {
+            for (ArchiveDisk d : server.disks()) {
                 err.printf("serving export '%s' (%d bytes, read-only) of %s on %s%n", d.name(), d.size(),
                         archive.getFileName(), server.localAddress());
             }
@@ -54,7 +54,7 @@ final class NbdServeVmaSupport {
     }
 
     /** The shutdown hook's close: bounded, since the JVM exits only when every hook has returned. */
-    private static void closeQuietly(VmaExportServer server) {
+    private static void closeQuietly(ArchiveExportServer server) {
         try {
             server.close().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {

@@ -1,0 +1,125 @@
+package org.vmbackup.core.internal;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.vmbackup.core.BackupException;
+import org.vmbackup.core.BlockStatus;
+import org.vmbackup.core.RandomAccessDisk;
+import org.vmbackup.nbd.NbdBackend;
+import org.vmbackup.nbd.NbdExtent;
+
+/**
+ * A read-only NBD backend serving one disk of an archive through its {@link RandomAccessDisk}, whatever the format:
+ * reads are the disk's reads (holes read as zeros), block status is the disk's hole/data runs. Both run on the given
+ * executor, never on the event loop: a source may do file I/O for either (a directory archive finds holes by
+ * reading). Not to be confused with {@link ArchiveExportBackend}, the backup side's write target.
+ */
+public final class ArchiveReadBackend implements NbdBackend {
+    /**
+     * Block-status runs looked at per request. QEMU asks for one extent at a time (NBD_CMD_FLAG_REQ_ONE), so more
+     * would be work thrown away; a few let adjacent runs of one status merge into one long extent (a directory
+     * archive reports at most 1 MiB per run), and a reply may stop short of the range asked for.
+     */
+    private static final int MAX_RUNS = 16;
+
+    private final RandomAccessDisk disk;
+    private final Executor executor;
+
+    /**
+     * A backend for {@code disk}.
+     *
+     * @param executor where the blocking archive reads run
+     */
+    public ArchiveReadBackend(RandomAccessDisk disk, Executor executor) {
+        this.disk = Objects.requireNonNull(disk, "disk");
+        this.executor = Objects.requireNonNull(executor, "executor");
+    }
+
+    @Override
+    public long size() {
+        return disk.disk().size();
+    }
+
+    @Override
+    public CompletableFuture<ByteBuf> read(long offset, int length) {
+        return CompletableFuture.supplyAsync(() -> {
+            ByteBuf buf = ByteBufAllocator.DEFAULT.directBuffer(length, length);
+            try {
+                ByteBuffer nio = buf.nioBuffer(0, length);
+                int n = disk.read(offset, nio);
+                if (n < length) {
+                    throw new BackupException("disk " + disk.disk().name() + ": short read at offset " + offset);
+                }
+                buf.writerIndex(length);
+                return buf;
+            } catch (IOException e) {
+                buf.release();
+                throw new UncheckedIOException(e);
+            } catch (RuntimeException e) {
+                buf.release();
+                throw e;
+            }
+        }, executor);
+    }
+
+    @Override
+    public CompletableFuture<List<NbdExtent>> extents(long offset, long length) {
+        long end = Math.min(size(), offset + length);
+        if (offset >= end) {
+            return CompletableFuture.completedFuture(List.of());
+        }
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return runs(offset, end);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }, executor);
+    }
+
+    /** The hole/data runs from {@code offset}, adjacent runs of one status merged, up to {@code end}. */
+    private List<NbdExtent> runs(long offset, long end) throws IOException {
+        List<NbdExtent> out = new ArrayList<>();
+        long runStart = offset;
+        long at = offset;
+        Boolean hole = null;
+        for (int i = 0; i < MAX_RUNS && at < end; i++) {
+            BlockStatus s = disk.blockStatus(at, end - at);
+            if (hole != null && s.hole() != hole) {
+                out.add(extent(runStart, at - runStart, hole));
+                runStart = at;
+            }
+            hole = s.hole();
+            at += s.length();
+        }
+        out.add(extent(runStart, at - runStart, hole));
+        return out;
+    }
+
+    private static NbdExtent extent(long offset, long length, boolean hole) {
+        return hole ? NbdExtent.hole(offset, length) : NbdExtent.data(offset, length);
+    }
+
+    @Override
+    public boolean canWrite() {
+        return false;
+    }
+
+    @Override
+    public boolean canMultiConn() {
+        return true; // read-only: every connection sees the same bytes
+    }
+
+    @Override
+    public boolean canExtents() {
+        return true;
+    }
+}
