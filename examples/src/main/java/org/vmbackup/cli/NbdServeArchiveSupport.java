@@ -9,12 +9,13 @@ import org.vmbackup.core.ArchiveDisk;
 import org.vmbackup.core.ArchiveExportServer;
 
 /**
- * {@code vmabackup nbd serve --vma ARCHIVE (--socket PATH | --port N)}: every disk of an uncompressed archive as a
- * read-only export named after the device, until the process is killed or interrupted. Owned by the restore area;
+ * {@code vmabackup nbd serve --archive ARCHIVE (--socket PATH | --port N)} ({@code --vma} is its old name): every
+ * disk of a random-access archive (an uncompressed VMA file, a directory archive) as a read-only export named after
+ * the disk, until the process is killed or interrupted. Owned by the restore area;
  * {@link NbdServeCommand} only hands over to it.
  */
-final class NbdServeVmaSupport {
-    private NbdServeVmaSupport() {
+final class NbdServeArchiveSupport {
+    private NbdServeArchiveSupport() {
     }
 
     /**
@@ -30,7 +31,7 @@ final class NbdServeVmaSupport {
             b.tcp(tcp);
         }
         ArchiveExportServer server = RestoreCommand.join(b.start());
-        Thread hook = new Thread(() -> closeQuietly(server), "nbd-serve-vma-shutdown");
+        Thread hook = new Thread(() -> closeQuietly(server), "nbd-serve-archive-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             for (ArchiveDisk d : server.disks()) {
