@@ -35,13 +35,14 @@ import org.vmbackup.qmp.command.MigrationCommands;
 import org.vmbackup.qmp.command.QueryCommands;
 
 /**
- * Restores a whole running VM from an archive with a {@code vmstate} device into a QEMU started with
+ * Restores a whole running VM from an archive with a VM state ({@link ArchiveSource}: VMA file or stream, directory
+ * archive) into a QEMU started with
  * {@code -incoming defer} and the same disks (raw or qcow2 image files, named like the archive's
  * {@code drive-<device>} disks, of the same sizes). Devices are checked first: a QEMU that does not match is refused before anything is
  * written. Then, in one sequential pass over the archive (compressed archives and stdin work), raw disk images are
  * rewritten in place (QEMU has not activated them yet), qcow2 ones receive the disk through a raw copy in the work
- * directory and {@code qemu-img convert -n}, and the migration stream is spooled to a private file; the
- * stream is fed with {@code migrate-incoming unix:...}, and after MIGRATION {@code completed} the guest is resumed
+ * directory and {@code qemu-img convert -n}; a sequential archive's migration stream is spooled to a private file
+ * meanwhile (a random-access one gives it directly, {@link ArchiveSource#vmstate()}); the stream is fed with {@code migrate-incoming unix:...}, and after MIGRATION {@code completed} the guest is resumed
  * with {@code cont}: it continues at the instant of the backup. A {@linkplain Builder#bandwidthLimit bandwidth
  * limit} holds the disk writes and the migration stream to one total rate.
  *
@@ -87,8 +88,8 @@ public final class RestoreVmSession {
      * Runs the restore on the executor.
      *
      * @return completes with the result, or exceptionally with a {@link BackupException} (QEMU not waiting for an
-     *     incoming migration, devices not matching, migration failed), a {@link org.vmbackup.vma.VmaFormatException}
-     *     (bad archive; the migration is then never started) or a {@link UncheckedIOException}
+     *     incoming migration, devices not matching, migration failed) or an {@link UncheckedIOException} (a bad
+     *     archive, naming it and where: the migration is then never started; I/O errors)
      */
     public CompletableFuture<RestoreVmResult> start() {
         return CompletableFuture.supplyAsync(() -> {
@@ -106,9 +107,12 @@ public final class RestoreVmSession {
 
     private RestoreVmResult run() throws IOException, InterruptedException {
         long t0 = System.nanoTime();
-        QmpClient qmp = client != null ? client : connect(qmpSocket);
+        // the archive first: a bad one (or one with unsafe names) is refused before QEMU is touched
         try (ArchiveSource source = archivePath != null ? ArchiveSource.open(archivePath)
-                : ArchiveSource.vmaStream(archiveStream, "the archive stream")) {
+                : ArchiveSource.vmaStream(archiveStream, "the archive stream");
+                QmpConnection connection = new QmpConnection(client != null ? client : connect(qmpSocket),
+                        client == null)) {
+            QmpClient qmp = connection.client();
             List<RestoreDiskMatch> matches = checkTarget(qmp, source.layout());
             Path work = workDir != null ? Files.createDirectories(workDir)
                     : Files.createTempDirectory("vmabackup-restore-");
@@ -143,9 +147,15 @@ public final class RestoreVmSession {
                     }
                 }
             }
-        } finally {
-            if (client == null) {
-                qmp.close();
+        }
+    }
+
+    /** The QMP client of a run, closed at its end if the run opened it. */
+    private record QmpConnection(QmpClient client, boolean owned) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (owned) {
+                client.close();
             }
         }
     }
@@ -325,14 +335,17 @@ public final class RestoreVmSession {
             return this;
         }
 
-        /** The archive file (raw, zstd or gzip). */
+        /**
+         * The archive: a VMA file (plain, zstd or gzip) or a directory archive, recognised by content
+         * ({@link ArchiveSource#open}).
+         */
         public Builder archive(Path archive) {
             this.archivePath = Objects.requireNonNull(archive, "archive");
             this.archiveStream = null;
             return this;
         }
 
-        /** The archive as a stream, e.g. stdin; closed when the restore ends. */
+        /** A VMA archive as a stream, e.g. stdin (plain, zstd or gzip); closed when the restore ends. */
         public Builder archive(InputStream archive) {
             this.archiveStream = Objects.requireNonNull(archive, "archive");
             this.archivePath = null;
