@@ -5,7 +5,6 @@ import io.netty.buffer.ByteBufAllocator;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -24,11 +23,11 @@ import org.vmbackup.nbd.NbdExtent;
  */
 public final class ArchiveReadBackend implements NbdBackend {
     /**
-     * Block-status runs looked at per request. QEMU asks for one extent at a time (NBD_CMD_FLAG_REQ_ONE), so more
-     * would be work thrown away; a few let adjacent runs of one status merge into one long extent (a directory
-     * archive reports at most 1 MiB per run), and a reply may stop short of the range asked for.
+     * Block-status runs of one status merged into the extent of a request: a directory archive reports at most
+     * 1 MiB per run, so a long data range would otherwise cost a round trip per MiB.
      */
     private static final int MAX_RUNS = 16;
+    private static final int PEEK = 4096;
 
     private final RandomAccessDisk disk;
     private final Executor executor;
@@ -85,23 +84,22 @@ public final class ArchiveReadBackend implements NbdBackend {
         }, executor);
     }
 
-    /** The hole/data runs from {@code offset}, adjacent runs of one status merged, up to {@code end}. */
+    /**
+     * The one extent from {@code offset}: the run there, merged with the following runs of the same status. A reply
+     * may stop short of the range asked for, and QEMU asks for one extent at a time (NBD_CMD_FLAG_REQ_ONE): going on
+     * past a change of status would scan runs the client never looks at (for a long disk, in every request).
+     */
     private List<NbdExtent> runs(long offset, long end) throws IOException {
-        List<NbdExtent> out = new ArrayList<>();
-        long runStart = offset;
-        long at = offset;
-        Boolean hole = null;
-        for (int i = 0; i < MAX_RUNS && at < end; i++) {
-            BlockStatus s = disk.blockStatus(at, end - at);
-            if (hole != null && s.hole() != hole) {
-                out.add(extent(runStart, at - runStart, hole));
-                runStart = at;
+        BlockStatus first = disk.blockStatus(offset, end - offset);
+        long at = offset + first.length();
+        for (int i = 1; i < MAX_RUNS && at < end; i++) {
+            // a one-block look first: a run of the other status may be long, and its length is not needed
+            if (disk.blockStatus(at, Math.min(end - at, PEEK)).hole() != first.hole()) {
+                break;
             }
-            hole = s.hole();
-            at += s.length();
+            at += disk.blockStatus(at, end - at).length();
         }
-        out.add(extent(runStart, at - runStart, hole));
-        return out;
+        return List.of(extent(offset, at - offset, first.hole()));
     }
 
     private static NbdExtent extent(long offset, long length, boolean hole) {
