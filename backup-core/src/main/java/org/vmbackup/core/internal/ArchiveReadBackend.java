@@ -6,9 +6,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.vmbackup.core.BackupException;
 import org.vmbackup.core.BlockStatus;
 import org.vmbackup.core.RandomAccessDisk;
@@ -28,9 +31,23 @@ public final class ArchiveReadBackend implements NbdBackend {
      */
     private static final int MAX_RUNS = 16;
     private static final int PEEK = 4096;
+    /**
+     * How far past a short request a run is looked up: the server asks for the extents of every READ (to send holes
+     * as holes), and a client reads a run in pieces (qemu-img: 2 MiB), so the run found for the first piece answers
+     * the next ones from {@link #known} without a trip to the read threads.
+     */
+    private static final long LOOKAHEAD = 8L << 20;
+    /** Runs remembered at most (about 100 bytes each); then the memory starts over. */
+    private static final int MAX_KNOWN = 1 << 16;
 
     private final RandomAccessDisk disk;
     private final Executor executor;
+    /**
+     * Runs found so far, by start offset (each as far as it was looked up): a client's parallel readers (qemu-img
+     * convert runs several) each find their run here, where one remembered run would be replaced under them.
+     */
+    private final ConcurrentSkipListMap<Long, NbdExtent> known = new ConcurrentSkipListMap<>();
+    private final AtomicInteger knownCount = new AtomicInteger();
 
     /**
      * A backend for {@code disk}.
@@ -75,9 +92,22 @@ public final class ArchiveReadBackend implements NbdBackend {
         if (offset >= end) {
             return CompletableFuture.completedFuture(List.of());
         }
+        Map.Entry<Long, NbdExtent> at = known.floorEntry(offset);
+        NbdExtent run = at == null ? null : at.getValue();
+        if (run != null && offset < run.end()) {
+            return CompletableFuture.completedFuture(List.of(extent(offset, Math.min(run.end(), end) - offset,
+                    run.hole())));
+        }
+        long lookTo = Math.min(size(), Math.max(end, offset + LOOKAHEAD));
         return CompletableFuture.supplyAsync(() -> {
             try {
-                return runs(offset, end);
+                NbdExtent found = run(offset, lookTo);
+                if (knownCount.incrementAndGet() > MAX_KNOWN) {
+                    known.clear();
+                    knownCount.set(1);
+                }
+                known.put(found.offset(), found);
+                return List.of(extent(offset, Math.min(found.end(), end) - offset, found.hole()));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -85,11 +115,11 @@ public final class ArchiveReadBackend implements NbdBackend {
     }
 
     /**
-     * The one extent from {@code offset}: the run there, merged with the following runs of the same status. A reply
-     * may stop short of the range asked for, and QEMU asks for one extent at a time (NBD_CMD_FLAG_REQ_ONE): going on
-     * past a change of status would scan runs the client never looks at (for a long disk, in every request).
+     * The run at {@code offset} up to at most {@code end}, merged with the following runs of the same status: the one
+     * extent of a reply. A reply may stop short of the range asked for, and QEMU asks for one extent at a time
+     * (NBD_CMD_FLAG_REQ_ONE): going on past a change of status would scan runs the client never looks at.
      */
-    private List<NbdExtent> runs(long offset, long end) throws IOException {
+    private NbdExtent run(long offset, long end) throws IOException {
         BlockStatus first = disk.blockStatus(offset, end - offset);
         long at = offset + first.length();
         for (int i = 1; i < MAX_RUNS && at < end; i++) {
@@ -99,7 +129,7 @@ public final class ArchiveReadBackend implements NbdBackend {
             }
             at += disk.blockStatus(at, end - at).length();
         }
-        return List.of(extent(offset, at - offset, first.hole()));
+        return extent(offset, at - offset, first.hole());
     }
 
     private static NbdExtent extent(long offset, long length, boolean hole) {
