@@ -58,6 +58,14 @@ public interface ArchiveSource extends AutoCloseable {
      */
     ReadableByteChannel vmstate() throws IOException;
 
+    /**
+     * Archive bytes {@link #read} went through so far (for a compressed VMA: decompressed), for results and
+     * throughput figures; 0 when the source does not count them.
+     */
+    default long bytesRead() {
+        return 0;
+    }
+
     /** The archive, for messages: its path, or a description of the stream. */
     String describe();
 

@@ -45,7 +45,7 @@ final class ArchiveSources {
         if (head.remaining() == 4 && head.getInt(0) == VMA_MAGIC) {
             return VmaFileSource.open(p);
         }
-        throw new IOException(p + " is not an archive: neither a VMA file (plain, zstd or gzip) nor a directory "
+        throw new IOException(p + " is not an archive: not a VMA archive (plain, zstd or gzip) and not a directory "
                 + "archive");
     }
 }

@@ -35,6 +35,7 @@ final class DirectoryArchiveSource implements ArchiveSource {
     private final ArchiveLayout layout;
     private final long vmstateSize;
     private final List<FileChannel> open = new ArrayList<>();
+    private long bytesRead;
 
     private DirectoryArchiveSource(Path dir, ArchiveLayout layout, long vmstateSize) {
         this.dir = dir;
@@ -145,6 +146,7 @@ final class DirectoryArchiveSource implements ArchiveSource {
                 for (long pos = 0; pos < d.size(); ) {
                     int n = (int) Math.min(CHUNK, d.size() - pos);
                     readFully(ch, ByteBuffer.wrap(buf, 0, n), pos, DirectoryArchiveSink.diskFileName(d.name()), d.size());
+                    bytesRead += n;
                     runs(visitor, i, pos, buf, n);
                     pos += n;
                 }
@@ -155,6 +157,7 @@ final class DirectoryArchiveSource implements ArchiveSource {
                 for (long pos = 0; pos < vmstateSize; ) {
                     int n = (int) Math.min(CHUNK, vmstateSize - pos);
                     readFully(ch, ByteBuffer.wrap(buf, 0, n), pos, DirectoryArchiveSink.VMSTATE, vmstateSize);
+                    bytesRead += n;
                     visitor.vmstate(pos, ByteBuffer.wrap(buf, 0, n).asReadOnlyBuffer());
                     pos += n;
                 }
@@ -255,6 +258,11 @@ final class DirectoryArchiveSource implements ArchiveSource {
             throw new IOException("archive " + dir + " has no VM state");
         }
         return FileChannel.open(dir.resolve(DirectoryArchiveSink.VMSTATE), StandardOpenOption.READ);
+    }
+
+    @Override
+    public long bytesRead() {
+        return bytesRead;
     }
 
     @Override

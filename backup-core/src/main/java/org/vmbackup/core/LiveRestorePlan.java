@@ -14,7 +14,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vmbackup.core.internal.RateLimiter;
 import org.vmbackup.core.internal.RestoreDiskMatch;
-import org.vmbackup.core.internal.RestoreIndexChannel;
 import org.vmbackup.core.internal.RestoreMigrationFeeder;
 import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.qmp.QmpClientOptions;
@@ -24,7 +23,6 @@ import org.vmbackup.qmp.command.BlockCommands;
 import org.vmbackup.qmp.command.MachineCommands;
 import org.vmbackup.qmp.command.MigrationCommands;
 import org.vmbackup.qmp.command.QueryCommands;
-import org.vmbackup.vma.VmaDevice;
 
 /**
  * A prepared live restore: the archive is served over NBD and the local images exist. Start QEMU on
@@ -33,7 +31,7 @@ import org.vmbackup.vma.VmaDevice;
 public final class LiveRestorePlan {
     private static final Logger log = LoggerFactory.getLogger(LiveRestorePlan.class);
 
-    private final VmaExportServer server;
+    private final ArchiveExportServer server;
     private final Map<String, Path> images;
     private final Path socket;
     /** The temporary directory of the socket, made by the session (removed at the end), or null. */
@@ -43,7 +41,7 @@ public final class LiveRestorePlan {
     private final Executor executor;
     private final long t0;
 
-    LiveRestorePlan(VmaExportServer server, Map<String, Path> images, Path socket, Path ownedSocketDir,
+    LiveRestorePlan(ArchiveExportServer server, Map<String, Path> images, Path socket, Path ownedSocketDir,
             long rateLimit, RestoreProgressListener listener, Executor executor, long t0) {
         this.server = server;
         this.images = Map.copyOf(images);
@@ -67,18 +65,18 @@ public final class LiveRestorePlan {
 
     /**
      * Completes once the archive is indexed: {@link LiveRestoreSession#prepare()} only checks its header, the scan of
-     * its extents runs in the background (so the time to a running VM does not grow with the disks). Fails with the
-     * scan's error ({@link org.vmbackup.vma.VmaFormatException} for a truncated or corrupt archive); then guest reads
+     * its extents (a VMA file's) runs in the background (so the time to a running VM does not grow with the disks).
+     * Fails with the scan's error (an {@link UncheckedIOException} naming the archive, e.g. a truncated VMA); then guest reads
      * of archive data fail and {@link #start} fails before resuming the guest. Join it before starting QEMU to refuse
      * a bad archive first, at the cost of the scan's time.
      */
     public CompletableFuture<Void> archiveIndexed() {
-        return server.indexed().thenApply(i -> (Void) null);
+        return server.ready();
     }
 
     /** Whether the archive has a VM state (then start QEMU with {@code -incoming defer}). */
     public boolean hasVmstate() {
-        return server.header().device("vmstate").isPresent();
+        return server.layout().hasVmstate();
     }
 
     /**
@@ -151,11 +149,12 @@ public final class LiveRestorePlan {
             }
         }
         if ("inmigrate".equals(st.status())) {
-            VmaDevice vmstate = server.header().device("vmstate").orElseThrow(() -> new BackupException(
-                    "QEMU waits for an incoming migration but the archive has no VM state: start it without "
-                            + "-incoming"));
+            if (!hasVmstate()) {
+                throw new BackupException("QEMU waits for an incoming migration but the archive has no VM state: "
+                        + "start it without -incoming");
+            }
             awaitIndex();
-            loadVmstate(qmp, vmstate);
+            loadVmstate(qmp);
             st = RestoreVmSession.await(qmp.execute(new QueryCommands.QueryStatus()), "query-status");
             log.debug("live restore: query-status '{}' after {} ms", st.status(), LiveRestoreSession.ms(t0));
         } else if (hasVmstate()) {
@@ -189,7 +188,7 @@ public final class LiveRestorePlan {
     /** Waits for the archive's index (scanned in the background since prepare) and throws its failure as is. */
     private void awaitIndex() throws InterruptedException {
         try {
-            server.indexed().get();
+            server.ready().get();
         } catch (java.util.concurrent.ExecutionException e) {
             Throwable c = e.getCause() instanceof CompletionException && e.getCause().getCause() != null
                     ? e.getCause().getCause() : e.getCause();
@@ -198,7 +197,7 @@ public final class LiveRestorePlan {
         log.debug("live restore: archive index ready after {} ms", LiveRestoreSession.ms(t0));
     }
 
-    private void loadVmstate(QmpClient qmp, VmaDevice vmstate) throws IOException, InterruptedException {
+    private void loadVmstate(QmpClient qmp) throws IOException, InterruptedException {
         Path mig = socket.resolveSibling("migrate.sock");
         Files.deleteIfExists(mig);
         try (QmpEventSubscription events = qmp.subscribe(e -> e instanceof QmpEvent.Migration)) {
@@ -207,7 +206,10 @@ public final class LiveRestorePlan {
             RestoreVmSession.await(qmp.execute(new MigrationCommands.MigrateIncoming("unix:" + mig)),
                     "migrate-incoming");
             // not held to the bandwidth limit: the guest waits for its state, as for its own reads of the archive
-            long sent = RestoreMigrationFeeder.feed(mig, new RestoreIndexChannel(server.index(), vmstate));
+            long sent;
+            try (var vmstate = server.source().vmstate()) {
+                sent = RestoreMigrationFeeder.feed(mig, vmstate);
+            }
             QmpEvent.Migration end = RestoreVmSession.await(events.await(QmpEvent.Migration.class,
                     m -> m.status().equals("completed") || m.status().equals("failed"), Duration.ofMinutes(30)),
                     "the incoming migration to finish");

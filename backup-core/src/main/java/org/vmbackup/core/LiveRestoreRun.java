@@ -30,7 +30,7 @@ public final class LiveRestoreRun {
 
     private final QmpClient qmp;
     private final boolean ownsClient;
-    private final VmaExportServer server;
+    private final ArchiveExportServer server;
     private final Path socket;
     private final Path ownedSocketDir;
     private final List<RestoreDiskMatch> matches;
@@ -41,7 +41,7 @@ public final class LiveRestoreRun {
     private final CompletableFuture<LiveRestoreResult> completion = new CompletableFuture<>();
     private final ScheduledExecutorService poller;
 
-    LiveRestoreRun(QmpClient qmp, boolean ownsClient, VmaExportServer server, Path socket, Path ownedSocketDir,
+    LiveRestoreRun(QmpClient qmp, boolean ownsClient, ArchiveExportServer server, Path socket, Path ownedSocketDir,
             List<RestoreDiskMatch> matches, Map<String, Path> images, QmpEventSubscription jobs,
             RestoreProgressListener listener, Executor executor, long t0, Duration timeToRunning) {
         this.qmp = qmp;

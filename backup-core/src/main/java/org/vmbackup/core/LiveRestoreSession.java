@@ -18,15 +18,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vmbackup.core.internal.RestoreNames;
 import org.vmbackup.core.internal.ToolProcess;
-import org.vmbackup.vma.VmaDevice;
-import org.vmbackup.vma.VmaHeader;
 
 /**
  * Live restore: the VM runs at once on its archive, served by our NBD server, while its disks are copied into local
  * images in the background.
  *
  * <ol>
- *   <li>{@link #prepare()} indexes the (uncompressed, seekable) archive, serves its disks read-only over NBD on a
+ *   <li>{@link #prepare()} opens the archive (random access: an uncompressed VMA file or a directory archive), serves
+ *       its disks read-only over NBD ({@link ArchiveExportServer}) on a
  *       private unix socket and creates one local qcow2 image per disk, {@code <dir>/<device>.qcow2}, whose backing
  *       file is the NBD export of that disk: reads of data not yet copied go to the archive, guest writes land
  *       locally.</li>
@@ -77,8 +76,8 @@ public final class LiveRestoreSession {
     /**
      * Indexes the archive, starts the NBD export and creates the local images (never overwriting a file).
      *
-     * @return the plan to start QEMU with; fails with a {@link org.vmbackup.vma.VmaFormatException} for a bad or
-     *     compressed archive, or a {@link BackupException} (existing images, qemu-img failure)
+     * @return the plan to start QEMU with; fails with an {@link UncheckedIOException} naming a missing or bad archive,
+     *     or a {@link BackupException} (an archive read in order only, existing images, qemu-img failure)
      */
     public CompletableFuture<LiveRestorePlan> prepare() {
         return CompletableFuture.supplyAsync(() -> {
@@ -94,20 +93,29 @@ public final class LiveRestoreSession {
     private LiveRestorePlan doPrepare() throws IOException {
         long t0 = System.nanoTime();
         Path dir = imageDir.toAbsolutePath().normalize();
-        // The header (checked, uncompressed) is all the images and the exports need: the scan of the archive for its
-        // index runs in the background while the images are created, the server starts and QEMU starts; reads wait
-        // for it, and LiveRestorePlan.start waits for it before resuming a paused guest or starting the copy.
-        VmaHeader header = VmaExportServer.Builder.readHeader(archive);
-        List<VmaDevice> disks = header.devices().stream().filter(d -> !d.isVmstate()).toList();
+        // The layout (header or manifest) is all the images and the exports need: making the disks ready for random
+        // access (for a VMA file, the scan for its index) runs in the background while the images are created, the
+        // server starts and QEMU starts; reads wait for it, and LiveRestorePlan.start waits for it before resuming a
+        // paused guest or starting the copy.
+        ArchiveSource source = ArchiveSource.open(archive);
+        try {
+            ArchiveExportServer.requireRandomAccess(source);
+            RestoreSession.select(source.layout(), java.util.Set.of()); // refuses unsafe disk names up front
+        } catch (RuntimeException e) {
+            source.close();
+            throw e;
+        }
+        List<ArchiveDisk> disks = source.layout().disks();
         List<Path> finals = new ArrayList<>();
-        for (VmaDevice d : disks) {
+        for (ArchiveDisk d : disks) {
             finals.add(RestoreNames.imagePath(dir, d.name(), RestoreFormat.QCOW2.extension()));
         }
         Path sockDir = socketDir != null ? Files.createDirectories(socketDir)
                 : Files.createTempDirectory("vmabackup-live-");
         Path sock = sockDir.resolve("archive-nbd.sock");
         List<ToolProcess> creating = new ArrayList<>();
-        VmaExportServer server = null;
+        ArchiveExportServer server = null;
+        boolean started = false;
         boolean ok = false;
         try {
             RestoreSession.refuseExisting(finals);
@@ -118,15 +126,16 @@ public final class LiveRestoreSession {
                 creating.add(startOverlay(finals.get(i), "nbd+unix:///" + disks.get(i).name() + "?socket=" + sock,
                         disks.get(i).size()));
             }
-            CompletableFuture<VmaExportServer> starting = VmaExportServer.builder(archive).unixSocket(sock)
-                    .header(header).indexInBackground(true).start();
+            started = true; // from here on the server owns the source
+            CompletableFuture<ArchiveExportServer> starting = ArchiveExportServer.builder(source).unixSocket(sock)
+                    .indexInBackground(true).start();
             try {
                 for (int i = 0; i < creating.size(); i++) {
                     awaitOverlay(creating.get(i), finals.get(i));
                     log.debug("live restore: {} created after {} ms", finals.get(i), ms(t0));
                 }
             } catch (RuntimeException e) {
-                starting.thenAccept(VmaExportServer::close);
+                starting.thenAccept(ArchiveExportServer::close);
                 throw e;
             }
             server = awaitServer(starting);
@@ -147,6 +156,8 @@ public final class LiveRestoreSession {
                 }
                 if (server != null) {
                     closeBounded(server);
+                } else if (!started) {
+                    source.close();
                 }
                 Files.deleteIfExists(sock);
                 if (socketDir == null) {
@@ -156,7 +167,7 @@ public final class LiveRestoreSession {
         }
     }
 
-    private VmaExportServer awaitServer(CompletableFuture<VmaExportServer> starting) {
+    private ArchiveExportServer awaitServer(CompletableFuture<ArchiveExportServer> starting) {
         try {
             return starting.get(10, TimeUnit.MINUTES);
         } catch (java.util.concurrent.ExecutionException e) {
@@ -176,7 +187,7 @@ public final class LiveRestoreSession {
     }
 
     /** Closes the server after a failed start, waiting a bounded time: the failure is what the caller sees. */
-    private static void closeBounded(VmaExportServer server) {
+    private static void closeBounded(ArchiveExportServer server) {
         try {
             server.close().get(CLOSE_SECONDS, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
@@ -216,7 +227,10 @@ public final class LiveRestoreSession {
         private Builder() {
         }
 
-        /** The archive: an uncompressed {@code .vma} file (random access is needed). */
+        /**
+         * The archive: an uncompressed {@code .vma} file or a directory archive (random access is needed; a
+         * compressed VMA is refused by name).
+         */
         public Builder archive(Path archive) {
             this.archive = Objects.requireNonNull(archive, "archive");
             return this;

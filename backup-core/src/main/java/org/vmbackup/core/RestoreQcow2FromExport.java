@@ -7,13 +7,14 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.vmbackup.core.internal.RestoreNames;
 import org.vmbackup.core.internal.RestoreQemuImg;
-import org.vmbackup.vma.VmaDevice;
 
-/** The qcow2 path of {@link RestoreSession} for archive files: {@code qemu-img convert} reads our NBD export. */
+/**
+ * The qcow2 path of {@link RestoreSession} for random-access archives: {@code qemu-img convert} reads our NBD export
+ * of the archive, so holes are skipped and no raw copy is needed.
+ */
 final class RestoreQcow2FromExport {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(RestoreQcow2FromExport.class);
     /** Closing the archive's NBD server once qemu-img is done with it. */
@@ -22,14 +23,17 @@ final class RestoreQcow2FromExport {
     private RestoreQcow2FromExport() {
     }
 
-    static RestoreResult run(Path archive, Path targetDir, Set<String> devices, RestoreProgressListener listener,
-            Path qemuImg, long bandwidthLimit, long t0) throws IOException {
+    /** Serves {@code source} (which the export then owns and closes) and converts each selected disk. */
+    static RestoreResult run(ArchiveSource source, List<Integer> selectedDisks, Path targetDir,
+            RestoreProgressListener listener, Path qemuImg, long bandwidthLimit, long t0) throws IOException {
+        ArchiveLayout layout = source.layout();
+        String archive = source.describe();
         Path dir = targetDir.toAbsolutePath().normalize();
         Path sockDir = Files.createTempDirectory("vmabackup-nbd-");
         Path sock = sockDir.resolve("nbd.sock");
-        VmaExportServer server;
+        ArchiveExportServer server;
         try {
-            server = VmaExportServer.builder(archive).unixSocket(sock).start().get(10, TimeUnit.MINUTES);
+            server = ArchiveExportServer.builder(source).unixSocket(sock).start().get(10, TimeUnit.MINUTES);
         } catch (Exception e) {
             Files.deleteIfExists(sockDir);
             Throwable c = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
@@ -40,9 +44,9 @@ final class RestoreQcow2FromExport {
         }
         List<Path> temps = new ArrayList<>();
         try {
-            List<VmaDevice> selected = RestoreSession.select(server.index().header(), devices);
+            List<ArchiveDisk> selected = selectedDisks.stream().map(layout::disk).toList();
             List<Path> finals = new ArrayList<>();
-            for (VmaDevice d : selected) {
+            for (ArchiveDisk d : selected) {
                 finals.add(RestoreNames.imagePath(dir, d.name(), RestoreFormat.QCOW2.extension()));
             }
             RestoreSession.refuseExisting(finals);
@@ -55,16 +59,16 @@ final class RestoreQcow2FromExport {
                     });
             try {
                 for (int i = 0; i < selected.size(); i++) {
-                    VmaDevice d = selected.get(i);
+                    ArchiveDisk d = selected.get(i);
                     Path temp = RestoreNames.tempPath(finals.get(i));
                     temps.add(temp);
-                    // qemu-img reads the data runs in order and skips holes: data read / data stored ~ progress
-                    long data = Math.max(1, server.backend(d.name()).dataBytes());
+                    // qemu-img reads the data runs in order and skips holes: the bytes read are a lower bound of
+                    // the progress (the stored data is not known up front without a pass over the disk)
                     var task = poller.scheduleWithFixedDelay(() -> {
                         try {
                             long read = server.server().metrics(d.name()).bytesRead();
-                            listener.progress(new RestoreProgress(d.name(), Math.min(d.size(),
-                                    (long) ((double) read / data * d.size())), d.size(), false));
+                            listener.progress(new RestoreProgress(d.name(), Math.min(d.size(), read), d.size(),
+                                    false));
                         } catch (RuntimeException e) {
                             // a failing listener must not stop the restore; the final event still comes
                         }
@@ -81,12 +85,16 @@ final class RestoreQcow2FromExport {
             }
             List<RestoredDisk> out = new ArrayList<>();
             for (int i = 0; i < selected.size(); i++) {
-                VmaDevice d = selected.get(i);
+                ArchiveDisk d = selected.get(i);
                 Files.move(temps.get(i), finals.get(i), StandardCopyOption.ATOMIC_MOVE);
                 listener.progress(new RestoreProgress(d.name(), d.size(), d.size(), true));
                 out.add(new RestoredDisk(d.name(), finals.get(i), RestoreFormat.QCOW2, d.size(), -1));
             }
-            return new RestoreResult(out, Files.size(archive), Duration.ofNanos(System.nanoTime() - t0));
+            long read = 0;
+            for (ArchiveDisk d : selected) {
+                read += server.server().metrics(d.name()).bytesRead();
+            }
+            return new RestoreResult(out, read, Duration.ofNanos(System.nanoTime() - t0));
         } finally {
             for (Path t : temps) {
                 Files.deleteIfExists(t);

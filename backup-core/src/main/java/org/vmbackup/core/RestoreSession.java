@@ -18,19 +18,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vmbackup.core.internal.RateLimiter;
 import org.vmbackup.core.internal.RestoreImageFile;
+import org.vmbackup.core.internal.RestoreImageWriter;
 import org.vmbackup.core.internal.RestoreNames;
 import org.vmbackup.core.internal.RestoreQemuImg;
-import org.vmbackup.vma.VmaDevice;
-import org.vmbackup.vma.VmaHeader;
-import org.vmbackup.vma.VmaReader;
 
 /**
- * Restores the disks of a VMA archive into image files: {@code <dir>/<device>.raw} as sparse raw files of the exact
- * device size, streamed in one sequential pass (so {@code .vma.zst}, {@code .vma.gz} and stdin work), or
- * {@code <dir>/<device>.qcow2} through {@code qemu-img convert} reading the archive over our NBD export (uncompressed
- * archive files) or a temporary raw image (streams). Images are written under temporary names and renamed only once
- * the whole archive checked out: a corrupt archive fails with the {@link org.vmbackup.vma.VmaFormatException} and
- * leaves nothing under the final names. The {@code vmstate} device is not written. A
+ * Restores the disks of an archive ({@link ArchiveSource}: a VMA file or stream, a directory archive) into image
+ * files: {@code <dir>/<device>.raw} as sparse raw files of the exact disk size, streamed in one sequential pass (so
+ * {@code .vma.zst}, {@code .vma.gz} and stdin work), or {@code <dir>/<device>.qcow2} through {@code qemu-img convert}
+ * reading the archive over our NBD export (random-access archives) or a temporary raw image (streams). Images are
+ * written under temporary names and renamed only once the source's read completed: a corrupt archive fails with an
+ * {@link IOException} naming the archive and where, and leaves nothing under the final names. The VM state is not
+ * written. A
  * {@linkplain Builder#bandwidthLimit bandwidth limit} holds every copy of the restore to one total rate.
  *
  * <pre>{@code
@@ -71,9 +70,9 @@ public final class RestoreSession {
     /**
      * Runs the restore on the executor.
      *
-     * @return completes with the result, or exceptionally with a {@link org.vmbackup.vma.VmaFormatException} (bad
-     *     archive), {@link BackupException} (refused: existing files, unsafe names, qemu-img failure) or
-     *     {@link UncheckedIOException}
+     * @return completes with the result, or exceptionally with a {@link BackupException} (refused: existing files,
+     *     unsafe names, qemu-img failure) or an {@link UncheckedIOException} (a bad archive: its message names the
+     *     archive and where; I/O errors)
      */
     public CompletableFuture<RestoreResult> start() {
         return CompletableFuture.supplyAsync(() -> {
@@ -88,52 +87,44 @@ public final class RestoreSession {
 
     private RestoreResult run() throws IOException {
         long t0 = System.nanoTime();
-        if (format == RestoreFormat.QCOW2 && archivePath != null && VmaExportServer.isSeekable(archivePath)) {
-            return RestoreQcow2FromExport.run(archivePath, targetDir, devices, listener, qemuImg, bandwidthLimit, t0);
-        }
-        try (VmaReader reader = archivePath != null ? VmaReader.open(archivePath) : VmaReader.open(archiveStream)) {
-            if (format == RestoreFormat.RAW) {
-                return streamRaw(reader, targetDir.toAbsolutePath().normalize(), RateLimiter.of(bandwidthLimit), t0);
+        try (ArchiveSource source = archivePath != null ? ArchiveSource.open(archivePath)
+                : ArchiveSource.vmaStream(archiveStream, "the archive stream")) {
+            List<Integer> selected = select(source.layout(), devices);
+            if (format == RestoreFormat.QCOW2 && source.randomAccess()) {
+                return RestoreQcow2FromExport.run(source, selected, targetDir, listener, qemuImg, bandwidthLimit, t0);
             }
-            return streamViaRaw(reader, t0);
+            if (format == RestoreFormat.RAW) {
+                return streamRaw(source, selected, targetDir.toAbsolutePath().normalize(),
+                        RateLimiter.of(bandwidthLimit), t0);
+            }
+            return streamViaRaw(source, selected, t0);
         }
     }
 
     /**
-     * Streams every selected disk into a sparse raw file; commits all of them only after the last extent. The
-     * limiter is shared by the disks: it counts the data written (zero blocks are holes and cost nothing).
+     * Streams every selected disk into a sparse raw file; commits all of them only after the source's read
+     * completed (a sequential archive is known to be whole only at its end). The limiter is shared by the disks: it
+     * counts the data written (zero runs are holes and cost nothing).
      */
-    private RestoreResult streamRaw(VmaReader reader, Path dir, RateLimiter limiter, long t0) throws IOException {
-        List<VmaDevice> selected = selected(reader.header());
+    private RestoreResult streamRaw(ArchiveSource source, List<Integer> selected, Path dir, RateLimiter limiter,
+            long t0) throws IOException {
+        ArchiveLayout layout = source.layout();
         List<Path> finals = new ArrayList<>();
-        for (VmaDevice d : selected) {
-            finals.add(RestoreNames.imagePath(dir, d.name(), RestoreFormat.RAW.extension()));
+        for (int i : selected) {
+            finals.add(RestoreNames.imagePath(dir, layout.disk(i).name(), RestoreFormat.RAW.extension()));
         }
         refuseExisting(finals);
         Files.createDirectories(dir);
-        RestoreImageFile[] byId = new RestoreImageFile[256];
+        RestoreImageFile[] byDisk = new RestoreImageFile[layout.disks().size()];
         List<RestoreImageFile> files = new ArrayList<>();
         try {
-            for (int i = 0; i < selected.size(); i++) {
-                RestoreImageFile f = RestoreImageFile.create(selected.get(i), RestoreNames.tempPath(finals.get(i)),
-                        finals.get(i));
+            for (int k = 0; k < selected.size(); k++) {
+                RestoreImageFile f = RestoreImageFile.create(layout.disk(selected.get(k)),
+                        RestoreNames.tempPath(finals.get(k)), finals.get(k));
                 files.add(f);
-                byId[selected.get(i).id()] = f;
+                byDisk[selected.get(k)] = f;
             }
-            RestoreImageFile[] last = new RestoreImageFile[1];
-            while (reader.next((dev, cluster, mask, blocks) -> {
-                RestoreImageFile f = byId[dev.id()];
-                if (f != null) {
-                    limiter.acquireIo(blocks.remaining());
-                    f.write(cluster, mask, blocks);
-                    last[0] = f;
-                }
-            })) {
-                if (last[0] != null) {
-                    report(last[0], false);
-                    last[0] = null;
-                }
-            }
+            source.read(new RestoreImageWriter(byDisk, limiter, f -> report(f, false), null));
             List<RestoredDisk> out = new ArrayList<>();
             for (RestoreImageFile f : files) {
                 f.commit();
@@ -142,26 +133,26 @@ public final class RestoreSession {
                         f.dataBytes()));
             }
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
-            log.info("restored {} disk(s) into {} in {} ms", out.size(), dir, took.toMillis());
-            return new RestoreResult(out, reader.position(), took);
+            log.info("restored {} disk(s) of {} into {} in {} ms", out.size(), source.describe(), dir,
+                    took.toMillis());
+            return new RestoreResult(out, source.bytesRead(), took);
         } finally {
             files.forEach(RestoreImageFile::close);
         }
     }
 
-    /** qcow2 from a stream: raw images in a private directory first, then {@code qemu-img convert}. */
-    private RestoreResult streamViaRaw(VmaReader reader, long t0) throws IOException {
-        List<VmaDevice> selected = selected(reader.header());
+    /** qcow2 from a sequential source: raw images in a private directory first, then {@code qemu-img convert}. */
+    private RestoreResult streamViaRaw(ArchiveSource source, List<Integer> selected, long t0) throws IOException {
         Path dir = targetDir.toAbsolutePath().normalize();
         List<Path> finals = new ArrayList<>();
-        for (VmaDevice d : selected) {
-            finals.add(RestoreNames.imagePath(dir, d.name(), RestoreFormat.QCOW2.extension()));
+        for (int i : selected) {
+            finals.add(RestoreNames.imagePath(dir, source.layout().disk(i).name(), RestoreFormat.QCOW2.extension()));
         }
         refuseExisting(finals);
         Files.createDirectories(dir);
         Path scratch = Files.createTempDirectory(dir, ".restore-");
         try {
-            RestoreResult raw = streamRaw(reader, scratch, RateLimiter.of(bandwidthLimit), t0);
+            RestoreResult raw = streamRaw(source, selected, scratch, RateLimiter.of(bandwidthLimit), t0);
             List<RestoredDisk> out = new ArrayList<>();
             List<Path> temps = new ArrayList<>();
             try {
@@ -201,18 +192,21 @@ public final class RestoreSession {
         }
     }
 
-    /** The disk devices to restore (never vmstate); unknown requested names are refused. */
-    List<VmaDevice> selected(VmaHeader h) {
-        return select(h, devices);
-    }
-
-    static List<VmaDevice> select(VmaHeader h, Set<String> devices) {
+    /**
+     * The numbers of the disks to restore, in archive order: those named in {@code devices}, or all when it is
+     * empty. Unknown names are refused, and so is every disk name that is not a plain file name, before anything is
+     * written.
+     */
+    static List<Integer> select(ArchiveLayout layout, Set<String> devices) {
         Set<String> unknown = new HashSet<>(devices);
-        List<VmaDevice> out = new ArrayList<>();
-        for (VmaDevice d : h.devices()) {
-            unknown.remove(d.name());
-            if (!d.isVmstate() && (devices.isEmpty() || devices.contains(d.name()))) {
-                out.add(d);
+        unknown.remove("vmstate"); // not a disk, and never restored to a file; asking for it is harmless
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < layout.disks().size(); i++) {
+            String name = layout.disk(i).name();
+            unknown.remove(name);
+            if (devices.isEmpty() || devices.contains(name)) {
+                RestoreNames.check(name);
+                out.add(i);
             }
         }
         if (!unknown.isEmpty()) {
@@ -259,14 +253,17 @@ public final class RestoreSession {
             return this;
         }
 
-        /** The archive file ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}; recognised by content). */
+        /**
+         * The archive: a VMA file ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}) or a directory archive, recognised
+         * by content ({@link ArchiveSource#open}).
+         */
         public Builder archive(Path archive) {
             this.archivePath = Objects.requireNonNull(archive, "archive");
             this.archiveStream = null;
             return this;
         }
 
-        /** The archive as a stream, e.g. stdin (raw, zstd or gzip); closed when the restore ends. */
+        /** A VMA archive as a stream, e.g. stdin (raw, zstd or gzip); closed when the restore ends. */
         public Builder archive(InputStream archive) {
             this.archiveStream = Objects.requireNonNull(archive, "archive");
             this.archivePath = null;

@@ -3,6 +3,8 @@ package org.vmbackup.core;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,6 +22,7 @@ import org.slf4j.LoggerFactory;
 import org.vmbackup.core.internal.RateLimiter;
 import org.vmbackup.core.internal.RestoreDiskMatch;
 import org.vmbackup.core.internal.RestoreImageFile;
+import org.vmbackup.core.internal.RestoreImageWriter;
 import org.vmbackup.core.internal.RestoreMigrationFeeder;
 import org.vmbackup.core.internal.RestoreNames;
 import org.vmbackup.core.internal.RestoreQemuImg;
@@ -30,17 +33,16 @@ import org.vmbackup.qmp.QmpEventSubscription;
 import org.vmbackup.qmp.command.MachineCommands;
 import org.vmbackup.qmp.command.MigrationCommands;
 import org.vmbackup.qmp.command.QueryCommands;
-import org.vmbackup.vma.VmaHeader;
-import org.vmbackup.vma.VmaReader;
 
 /**
- * Restores a whole running VM from an archive with a {@code vmstate} device into a QEMU started with
+ * Restores a whole running VM from an archive with a VM state ({@link ArchiveSource}: VMA file or stream, directory
+ * archive) into a QEMU started with
  * {@code -incoming defer} and the same disks (raw or qcow2 image files, named like the archive's
  * {@code drive-<device>} disks, of the same sizes). Devices are checked first: a QEMU that does not match is refused before anything is
  * written. Then, in one sequential pass over the archive (compressed archives and stdin work), raw disk images are
  * rewritten in place (QEMU has not activated them yet), qcow2 ones receive the disk through a raw copy in the work
- * directory and {@code qemu-img convert -n}, and the migration stream is spooled to a private file; the
- * stream is fed with {@code migrate-incoming unix:...}, and after MIGRATION {@code completed} the guest is resumed
+ * directory and {@code qemu-img convert -n}; a sequential archive's migration stream is spooled to a private file
+ * meanwhile (a random-access one gives it directly, {@link ArchiveSource#vmstate()}); the stream is fed with {@code migrate-incoming unix:...}, and after MIGRATION {@code completed} the guest is resumed
  * with {@code cont}: it continues at the instant of the backup. A {@linkplain Builder#bandwidthLimit bandwidth
  * limit} holds the disk writes and the migration stream to one total rate.
  *
@@ -50,7 +52,6 @@ import org.vmbackup.vma.VmaReader;
  */
 public final class RestoreVmSession {
     private static final Logger log = LoggerFactory.getLogger(RestoreVmSession.class);
-    private static final String VMSTATE = "vmstate";
 
     private final Path archivePath;
     private final InputStream archiveStream;
@@ -87,8 +88,8 @@ public final class RestoreVmSession {
      * Runs the restore on the executor.
      *
      * @return completes with the result, or exceptionally with a {@link BackupException} (QEMU not waiting for an
-     *     incoming migration, devices not matching, migration failed), a {@link org.vmbackup.vma.VmaFormatException}
-     *     (bad archive; the migration is then never started) or a {@link UncheckedIOException}
+     *     incoming migration, devices not matching, migration failed) or an {@link UncheckedIOException} (a bad
+     *     archive, naming it and where: the migration is then never started; I/O errors)
      */
     public CompletableFuture<RestoreVmResult> start() {
         return CompletableFuture.supplyAsync(() -> {
@@ -106,16 +107,25 @@ public final class RestoreVmSession {
 
     private RestoreVmResult run() throws IOException, InterruptedException {
         long t0 = System.nanoTime();
-        QmpClient qmp = client != null ? client : connect(qmpSocket);
-        try (VmaReader reader = archivePath != null ? VmaReader.open(archivePath) : VmaReader.open(archiveStream)) {
-            VmaHeader h = reader.header();
-            List<RestoreDiskMatch> matches = checkTarget(qmp, h);
+        // the archive first: a bad one (or one with unsafe names) is refused before QEMU is touched
+        try (ArchiveSource source = archivePath != null ? ArchiveSource.open(archivePath)
+                : ArchiveSource.vmaStream(archiveStream, "the archive stream");
+                QmpConnection connection = new QmpConnection(client != null ? client : connect(qmpSocket),
+                        client == null)) {
+            QmpClient qmp = connection.client();
+            List<RestoreDiskMatch> matches = checkTarget(qmp, source.layout());
             Path work = workDir != null ? Files.createDirectories(workDir)
                     : Files.createTempDirectory("vmabackup-restore-");
-            try (RestoreVmstateSpool spool = RestoreVmstateSpool.create(work.resolve("vmstate.bin"))) {
+            // a random-access source gives its VM state as a stream of its own; a sequential one only between (or
+            // after) the disk data, so that is spooled while the disks are written
+            try (RestoreVmstateSpool spool = source.randomAccess() ? null
+                    : RestoreVmstateSpool.create(work.resolve("vmstate.bin"))) {
                 RateLimiter limiter = RateLimiter.of(bandwidthLimit);
-                List<RestoredDisk> disks = writeDisks(reader, matches, spool, work, limiter);
-                long sent = migrateIncoming(qmp, work.resolve("migrate.sock"), spool, limiter);
+                List<RestoredDisk> disks = writeDisks(source, matches, spool, work, limiter);
+                long sent;
+                try (ReadableByteChannel vmstate = spool != null ? spool.finish() : source.vmstate()) {
+                    sent = migrateIncoming(qmp, work.resolve("migrate.sock"), vmstate, limiter);
+                }
                 boolean running = false;
                 if (resume) {
                     QueryCommands.StatusInfo st = await(qmp.execute(new QueryCommands.QueryStatus()), "query-status");
@@ -137,18 +147,25 @@ public final class RestoreVmSession {
                     }
                 }
             }
-        } finally {
-            if (client == null) {
-                qmp.close();
+        }
+    }
+
+    /** The QMP client of a run, closed at its end if the run opened it. */
+    private record QmpConnection(QmpClient client, boolean owned) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (owned) {
+                client.close();
             }
         }
     }
 
     /** Everything that can be checked before writing: QEMU's state, the devices, the image files. */
-    private static List<RestoreDiskMatch> checkTarget(QmpClient qmp, VmaHeader h) throws InterruptedException {
+    private static List<RestoreDiskMatch> checkTarget(QmpClient qmp, ArchiveLayout layout)
+            throws InterruptedException {
         // raw images are rewritten in place; qcow2 ones get a raw copy in the work directory, then
         // qemu-img convert -n into them (QEMU re-reads the metadata when it activates the disks)
-        if (h.device(VMSTATE).isEmpty()) {
+        if (!layout.hasVmstate()) {
             throw new BackupException("the archive has no vmstate device (a disk-only backup): restore its disks "
                     + "with --to DIR instead");
         }
@@ -158,7 +175,7 @@ public final class RestoreVmSession {
                     + "migration: start it with -incoming defer");
         }
         List<QueryCommands.BlockInfo> blocks = await(qmp.execute(new QueryCommands.QueryBlock()), "query-block");
-        List<RestoreDiskMatch> matches = RestoreDiskMatch.match(h.devices(), blocks);
+        List<RestoreDiskMatch> matches = RestoreDiskMatch.match(layout.disks(), blocks);
         for (RestoreDiskMatch m : matches) {
             if (!("raw".equals(m.driver()) || "qcow2".equals(m.driver())) || m.file() == null
                     || !Files.isRegularFile(Path.of(m.file()))) {
@@ -169,10 +186,14 @@ public final class RestoreVmSession {
         return matches;
     }
 
-    /** The limiter counts the disk data written; the VM state is counted when it is fed to QEMU, not spooled. */
-    private List<RestoredDisk> writeDisks(VmaReader reader, List<RestoreDiskMatch> matches, RestoreVmstateSpool spool,
-            Path work, RateLimiter limiter) throws IOException {
-        RestoreImageFile[] byId = new RestoreImageFile[256];
+    /**
+     * One pass over the archive: the disks into their images, the VM state into {@code spool} (if any). The limiter
+     * counts the disk data written; the VM state is counted when it is fed to QEMU, not spooled.
+     */
+    private List<RestoredDisk> writeDisks(ArchiveSource source, List<RestoreDiskMatch> matches,
+            RestoreVmstateSpool spool, Path work, RateLimiter limiter) throws IOException {
+        ArchiveLayout layout = source.layout();
+        RestoreImageFile[] byDisk = new RestoreImageFile[layout.disks().size()];
         List<RestoreImageFile> files = new ArrayList<>();
         try {
             for (RestoreDiskMatch m : matches) {
@@ -184,26 +205,23 @@ public final class RestoreVmSession {
                     f = RestoreImageFile.create(m.device(), RestoreNames.tempPath(raw), raw);
                 }
                 files.add(f);
-                byId[m.device().id()] = f;
+                byDisk[layout.disks().indexOf(m.device())] = f;
             }
-            RestoreImageFile[] last = new RestoreImageFile[1];
-            while (reader.next((dev, cluster, mask, blocks) -> {
-                if (dev.isVmstate()) {
-                    spool.write(cluster, mask, blocks);
-                    return;
+            ArchiveVisitor toSpool = spool == null ? null : new ArchiveVisitor() {
+                @Override
+                public void data(int disk, long offset, ByteBuffer data) {
                 }
-                RestoreImageFile f = byId[dev.id()];
-                if (f != null) {
-                    limiter.acquireIo(blocks.remaining());
-                    f.write(cluster, mask, blocks);
-                    last[0] = f;
+
+                @Override
+                public void zero(int disk, long offset, long length) {
                 }
-            })) {
-                if (last[0] != null) {
-                    progress(last[0], false);
-                    last[0] = null;
+
+                @Override
+                public void vmstate(long offset, ByteBuffer data) throws IOException {
+                    spool.write(offset, data);
                 }
-            }
+            };
+            source.read(new RestoreImageWriter(byDisk, limiter, f -> progress(f, false), toSpool));
             List<RestoredDisk> out = new ArrayList<>();
             for (int i = 0; i < files.size(); i++) {
                 RestoreImageFile f = files.get(i);
@@ -229,13 +247,13 @@ public final class RestoreVmSession {
         }
     }
 
-    private long migrateIncoming(QmpClient qmp, Path socket, RestoreVmstateSpool spool, RateLimiter limiter)
+    private long migrateIncoming(QmpClient qmp, Path socket, ReadableByteChannel vmstate, RateLimiter limiter)
             throws IOException, InterruptedException {
         try (QmpEventSubscription events = qmp.subscribe(e -> e instanceof QmpEvent.Migration)) {
             await(qmp.execute(MigrationCommands.MigrateSetCapabilities.of(
                     new MigrationCommands.Capability("events", true))), "migrate-set-capabilities");
             await(qmp.execute(new MigrationCommands.MigrateIncoming("unix:" + socket)), "migrate-incoming");
-            long sent = RestoreMigrationFeeder.feed(socket, spool.finish(), limiter);
+            long sent = RestoreMigrationFeeder.feed(socket, vmstate, limiter);
             QmpEvent.Migration end = await(events.await(QmpEvent.Migration.class,
                     m -> m.status().equals("completed") || m.status().equals("failed"), migrationTimeout),
                     "the incoming migration to finish");
@@ -317,14 +335,17 @@ public final class RestoreVmSession {
             return this;
         }
 
-        /** The archive file (raw, zstd or gzip). */
+        /**
+         * The archive: a VMA file (plain, zstd or gzip) or a directory archive, recognised by content
+         * ({@link ArchiveSource#open}).
+         */
         public Builder archive(Path archive) {
             this.archivePath = Objects.requireNonNull(archive, "archive");
             this.archiveStream = null;
             return this;
         }
 
-        /** The archive as a stream, e.g. stdin; closed when the restore ends. */
+        /** A VMA archive as a stream, e.g. stdin (plain, zstd or gzip); closed when the restore ends. */
         public Builder archive(InputStream archive) {
             this.archiveStream = Objects.requireNonNull(archive, "archive");
             this.archivePath = null;

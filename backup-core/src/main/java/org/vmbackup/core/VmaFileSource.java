@@ -20,6 +20,7 @@ final class VmaFileSource implements ArchiveSource {
     private final VmaSourceLayout vma;
     private VmaIndex index;
     private boolean closed;
+    private long bytesRead;
 
     private VmaFileSource(Path file, VmaSourceLayout vma) {
         this.file = file;
@@ -48,7 +49,11 @@ final class VmaFileSource implements ArchiveSource {
     @Override
     public void read(ArchiveVisitor visitor) throws IOException {
         try (VmaReader r = VmaReader.open(file)) {
-            vma.read(() -> r.readAll(vma.runs(visitor)));
+            try {
+                vma.read(() -> r.readAll(vma.runs(visitor)));
+            } finally {
+                bytesRead = r.position();
+            }
         } catch (VmaFormatException e) {
             throw vma.error(e);
         }
@@ -139,6 +144,11 @@ final class VmaFileSource implements ArchiveSource {
                 open = false;
             }
         };
+    }
+
+    @Override
+    public long bytesRead() {
+        return bytesRead;
     }
 
     @Override

@@ -92,6 +92,11 @@ final class VmaStreamSource implements ArchiveSource {
     }
 
     @Override
+    public long bytesRead() {
+        return reader.position();
+    }
+
+    @Override
     public String describe() {
         return description;
     }

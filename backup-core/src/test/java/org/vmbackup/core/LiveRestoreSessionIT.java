@@ -100,8 +100,8 @@ class LiveRestoreSessionIT {
         args.addAll(List.of("-S", "-qmp", "unix:{dir}/test.sock,server=on,wait=off"));
         try (QemuProcess target = QemuProcess.system().args(args.toArray(String[]::new)).start()) {
             assertThatThrownBy(() -> plan.start(target.qmpSocket()).get(60, TimeUnit.SECONDS))
-                    .hasCauseInstanceOf(org.vmbackup.vma.VmaFormatException.class)
-                    .hasMessageContaining("truncated");
+                    .hasRootCauseInstanceOf(org.vmbackup.vma.VmaFormatException.class)
+                    .hasMessageContaining("truncated").hasMessageContaining(cut.toString());
             try (RawQmp qmp = RawQmp.connect(target.dir().resolve("test.sock"))) {
                 assertThat(qmp.execute("{\"execute\":\"query-status\"}")).contains("\"prelaunch\"")
                         .contains("\"running\": false");
@@ -117,7 +117,7 @@ class LiveRestoreSessionIT {
      * HMP {@code qemu-io DEV "read -P PATTERN OFFSET LEN"} through the guest device's BlockBackend. qemu-io prints to
      * QEMU's stdout (a file here, block-buffered), so a large {@code read -v} afterwards pushes the result out.
      */
-    private static void assertRead(QemuProcess vm, RawQmp qmp, String dev, String pattern, long offset, int len)
+    static void assertRead(QemuProcess vm, RawQmp qmp, String dev, String pattern, long offset, int len)
             throws Exception {
         RestoreTestVm.ok(qmp.execute(RestoreTestVm.hmp("qemu-io " + dev + " \"read -P " + pattern + " " + offset + " "
                 + len + "\"")));

@@ -81,7 +81,8 @@ class RestoreSessionTest {
         assertThatThrownBy(() -> RestoreSession.builder().archive(new ByteArrayInputStream(cut)).targetDirectory(out)
                 .build().start().join())
                 .isInstanceOf(CompletionException.class)
-                .cause().isInstanceOf(VmaFormatException.class).hasMessageContaining("truncated");
+                .cause().isInstanceOf(java.io.UncheckedIOException.class).hasMessageContaining("the archive stream")
+                .hasMessageContaining("truncated").hasRootCauseInstanceOf(VmaFormatException.class);
         try (Stream<Path> s = Files.list(out)) {
             assertThat(s).isEmpty();
         }

@@ -31,7 +31,7 @@ class RestoreVectorsIT {
         RestoreResult raw = RestoreSession.builder().archive(RestoreVectors.dir().resolve(archive))
                 .targetDirectory(expectedDir).build().start().join();
         Path sock = tmp.resolve("nbd.sock");
-        VmaExportServer server = VmaExportServer.builder(RestoreVectors.dir().resolve(archive)).unixSocket(sock)
+        ArchiveExportServer server = ArchiveExportServer.builder(RestoreVectors.dir().resolve(archive)).unixSocket(sock)
                 .start().join();
         try {
             assertThat(server.server().exports()).containsExactlyInAnyOrderElementsOf(
@@ -62,9 +62,9 @@ class RestoreVectorsIT {
     @Test
     void nbdinfoMapShowsTheArchiveHoles() throws Exception {
         Path sock = tmp.resolve("nbd.sock");
-        VmaExportServer server = VmaExportServer.builder(RestoreVectors.dir().resolve("zero-disk.vma"))
+        ArchiveExportServer server = ArchiveExportServer.builder(RestoreVectors.dir().resolve("zero-disk.vma"))
                 .unixSocket(sock).start().join();
-        VmaExportServer two = VmaExportServer.builder(RestoreVectors.dir().resolve("two-disks.vma"))
+        ArchiveExportServer two = ArchiveExportServer.builder(RestoreVectors.dir().resolve("two-disks.vma"))
                 .unixSocket(tmp.resolve("two.sock")).start().join();
         try {
             String map = RestoreTools.run(RequiredTool.NBDINFO.path().toString(), "--map",

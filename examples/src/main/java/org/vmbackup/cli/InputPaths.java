@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import org.vmbackup.core.DirectoryArchiveSink;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 
@@ -49,6 +50,21 @@ final class InputPaths {
         } catch (IOException e) {
             throw new CliFailure("cannot read archive " + path + ": " + FailureMessages.reason(e), e);
         }
+    }
+
+    /**
+     * {@code path} is an archive a restore can read: a directory archive (a directory with its manifest), or else a
+     * file as {@link #archive} checks it. What is inside is checked when it is opened.
+     */
+    static void archiveOrDirectory(Path path) {
+        if (Files.isDirectory(path)) {
+            if (!Files.isRegularFile(path.resolve(DirectoryArchiveSink.MANIFEST))) {
+                throw new CliFailure("cannot read archive " + path + ": is a directory, but not a directory archive "
+                        + "(no " + DirectoryArchiveSink.MANIFEST + ")");
+            }
+            return;
+        }
+        archive(path);
     }
 
     /** {@code path} does not exist yet and its directory does: a new file or directory can be made there. */

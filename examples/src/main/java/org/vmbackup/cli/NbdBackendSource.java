@@ -25,9 +25,10 @@ final class NbdBackendSource {
     @Option(names = "--file", paramLabel = "PATH", description = "A raw image file (its size is the export size).")
     Path file;
 
-    @Option(names = "--vma", paramLabel = "ARCHIVE",
-            description = "Every disk of an uncompressed VMA archive, read-only, one export per device name.")
-    Path vma;
+    @Option(names = {"--archive", "--vma"}, paramLabel = "ARCHIVE",
+            description = "Every disk of an archive (an uncompressed VMA file or a directory archive), read-only, "
+                    + "one export per disk name. --vma is its old name.")
+    Path archive;
 
     /** The backend and whatever must be closed after serving. */
     record Opened(NbdBackend backend, AutoCloseable resource) {

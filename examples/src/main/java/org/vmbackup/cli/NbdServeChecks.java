@@ -26,8 +26,8 @@ final class NbdServeChecks {
         if (source.file != null) {
             InputPaths.readable("image", source.file);
         }
-        if (source.vma != null) {
-            InputPaths.archive(source.vma);
+        if (source.archive != null) {
+            InputPaths.archiveOrDirectory(source.archive);
         }
         for (Path p : new Path[] {cert, key, ca}) {
             if (p != null) {

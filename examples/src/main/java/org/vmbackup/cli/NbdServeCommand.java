@@ -94,9 +94,9 @@ final class NbdServeCommand implements Callable<Integer> {
         }
         NbdServeChecks.check(spec, source, listen.socket, listen.port, tls == null ? null : tls.cert,
                 tls == null ? null : tls.key, tls == null ? null : tls.ca);
-        if (source.vma != null) { // restore area: NbdServeVmaSupport
-            return RestoreFailures.leavingNothing(null, source.vma.toString(), () -> NbdServeVmaSupport.serve(
-                    spec.commandLine().getErr(), source.vma, listen.socket, listen.socket != null ? null
+        if (source.archive != null) { // restore area: NbdServeArchiveSupport
+            return RestoreFailures.leavingNothing(null, source.archive.toString(), () -> NbdServeArchiveSupport.serve(
+                    spec.commandLine().getErr(), source.archive, listen.socket, listen.socket != null ? null
                             : new InetSocketAddress(InetAddress.getByName(bind), listen.port), warmUp));
         }
         if (preallocate && source.memory == null) {

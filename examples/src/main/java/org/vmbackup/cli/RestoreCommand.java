@@ -1,5 +1,6 @@
 package org.vmbackup.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -8,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import org.vmbackup.core.ArchiveSource;
 import org.vmbackup.core.RestoreFormat;
 import org.vmbackup.core.RestoreResult;
 import org.vmbackup.core.RestoreSession;
@@ -36,12 +38,14 @@ import picocli.CommandLine.Spec;
             "  zstd -dc vm.vma.zst | vmabackup restore - --to out --format qcow2",
             "  qemu-system-x86_64 ... -incoming defer -qmp unix:/run/vm.qmp,server=on,wait=off &",
             "  vmabackup restore vm.vma --qmp /run/vm.qmp --wait 10",
-            "  vmabackup restore vm.vma --live /var/lib/images --qmp /run/vm.qmp   (then start QEMU as printed)"})
+            "  vmabackup restore vm.vma --live /var/lib/images --qmp /run/vm.qmp   (then start QEMU as printed)",
+            "  vmabackup restore /backups/vm-dir --to out   (a directory archive: backup ... /backups/vm-dir)"})
 final class RestoreCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "ARCHIVE", description = "the archive (.vma, .vma.zst, .vma.gz; - for stdin)")
+    @Parameters(index = "0", paramLabel = "ARCHIVE",
+            description = "the archive: a VMA file (.vma, .vma.zst, .vma.gz; - for stdin) or a directory archive")
     String archive;
 
     @ArgGroup(exclusive = true, multiplicity = "1", heading = "What to restore (exactly one):%n")
@@ -101,14 +105,14 @@ final class RestoreCommand implements Callable<Integer> {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                         "--live needs --qmp SOCKET and an archive file (not -)");
             }
-            InputPaths.archive(Path.of(archive));
+            InputPaths.archiveOrDirectory(Path.of(archive));
             InputPaths.directoryOrCreatable("image directory", liveDir);
             return RestoreFailures.leavingNothing(liveDir, archive, () -> RestoreLiveRunner.run(err,
                     Path.of(archive), liveDir, target.qmp, bwlimit,
                     Duration.ofSeconds(waitSeconds == null ? 600 : waitSeconds)));
         }
         if (!"-".equals(archive)) {
-            InputPaths.archive(Path.of(archive));
+            InputPaths.archiveOrDirectory(Path.of(archive));
         }
         RestoreProgressPrinter printer = new RestoreProgressPrinter(err);
         if (target.dir != null) {
@@ -152,7 +156,7 @@ final class RestoreCommand implements Callable<Integer> {
             InputPaths.directoryOrCreatable("work directory", workDir);
         }
         if (!"-".equals(archive)) {
-            VmaCommand.openReader(archive).close(); // a bad archive is reported before QEMU is touched
+            checkOpens(Path.of(archive)); // a bad archive is reported before QEMU is touched
         }
         try (QmpClient client = QmpConnect.connect(target.qmp, Duration.ofSeconds(waitSeconds == null ? 0
                 : waitSeconds), QmpClientOptions.DEFAULT_CONNECT_TIMEOUT)) {
@@ -175,6 +179,17 @@ final class RestoreCommand implements Callable<Integer> {
         }
         err.flush();
         return ExitCode.OK;
+    }
+
+    /** Opens the archive's header (or manifest) once, failing with its message. */
+    private static void checkOpens(Path archive) {
+        try (ArchiveSource s = ArchiveSource.open(archive)) {
+            s.layout();
+        } catch (IOException e) {
+            String m = e.getMessage() == null ? "" : e.getMessage();
+            throw new CliFailure(m.startsWith("archive ") ? "cannot read " + m
+                    : "cannot read archive " + archive + ": " + FailureMessages.reason(e), e);
+        }
     }
 
     /** Waits and rethrows the real cause, so the failure handler prints its message (not a wrapper's). */

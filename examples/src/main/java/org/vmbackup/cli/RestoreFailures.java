@@ -38,11 +38,22 @@ final class RestoreFailures {
                     break; // the failure being reported matters more than this leftover
                 }
             }
-            if (FailureMessages.unwrap(e) instanceof VmaFormatException f) {
+            VmaFormatException f = formatError(e);
+            if (f != null) {
                 throw new CliFailure("cannot read " + ("-".equals(archive) ? "archive on stdin" : "archive " + archive)
                         + ": " + f.getMessage(), f);
             }
             throw e;
         }
+    }
+
+    /** The VMA format error behind {@code e} (an archive source wraps it in an I/O error naming the archive). */
+    private static VmaFormatException formatError(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof VmaFormatException f) {
+                return f;
+            }
+        }
+        return null;
     }
 }

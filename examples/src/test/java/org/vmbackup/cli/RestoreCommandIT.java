@@ -23,7 +23,7 @@ import org.vmbackup.testkit.RawQmp;
 import org.vmbackup.testkit.RequiredTool;
 import org.vmbackup.vma.VmaWriter;
 
-/** The restore CLI forms and {@code nbd serve --vma} against the real tools and QEMU. */
+/** The restore CLI forms and {@code nbd serve --archive} (and its old name {@code --vma}) against the real tools and QEMU. */
 class RestoreCommandIT {
     private static final int SIZE = 2 << 20;
 
@@ -88,6 +88,48 @@ class RestoreCommandIT {
         }
         assertThat(exit.get()).isEqualTo(ExitCode.INTERRUPTED);
         assertThat(stderr()).contains("serving export 'drive-hd0' (2097152 bytes, read-only)");
+    }
+
+    /** The same disk as a directory archive (what a backup to a name without .vma writes). */
+    private Path directoryArchive() throws Exception {
+        Path a = dir.resolve("vm-dir");
+        org.vmbackup.core.ArchiveSink sink = org.vmbackup.core.ArchiveTarget.directory(a).open(
+                new org.vmbackup.core.ArchiveLayout(java.util.UUID.randomUUID(), java.time.Instant.now(),
+                        java.util.List.of(new org.vmbackup.core.ArchiveDisk("drive-hd0", SIZE)), 0,
+                        java.util.List.of()));
+        sink.writeZeroes(0, 0, 1 << 20);
+        sink.write(0, 1 << 20, ByteBuffer.wrap(disk, 1 << 20, SIZE - (1 << 20)));
+        sink.commit();
+        return a;
+    }
+
+    @Test
+    void aDirectoryArchiveRestoresAndIsServedByNbdServeArchive() throws Exception {
+        Path a = directoryArchive();
+        Path out = dir.resolve("out");
+        assertThat(VmaBackupCli.execute("restore", a.toString(), "--to", out.toString())).as(stderr())
+                .isEqualTo(ExitCode.OK);
+        assertThat(Files.readAllBytes(out.resolve("drive-hd0.raw"))).isEqualTo(disk);
+        Path sock = dir.resolve("dir.sock");
+        AtomicInteger exit = new AtomicInteger(-1);
+        Thread serve = new Thread(() -> exit.set(VmaBackupCli.execute("nbd", "serve", "--archive", a.toString(),
+                "--socket", sock.toString(), "--no-warm-up")));
+        serve.start();
+        try {
+            for (int i = 0; i < 500 && !Files.exists(sock); i++) {
+                Thread.sleep(20);
+            }
+            String uri = "nbd+unix:///drive-hd0?socket=" + sock;
+            assertThat(RestoreToolRun.run(RequiredTool.QEMU_IMG.path().toString(), "compare", "-f", "raw", "-F", "raw",
+                    uri, expected.toString())).contains("Images are identical");
+            assertThat(RestoreToolRun.run(RequiredTool.NBDINFO.path().toString(), "--map", uri))
+                    .containsPattern("^\\s*0\\s+1048576\\s+3\\s+hole,zero");
+        } finally {
+            serve.interrupt();
+            serve.join(10_000);
+        }
+        assertThat(exit.get()).isEqualTo(ExitCode.INTERRUPTED);
+        assertThat(stderr()).contains("serving export 'drive-hd0' (2097152 bytes, read-only) of vm-dir");
     }
 
     @Test

@@ -4,45 +4,43 @@ import io.netty.buffer.ByteBuf;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import org.vmbackup.core.VmaExportBackend;
 import org.vmbackup.nbd.NbdBackend;
 import org.vmbackup.nbd.NbdExtent;
-import org.vmbackup.vma.VmaDevice;
 
 /**
- * The export of one archive device while its index is still being built: the size (from the archive header) and the
- * capabilities are known at once, so clients can connect; reads and block-status requests wait for the real backend,
- * and fail with the scan's error if the archive turns out to be bad.
+ * The export of one archive disk while the archive is still being indexed: the size (from the archive's layout) and
+ * the capabilities are known at once, so clients can connect; reads and block-status requests wait for the real
+ * backend, and fail with the scan's error if the archive turns out to be bad.
  */
 public final class DeferredExportBackend implements NbdBackend {
-    private final VmaDevice device;
-    private final CompletableFuture<VmaExportBackend> backend;
+    private final long size;
+    private final CompletableFuture<? extends NbdBackend> backend;
 
-    /** Serves {@code device} through {@code backend} once it completes. */
-    public DeferredExportBackend(VmaDevice device, CompletableFuture<VmaExportBackend> backend) {
-        this.device = Objects.requireNonNull(device, "device");
+    /** Serves a disk of {@code size} bytes through {@code backend} once it completes. */
+    public DeferredExportBackend(long size, CompletableFuture<? extends NbdBackend> backend) {
+        this.size = size;
         this.backend = Objects.requireNonNull(backend, "backend");
     }
 
     @Override
     public long size() {
-        return device.size();
+        return size;
     }
 
     @Override
     public CompletableFuture<ByteBuf> read(long offset, int length) {
-        VmaExportBackend now = ready();
+        NbdBackend now = ready();
         return now != null ? now.read(offset, length) : backend.thenCompose(b -> b.read(offset, length));
     }
 
     @Override
     public CompletableFuture<List<NbdExtent>> extents(long offset, long length) {
-        VmaExportBackend now = ready();
+        NbdBackend now = ready();
         return now != null ? now.extents(offset, length) : backend.thenCompose(b -> b.extents(offset, length));
     }
 
     /** The backend if it is ready (the common case once the scan ended: no extra stage per request), else null. */
-    private VmaExportBackend ready() {
+    private NbdBackend ready() {
         return backend.isDone() && !backend.isCompletedExceptionally() ? backend.join() : null;
     }
 

@@ -6,25 +6,25 @@ import java.util.List;
 import java.util.Map;
 import org.vmbackup.core.BackupException;
 import org.vmbackup.qmp.command.QueryCommands.BlockInfo;
-import org.vmbackup.vma.VmaDevice;
+import org.vmbackup.core.ArchiveDisk;
 
 /**
  * Pairs the disks of an archive with the disks of a target QEMU by name ({@code drive-<device>}, as the backup names
  * them, or the bare device name) and exact size; any difference is refused with one message listing every problem.
  *
- * @param device the archive device
+ * @param device the archive disk
  * @param qemuDevice the QEMU BlockBackend name from {@code query-block}
  * @param nodeName the node attached to it
  * @param driver its format driver (e.g. {@code raw}, {@code qcow2})
  * @param file the file name QEMU shows for it
  */
-public record RestoreDiskMatch(VmaDevice device, String qemuDevice, String nodeName, String driver, String file) {
+public record RestoreDiskMatch(ArchiveDisk device, String qemuDevice, String nodeName, String driver, String file) {
     /**
      * Matches every disk of the archive with one writable disk of QEMU and the other way round.
      *
      * @throws BackupException naming each unmatched disk and each size mismatch
      */
-    public static List<RestoreDiskMatch> match(List<VmaDevice> archiveDevices, List<BlockInfo> qemuDisks) {
+    public static List<RestoreDiskMatch> match(List<ArchiveDisk> archiveDisks, List<BlockInfo> qemuDisks) {
         Map<String, BlockInfo> byName = new HashMap<>();
         for (BlockInfo b : qemuDisks) {
             if (b.inserted() != null && !b.inserted().readOnly() && b.device() != null && !b.device().isEmpty()) {
@@ -33,10 +33,7 @@ public record RestoreDiskMatch(VmaDevice device, String qemuDevice, String nodeN
         }
         List<String> problems = new ArrayList<>();
         List<RestoreDiskMatch> out = new ArrayList<>();
-        for (VmaDevice d : archiveDevices) {
-            if (d.isVmstate()) {
-                continue;
-            }
+        for (ArchiveDisk d : archiveDisks) {
             String bare = d.name().startsWith("drive-") ? d.name().substring("drive-".length()) : d.name();
             BlockInfo b = byName.remove(bare);
             if (b == null) {

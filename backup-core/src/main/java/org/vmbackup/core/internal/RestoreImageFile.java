@@ -7,25 +7,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import org.vmbackup.vma.VmaDevice;
+import org.vmbackup.core.ArchiveDisk;
 
 /**
- * One raw image being filled by position from archive clusters: created sparse at the exact device size under a
- * temporary name, only stored blocks are written (zero blocks stay holes), renamed on {@link #commit()}.
+ * One raw image being filled by position from an archive's runs ({@link org.vmbackup.core.ArchiveVisitor}): created
+ * sparse at the exact disk size under a temporary name, only data runs are written (zero runs stay holes), renamed
+ * on {@link #commit()}.
  */
 public final class RestoreImageFile implements AutoCloseable {
-    private static final int BLOCK = 4096;
-    private static final int CLUSTER_SHIFT = 16;
-
-    private final VmaDevice device;
+    private final ArchiveDisk device;
     private final Path temp;
     private final Path target;
     private final FileChannel channel;
-    private long clustersDone;
+    private long doneBytes;
     private long dataBytes;
     private boolean committed;
 
-    private RestoreImageFile(VmaDevice device, Path temp, Path target, FileChannel channel) {
+    private RestoreImageFile(ArchiveDisk device, Path temp, Path target, FileChannel channel) {
         this.device = device;
         this.temp = temp;
         this.target = target;
@@ -33,7 +31,7 @@ public final class RestoreImageFile implements AutoCloseable {
     }
 
     /** Creates the temporary file (must not exist) with the exact size of {@code device}. */
-    public static RestoreImageFile create(VmaDevice device, Path temp, Path target) throws IOException {
+    public static RestoreImageFile create(ArchiveDisk device, Path temp, Path target) throws IOException {
         FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                 StandardOpenOption.READ);
         try {
@@ -52,7 +50,7 @@ public final class RestoreImageFile implements AutoCloseable {
      * Opens an existing raw image of the exact device size (a target QEMU's disk that is not active yet) and empties
      * it, so zero ranges become holes and only stored blocks need writing. {@link #commit()} flushes, no rename.
      */
-    public static RestoreImageFile overwrite(VmaDevice device, Path image) throws IOException {
+    public static RestoreImageFile overwrite(ArchiveDisk device, Path image) throws IOException {
         FileChannel ch = FileChannel.open(image, StandardOpenOption.WRITE, StandardOpenOption.READ);
         try {
             if (ch.size() != device.size()) {
@@ -68,8 +66,8 @@ public final class RestoreImageFile implements AutoCloseable {
         }
     }
 
-    /** The device this image belongs to. */
-    public VmaDevice device() {
+    /** The archive disk this image belongs to. */
+    public ArchiveDisk device() {
         return device;
     }
 
@@ -83,33 +81,26 @@ public final class RestoreImageFile implements AutoCloseable {
         return temp;
     }
 
-    /** Writes the stored blocks of one cluster (runs of consecutive blocks in one positional write). */
-    public void write(long cluster, int mask, ByteBuffer blocks) throws IOException {
-        long base = cluster << CLUSTER_SHIFT;
-        int src = 0;
-        int m = mask & 0xFFFF;
-        while (m != 0) {
-            int j = Integer.numberOfTrailingZeros(m);
-            int run = Integer.numberOfTrailingZeros(~(m >>> j));
-            m &= ~(((1 << run) - 1) << j);
-            long at = base + (long) j * BLOCK;
-            long len = Math.min((long) run * BLOCK, device.size() - at);
-            if (len > 0) {
-                ByteBuffer slice = blocks.slice(src, (int) len);
-                long pos = at;
-                while (slice.hasRemaining()) {
-                    pos += channel.write(slice, pos);
-                }
-                dataBytes += len;
-            }
-            src += run * BLOCK;
+    /** Writes a data run at {@code offset} of the disk (one positional write, however long). */
+    public void write(long offset, ByteBuffer data) throws IOException {
+        int len = data.remaining();
+        ByteBuffer slice = data.slice();
+        long pos = offset;
+        while (slice.hasRemaining()) {
+            pos += channel.write(slice, pos);
         }
-        clustersDone++;
+        dataBytes += len;
+        doneBytes += len;
     }
 
-    /** Device bytes covered so far (data and zero clusters). */
+    /** Counts a zero run: nothing to write, the file is sparse (or was emptied) there. */
+    public void zero(long offset, long length) {
+        doneBytes += length;
+    }
+
+    /** Disk bytes covered so far (data and zero runs; an archive covers each byte once). */
     public long doneBytes() {
-        return Math.min(device.size(), clustersDone << CLUSTER_SHIFT);
+        return Math.min(device.size(), doneBytes);
     }
 
     /** Bytes written as data so far. */

@@ -8,13 +8,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * Collects the archive's {@code vmstate} clusters (interleaved with disk clusters in the archive) into a file, so
- * the migration stream can be fed to QEMU only after every disk is complete.
+ * Collects the VM state of a sequential archive (in a VMA stream it is interleaved with the disk data) into a file,
+ * so the migration stream can be fed to QEMU only after every disk is complete.
  */
 public final class RestoreVmstateSpool implements AutoCloseable {
-    private static final int BLOCK = 4096;
-    private static final int CLUSTER_SHIFT = 16;
-
     private final Path file;
     private final FileChannel channel;
     private long end;
@@ -30,24 +27,17 @@ public final class RestoreVmstateSpool implements AutoCloseable {
                 StandardOpenOption.WRITE, StandardOpenOption.READ));
     }
 
-    /** Stores one cluster of the stream at its position (zero blocks stay holes). */
-    public void write(long cluster, int mask, ByteBuffer blocks) throws IOException {
-        long base = cluster << CLUSTER_SHIFT;
-        int src = 0;
-        for (int j = 0; j < 16; j++) {
-            if ((mask & 1 << j) != 0) {
-                ByteBuffer b = blocks.slice(src, BLOCK);
-                long pos = base + (long) j * BLOCK;
-                while (b.hasRemaining()) {
-                    pos += channel.write(b, pos);
-                }
-                src += BLOCK;
-            }
+    /** Stores VM state bytes at their stream offset ({@link org.vmbackup.core.ArchiveVisitor#vmstate}). */
+    public void write(long offset, ByteBuffer data) throws IOException {
+        long pos = offset;
+        ByteBuffer b = data.slice();
+        while (b.hasRemaining()) {
+            pos += channel.write(b, pos);
         }
-        end = Math.max(end, base + (1L << CLUSTER_SHIFT));
+        end = Math.max(end, pos);
     }
 
-    /** The stream length (whole clusters, as stored: the tail is zero padding QEMU ignores). */
+    /** The stream length as stored (a VMA stores whole clusters: the tail is zero padding QEMU ignores). */
     public long length() {
         return end;
     }

@@ -14,13 +14,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.vmbackup.core.VmaExportBackend;
+import org.vmbackup.core.ArchiveSource;
+import org.vmbackup.core.RandomAccessDisk;
 import org.vmbackup.nbd.NbdExtent;
-import org.vmbackup.vma.VmaDevice;
 import org.vmbackup.vma.VmaFormatException;
-import org.vmbackup.vma.VmaIndex;
 
-/** The export of a device whose archive index is still being built. */
+/** The export of a disk whose archive index is still being built. */
 class DeferredExportBackendTest {
     private final ExecutorService pool = Executors.newFixedThreadPool(2);
 
@@ -35,11 +34,12 @@ class DeferredExportBackendTest {
 
     @Test
     void requestsWaitForTheIndexThenAnswerLikeTheRealBackend() throws Exception {
-        try (VmaIndex index = VmaIndex.open(vector())) {
-            VmaDevice d = index.devices().stream().filter(x -> !x.isVmstate()).findFirst().orElseThrow();
-            VmaExportBackend real = new VmaExportBackend(index, d, pool);
-            CompletableFuture<VmaExportBackend> later = new CompletableFuture<>();
-            DeferredExportBackend deferred = new DeferredExportBackend(d, later);
+        try (ArchiveSource source = ArchiveSource.open(vector())) {
+            RandomAccessDisk disk = source.disk(0);
+            var d = disk.disk();
+            ArchiveReadBackend real = new ArchiveReadBackend(disk, pool);
+            CompletableFuture<ArchiveReadBackend> later = new CompletableFuture<>();
+            DeferredExportBackend deferred = new DeferredExportBackend(d.size(), later);
             assertThat(deferred.size()).isEqualTo(d.size());
             assertThat(deferred.canWrite()).isFalse();
             assertThat(deferred.canExtents()).isTrue();
@@ -70,12 +70,8 @@ class DeferredExportBackendTest {
 
     @Test
     void aFailedIndexFailsEveryRequestWithItsError() throws Exception {
-        VmaDevice d;
-        try (VmaIndex index = VmaIndex.open(vector())) {
-            d = index.devices().get(0);
-        }
-        CompletableFuture<VmaExportBackend> later = new CompletableFuture<>();
-        DeferredExportBackend deferred = new DeferredExportBackend(d, later);
+        CompletableFuture<ArchiveReadBackend> later = new CompletableFuture<>();
+        DeferredExportBackend deferred = new DeferredExportBackend(1 << 20, later);
         CompletableFuture<ByteBuf> before = deferred.read(0, 4096);
         later.completeExceptionally(new VmaFormatException("offset 123: archive truncated"));
         assertThatThrownBy(() -> before.get(10, TimeUnit.SECONDS)).hasRootCauseMessage("offset 123: archive truncated");

@@ -9,7 +9,7 @@ import org.vmbackup.core.BackupException;
 import org.vmbackup.qmp.JsonObject;
 import org.vmbackup.qmp.command.QueryCommands.BlockDeviceInfo;
 import org.vmbackup.qmp.command.QueryCommands.BlockInfo;
-import org.vmbackup.vma.VmaDevice;
+import org.vmbackup.core.ArchiveDisk;
 
 class RestoreDiskMatchTest {
     private static BlockInfo disk(String name, long size, boolean readOnly) {
@@ -18,10 +18,9 @@ class RestoreDiskMatchTest {
     }
 
     @Test
-    void matchesDriveNamesAndSizesIgnoringVmstateAndReadOnlyDisks() {
+    void matchesDriveNamesAndSizesIgnoringReadOnlyDisks() {
         List<RestoreDiskMatch> m = RestoreDiskMatch.match(
-                List.of(new VmaDevice(1, "drive-hd0", 100), new VmaDevice(2, "hd1", 200),
-                        new VmaDevice(3, "vmstate", 999)),
+                List.of(new ArchiveDisk("drive-hd0", 100), new ArchiveDisk("hd1", 200)),
                 List.of(disk("hd0", 100, false), disk("hd1", 200, false), disk("cd0", 5, true),
                         new BlockInfo("empty", "", true, null, JsonObject.EMPTY)));
         assertThat(m).extracting(RestoreDiskMatch::qemuDevice).containsExactly("hd0", "hd1");
@@ -32,7 +31,7 @@ class RestoreDiskMatchTest {
     @Test
     void listsEveryMismatch() {
         assertThatThrownBy(() -> RestoreDiskMatch.match(
-                List.of(new VmaDevice(1, "drive-hd0", 100), new VmaDevice(2, "drive-hd1", 200)),
+                List.of(new ArchiveDisk("drive-hd0", 100), new ArchiveDisk("drive-hd1", 200)),
                 List.of(disk("hd0", 101, false), disk("hd9", 200, false))))
                 .isInstanceOf(BackupException.class)
                 .hasMessageContaining("archive disk drive-hd0 is 100 bytes but QEMU disk hd0 is 101 bytes")

@@ -15,10 +15,17 @@ final class ExtentPlan {
 
     /**
      * Consecutive runs from {@code offset}, clipped to {@code length}, adjacent runs with equal flags merged,
-     * at most {@code max} of them (the last may then end before the request does). Anything the backend did
-     * not cover, or reported inconsistently, becomes data.
+     * at most {@code max} of them. A backend that stopped short ({@link org.vmbackup.nbd.NbdBackend#extents} allows
+     * it) gets a reply that stops there too: the NBD protocol lets a block-status reply cover less than asked (the
+     * client asks again), whereas calling the rest data would hide every hole in it (and a following data run would
+     * swallow it). Only when nothing usable was reported at the offset (none, or inconsistent) is the range data.
      */
     static List<NbdExtent> descriptors(long offset, long length, List<NbdExtent> reported, int max) {
+        return descriptors(offset, length, reported, max, false);
+    }
+
+    private static List<NbdExtent> descriptors(long offset, long length, List<NbdExtent> reported, int max,
+            boolean cover) {
         long end = offset + length;
         List<NbdExtent> out = new ArrayList<>();
         long pos = offset;
@@ -36,7 +43,7 @@ final class ExtentPlan {
             append(out, new NbdExtent(pos, runEnd - pos, e.hole(), e.zero()));
             pos = runEnd;
         }
-        if (pos < end) {
+        if (pos < end && (cover || out.isEmpty())) {
             append(out, NbdExtent.data(pos, end - pos));
         }
         // Keep descriptors within 32-bit lengths (a status descriptor's length field).
@@ -59,7 +66,8 @@ final class ExtentPlan {
      */
     static List<NbdExtent> pieces(long offset, int length, List<NbdExtent> reported, int maxPieces) {
         List<NbdExtent> runs = new ArrayList<>();
-        for (NbdExtent e : descriptors(offset, length, reported, Integer.MAX_VALUE)) {
+        // a READ must cover its whole range: what the backend did not report is read as data
+        for (NbdExtent e : descriptors(offset, length, reported, Integer.MAX_VALUE, true)) {
             // Only "reads as zero" matters for READ; a hole without the zero bit has undefined content.
             NbdExtent piece = e.zero() ? NbdExtent.hole(e.offset(), e.length()) : NbdExtent.data(e.offset(), e.length());
             append(runs, piece);

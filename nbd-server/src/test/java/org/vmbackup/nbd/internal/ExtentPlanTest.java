@@ -27,7 +27,16 @@ class ExtentPlanTest {
                 .containsExactly(NbdExtent.data(100, 50));
         assertThat(ExtentPlan.descriptors(100, 50, List.of(), 10)).containsExactly(NbdExtent.data(100, 50));
         assertThat(ExtentPlan.descriptors(100, 50, null, 10)).containsExactly(NbdExtent.data(100, 50));
+    }
+
+    @Test
+    void aBackendThatStopsShortGetsAShortReplyButAReadIsCoveredWhole() {
+        // the uncovered rest is not called data: a following data run would otherwise swallow the holes after it
         assertThat(ExtentPlan.descriptors(0, 50, List.of(NbdExtent.hole(0, 20)), 10))
+                .containsExactly(NbdExtent.hole(0, 20));
+        assertThat(ExtentPlan.descriptors(0, 50, List.of(NbdExtent.data(0, 20)), 10))
+                .containsExactly(NbdExtent.data(0, 20));
+        assertThat(ExtentPlan.pieces(0, 50, List.of(NbdExtent.hole(0, 20)), 8))
                 .containsExactly(NbdExtent.hole(0, 20), NbdExtent.data(20, 30));
     }
 

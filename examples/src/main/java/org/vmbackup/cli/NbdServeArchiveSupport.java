@@ -5,16 +5,17 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.vmbackup.core.VmaExportServer;
-import org.vmbackup.vma.VmaDevice;
+import org.vmbackup.core.ArchiveDisk;
+import org.vmbackup.core.ArchiveExportServer;
 
 /**
- * {@code vmabackup nbd serve --vma ARCHIVE (--socket PATH | --port N)}: every disk of an uncompressed archive as a
- * read-only export named after the device, until the process is killed or interrupted. Owned by the restore area;
+ * {@code vmabackup nbd serve --archive ARCHIVE (--socket PATH | --port N)} ({@code --vma} is its old name): every
+ * disk of a random-access archive (an uncompressed VMA file, a directory archive) as a read-only export named after
+ * the disk, until the process is killed or interrupted. Owned by the restore area;
  * {@link NbdServeCommand} only hands over to it.
  */
-final class NbdServeVmaSupport {
-    private NbdServeVmaSupport() {
+final class NbdServeArchiveSupport {
+    private NbdServeArchiveSupport() {
     }
 
     /**
@@ -23,17 +24,17 @@ final class NbdServeVmaSupport {
      */
     static int serve(PrintWriter err, Path archive, Path socket, InetSocketAddress tcp, boolean warmUp)
             throws Exception {
-        VmaExportServer.Builder b = VmaExportServer.builder(archive).warmUp(warmUp);
+        ArchiveExportServer.Builder b = ArchiveExportServer.builder(archive).warmUp(warmUp);
         if (socket != null) {
             b.unixSocket(socket);
         } else {
             b.tcp(tcp);
         }
-        VmaExportServer server = RestoreCommand.join(b.start());
-        Thread hook = new Thread(() -> closeQuietly(server), "nbd-serve-vma-shutdown");
+        ArchiveExportServer server = RestoreCommand.join(b.start());
+        Thread hook = new Thread(() -> closeQuietly(server), "nbd-serve-archive-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            for (VmaDevice d : server.disks()) {
+            for (ArchiveDisk d : server.disks()) {
                 err.printf("serving export '%s' (%d bytes, read-only) of %s on %s%n", d.name(), d.size(),
                         archive.getFileName(), server.localAddress());
             }
@@ -54,7 +55,7 @@ final class NbdServeVmaSupport {
     }
 
     /** The shutdown hook's close: bounded, since the JVM exits only when every hook has returned. */
-    private static void closeQuietly(VmaExportServer server) {
+    private static void closeQuietly(ArchiveExportServer server) {
         try {
             server.close().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
