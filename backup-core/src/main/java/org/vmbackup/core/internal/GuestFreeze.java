@@ -110,10 +110,14 @@ public final class GuestFreeze implements AutoCloseable {
                 throw new IllegalStateException("a GuestFreeze freezes once");
             }
             state = State.FREEZING;
-            // Armed before the request: the bound covers the whole time the guest may be frozen.
-            alarm = watchdog.schedule(this::watchdogThaw, bound.toNanos(), TimeUnit.NANOSECONDS);
         }
         CompletableFuture<Integer> reply = agent.freeze(freezeCallTimeout);
+        synchronized (this) {
+            // Armed once the request is queued, not before: the agent client runs calls in order, so a watchdog
+            // thaw is then always sent after the freeze. Armed earlier, a short bound could send the thaw first and
+            // the late freeze would leave the guest frozen (seen with a 1 ms bound).
+            alarm = watchdog.schedule(this::watchdogThaw, bound.toNanos(), TimeUnit.NANOSECONDS);
+        }
         int n;
         try {
             n = reply.get(freezeCallTimeout.toMillis() + GRACE_MS, TimeUnit.MILLISECONDS);
@@ -138,12 +142,21 @@ public final class GuestFreeze implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new BackupException("interrupted while the guest agent froze the file systems", e);
         }
+        boolean thawRanAlongside;
         synchronized (this) {
             frozenAt = System.nanoTime();
             frozen = n;
+            thawRanAlongside = state != State.FREEZING;
             if (state == State.FREEZING) {
                 state = State.FROZEN;
             }
+        }
+        if (thawRanAlongside) {
+            // A thaw started while the freeze was in flight: make sure one reaches the agent after the freeze.
+            awaitQuietly(thawDone, freezeCallTimeout.toMillis() + thawCallTimeout.toMillis() + 2 * GRACE_MS);
+            thawAgain();
+        }
+        synchronized (this) {
             if (watchdogFired) {
                 throw outlived();
             }
@@ -229,6 +242,25 @@ public final class GuestFreeze implements AutoCloseable {
                     + "thaw them with the agent's guest-fsfreeze-thaw", failure);
         }
         thawDone.complete(null);
+    }
+
+    /** A second thaw after a freeze that completed while a first thaw was on its way; the agent answers 0 if
+     * nothing is frozen. A failure is reported like any thaw failure. */
+    private void thawAgain() {
+        try {
+            int n = awaitUninterruptibly(agent.thaw(thawCallTimeout), thawCallTimeout.toMillis() + GRACE_MS);
+            log.debug("second thaw after a late freeze: {} file systems", n);
+        } catch (ExecutionException | TimeoutException e) {
+            String failure = e instanceof ExecutionException x && x.getCause() != null
+                    ? String.valueOf(x.getCause().getMessage()) : "no reply to guest-fsfreeze-thaw within "
+                    + thawCallTimeout;
+            synchronized (this) {
+                state = State.THAW_FAILED;
+                thawFailure = failure;
+            }
+            log.error("THE GUEST'S FILE SYSTEMS MAY STILL BE FROZEN (its writes stall): the thaw failed: {}; "
+                    + "thaw them with the agent's guest-fsfreeze-thaw", failure);
+        }
     }
 
     private static <T> T awaitUninterruptibly(CompletableFuture<T> f, long millis)

@@ -74,6 +74,51 @@ class GuestFreezeTest {
         }
     }
 
+    /**
+     * A bound shorter than the time it takes to hand the freeze to the agent client: the watchdog's thaw must
+     * still be queued after the freeze (the client runs calls in order), or a late freeze leaves the guest frozen
+     * (FsFreezeIT with a 1 ms bound saw it: the watchdog was armed before the freeze was queued).
+     */
+    @Test
+    void aWatchdogThawIsNeverQueuedBeforeTheFreeze() {
+        java.util.List<String> order = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        CompletableFuture<Integer> late = new CompletableFuture<>();
+        GuestFreeze.Agent slowToQueue = new GuestFreeze.Agent() {
+            @Override
+            public CompletableFuture<Integer> freeze(Duration timeout) {
+                try {
+                    Thread.sleep(100); // the watchdog (1 ms) fires meanwhile if it was armed before this call
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                order.add("freeze");
+                new Thread(() -> { // the agent answers once the watchdog (1 ms) has fired
+                    try {
+                        Thread.sleep(50);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    late.complete(1);
+                }).start();
+                return late;
+            }
+
+            @Override
+            public CompletableFuture<Integer> thaw(Duration timeout) {
+                order.add("thaw");
+                return CompletableFuture.completedFuture(1);
+            }
+        };
+        try (GuestFreeze f = new GuestFreeze(slowToQueue, Duration.ofMillis(1), Duration.ofSeconds(5),
+                () -> qemuAlive)) {
+            assertThatThrownBy(f::freeze).isInstanceOf(BackupException.class).hasMessageContaining("watchdog");
+            f.thaw();
+            assertThat(order).first().isEqualTo("freeze");
+            assertThat(order).last().isEqualTo("thaw");
+            assertThat(f.thawed()).isTrue();
+        }
+    }
+
     @Test
     void aFreezeReplyAfterTheBoundIsAFailureAndTheWatchdogHasThawed() {
         CompletableFuture<Integer> late = new CompletableFuture<>();
@@ -93,7 +138,9 @@ class GuestFreezeTest {
             assertThatThrownBy(f::freeze).isInstanceOf(BackupException.class).hasMessageContaining("watchdog");
             f.thaw();
             assertThat(f.thawed()).isTrue();
-            assertThat(agent.thaws).hasValue(1);
+            // the watchdog's thaw, and a second one sent once the late freeze had completed (whichever order
+            // the two reached the agent in, the last word is a thaw)
+            assertThat(agent.thaws).hasValue(2);
         }
     }
 
