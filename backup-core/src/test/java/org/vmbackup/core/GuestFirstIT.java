@@ -51,6 +51,16 @@ class GuestFirstIT {
     }
 
     private Outcome guestWriteDuringTrouble(TestVm vm, TroubleTarget target, boolean vmstate) throws Exception {
+        return guestWriteDuringTrouble(vm, target, vmstate, true);
+    }
+
+    /**
+     * @param regionReachesArchive whether the region's old data must reach the archive first; not so for the full
+     *     disk, where the job's own first request (in the moment between the session lifting its throttle and the
+     *     test setting it again) may already meet the full file system and the archive is given up before
+     */
+    private Outcome guestWriteDuringTrouble(TestVm vm, TroubleTarget target, boolean vmstate,
+            boolean regionReachesArchive) throws Exception {
         CountDownLatch throttled = new CountDownLatch(1);
         AtomicReference<Exception> throttleFailure = new AtomicReference<>();
         AtomicBoolean fired = new AtomicBoolean();
@@ -77,7 +87,10 @@ class GuestFirstIT {
         log.info("guest write into the region not yet copied took {} ms", ms);
         assertThat(reply).isEqualTo("{\"return\": \"\"}");
         assertGuestWriteSucceeded(vm);
-        assertThat(target.hits.get()).as("copy-before-write sent the region's old data to the archive").isPositive();
+        if (regionReachesArchive) {
+            assertThat(target.hits.get()).as("copy-before-write sent the region's old data to the archive")
+                    .isPositive();
+        }
         ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
                 () -> f.get(120, TimeUnit.SECONDS));
         assertThat(e.getCause()).isInstanceOf(BackupException.class);
@@ -191,7 +204,7 @@ class GuestFirstIT {
             }
             TroubleTarget t = new TroubleTarget(ArchiveTarget.directory(full.resolve("a")), DATA_AT,
                     DATA_AT + DATA, TroubleTarget.Trouble.PASS);
-            Outcome o = guestWriteDuringTrouble(vm, t, false);
+            Outcome o = guestWriteDuringTrouble(vm, t, false, false);
             assertThat(o.writeMillis()).isLessThan(CBW_TIMEOUT.toMillis() + 1000);
             assertThat(o.failure()).hasMessageContaining("disk drive-hd0")
                     .hasMessageContaining("No space left on device");
