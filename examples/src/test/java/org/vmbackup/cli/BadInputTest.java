@@ -48,7 +48,7 @@ class BadInputTest {
     /** What "fails at once" means here: far below any retry loop's timeout (10 s, 60 s). */
     private static final Duration QUICK = Duration.ofSeconds(5);
     /** Written by the reference {@code vma create}; the module's tests run in examples/. */
-    private static final Path REFERENCE_VECTOR = Path.of("../vma-format/src/test/resources/vectors/two-disks.vma");
+    private static final Path REFERENCE_VECTOR = Path.of("../vectors/two-disks.vma");
 
     @TempDir
     Path dir;
