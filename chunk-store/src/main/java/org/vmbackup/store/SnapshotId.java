@@ -46,7 +46,7 @@ public record SnapshotId(String vm, Instant instant) implements Comparable<Snaps
      * @throws IllegalArgumentException naming what is wrong with {@code text}
      */
     public static SnapshotId parse(String text) {
-        int slash = text.indexOf('/');
+        int slash = text.lastIndexOf('/');
         if (slash < 0) {
             throw new IllegalArgumentException("snapshot id '" + text + "' is not VM/INSTANT (e.g. web1/2026-12-06T23:40:00Z)");
         }

@@ -262,7 +262,7 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
             state = State.ABORTED;
             toDelete = new ArrayList<>(written);
         }
-        fail(new StoreException("snapshot " + spec.id() + " was aborted"));
+        failure.compareAndSet(null, new StoreException("snapshot " + spec.id() + " was aborted"));
         try {
             awaitIdle();
         } catch (IOException e) {
