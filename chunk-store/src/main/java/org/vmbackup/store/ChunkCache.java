@@ -43,8 +43,11 @@ final class ChunkCache {
                 ctx.workers.execute(() -> {
                     try {
                         nf.complete(ctx.readChunk(digest, place));
-                    } catch (IOException | RuntimeException e) {
+                    } catch (IOException e) {
                         nf.completeExceptionally(e);
+                    } catch (RuntimeException e) {
+                        nf.completeExceptionally(new StoreException("chunk " + key + " (" + place + ") cannot be read: "
+                                + e.getMessage(), e));
                     }
                 });
             } catch (java.util.concurrent.RejectedExecutionException e) {
@@ -69,7 +72,7 @@ final class ChunkCache {
             if (e.getCause() instanceof IOException io) {
                 throw io;
             }
-            throw new StoreException("reading a chunk failed: " + e.getCause(), e.getCause());
+            throw new StoreException("reading a chunk failed: " + e.getCause().getMessage(), e.getCause());
         }
     }
 

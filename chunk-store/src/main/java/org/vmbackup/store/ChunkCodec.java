@@ -158,8 +158,14 @@ final class ChunkCodec {
         byte[] plain;
         if ((encoding & ZSTD) != 0) {
             plain = new byte[plainLen];
-            long n = Zstd.decompressByteArray(plain, 0, plainLen, body, 0, body.length);
-            if (Zstd.isError(n) || n != plainLen) {
+            long n;
+            try {
+                n = Zstd.decompressByteArray(plain, 0, plainLen, body, 0, body.length);
+            } catch (RuntimeException e) {
+                // zstd-jni throws on damaged frames ("Data corruption detected", "Destination buffer is too small")
+                n = -1;
+            }
+            if (n < 0 || Zstd.isError(n) || n != plainLen) {
                 throw new CorruptDataException("damaged (does not decompress to its " + plainLen + " bytes)");
             }
         } else {
