@@ -1,0 +1,37 @@
+package org.vmbackup.store;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/** Stores one chunk's plaintext: all-zero chunks are holes (nothing stored), others encoded and put if absent. */
+final class ChunkStoring {
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 << 10);
+
+    /** A stored chunk's digest and the bytes it added to the store (0 when it existed or is a hole). */
+    record Stored(byte[] digest, long bytesNew) {
+    }
+
+    private ChunkStoring() {
+    }
+
+    static boolean isZero(ByteBuffer data) {
+        ByteBuffer d = data.duplicate();
+        while (d.hasRemaining()) {
+            int n = Math.min(d.remaining(), ZEROS.capacity());
+            if (d.duplicate().limit(d.position() + n).mismatch(ZEROS.duplicate().limit(n)) >= 0) {
+                return false;
+            }
+            d.position(d.position() + n);
+        }
+        return true;
+    }
+
+    static Stored store(StoreContext ctx, ByteBuffer data) throws IOException {
+        if (isZero(data)) {
+            return new Stored(Digests.HOLE, 0);
+        }
+        ChunkCodec.Encoded e = ctx.codec.encode(data);
+        boolean added = ctx.backend.putIfAbsent(Digests.chunkName(e.digest()), e.object());
+        return new Stored(e.digest(), added ? e.object().remaining() : 0);
+    }
+}

@@ -1,0 +1,295 @@
+package org.vmbackup.store;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Gathers one disk's writes into chunk buffers and hands each chunk to the sealer as soon as all its bytes are
+ * there; at commit completes the rest (zeros, or the parent's data for an incremental disk). Thread-safe: the
+ * disk's lock guards which chunks are open or done, each open chunk's own lock guards its buffer and coverage
+ * (never taken in the other order).
+ */
+final class DiskAssembler {
+    /** Where complete chunks go (the writer's workers). */
+    interface Sealer {
+        /** Stores {@code data} as chunk {@code chunk} of {@code disk}; {@code buffer} goes back to the pool after. */
+        void seal(DiskAssembler disk, int chunk, ByteBuffer data, ByteBuffer buffer);
+    }
+
+    /** A chunk being filled. */
+    private static final class OpenChunk {
+        final int number;
+        final ByteBuffer buf;
+        final int length;
+        final Coverage coverage = new Coverage();
+        int reservations;
+        boolean sealed;
+
+        OpenChunk(int number, ByteBuffer buf, int length) {
+            this.number = number;
+            this.buf = buf;
+            this.length = length;
+        }
+    }
+
+    final int number;
+    final DiskSpec spec;
+    final FixedIndex index;
+    /** The parent's index of an incremental disk, else null. */
+    final FixedIndex parent;
+    final AtomicLong bytesNew = new AtomicLong();
+    private final ChunkBufferPool pool;
+    private final Sealer sealer;
+    private final Map<Integer, OpenChunk> open = new HashMap<>();
+    private final BitSet done = new BitSet();
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 << 10);
+
+    DiskAssembler(int number, DiskSpec spec, int chunkSize, FixedIndex parent, ChunkBufferPool pool, Sealer sealer) {
+        this.number = number;
+        this.spec = spec;
+        this.index = new FixedIndex(spec.size(), chunkSize);
+        this.parent = parent;
+        this.pool = pool;
+        this.sealer = sealer;
+    }
+
+    String place(long offset) {
+        return "disk " + number + " (" + spec.name() + ") offset " + offset;
+    }
+
+    private void checkRange(long offset, long length) throws StoreException {
+        if (offset < 0 || length < 0 || offset > spec.size() - length) {
+            throw new StoreException("disk " + number + " (" + spec.name() + "): range " + offset + "+" + length
+                    + " is outside its " + spec.size() + " bytes");
+        }
+    }
+
+    void write(long offset, ByteBuffer data) throws IOException {
+        checkRange(offset, data.remaining());
+        ByteBuffer src = data.duplicate();
+        long pos = offset;
+        int cs = index.chunkSize();
+        while (src.hasRemaining()) {
+            int ci = (int) (pos / cs);
+            int in = (int) (pos % cs);
+            int n = Math.min(src.remaining(), index.chunkLength(ci) - in);
+            OpenChunk c = openChunk(ci, true);
+            synchronized (c) {
+                if (c.sealed) {
+                    throw completed(ci);
+                }
+                c.buf.duplicate().position(in).put(src.duplicate().limit(src.position() + n));
+                c.coverage.add(in, in + n);
+                maybeSeal(c);
+            }
+            src.position(src.position() + n);
+            pos += n;
+        }
+        data.position(data.limit());
+    }
+
+    void writeZeroes(long offset, long length) throws IOException {
+        checkRange(offset, length);
+        long pos = offset;
+        long end = offset + length;
+        int cs = index.chunkSize();
+        while (pos < end) {
+            int ci = (int) (pos / cs);
+            int in = (int) (pos % cs);
+            int n = (int) Math.min(end - pos, index.chunkLength(ci) - in);
+            if (n == index.chunkLength(ci) && wholeChunkZero(ci)) {
+                pos += n;
+                continue;
+            }
+            OpenChunk c = openChunk(ci, true);
+            synchronized (c) {
+                if (c.sealed) {
+                    throw completed(ci);
+                }
+                fillZeros(c.buf, in, in + n);
+                c.coverage.add(in, in + n);
+                maybeSeal(c);
+            }
+            pos += n;
+        }
+    }
+
+    /** Records a whole chunk as a hole unless it is open (then the caller zeroes its buffer). */
+    private synchronized boolean wholeChunkZero(int ci) throws StoreException {
+        if (done.get(ci)) {
+            throw completed(ci);
+        }
+        if (open.containsKey(ci)) {
+            return false;
+        }
+        index.set(ci, Digests.HOLE);
+        done.set(ci);
+        return true;
+    }
+
+    private static void fillZeros(ByteBuffer buf, int from, int to) {
+        ByteBuffer b = buf.duplicate().position(from).limit(to);
+        while (b.hasRemaining()) {
+            b.put(ZEROS.duplicate().limit(Math.min(ZEROS.capacity(), b.remaining())));
+        }
+    }
+
+    private StoreException completed(int ci) {
+        return new StoreException(place((long) ci * index.chunkSize()) + ": its chunk is complete and stored "
+                + "already (a range written twice after its chunk was full)");
+    }
+
+    private OpenChunk openChunk(int ci, boolean block) throws IOException {
+        synchronized (this) {
+            if (done.get(ci)) {
+                throw completed(ci);
+            }
+            OpenChunk c = open.get(ci);
+            if (c != null) {
+                return c;
+            }
+        }
+        ByteBuffer b = block ? pool.acquire() : pool.tryAcquire();
+        if (b == null) {
+            return null;
+        }
+        synchronized (this) {
+            OpenChunk c = open.get(ci);
+            if (c != null || done.get(ci)) {
+                pool.release(b);
+                if (c == null) {
+                    throw completed(ci);
+                }
+                return c;
+            }
+            c = new OpenChunk(ci, b, index.chunkLength(ci));
+            open.put(ci, c);
+            return c;
+        }
+    }
+
+    /** Holding {@code c}'s lock: hands it to the sealer once every byte is there and nobody fills it in place. */
+    private void maybeSeal(OpenChunk c) {
+        if (c.sealed || c.reservations > 0 || c.coverage.covered() != c.length) {
+            return;
+        }
+        c.sealed = true;
+        synchronized (this) {
+            open.remove(c.number);
+            done.set(c.number);
+        }
+        pool.sealing();
+        sealer.seal(this, c.number, c.buf.duplicate().position(0).limit(c.length), c.buf);
+    }
+
+    /** The in-place path: the chunk memory of a range inside one chunk, or null. Never blocks. */
+    SnapshotWriter.InPlaceWrite tryReserve(long offset, int length, Runnable onAbandon) {
+        if (offset < 0 || length <= 0 || offset > spec.size() - length) {
+            return null;
+        }
+        int cs = index.chunkSize();
+        int ci = (int) (offset / cs);
+        int in = (int) (offset % cs);
+        if (in + length > index.chunkLength(ci)) {
+            return null;
+        }
+        OpenChunk c;
+        try {
+            c = openChunk(ci, false);
+        } catch (IOException e) {
+            return null;
+        }
+        if (c == null) {
+            return null;
+        }
+        synchronized (c) {
+            if (c.sealed) {
+                return null;
+            }
+            c.reservations++;
+        }
+        ByteBuffer room = c.buf.duplicate().position(in).limit(in + length).slice();
+        return new SnapshotWriter.InPlaceWrite() {
+            private boolean ended;
+
+            @Override
+            public List<ByteBuffer> buffers() {
+                return List.of(room);
+            }
+
+            @Override
+            public void commit() {
+                synchronized (c) {
+                    if (ended) {
+                        return;
+                    }
+                    ended = true;
+                    c.reservations--;
+                    c.coverage.add(in, in + length);
+                    maybeSeal(c);
+                }
+            }
+
+            @Override
+            public void abandon() {
+                synchronized (c) {
+                    if (ended) {
+                        return;
+                    }
+                    ended = true;
+                    c.reservations--;
+                }
+                onAbandon.run();
+            }
+        };
+    }
+
+    /**
+     * At commit: completes every open chunk (gaps: zeros, or the parent's bytes for an incremental disk) and
+     * takes the parent's digest for every untouched chunk of an incremental disk.
+     */
+    void finish(StoreContext ctx, SnapshotId parentId) throws IOException {
+        List<OpenChunk> left;
+        synchronized (this) {
+            left = new ArrayList<>(open.values());
+        }
+        for (OpenChunk c : left) {
+            synchronized (c) {
+                if (c.sealed) {
+                    continue;
+                }
+                if (c.reservations > 0) {
+                    throw new StoreException(place((long) c.number * index.chunkSize()) + ": an in-place write is still open at commit");
+                }
+                byte[] from = null;
+                if (parent != null && !parent.isHole(c.number)) {
+                    from = ctx.readChunk(parent.digest(c.number), "parent " + parentId + ", "
+                            + place((long) c.number * index.chunkSize()));
+                }
+                for (int[] gap : c.coverage.gaps(c.length)) {
+                    if (from != null) {
+                        c.buf.duplicate().position(gap[0]).put(from, gap[0], gap[1] - gap[0]);
+                    } else {
+                        fillZeros(c.buf, gap[0], gap[1]);
+                    }
+                    c.coverage.add(gap[0], gap[1]);
+                }
+                maybeSeal(c);
+            }
+        }
+        if (parent != null) {
+            synchronized (this) {
+                for (int i = done.nextClearBit(0); i < index.count(); i = done.nextClearBit(i + 1)) {
+                    index.set(i, parent.digest(i));
+                    done.set(i);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+package org.vmbackup.store;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link ChunkStore#gc}: mark and sweep, safe while backups run (FORMAT.md, "gc"). Order matters: the writer
+ * markers are read before the snapshots are listed, so a backup that commits meanwhile is either seen as a
+ * running writer (its start bounds the cutoff) or as a committed snapshot (its chunks are marked).
+ */
+final class GarbageCollector {
+    private static final Logger LOG = LoggerFactory.getLogger(GarbageCollector.class);
+    private final StoreContext ctx;
+    private final Duration grace;
+    private long leftovers;
+
+    GarbageCollector(StoreContext ctx, Duration grace) {
+        if (grace.isNegative()) {
+            throw new IllegalArgumentException("negative gc grace " + grace);
+        }
+        this.ctx = ctx;
+        this.grace = grace;
+    }
+
+    GcResult run(Callable<List<SnapshotId>> snapshots) throws IOException {
+        lock();
+        try {
+            Instant start = Instant.now();
+            Set<String> writing = new HashSet<>();
+            Instant oldest = runningWriters(start, writing);
+            Instant cutoff = oldest.minus(grace);
+            List<SnapshotId> ids;
+            try {
+                ids = snapshots.call();
+            } catch (IOException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new StoreException("gc: cannot list the snapshots: " + e.getMessage(), e);
+            }
+            Set<String> live = mark(ids);
+            long inUse = 0;
+            long removed = 0;
+            long bytes = 0;
+            long spared = 0;
+            for (String name : ctx.backend.list("chunks/")) {
+                String hex = name.substring(name.lastIndexOf('/') + 1);
+                if (live.contains(hex)) {
+                    inUse++;
+                    continue;
+                }
+                long size = ctx.backend.deleteIfUntouchedSince(name, cutoff);
+                if (size >= 0) {
+                    removed++;
+                    bytes += size;
+                } else {
+                    spared++;
+                }
+            }
+            removeLeftovers(ids, writing, cutoff);
+            LOG.info("gc of {}: {} chunks in use, {} removed ({} bytes), {} spared, {} leftovers removed", ctx.where(),
+                    inUse, removed, bytes, spared, leftovers);
+            return new GcResult(inUse, removed, bytes, spared, leftovers);
+        } finally {
+            try {
+                ctx.backend.delete(Markers.GC_LOCK);
+            } catch (IOException e) {
+                LOG.warn("gc: cannot remove {}: {}", Markers.GC_LOCK, e.getMessage());
+            }
+        }
+    }
+
+    private void lock() throws IOException {
+        for (int attempt = 0; attempt < 2; attempt++) {
+            if (ctx.backend.putIfAbsent(Markers.GC_LOCK, Markers.content("gc", Instant.now()))) {
+                return;
+            }
+            Optional<Markers.Marker> other = Markers.read(ctx.backend, Markers.GC_LOCK);
+            if (other.isPresent() && !other.get().dead()) {
+                throw new StoreException("store " + ctx.where() + ": another gc is running (" + other.get().describe()
+                        + "); if that process is gone, remove " + Markers.GC_LOCK + " from the store");
+            }
+            // the process that held it is dead (killed mid-gc): its lock is stale
+            LOG.info("gc: removing the stale lock of a gc that no longer runs");
+            ctx.backend.delete(Markers.GC_LOCK);
+        }
+        throw new StoreException("store " + ctx.where() + ": another gc took the lock at the same moment");
+    }
+
+    /** The start of the oldest running writer (or {@code start}); removes markers of dead writers. */
+    private Instant runningWriters(Instant start, Set<String> writing) throws IOException {
+        Instant oldest = start;
+        for (String name : ctx.backend.list(Markers.WRITERS)) {
+            Optional<Markers.Marker> m = Markers.read(ctx.backend, name);
+            if (m.isPresent() && m.get().dead()) {
+                ctx.backend.delete(name);
+                leftovers++;
+                continue;
+            }
+            Instant since = m.map(Markers.Marker::start).orElse(null);
+            if (since == null) {
+                // unreadable: trust its file time, never ignore it
+                since = ctx.backend.stat(name).map(ObjectStat::lastTouched).orElse(start);
+            }
+            m.ifPresent(x -> writing.add(x.id()));
+            if (since.isBefore(oldest)) {
+                oldest = since;
+            }
+        }
+        return oldest;
+    }
+
+    /** The digests (hex) of every chunk a committed snapshot needs. A damaged manifest or index stops the gc. */
+    private Set<String> mark(List<SnapshotId> ids) throws IOException {
+        Set<String> live = new HashSet<>();
+        for (SnapshotId id : ids) {
+            Manifest m;
+            try {
+                m = ctx.readManifest(id);
+            } catch (StoreException e) {
+                if (ctx.backend.stat(Manifest.objectName(id)).isEmpty()) {
+                    continue; // pruned meanwhile
+                }
+                throw new StoreException("gc stopped, nothing deleted: " + e.getMessage(), e);
+            }
+            try {
+                for (int d = 0; d < m.disks().size(); d++) {
+                    FixedIndex idx = ctx.readDiskIndex(m, d);
+                    for (int i = 0; i < idx.count(); i++) {
+                        if (!idx.isHole(i)) {
+                            live.add(Digests.hex(idx.digest(i)));
+                        }
+                    }
+                }
+                List<Manifest.StreamEntry> streams = new java.util.ArrayList<>(m.configs());
+                m.vmstate().ifPresent(streams::add);
+                for (Manifest.StreamEntry s : streams) {
+                    for (StreamIndex.Entry e : ctx.readStreamIndex(m, s, s.name()).entries()) {
+                        live.add(Digests.hex(e.digest()));
+                    }
+                }
+            } catch (StoreException e) {
+                if (ctx.backend.stat(Manifest.objectName(id)).isEmpty()) {
+                    continue; // pruned meanwhile
+                }
+                throw new StoreException("gc stopped, nothing deleted: " + e.getMessage(), e);
+            }
+        }
+        return live;
+    }
+
+    /** Objects of snapshot directories without a manifest (pruned half-way, never committed), not being written. */
+    private void removeLeftovers(List<SnapshotId> ids, Set<String> writing, Instant cutoff) throws IOException {
+        Set<String> committed = new HashSet<>();
+        ids.forEach(id -> committed.add(Manifest.dir(id)));
+        for (String name : ctx.backend.list("snapshots/")) {
+            String[] parts = name.split("/");
+            if (parts.length != 4) {
+                continue;
+            }
+            String dir = parts[0] + "/" + parts[1] + "/" + parts[2] + "/";
+            if (committed.contains(dir) || writing.contains(parts[1] + "/" + parts[2])
+                    || ctx.backend.stat(dir + Manifest.NAME).isPresent()) {
+                continue;
+            }
+            if (ctx.backend.deleteIfUntouchedSince(name, cutoff) >= 0) {
+                leftovers++;
+            }
+        }
+    }
+}

@@ -1,0 +1,246 @@
+package org.vmbackup.store;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * A {@link StoreBackend} in a local directory: one file per object, written to a temporary file beside it and
+ * renamed into place (so a crash never leaves a partial object under its name), and {@code fsync}ed before the
+ * rename so that a manifest never survives a power loss that its chunks did not. "Touch" sets the file's
+ * modification time. Temporary files start with {@code .} and are never listed.
+ */
+public final class LocalBackend implements StoreBackend {
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._:-]*(/[A-Za-z0-9_][A-Za-z0-9._:-]*)*");
+    private final Path root;
+    private final boolean sync;
+
+    /**
+     * A backend in {@code dir}, which must be a directory.
+     *
+     * @param dir the directory
+     * @throws IOException when {@code dir} is missing or not a directory
+     */
+    public LocalBackend(Path dir) throws IOException {
+        this(dir, true);
+    }
+
+    /**
+     * A backend in {@code dir}.
+     *
+     * @param dir the directory
+     * @param sync false to skip fsync (tests and benchmarks on throwaway stores only)
+     * @throws IOException when {@code dir} is missing or not a directory
+     */
+    public LocalBackend(Path dir, boolean sync) throws IOException {
+        if (Files.isRegularFile(dir)) {
+            throw new StoreException("store " + dir + " is a file, not a directory");
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new StoreException("store " + dir + ": no such directory");
+        }
+        this.root = dir;
+        this.sync = sync;
+    }
+
+    private Path path(String name) {
+        if (!NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("bad object name '" + name + "'");
+        }
+        return root.resolve(name);
+    }
+
+    @Override
+    public boolean putIfAbsent(String name, ByteBuffer data) throws IOException {
+        Path p = path(name);
+        if (touchPath(p)) {
+            return false;
+        }
+        writeAtomically(p, data);
+        return true;
+    }
+
+    @Override
+    public boolean touch(String name) throws IOException {
+        return touchPath(path(name));
+    }
+
+    private static boolean touchPath(Path p) throws IOException {
+        try {
+            // fails with NoSuchFileException when a gc moved it aside meanwhile: the caller then stores it anew
+            Files.setLastModifiedTime(p, FileTime.from(Instant.now()));
+            return true;
+        } catch (NoSuchFileException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void publish(String name, ByteBuffer data) throws IOException {
+        writeAtomically(path(name), data);
+    }
+
+    private void writeAtomically(Path p, ByteBuffer data) throws IOException {
+        Path tmp = p.resolveSibling(".tmp-" + p.getFileName() + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+        for (int attempt = 0;; attempt++) {
+            try {
+                Files.createDirectories(p.getParent());
+                try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                    ByteBuffer d = data.duplicate();
+                    while (d.hasRemaining()) {
+                        ch.write(d);
+                    }
+                    if (sync) {
+                        ch.force(false);
+                    }
+                }
+                Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE);
+                return;
+            } catch (NoSuchFileException e) {
+                // a prune removed the (then empty) directory between createDirectories and the write: once more
+                Files.deleteIfExists(tmp);
+                if (attempt >= 3) {
+                    throw e;
+                }
+            } catch (IOException | RuntimeException e) {
+                Files.deleteIfExists(tmp);
+                throw e;
+            }
+        }
+    }
+
+    @Override
+    public Optional<ByteBuffer> get(String name) throws IOException {
+        try {
+            return Optional.of(ByteBuffer.wrap(Files.readAllBytes(path(name))));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public Optional<ByteBuffer> get(String name, long offset, int length) throws IOException {
+        try (FileChannel ch = FileChannel.open(path(name), StandardOpenOption.READ)) {
+            long n = Math.max(0, Math.min(length, ch.size() - offset));
+            ByteBuffer b = ByteBuffer.allocate((int) n);
+            while (b.hasRemaining() && ch.read(b, offset + b.position()) >= 0) {
+                // loop until full or end of file
+            }
+            return Optional.of(b.flip());
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public Optional<ObjectStat> stat(String name) throws IOException {
+        try {
+            BasicFileAttributes a = Files.readAttributes(path(name), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            return Optional.of(new ObjectStat(name, a.size(), a.lastModifiedTime().toInstant()));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public List<String> list(String prefix) throws IOException {
+        int slash = prefix.lastIndexOf('/');
+        Path dir = slash < 0 ? root : root.resolve(prefix.substring(0, slash));
+        List<String> out = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.forEach(p -> {
+                if (!p.getFileName().toString().startsWith(".") && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    String name = root.relativize(p).toString().replace('\\', '/');
+                    if (name.startsWith(prefix)) {
+                        out.add(name);
+                    }
+                }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            // a directory removed while walking (prune, gc): what is gone is not listed
+            if (!(e.getCause() instanceof NoSuchFileException)) {
+                throw e.getCause();
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void delete(String name) throws IOException {
+        Path p = path(name);
+        Files.deleteIfExists(p);
+        removeEmptyParents(p.getParent());
+    }
+
+    private void removeEmptyParents(Path dir) {
+        // snapshot directories go with their last object; chunk prefix directories stay (they are reused)
+        while (dir != null && !dir.equals(root) && !dir.getParent().getFileName().toString().equals("chunks")
+                && !dir.getFileName().toString().equals("chunks")) {
+            try {
+                Files.delete(dir);
+            } catch (DirectoryNotEmptyException | NoSuchFileException e) {
+                return;
+            } catch (IOException e) {
+                return;
+            }
+            dir = dir.getParent();
+        }
+    }
+
+    @Override
+    public long deleteIfUntouchedSince(String name, Instant cutoff) throws IOException {
+        Path p = path(name);
+        Path aside = p.resolveSibling(".gc-" + p.getFileName() + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+        try {
+            Files.move(p, aside, StandardCopyOption.ATOMIC_MOVE);
+        } catch (NoSuchFileException e) {
+            return -1;
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new StoreException("store " + root + ": the file system cannot rename atomically", e);
+        }
+        // Moved aside: a touch from now on finds no file and stores the object anew. A touch that came before the
+        // move shows in the modification time, and then the object goes back.
+        BasicFileAttributes a = Files.readAttributes(aside, BasicFileAttributes.class);
+        if (a.lastModifiedTime().toInstant().isBefore(cutoff)) {
+            Files.delete(aside);
+            return a.size();
+        }
+        Files.move(aside, p, StandardCopyOption.ATOMIC_MOVE);
+        return -1;
+    }
+
+    @Override
+    public String describe() {
+        return root.toString();
+    }
+
+    /** @return the directory */
+    public Path directory() {
+        return root;
+    }
+
+    @Override
+    public void close() {
+        // nothing held open
+    }
+}

@@ -1,0 +1,114 @@
+package org.vmbackup.store;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where a chunk store keeps its objects: a flat name space of immutable objects ({@code /}-separated names of
+ * safe characters), written whole. Small on purpose, so that an object store (S3) can implement it without
+ * rename or locks. Implementations are thread-safe and may be shared by several processes.
+ */
+public interface StoreBackend extends AutoCloseable {
+    /**
+     * Stores {@code data} (position to limit, not consumed) under {@code name} unless an object of that name
+     * exists; if one exists, touches it instead (its {@link ObjectStat#lastTouched} becomes now), which is how a
+     * backup tells a concurrent gc that it reuses it. The object becomes visible whole or not at all.
+     *
+     * @param name the object name
+     * @param data the content
+     * @return true when this call stored it, false when it existed already (and was touched)
+     * @throws IOException when the object cannot be stored or touched
+     */
+    boolean putIfAbsent(String name, ByteBuffer data) throws IOException;
+
+    /**
+     * Touches an existing object (as {@link #putIfAbsent} does when it exists).
+     *
+     * @param name the object name
+     * @return false when no such object exists
+     * @throws IOException when it cannot be touched
+     */
+    boolean touch(String name) throws IOException;
+
+    /**
+     * Creates or replaces the small object {@code name} atomically: readers see the old or the new content whole.
+     *
+     * @param name the object name
+     * @param data the content (position to limit, not consumed)
+     * @throws IOException when it cannot be written; the previous content (if any) is then unchanged
+     */
+    void publish(String name, ByteBuffer data) throws IOException;
+
+    /**
+     * The whole object.
+     *
+     * @param name the object name
+     * @return its content, or empty when no such object exists
+     * @throws IOException when it cannot be read
+     */
+    Optional<ByteBuffer> get(String name) throws IOException;
+
+    /**
+     * Part of an object: up to {@code length} bytes from {@code offset} (fewer at its end).
+     *
+     * @param name the object name
+     * @param offset the first byte
+     * @param length the most bytes to return
+     * @return the bytes, or empty when no such object exists
+     * @throws IOException when it cannot be read
+     */
+    Optional<ByteBuffer> get(String name, long offset, int length) throws IOException;
+
+    /**
+     * Size and last touch of an object.
+     *
+     * @param name the object name
+     * @return its stat, or empty when no such object exists
+     * @throws IOException when it cannot be asked
+     */
+    Optional<ObjectStat> stat(String name) throws IOException;
+
+    /**
+     * The names of all objects whose name starts with {@code prefix}, in no particular order. An object being
+     * stored meanwhile may or may not be listed.
+     *
+     * @param prefix the name prefix ("" for all)
+     * @return the names
+     * @throws IOException when the listing fails
+     */
+    List<String> list(String prefix) throws IOException;
+
+    /**
+     * Deletes an object; nothing happens when it does not exist.
+     *
+     * @param name the object name
+     * @throws IOException when it cannot be deleted
+     */
+    void delete(String name) throws IOException;
+
+    /**
+     * Deletes an object only if nothing touched it since {@code cutoff}, atomically with respect to concurrent
+     * {@link #putIfAbsent} and {@link #touch} calls: a touch either lands before the check (the object stays) or
+     * finds the object gone (and stores it anew). This is what makes gc safe while backups run.
+     *
+     * @param name the object name
+     * @param cutoff objects touched at or after this instant are kept
+     * @return the size of the deleted object, or -1 when it was kept or absent
+     * @throws IOException when the check or delete fails
+     */
+    long deleteIfUntouchedSince(String name, Instant cutoff) throws IOException;
+
+    /**
+     * Where the objects are, for messages (a directory path, a URL).
+     *
+     * @return the description
+     */
+    String describe();
+
+    /** Releases the backend's resources. */
+    @Override
+    void close() throws IOException;
+}

@@ -1,0 +1,239 @@
+package org.vmbackup.store;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ReadableByteChannel;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+/**
+ * The store's {@link SnapshotReader}: indexes loaded and checked at open, chunks through a bounded cache with
+ * read-ahead of the next chunks when a disk is read sequentially.
+ */
+final class StoreSnapshotReader implements SnapshotReader {
+    private static final int READ_AHEAD = 2;
+    private static final byte[] ZEROS = new byte[64 << 10];
+    private final StoreContext ctx;
+    private final Manifest manifest;
+    private final SnapshotInfo info;
+    private final List<FixedIndex> disks = new ArrayList<>();
+    private final ChunkCache cache;
+    /** Per disk: the chunk after the last one read, to see sequential access. */
+    private final AtomicLongArray nextExpected;
+
+    StoreSnapshotReader(StoreContext ctx, Manifest manifest) throws IOException {
+        this.ctx = ctx;
+        this.manifest = manifest;
+        this.info = manifest.info();
+        for (int i = 0; i < manifest.disks().size(); i++) {
+            disks.add(ctx.readDiskIndex(manifest, i));
+        }
+        this.cache = new ChunkCache(ctx, ctx.threads + 2 * READ_AHEAD + 4);
+        this.nextExpected = new AtomicLongArray(disks.size());
+    }
+
+    @Override
+    public SnapshotInfo info() {
+        return info;
+    }
+
+    private FixedIndex index(int disk) {
+        if (disk < 0 || disk >= disks.size()) {
+            throw new IllegalArgumentException("snapshot " + info.id() + " has no disk number " + disk);
+        }
+        return disks.get(disk);
+    }
+
+    String place(int disk, long offset) {
+        return "snapshot " + info.id() + ", disk " + disk + " (" + info.disks().get(disk).name() + ") offset " + offset;
+    }
+
+    @Override
+    public int read(int disk, long offset, ByteBuffer dst) throws IOException {
+        FixedIndex idx = index(disk);
+        if (offset < 0) {
+            throw new IllegalArgumentException("negative offset " + offset);
+        }
+        if (offset >= idx.size()) {
+            return -1;
+        }
+        int total = 0;
+        long pos = offset;
+        int cs = idx.chunkSize();
+        while (dst.hasRemaining() && pos < idx.size()) {
+            int ci = (int) (pos / cs);
+            int in = (int) (pos % cs);
+            int n = (int) Math.min(dst.remaining(), idx.chunkLength(ci) - in);
+            if (idx.isHole(ci)) {
+                for (int k = 0; k < n; k += ZEROS.length) {
+                    dst.put(ZEROS, 0, Math.min(ZEROS.length, n - k));
+                }
+            } else {
+                readAhead(disk, idx, ci);
+                byte[] plain = cache.get(idx.digest(ci), place(disk, (long) ci * cs));
+                checkLength(idx, ci, plain, disk);
+                dst.put(plain, in, n);
+            }
+            pos += n;
+            total += n;
+        }
+        return total;
+    }
+
+    private void checkLength(FixedIndex idx, int ci, byte[] plain, int disk) throws CorruptDataException {
+        if (plain.length != idx.chunkLength(ci)) {
+            throw new CorruptDataException("chunk " + Digests.hex(idx.digest(ci)) + " (" + place(disk, (long) ci * idx.chunkSize())
+                    + ") has " + plain.length + " bytes, the disk's chunk there has " + idx.chunkLength(ci));
+        }
+    }
+
+    private void readAhead(int disk, FixedIndex idx, int ci) {
+        long expected = nextExpected.getAndSet(disk, ci + 1L);
+        if (expected != ci && expected != ci + 1L) {
+            return;
+        }
+        for (int k = ci + 1; k <= ci + READ_AHEAD && k < idx.count(); k++) {
+            if (!idx.isHole(k)) {
+                cache.fetch(idx.digest(k), place(disk, (long) k * idx.chunkSize()));
+            }
+        }
+    }
+
+    @Override
+    public Extent blockStatus(int disk, long offset, long maxLength) {
+        FixedIndex idx = index(disk);
+        if (offset < 0 || offset >= idx.size() || maxLength < 1) {
+            throw new IllegalArgumentException("block status at " + offset + " of a " + idx.size() + "-byte disk");
+        }
+        int cs = idx.chunkSize();
+        int ci = (int) (offset / cs);
+        boolean hole = idx.isHole(ci);
+        long end = Math.min(idx.size(), (long) (ci + 1) * cs);
+        long limit = Math.min(idx.size(), offset + maxLength);
+        while (end < limit && idx.isHole((int) (end / cs)) == hole) {
+            end = Math.min(idx.size(), end + cs);
+        }
+        return new Extent(offset, Math.min(end, limit) - offset, hole);
+    }
+
+    @Override
+    public void visitData(int disk, DataVisitor visitor) throws IOException {
+        FixedIndex idx = index(disk);
+        ArrayDeque<Integer> order = new ArrayDeque<>();
+        ArrayDeque<CompletableFuture<byte[]>> pending = new ArrayDeque<>();
+        int window = ctx.threads * 2;
+        int next = 0;
+        // decoding runs ahead on the workers (a window of chunks), the visitor sees them in order
+        ChunkCache own = new ChunkCache(ctx, window + 1);
+        while (true) {
+            while (pending.size() < window && next < idx.count()) {
+                if (!idx.isHole(next)) {
+                    order.add(next);
+                    pending.add(own.fetch(idx.digest(next), place(disk, (long) next * idx.chunkSize())));
+                }
+                next++;
+            }
+            if (pending.isEmpty()) {
+                return;
+            }
+            int ci = order.poll();
+            byte[] plain = ChunkCache.await(pending.poll());
+            checkLength(idx, ci, plain, disk);
+            visitor.accept((long) ci * idx.chunkSize(), ByteBuffer.wrap(plain).asReadOnlyBuffer());
+        }
+    }
+
+    @Override
+    public ReadableByteChannel vmstate() throws IOException {
+        if (manifest.vmstate().isEmpty()) {
+            throw new StoreException("snapshot " + info.id() + " has no VM state");
+        }
+        return new StreamReader(manifest.vmstate().get(), "VM state");
+    }
+
+    @Override
+    public byte[] config(String name) throws IOException {
+        for (Manifest.StreamEntry e : manifest.configs()) {
+            if (e.name().equals(name)) {
+                byte[] out = new byte[Math.toIntExact(e.size())];
+                ByteBuffer b = ByteBuffer.wrap(out);
+                try (StreamReader r = new StreamReader(e, "config " + name)) {
+                    while (b.hasRemaining() && r.read(b) >= 0) {
+                        // until full
+                    }
+                }
+                return out;
+            }
+        }
+        throw new StoreException("snapshot " + info.id() + " has no config " + name);
+    }
+
+    /** Reads a stream (VM state, config) sequentially, fetching the next chunk ahead. */
+    private final class StreamReader implements ReadableByteChannel {
+        private final StreamIndex index;
+        private final String label;
+        private int entry;
+        private ByteBuffer current = ByteBuffer.allocate(0);
+        private boolean open = true;
+
+        StreamReader(Manifest.StreamEntry e, String label) throws IOException {
+            this.index = ctx.readStreamIndex(manifest, e, label);
+            this.label = label;
+        }
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            if (!open) {
+                throw new ClosedChannelException();
+            }
+            while (!current.hasRemaining()) {
+                if (entry >= index.entries().size()) {
+                    return -1;
+                }
+                StreamIndex.Entry e = index.entries().get(entry);
+                int len = (int) (e.end() - index.start(entry));
+                if (Digests.isHole(e.digest())) {
+                    current = ByteBuffer.allocate(len);
+                } else {
+                    if (entry + 1 < index.entries().size() && !Digests.isHole(index.entries().get(entry + 1).digest())) {
+                        cache.fetch(index.entries().get(entry + 1).digest(), where(entry + 1));
+                    }
+                    byte[] plain = cache.get(e.digest(), where(entry));
+                    if (plain.length != len) {
+                        throw new CorruptDataException("chunk " + Digests.hex(e.digest()) + " (" + where(entry)
+                                + ") has " + plain.length + " bytes, its index says " + len);
+                    }
+                    current = ByteBuffer.wrap(plain);
+                }
+                entry++;
+            }
+            int n = Math.min(dst.remaining(), current.remaining());
+            dst.put(current.duplicate().limit(current.position() + n));
+            current.position(current.position() + n);
+            return n;
+        }
+
+        private String where(int i) {
+            return "snapshot " + info.id() + ", " + label + " offset " + index.start(i);
+        }
+
+        @Override
+        public boolean isOpen() {
+            return open;
+        }
+
+        @Override
+        public void close() {
+            open = false;
+        }
+    }
+
+    @Override
+    public void close() {
+        cache.clear();
+    }
+}

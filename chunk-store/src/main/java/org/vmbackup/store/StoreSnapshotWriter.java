@@ -1,0 +1,285 @@
+package org.vmbackup.store;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The store's {@link SnapshotWriter}: disk and VM state chunks are stored by the store's workers as they
+ * complete; commit writes the indexes and then the manifest (FORMAT.md, "Writing a snapshot").
+ */
+final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer, StreamChunker.Sealer {
+    private static final Logger LOG = LoggerFactory.getLogger(StoreSnapshotWriter.class);
+
+    private enum State { OPEN, COMMITTING, COMMITTED, ABORTED }
+
+    private final StoreContext ctx;
+    private final SnapshotSpec spec;
+    private final String marker;
+    private final ChunkBufferPool pool;
+    private final List<DiskAssembler> disks = new ArrayList<>();
+    private final AtomicReference<IOException> failure = new AtomicReference<>();
+    private final List<String> written = new ArrayList<>();
+    private StreamChunker vmstate;
+    private int inflight;
+    private State state = State.OPEN;
+
+    StoreSnapshotWriter(StoreContext ctx, SnapshotSpec spec, String marker, List<FixedIndex> parents) {
+        this.ctx = ctx;
+        this.spec = spec;
+        this.marker = marker;
+        this.pool = new ChunkBufferPool(ctx.config.chunkSize(), 2 * ctx.threads + 2 * spec.disks().size() + 2);
+        for (int i = 0; i < spec.disks().size(); i++) {
+            disks.add(new DiskAssembler(i, spec.disks().get(i), ctx.config.chunkSize(), parents.get(i), pool, this));
+        }
+    }
+
+    private DiskAssembler disk(int disk) throws IOException {
+        checkUsable();
+        if (disk < 0 || disk >= disks.size()) {
+            throw new StoreException("snapshot " + spec.id() + " has no disk number " + disk);
+        }
+        return disks.get(disk);
+    }
+
+    private void checkUsable() throws IOException {
+        IOException f = failure.get();
+        if (f != null) {
+            throw new StoreException("snapshot " + spec.id() + ": writing failed earlier: " + f.getMessage(), f);
+        }
+        synchronized (this) {
+            if (state != State.OPEN && state != State.COMMITTING) {
+                throw new StoreException("snapshot " + spec.id() + ": the writer is " + state.name().toLowerCase());
+            }
+        }
+    }
+
+    @Override
+    public void write(int disk, long offset, ByteBuffer data) throws IOException {
+        disk(disk).write(offset, data);
+    }
+
+    @Override
+    public void writeZeroes(int disk, long offset, long length) throws IOException {
+        disk(disk).writeZeroes(offset, length);
+    }
+
+    @Override
+    public InPlaceWrite tryReserve(int disk, long offset, int length) {
+        if (failure.get() != null || disk < 0 || disk >= disks.size()) {
+            return null;
+        }
+        return disks.get(disk).tryReserve(offset, length,
+                () -> fail(new StoreException(disks.get(disk).place(offset) + ": an in-place write was abandoned")));
+    }
+
+    @Override
+    public synchronized WritableByteChannel vmstateChannel() throws IOException {
+        checkUsable();
+        if (!spec.vmstate()) {
+            throw new StoreException("snapshot " + spec.id() + " was created without a VM state");
+        }
+        if (vmstate != null) {
+            throw new StoreException("snapshot " + spec.id() + ": the VM state stream was opened already");
+        }
+        vmstate = new StreamChunker(pool, this);
+        return vmstate;
+    }
+
+    private void fail(IOException e) {
+        if (failure.compareAndSet(null, e)) {
+            LOG.warn("snapshot {}: {}", spec.id(), e.getMessage());
+        }
+    }
+
+    private void submit(Runnable task, ByteBuffer buffer) {
+        synchronized (this) {
+            inflight++;
+        }
+        try {
+            ctx.workers.execute(() -> {
+                try {
+                    task.run();
+                } finally {
+                    pool.releaseSealed(buffer);
+                    synchronized (this) {
+                        inflight--;
+                        notifyAll();
+                    }
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            pool.releaseSealed(buffer);
+            synchronized (this) {
+                inflight--;
+                notifyAll();
+            }
+            fail(new StoreException("the store is closed"));
+        }
+    }
+
+    @Override
+    public void seal(DiskAssembler d, int chunk, ByteBuffer data, ByteBuffer buffer) {
+        submit(() -> {
+            if (failure.get() != null) {
+                return;
+            }
+            try {
+                ChunkStoring.Stored s = ChunkStoring.store(ctx, data);
+                d.index.set(chunk, s.digest());
+                d.bytesNew.addAndGet(s.bytesNew());
+            } catch (IOException | RuntimeException e) {
+                fail(new StoreException("cannot store the chunk of " + d.place((long) chunk * ctx.config.chunkSize())
+                        + " in store " + ctx.where() + ": " + e.getMessage(), e));
+            }
+        }, buffer);
+    }
+
+    @Override
+    public void seal(StreamChunker stream, int slot, ByteBuffer data, ByteBuffer buffer) {
+        submit(() -> {
+            if (failure.get() != null) {
+                return;
+            }
+            try {
+                ChunkStoring.Stored s = ChunkStoring.store(ctx, data);
+                stream.setDigest(slot, s.digest());
+                stream.bytesNew.addAndGet(s.bytesNew());
+            } catch (IOException | RuntimeException e) {
+                fail(new StoreException("cannot store a VM state chunk in store " + ctx.where() + ": " + e.getMessage(), e));
+            }
+        }, buffer);
+    }
+
+    private synchronized void awaitIdle() throws IOException {
+        while (inflight > 0) {
+            try {
+                wait(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while storing chunks");
+            }
+        }
+    }
+
+    @Override
+    public SnapshotInfo commit() throws IOException {
+        synchronized (this) {
+            checkUsable();
+            if (state != State.OPEN) {
+                throw new StoreException("snapshot " + spec.id() + ": commit called twice");
+            }
+            state = State.COMMITTING;
+        }
+        try {
+            if (spec.vmstate() && (vmstate == null || vmstate.isOpen())) {
+                throw new StoreException("snapshot " + spec.id() + ": the VM state stream was not written and closed");
+            }
+            for (DiskAssembler d : disks) {
+                d.finish(ctx, spec.parent().orElse(null));
+            }
+            awaitIdle();
+            checkUsable();
+            Manifest m = writeIndexes();
+            ctx.backend.publish(Manifest.objectName(spec.id()), ByteBuffer.wrap(m.encode(ctx.manifestKey)));
+            synchronized (this) {
+                state = State.COMMITTED;
+            }
+            deleteMarker();
+            LOG.info("snapshot {} committed: {} bytes new", spec.id(), m.bytesNew());
+            return m.info();
+        } catch (IOException | RuntimeException e) {
+            abort();
+            throw e;
+        }
+    }
+
+    private Manifest writeIndexes() throws IOException {
+        String dir = Manifest.dir(spec.id());
+        List<Manifest.DiskEntry> de = new ArrayList<>();
+        long total = 0;
+        for (DiskAssembler d : disks) {
+            String name = "disk-" + d.number + ".fidx";
+            String sha = putIndex(dir + name, d.index.encode());
+            de.add(new Manifest.DiskEntry(d.spec.name(), d.spec.size(), ctx.config.chunkSize(), d.spec.incremental(),
+                    d.bytesNew.get(), name, sha));
+            total += d.bytesNew.get();
+        }
+        Optional<Manifest.StreamEntry> vm = Optional.empty();
+        if (vmstate != null) {
+            String sha = putIndex(dir + "vmstate.didx", vmstate.index().encode());
+            vm = Optional.of(new Manifest.StreamEntry("vmstate", vmstate.length(), "vmstate.didx", sha));
+            total += vmstate.bytesNew.get();
+        }
+        List<Manifest.StreamEntry> configs = new ArrayList<>();
+        int n = 0;
+        for (var c : spec.configs().entrySet()) {
+            List<StreamIndex.Entry> entries = new ArrayList<>();
+            byte[] bytes = c.getValue();
+            for (int pos = 0; pos < bytes.length; pos += ctx.config.chunkSize()) {
+                int len = Math.min(ctx.config.chunkSize(), bytes.length - pos);
+                ChunkStoring.Stored s = ChunkStoring.store(ctx, ByteBuffer.wrap(bytes, pos, len));
+                total += s.bytesNew();
+                entries.add(new StreamIndex.Entry(pos + len, s.digest()));
+            }
+            String name = "config-" + n++ + ".didx";
+            configs.add(new Manifest.StreamEntry(c.getKey(), bytes.length, name, putIndex(dir + name, new StreamIndex(entries).encode())));
+        }
+        return new Manifest(spec.id(), spec.parent(), Instant.now(), de, vm, configs, total);
+    }
+
+    private String putIndex(String name, byte[] data) throws IOException {
+        synchronized (this) {
+            written.add(name);
+        }
+        ctx.backend.publish(name, ByteBuffer.wrap(data));
+        return Digests.hex(Digests.sha256(data, 0, data.length));
+    }
+
+    private void deleteMarker() {
+        try {
+            ctx.backend.delete(marker);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("snapshot {}: cannot remove writer marker {}: {}", spec.id(), marker, e.getMessage());
+        }
+    }
+
+    @Override
+    public void abort() {
+        List<String> toDelete;
+        synchronized (this) {
+            if (state == State.ABORTED || state == State.COMMITTED) {
+                return;
+            }
+            state = State.ABORTED;
+            toDelete = new ArrayList<>(written);
+        }
+        failure.compareAndSet(null, new StoreException("snapshot " + spec.id() + " was aborted"));
+        try {
+            awaitIdle();
+        } catch (IOException e) {
+            LOG.warn("snapshot {}: abort interrupted while chunks were being stored", spec.id());
+        }
+        for (String name : toDelete) {
+            try {
+                ctx.backend.delete(name);
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("snapshot {}: cannot remove {}: {} (gc will)", spec.id(), name, e.getMessage());
+            }
+        }
+        deleteMarker();
+    }
+
+    @Override
+    public void close() {
+        abort();
+    }
+}

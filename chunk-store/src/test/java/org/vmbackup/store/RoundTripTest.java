@@ -1,0 +1,185 @@
+package org.vmbackup.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Property-style round trips: random sizes, alignments, chunk boundaries, holes, orders and threads. */
+class RoundTripTest {
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void randomSnapshotsReadBackExactly(boolean encrypted) throws Exception {
+        StoreOptions o = StoreOptions.defaults().withChunkSize(StoreFixtures.SMALL_CHUNK);
+        if (encrypted) {
+            o = o.withKey(StoreKey.create(tmp.resolve("key")));
+        }
+        try (ChunkStore store = ChunkStore.init(tmp.resolve("s"), o)) {
+            for (int seed = 1; seed <= 12; seed++) {
+                Random r = new Random(seed);
+                int cs = StoreFixtures.SMALL_CHUNK;
+                int[] special = {0, 1, cs - 1, cs, cs + 1, 3 * cs, 3 * cs + 17};
+                List<byte[]> images = new ArrayList<>();
+                List<DiskSpec> specs = new ArrayList<>();
+                int disks = 1 + r.nextInt(3);
+                for (int d = 0; d < disks; d++) {
+                    int size = r.nextBoolean() ? special[r.nextInt(special.length)] : r.nextInt(1_500_000);
+                    images.add(StoreFixtures.image(r, size));
+                    specs.add(DiskSpec.full("drive-" + d, size));
+                }
+                byte[] vmstate = StoreFixtures.image(r, r.nextInt(3) == 0 ? 0 : r.nextInt(400_000));
+                Map<String, byte[]> configs = new LinkedHashMap<>();
+                configs.put("qemu-server.conf", ("name: vm" + seed + "\n").getBytes());
+                configs.put("empty.conf", new byte[0]);
+                SnapshotId id = StoreFixtures.id("vm" + seed, seed);
+                try (SnapshotWriter w = store.create(SnapshotSpec.full(id, specs, true, configs))) {
+                    StoreFixtures.writeAll(w, images, r, 1 + r.nextInt(4));
+                    try (WritableByteChannel ch = w.vmstateChannel()) {
+                        int pos = 0;
+                        while (pos < vmstate.length) {
+                            int n = Math.min(vmstate.length - pos, 1 + r.nextInt(100_000));
+                            ch.write(ByteBuffer.wrap(vmstate, pos, n));
+                            pos += n;
+                        }
+                    }
+                    SnapshotInfo info = w.commit();
+                    assertThat(info.id()).isEqualTo(id);
+                    assertThat(info.vmstateSize()).hasValue(vmstate.length);
+                }
+                try (SnapshotReader reader = store.open(id)) {
+                    assertThat(reader.info().disks()).extracting(DiskInfo::size)
+                            .containsExactlyElementsOf(images.stream().map(b -> (long) b.length).toList());
+                    for (int d = 0; d < disks; d++) {
+                        assertThat(StoreFixtures.readAll(reader, d, r)).as("seed %d disk %d", seed, d).isEqualTo(images.get(d));
+                        assertThat(visit(reader, d, images.get(d).length)).isEqualTo(images.get(d));
+                        checkBlockStatus(reader, d, images.get(d), r);
+                    }
+                    assertThat(StoreFixtures.readStream(reader.vmstate())).isEqualTo(vmstate);
+                    assertThat(reader.config("qemu-server.conf")).isEqualTo(configs.get("qemu-server.conf"));
+                    assertThat(reader.config("empty.conf")).isEmpty();
+                }
+            }
+            assertThat(store.list(Optional.empty())).hasSize(12);
+            assertThat(store.verify(List.of()).ok()).isTrue();
+        }
+    }
+
+    private static byte[] visit(SnapshotReader reader, int disk, int size) throws Exception {
+        byte[] out = new byte[size];
+        long[] last = {-1};
+        reader.visitData(disk, (offset, data) -> {
+            assertThat(offset).isGreaterThan(last[0]);
+            last[0] = offset;
+            data.get(out, (int) offset, data.remaining());
+        });
+        return out;
+    }
+
+    private static void checkBlockStatus(SnapshotReader reader, int disk, byte[] image, Random r) {
+        long pos = 0;
+        while (pos < image.length) {
+            Extent e = reader.blockStatus(disk, pos, 1 + r.nextInt(3 * StoreFixtures.SMALL_CHUNK));
+            assertThat(e.offset()).isEqualTo(pos);
+            assertThat(pos + e.length()).isLessThanOrEqualTo(image.length);
+            if (e.hole()) {
+                assertThat(StoreFixtures.allZero(image, (int) pos, (int) e.length())).isTrue();
+            }
+            pos += e.length();
+        }
+    }
+
+    @Test
+    void identicalDisksAddNothingTheSecondTime() throws Exception {
+        try (ChunkStore store = ChunkStore.init(tmp.resolve("s"), StoreOptions.defaults().withChunkSize(StoreFixtures.SMALL_CHUNK))) {
+            Random r = new Random(7);
+            byte[] img = StoreFixtures.image(r, 2_000_000);
+            long[] news = new long[2];
+            for (int i = 0; i < 2; i++) {
+                SnapshotId id = StoreFixtures.id(i == 0 ? "a" : "b", i);
+                try (SnapshotWriter w = store.create(SnapshotSpec.full(id, List.of(DiskSpec.full("d", img.length)), false, Map.of()))) {
+                    StoreFixtures.writeAll(w, List.of(img), r, 2);
+                    news[i] = w.commit().bytesNew();
+                }
+            }
+            assertThat(news[0]).isPositive();
+            assertThat(news[1]).isZero();
+        }
+    }
+
+    @Test
+    void inPlaceWritesLandInChunkBuffers() throws Exception {
+        try (ChunkStore store = ChunkStore.init(tmp.resolve("s"), StoreOptions.defaults().withChunkSize(StoreFixtures.SMALL_CHUNK))) {
+            Random r = new Random(3);
+            byte[] img = StoreFixtures.image(r, 700_001);
+            SnapshotId id = StoreFixtures.id("v", 0);
+            int inPlace = 0;
+            try (SnapshotWriter w = store.create(SnapshotSpec.full(id, List.of(DiskSpec.full("d", img.length)), false, Map.of()))) {
+                for (StoreFixtures.Piece p : StoreFixtures.pieces(r, img)) {
+                    SnapshotWriter.InPlaceWrite room = w.tryReserve(0, p.offset(), p.length());
+                    if (room == null) {
+                        w.write(0, p.offset(), ByteBuffer.wrap(img, (int) p.offset(), p.length()));
+                        continue;
+                    }
+                    int pos = (int) p.offset();
+                    for (ByteBuffer b : room.buffers()) {
+                        int n = b.remaining();
+                        b.put(img, pos, n);
+                        pos += n;
+                    }
+                    assertThat(pos).isEqualTo(p.offset() + p.length());
+                    room.commit();
+                    inPlace++;
+                }
+                w.commit();
+            }
+            assertThat(inPlace).isPositive();
+            try (SnapshotReader reader = store.open(id)) {
+                assertThat(StoreFixtures.readAll(reader, 0, r)).isEqualTo(img);
+            }
+        }
+    }
+
+    @Test
+    void anAbandonedInPlaceWriteFailsTheCommitAndLeavesNothingVisible() throws Exception {
+        try (ChunkStore store = ChunkStore.init(tmp.resolve("s"), StoreOptions.defaults().withChunkSize(StoreFixtures.SMALL_CHUNK))) {
+            SnapshotId id = StoreFixtures.id("v", 0);
+            SnapshotWriter w = store.create(SnapshotSpec.full(id, List.of(DiskSpec.full("d", 100_000)), false, Map.of()));
+            w.tryReserve(0, 10, 100).abandon();
+            assertThatThrownBy(w::commit).hasMessageContaining("abandoned");
+            w.abort();
+            assertThat(store.list(Optional.empty())).isEmpty();
+        }
+    }
+
+    @Test
+    void writesOutsideTheDiskOrIntoACompleteChunkAreRefused() throws Exception {
+        try (ChunkStore store = ChunkStore.init(tmp.resolve("s"), StoreOptions.defaults().withChunkSize(StoreFixtures.SMALL_CHUNK))) {
+            SnapshotId id = StoreFixtures.id("v", 0);
+            try (SnapshotWriter w = store.create(SnapshotSpec.full(id, List.of(DiskSpec.full("d", 100_000)), false, Map.of()))) {
+                assertThatThrownBy(() -> w.write(0, 99_999, ByteBuffer.allocate(2)))
+                        .isInstanceOf(StoreException.class).hasMessageContaining("outside its 100000 bytes");
+                assertThatThrownBy(() -> w.write(1, 0, ByteBuffer.allocate(2))).hasMessageContaining("no disk number 1");
+                w.write(0, 0, ByteBuffer.allocate(StoreFixtures.SMALL_CHUNK));
+                assertThatThrownBy(() -> w.write(0, 5, ByteBuffer.allocate(2))).hasMessageContaining("complete and stored");
+                assertThatThrownBy(() -> store.create(SnapshotSpec.full(id, List.of(), false, Map.of())))
+                        .hasMessageContaining("is being written already");
+            }
+            assertThat(store.list(Optional.empty())).isEmpty();
+        }
+    }
+}
