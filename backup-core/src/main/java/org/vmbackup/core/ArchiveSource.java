@@ -93,4 +93,15 @@ public interface ArchiveSource extends AutoCloseable {
     static ArchiveSource vmaStream(InputStream in, String description) throws IOException {
         return VmaStreamSource.open(in, description);
     }
+
+    /**
+     * Reads snapshot {@code id} of a chunk store (random access; every chunk checked against its digest). The store
+     * stays open and owned by the caller; closing the source releases only the snapshot's reader.
+     *
+     * @throws IOException when the snapshot does not exist or its manifest or indexes are damaged
+     */
+    static ArchiveSource snapshot(org.vmbackup.store.ChunkStore store, org.vmbackup.store.SnapshotId id)
+            throws IOException {
+        return StoreArchiveSource.open(store, id);
+    }
 }

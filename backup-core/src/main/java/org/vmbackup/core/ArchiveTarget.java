@@ -39,4 +39,12 @@ public interface ArchiveTarget {
     static ArchiveTarget of(Path path) {
         return isVmaName(path) ? vma(path) : directory(path);
     }
+
+    /**
+     * A snapshot of {@code vm} in a chunk store per backup, named by the VM and the backup's instant; see
+     * {@link StoreTarget}.
+     */
+    static StoreTarget store(org.vmbackup.store.ChunkStore store, String vm) {
+        return StoreTarget.of(store, vm);
+    }
 }
