@@ -1,6 +1,7 @@
 /** The vmabackup command line. */
 module org.vmbackup.cli {
     requires org.vmbackup.core;
+    requires org.vmbackup.store;
     requires info.picocli;
     exports org.vmbackup.cli;
     opens org.vmbackup.cli to info.picocli;

@@ -122,7 +122,7 @@ public final class ChunkStore implements AutoCloseable {
         }
         String marker = prefix + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
         // the marker exists before anything is written or reused: a gc from now on spares what this writer touches
-        ctx.backend.publish(marker, Markers.content(id.toString(), Instant.now()));
+        ctx.backend.publish(marker, Markers.content(id.toString(), Instant.now().minus(Markers.CLOCK_SLACK)));
         try {
             return new StoreSnapshotWriter(ctx, spec, marker, parentIndexes(spec));
         } catch (IOException | RuntimeException e) {

@@ -36,7 +36,7 @@ final class GarbageCollector {
             Instant start = Instant.now();
             Set<String> writing = new HashSet<>();
             Instant oldest = runningWriters(start, writing);
-            Instant cutoff = oldest.minus(grace);
+            Instant cutoff = oldest.minus(grace).minus(Markers.CLOCK_SLACK);
             List<SnapshotId> ids;
             try {
                 ids = snapshots.call();

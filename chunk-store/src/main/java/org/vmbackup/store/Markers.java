@@ -16,6 +16,11 @@ import java.util.Optional;
 final class Markers {
     static final String WRITERS = "writers/";
     static final String GC_LOCK = "locks/gc";
+    /**
+     * File times come from the kernel's coarse clock, a few milliseconds behind {@code Instant.now()}: a chunk
+     * touched just after a marker's start could look older than it. Starts and cutoffs keep this much margin.
+     */
+    static final java.time.Duration CLOCK_SLACK = java.time.Duration.ofSeconds(1);
 
     /** A parsed marker. */
     record Marker(String name, String id, String host, long pid, Instant start) {

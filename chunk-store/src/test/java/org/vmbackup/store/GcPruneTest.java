@@ -1,0 +1,159 @@
+package org.vmbackup.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** prune's retention rules, and gc: what it removes, what it spares while a backup runs, its lock. */
+class GcPruneTest {
+    @TempDir
+    Path tmp;
+
+    /** Makes every object an hour old, as if the store had been written long before the gc. */
+    private static void age(Path dir) throws IOException {
+        FileTime old = FileTime.from(Instant.now().minus(Duration.ofHours(1)));
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.filter(Files::isRegularFile).toList()) {
+                Files.setLastModifiedTime(p, old);
+            }
+        }
+    }
+
+    private static long chunkFiles(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir.resolve("chunks"))) {
+            return s.filter(Files::isRegularFile).count();
+        }
+    }
+
+    private static SnapshotInfo write(ChunkStore store, SnapshotId id, byte[] img) throws Exception {
+        try (SnapshotWriter w = store.create(SnapshotSpec.full(id, List.of(DiskSpec.full("d", img.length)), false, Map.of()))) {
+            StoreFixtures.writeAll(w, List.of(img), new Random(id.hashCode()), 2);
+            return w.commit();
+        }
+    }
+
+    @Test
+    void pruneThenGcRemovesExactlyTheChunksNoSnapshotNeeds() throws Exception {
+        Path dir = tmp.resolve("s");
+        try (ChunkStore store = ChunkStore.init(dir, StoreOptions.defaults().withChunkSize(StoreFixtures.SMALL_CHUNK))) {
+            Random r = new Random(1);
+            byte[] a = StoreFixtures.image(r, 1_000_000);
+            byte[] b = StoreFixtures.image(r, 1_000_000);
+            write(store, StoreFixtures.id("x", 0), a);
+            long afterA = chunkFiles(dir);
+            write(store, StoreFixtures.id("x", 1), b);
+            age(dir);
+            PruneResult dry = store.prune("x", new RetentionPolicy(1, 0, 0, 0), true);
+            assertThat(dry.removed()).containsExactly(StoreFixtures.id("x", 0));
+            assertThat(store.list(Optional.of("x"))).hasSize(2);
+            PruneResult p = store.prune("x", new RetentionPolicy(1, 0, 0, 0), false);
+            assertThat(p.kept()).containsExactly(StoreFixtures.id("x", 1));
+            assertThat(store.list(Optional.of("x"))).extracting(SnapshotInfo::id).containsExactly(StoreFixtures.id("x", 1));
+            long before = chunkFiles(dir);
+            GcResult g = store.gc(Duration.ZERO);
+            assertThat(g.chunksRemoved()).isPositive().isLessThanOrEqualTo(afterA);
+            assertThat(chunkFiles(dir)).isEqualTo(before - g.chunksRemoved()).isEqualTo(g.chunksInUse());
+            assertThat(store.verify(List.of()).ok()).isTrue();
+            try (SnapshotReader reader = store.open(StoreFixtures.id("x", 1))) {
+                assertThat(StoreFixtures.readAll(reader, 0, r)).isEqualTo(b);
+            }
+            assertThat(Files.exists(dir.resolve("locks/gc"))).isFalse();
+        }
+    }
+
+    @Test
+    void gcWhileABackupRunsNeverRemovesWhatTheBackupWroteOrReuses() throws Exception {
+        Path dir = tmp.resolve("s");
+        int cs = StoreFixtures.SMALL_CHUNK;
+        try (ChunkStore store = ChunkStore.init(dir, StoreOptions.defaults().withChunkSize(cs))) {
+            Random r = new Random(2);
+            byte[] img = StoreFixtures.image(r, 30 * cs);
+            new Random(9).nextBytes(img); // all chunks distinct and non-zero
+            SnapshotId old = StoreFixtures.id("x", 0);
+            write(store, old, img);
+            age(dir);
+            SnapshotId fresh = StoreFixtures.id("y", 0);
+            try (SnapshotWriter w = store.create(SnapshotSpec.full(fresh, List.of(DiskSpec.full("d", img.length)), false, Map.of()))) {
+                // the first half reuses the old snapshot's chunks (touched, not stored again)
+                w.write(0, 0, ByteBuffer.wrap(img, 0, 15 * cs));
+                // meanwhile x's old snapshot is pruned, and a gc from another handle deletes its chunks that the
+                // running backup did not touch, and spares those it did
+                write(store, StoreFixtures.id("x", 1), new byte[0]);
+                try (ChunkStore other = ChunkStore.open(dir, Optional.empty())) {
+                    assertThat(other.prune("x", new RetentionPolicy(1, 0, 0, 0), false).removed()).containsExactly(old);
+                    GcResult g = other.gc(Duration.ZERO);
+                    assertThat(g.chunksRemoved()).isGreaterThanOrEqualTo(14);
+                    assertThat(g.chunksSpared()).isGreaterThanOrEqualTo(14);
+                }
+                w.write(0, 15 * cs, ByteBuffer.wrap(img, 15 * cs, 15 * cs));
+                w.commit();
+            }
+            try (SnapshotReader reader = store.open(fresh)) {
+                assertThat(StoreFixtures.readAll(reader, 0, r)).isEqualTo(img);
+            }
+            assertThat(store.verify(List.of()).ok()).isTrue();
+        }
+    }
+
+    @Test
+    void aSecondGcFailsNamingTheFirstAndAStaleLockIsTakenOver() throws Exception {
+        Path dir = tmp.resolve("s");
+        try (ChunkStore store = ChunkStore.init(dir, StoreOptions.defaults())) {
+            LocalBackend b = new LocalBackend(dir);
+            b.putIfAbsent("locks/gc", Markers.content("gc", Instant.now()));
+            assertThatThrownBy(store::gc).isInstanceOf(StoreException.class)
+                    .hasMessageStartingWith("store " + dir + ": another gc is running (host " + Markers.host() + ", pid "
+                            + ProcessHandle.current().pid() + ", started ")
+                    .hasMessageEndingWith("if that process is gone, remove locks/gc from the store");
+            assertThat(Files.exists(dir.resolve("locks/gc"))).isTrue();
+            // a lock left by a process that is gone (killed mid-gc)
+            Process p = new ProcessBuilder("true").start();
+            assertThat(p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            String stale = Files.readString(dir.resolve("locks/gc"))
+                    .replace("\"pid\":" + ProcessHandle.current().pid(), "\"pid\":" + p.pid());
+            Files.writeString(dir.resolve("locks/gc"), stale);
+            assertThat(store.gc().chunksRemoved()).isZero();
+            assertThat(Files.exists(dir.resolve("locks/gc"))).isFalse();
+        }
+    }
+
+    @Test
+    void retentionKeepsTheNewestPerRuleAndPeriod() throws Exception {
+        Path dir = tmp.resolve("s");
+        try (ChunkStore store = ChunkStore.init(dir, StoreOptions.defaults())) {
+            String[] times = {"2026-09-30T10:00:00Z", "2026-10-15T10:00:00Z", "2026-10-31T23:00:00Z",
+                "2026-11-29T08:00:00Z", "2026-11-30T08:00:00Z", "2026-12-01T08:00:00Z", "2026-12-01T20:00:00Z",
+                "2026-12-02T08:00:00Z", "2026-12-03T08:00:00Z"};
+            for (String t : times) {
+                try (SnapshotWriter w = store.create(SnapshotSpec.full(new SnapshotId("v", Instant.parse(t)), List.of(), false, Map.of()))) {
+                    w.commit();
+                }
+            }
+            // keep-last 2: 12-03, 12-02; keep-daily 3: 12-03, 12-02, 12-01T20; keep-weekly 2: the newest of ISO
+            // week 49 (12-03) and week 48 (11-29 is a Sunday: week 48; 11-30 is a Monday: week 49) -> 11-29;
+            // keep-monthly 3: 12-03, 11-30, 10-31
+            PruneResult p = store.prune("v", new RetentionPolicy(2, 3, 2, 3), false);
+            assertThat(p.kept()).extracting(id -> id.instantText()).containsExactly("2026-12-03T08:00:00Z",
+                    "2026-12-02T08:00:00Z", "2026-12-01T20:00:00Z", "2026-11-30T08:00:00Z", "2026-11-29T08:00:00Z",
+                    "2026-10-31T23:00:00Z");
+            assertThat(p.removed()).extracting(id -> id.instantText()).containsExactly("2026-12-01T08:00:00Z",
+                    "2026-10-15T10:00:00Z", "2026-09-30T10:00:00Z");
+            assertThat(store.list(Optional.of("v"))).hasSize(6);
+            assertThatThrownBy(() -> new RetentionPolicy(0, 0, 0, 0)).hasMessageContaining("must keep at least one");
+        }
+    }
+}

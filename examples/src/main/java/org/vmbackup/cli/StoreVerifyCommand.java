@@ -1,0 +1,59 @@
+package org.vmbackup.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.vmbackup.store.ChunkStore;
+import org.vmbackup.store.SnapshotId;
+import org.vmbackup.store.VerifyReport;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code vmabackup store verify STORE [SNAPSHOT]... [--key FILE]}: re-reads and re-hashes every chunk; each damaged
+ * object on stdout, and exit 1 with a one-line summary naming the first.
+ */
+@Command(name = "verify", mixinStandardHelpOptions = true,
+        description = "Re-read and re-hash every chunk of the snapshots (all when none is named).")
+final class StoreVerifyCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory")
+    private String store;
+
+    @Parameters(index = "1..*", paramLabel = "SNAPSHOT", description = "snapshot ids (VM/INSTANT)")
+    private List<String> snapshots = new ArrayList<>();
+
+    @Option(names = "--key", paramLabel = "FILE", description = "the key of an encrypted store")
+    private Path key;
+
+    @Override
+    public Integer call() throws Exception {
+        List<SnapshotId> ids = new ArrayList<>();
+        for (String text : snapshots) {
+            ids.add(new StoreCommand.SnapshotIdConverter().convert(text, spec.commandLine()));
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        VerifyReport r;
+        try (ChunkStore s = StoreCommand.open(store, key)) {
+            r = s.verify(ids);
+        }
+        for (VerifyReport.Damage d : r.damage()) {
+            out.println("damaged: " + d);
+        }
+        out.println("checked " + r.snapshots().size() + " snapshots, " + r.chunksChecked() + " chunks, "
+                + r.bytesChecked() + " bytes: " + (r.ok() ? "ok" : r.damage().size() + " problems"));
+        out.flush();
+        if (!r.ok()) {
+            throw new CliFailure("store " + store + " is damaged: " + r.damage().get(0)
+                    + (r.damage().size() > 1 ? " (and " + (r.damage().size() - 1) + " more, listed on stdout)" : ""));
+        }
+        return ExitCode.OK;
+    }
+}
