@@ -10,12 +10,16 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.vmbackup.core.ArchiveTarget;
 import org.vmbackup.core.BackupResult;
 import org.vmbackup.core.BackupSession;
 import org.vmbackup.core.ConfigBlob;
 import org.vmbackup.core.FsFreeze;
+import org.vmbackup.core.StoreTarget;
 import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.qmp.QmpClientOptions;
+import org.vmbackup.store.ChunkStore;
+import org.vmbackup.store.SnapshotId;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -24,15 +28,17 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code vmabackup backup --qmp SOCKET [--wait SECONDS] [--no-vmstate] [--disk NAME]... [-c CONFIGFILE]...
- * [--bwlimit RATE] [--cbw-timeout SECONDS] [--fs-freeze[=try] [--qga SOCKET] [--freeze-timeout SECONDS]] ARCHIVE}:
- * a consistent live backup of a running QEMU VM (every writable disk and, by default, RAM and device state) into a
- * VMA archive ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}) or, for any other name, a directory of raw images.
+ * [--bwlimit RATE] [--cbw-timeout SECONDS] [--fs-freeze[=try] [--qga SOCKET] [--freeze-timeout SECONDS]]
+ * (ARCHIVE | --store STORE --vm NAME [--key FILE])}: a consistent live backup of a running QEMU VM (every writable
+ * disk and, by default, RAM and device state) into a VMA archive ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}),
+ * for any other name a directory of raw images, or a new snapshot in a chunk store.
  */
 @Command(name = "backup", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Back up a running QEMU VM (disks and RAM) into an archive.",
         footerHeading = "%nExit codes:%n",
-        footer = {"  0    the archive is complete under its name", "  1    the backup failed (message on stderr); "
-            + "nothing is left under ARCHIVE, the guest keeps running", "  2    usage error",
+        footer = {"  0    the archive is complete under its name (the snapshot is in the store)",
+            "  1    the backup failed (message on stderr); "
+            + "nothing is left under ARCHIVE, no snapshot is listed, the guest keeps running", "  2    usage error",
             "  130  interrupted: the backup was cancelled cleanly"})
 final class BackupCommand implements Callable<Integer> {
     @Spec
@@ -93,9 +99,21 @@ final class BackupCommand implements Callable<Integer> {
                     + "freeze that did not hold until the instant fails the backup (default: ${DEFAULT-VALUE})")
     private Duration freezeTimeout;
 
-    @Parameters(index = "0", paramLabel = "ARCHIVE",
-            description = "the archive to create: .vma, .vma.zst, .vma.gz, or a directory name; must not exist")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "ARCHIVE",
+            description = "the archive to create: .vma, .vma.zst, .vma.gz, or a directory name; must not exist "
+                    + "(or --store)")
     private Path archive;
+
+    @Option(names = "--store", paramLabel = "STORE",
+            description = "back up into this chunk store (vmabackup store init) as a new snapshot of --vm, instead "
+                    + "of an ARCHIVE; prints the snapshot id")
+    private String store;
+
+    @Option(names = "--vm", paramLabel = "NAME", description = "with --store: the VM the snapshot belongs to")
+    private String vm;
+
+    @Option(names = "--key", paramLabel = "FILE", description = "with --store: the key of an encrypted store")
+    private Path key;
 
     @Override
     public Integer call() throws Exception {
@@ -104,6 +122,7 @@ final class BackupCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "--qga names the guest agent for --fs-freeze: add --fs-freeze or --fs-freeze=try");
         }
+        checkDestination();
         PrintWriter out = spec.commandLine().getOut();
         // Everything on the command line is checked before QEMU is touched: no guest pause for a typo.
         List<ConfigBlob> blobs = new ArrayList<>();
@@ -111,15 +130,52 @@ final class BackupCommand implements Callable<Integer> {
             InputPaths.readable("config file", c);
             blobs.add(new ConfigBlob(c.getFileName().toString(), Files.readAllBytes(c)));
         }
-        InputPaths.creatable("archive", archive);
-        try (QmpClient client = QmpConnect.connect(qmp, Duration.ofSeconds(waitSeconds),
-                QmpClientOptions.DEFAULT_CONNECT_TIMEOUT)) {
-            return backup(out, client, blobs);
+        if (store == null) {
+            InputPaths.creatable("archive", archive);
+            return connectAndBackUp(out, blobs, ArchiveTarget.of(archive));
+        }
+        // The store is opened (and its key checked) before QEMU is touched.
+        try (ChunkStore s = StoreCommand.open(store, key)) {
+            StoreTarget target = ArchiveTarget.store(s, vm);
+            int code = connectAndBackUp(out, blobs, target);
+            target.committed().ifPresent(info -> out.println("snapshot " + info.id()));
+            out.flush();
+            return code;
         }
     }
 
-    private int backup(PrintWriter out, QmpClient client, List<ConfigBlob> blobs) throws Exception {
-        BackupSession.Builder b = BackupSession.builder().qmp(client).includeVmstate(!noVmstate).target(archive)
+    /** Exactly one of ARCHIVE and --store; --vm and --key only with --store. */
+    private void checkDestination() {
+        String problem = null;
+        if ((archive == null) == (store == null)) {
+            problem = archive == null ? "name an ARCHIVE or --store STORE --vm NAME"
+                    : "give either an ARCHIVE or --store, not both";
+        } else if (store != null && vm == null) {
+            problem = "--store needs --vm NAME (the VM the snapshot belongs to)";
+        } else if (store == null && (vm != null || key != null)) {
+            problem = (vm != null ? "--vm" : "--key") + " only applies with --store";
+        } else if (vm != null) {
+            try {
+                SnapshotId.checkVmName(vm);
+            } catch (IllegalArgumentException e) {
+                problem = "--vm: " + e.getMessage();
+            }
+        }
+        if (problem != null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), problem);
+        }
+    }
+
+    private int connectAndBackUp(PrintWriter out, List<ConfigBlob> blobs, ArchiveTarget target) throws Exception {
+        try (QmpClient client = QmpConnect.connect(qmp, Duration.ofSeconds(waitSeconds),
+                QmpClientOptions.DEFAULT_CONNECT_TIMEOUT)) {
+            return backup(out, client, blobs, target);
+        }
+    }
+
+    private int backup(PrintWriter out, QmpClient client, List<ConfigBlob> blobs, ArchiveTarget target)
+            throws Exception {
+        BackupSession.Builder b = BackupSession.builder().qmp(client).includeVmstate(!noVmstate).target(target)
                 .bandwidthLimit(bwlimit).cbwTimeout(cbwTimeout).freezeTimeout(freezeTimeout)
                 .fsFreeze(fsFreezeTry ? FsFreeze.TRY : fsFreeze ? FsFreeze.REQUIRED : FsFreeze.OFF);
         if (qga != null) {

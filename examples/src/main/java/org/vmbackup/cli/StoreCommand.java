@@ -20,7 +20,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "store", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Create and look after a deduplicating chunk store of VM snapshots.",
         subcommands = {StoreInitCommand.class, StoreKeyCommand.class, StoreListCommand.class, StoreVerifyCommand.class,
-            StorePruneCommand.class, StoreGcCommand.class})
+            StorePruneCommand.class, StoreGcCommand.class, StoreExportCommand.class,
+            StoreImportCommand.class})
 public final class StoreCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;

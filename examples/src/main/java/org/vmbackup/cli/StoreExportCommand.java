@@ -1,0 +1,55 @@
+package org.vmbackup.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.vmbackup.core.ArchiveCopy;
+import org.vmbackup.core.ArchiveSource;
+import org.vmbackup.core.ArchiveTarget;
+import org.vmbackup.store.ChunkStore;
+import org.vmbackup.store.SnapshotId;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code vmabackup store export STORE SNAPSHOT OUT.vma[.zst|.gz] [--key FILE]}: a snapshot as a VMA archive that
+ * Proxmox's {@code vma} reads; every chunk is checked on the way, and OUT appears only when the whole snapshot was
+ * read.
+ */
+@Command(name = "export", mixinStandardHelpOptions = true,
+        description = "Write a snapshot as a VMA archive (.vma, .vma.zst, .vma.gz) or a directory archive.")
+final class StoreExportCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory")
+    private String store;
+
+    @Parameters(index = "1", paramLabel = "SNAPSHOT", description = "the snapshot id (VM/INSTANT)")
+    private String snapshot;
+
+    @Parameters(index = "2", paramLabel = "OUT",
+            description = "the archive to create: .vma, .vma.zst, .vma.gz, or a directory name; must not exist")
+    private Path out;
+
+    @Option(names = "--key", paramLabel = "FILE", description = "the key of an encrypted store")
+    private Path key;
+
+    @Override
+    public Integer call() throws Exception {
+        SnapshotId id = new StoreCommand.SnapshotIdConverter().convert(snapshot, spec.commandLine());
+        InputPaths.creatable("archive", out);
+        PrintWriter err = spec.commandLine().getErr();
+        long t0 = System.nanoTime();
+        String written;
+        try (ChunkStore s = StoreCommand.open(store, key); ArchiveSource src = ArchiveSource.snapshot(s, id)) {
+            written = ArchiveCopy.copy(src, ArchiveTarget.of(out));
+        }
+        err.printf("Exported %s to %s in %.2f s%n", id, written, (System.nanoTime() - t0) / 1e9);
+        err.flush();
+        return ExitCode.OK;
+    }
+}
