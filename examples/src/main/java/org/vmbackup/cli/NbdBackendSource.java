@@ -30,6 +30,10 @@ final class NbdBackendSource {
                     + "one export per disk name. --vma is its old name.")
     Path archive;
 
+    @Option(names = "--store", paramLabel = "STORE",
+            description = "Every disk of a chunk-store snapshot (--snapshot ID), read-only, one export per disk name.")
+    Path store;
+
     /** The backend and whatever must be closed after serving. */
     record Opened(NbdBackend backend, AutoCloseable resource) {
     }

@@ -9,9 +9,9 @@ import org.vmbackup.core.ArchiveDisk;
 import org.vmbackup.core.ArchiveExportServer;
 
 /**
- * {@code vmabackup nbd serve --archive ARCHIVE (--socket PATH | --port N)} ({@code --vma} is its old name): every
- * disk of a random-access archive (an uncompressed VMA file, a directory archive) as a read-only export named after
- * the disk, until the process is killed or interrupted. Owned by the restore area;
+ * {@code vmabackup nbd serve (--archive ARCHIVE | --store STORE --snapshot ID) (--socket PATH | --port N)}
+ * ({@code --vma} is {@code --archive}'s old name): every disk of a random-access archive (an uncompressed VMA file, a
+ * directory archive, a chunk-store snapshot) as a read-only export named after the disk, until the process is killed or interrupted. Owned by the restore area;
  * {@link NbdServeCommand} only hands over to it.
  */
 final class NbdServeArchiveSupport {
@@ -19,12 +19,12 @@ final class NbdServeArchiveSupport {
     }
 
     /**
-     * Serves {@code archive} on a unix socket (if {@code socket} is set) or TCP {@code tcp} until interrupted,
+     * Serves the archive {@code builder} opens ({@code what} names it in messages) on a unix socket (if {@code socket} is set) or TCP {@code tcp} until interrupted,
      * after warming the request path up if asked.
      */
-    static int serve(PrintWriter err, Path archive, Path socket, InetSocketAddress tcp, boolean warmUp)
-            throws Exception {
-        ArchiveExportServer.Builder b = ArchiveExportServer.builder(archive).warmUp(warmUp);
+    static int serve(PrintWriter err, ArchiveExportServer.Builder builder, String what, Path socket,
+            InetSocketAddress tcp, boolean warmUp) throws Exception {
+        ArchiveExportServer.Builder b = builder.warmUp(warmUp);
         if (socket != null) {
             b.unixSocket(socket);
         } else {
@@ -36,10 +36,10 @@ final class NbdServeArchiveSupport {
         try {
             for (ArchiveDisk d : server.disks()) {
                 err.printf("serving export '%s' (%d bytes, read-only) of %s on %s%n", d.name(), d.size(),
-                        archive.getFileName(), server.localAddress());
+                        what, server.localAddress());
             }
             if (server.disks().isEmpty()) {
-                err.printf("the archive %s has no disks; serving no export on %s%n", archive, server.localAddress());
+                err.printf("%s has no disks; serving no export on %s%n", what, server.localAddress());
             }
             err.flush();
             new CompletableFuture<Void>().get();

@@ -12,6 +12,10 @@ import org.vmbackup.nbd.NbdEventLoop;
 import org.vmbackup.nbd.NbdExport;
 import org.vmbackup.nbd.NbdServer;
 import org.vmbackup.nbd.NbdTls;
+import org.vmbackup.core.ArchiveExportServer;
+import org.vmbackup.core.ArchiveSource;
+import org.vmbackup.store.ChunkStore;
+import org.vmbackup.store.SnapshotId;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -41,6 +45,12 @@ final class NbdServeCommand implements Callable<Integer> {
             description = "Before listening, run a few thousand requests through a private export so the JIT has "
                     + "compiled the request path for the first client (about 0.5 s of start-up; default: on).")
     boolean warmUp;
+
+    @Option(names = "--snapshot", paramLabel = "ID", description = "With --store: the snapshot to serve (VM/INSTANT).")
+    String snapshot;
+
+    @Option(names = "--key", paramLabel = "FILE", description = "With --store: the key of an encrypted store.")
+    Path key;
 
     @Option(names = "--name", paramLabel = "EXPORT", defaultValue = "",
             description = "Export name (default: empty, the default export).")
@@ -94,10 +104,27 @@ final class NbdServeCommand implements Callable<Integer> {
         }
         NbdServeChecks.check(spec, source, listen.socket, listen.port, tls == null ? null : tls.cert,
                 tls == null ? null : tls.key, tls == null ? null : tls.ca);
+        if ((snapshot != null || key != null) && source.store == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), (snapshot != null ? "--snapshot" : "--key")
+                    + " only applies with --store");
+        }
+        InetSocketAddress tcp = listen.socket != null ? null
+                : new InetSocketAddress(InetAddress.getByName(bind), listen.port);
         if (source.archive != null) { // restore area: NbdServeArchiveSupport
             return RestoreFailures.leavingNothing(null, source.archive.toString(), () -> NbdServeArchiveSupport.serve(
-                    spec.commandLine().getErr(), source.archive, listen.socket, listen.socket != null ? null
-                            : new InetSocketAddress(InetAddress.getByName(bind), listen.port), warmUp));
+                    spec.commandLine().getErr(), ArchiveExportServer.builder(source.archive),
+                    source.archive.getFileName().toString(), listen.socket, tcp, warmUp));
+        }
+        if (source.store != null) {
+            if (snapshot == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--store needs --snapshot ID");
+            }
+            SnapshotId id = new StoreCommand.SnapshotIdConverter().convert(snapshot, spec.commandLine());
+            try (ChunkStore s = StoreCommand.open(source.store.toString(), key)) {
+                return NbdServeArchiveSupport.serve(spec.commandLine().getErr(),
+                        ArchiveExportServer.builder(ArchiveSource.snapshot(s, id)), "snapshot " + id, listen.socket,
+                        tcp, warmUp);
+            }
         }
         if (preallocate && source.memory == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--preallocate only applies with --memory");

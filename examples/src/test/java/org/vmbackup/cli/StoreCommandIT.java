@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.vmbackup.testkit.QemuProcess;
+import org.vmbackup.testkit.RequiredTool;
 
 /**
  * The chunk store from the command line against real QEMU: {@code backup --store} of two VMs with the same disk
@@ -119,6 +121,28 @@ class StoreCommandIT {
         assertThat(VmaBackupCli.execute("store", "list", store.toString(), "--vm", "imported")).isEqualTo(ExitCode.OK);
         assertThat(bytesNew(stdout(), imported)).as("an import of a stored VM adds no disk chunks")
                 .isLessThan(1 << 20);
+
+        // the snapshot over NBD: qemu-img reads exactly the disk, holes are holes
+        Path expected = Files.write(tmp.resolve("expected.raw"), disk);
+        Path sock = tmp.resolve("snap.sock");
+        AtomicInteger exit = new AtomicInteger(-1);
+        Thread serve = new Thread(() -> exit.set(VmaBackupCli.execute("nbd", "serve", "--store", store.toString(),
+                "--snapshot", first, "--socket", sock.toString(), "--no-warm-up")));
+        serve.start();
+        try {
+            for (int i = 0; i < 500 && !Files.exists(sock); i++) {
+                Thread.sleep(20);
+            }
+            String uri = "nbd+unix:///drive-hd0?socket=" + sock;
+            assertThat(RestoreCommandIT.RestoreToolRun.run(RequiredTool.QEMU_IMG.path().toString(), "compare", "-f", "raw", "-F", "raw",
+                    uri, expected.toString())).contains("Images are identical");
+            assertThat(RestoreCommandIT.RestoreToolRun.run(RequiredTool.NBDINFO.path().toString(), "--map", uri))
+                    .containsPattern("(?m)^\\s*2097152\\s+1048576\\s+3\\s+hole,zero");
+        } finally {
+            serve.interrupt();
+            serve.join(10_000);
+        }
+        assertThat(exit.get()).isEqualTo(ExitCode.INTERRUPTED);
 
         // a flipped byte in one chunk: verify names it, nothing else breaks silently
         Path chunk;
