@@ -120,10 +120,16 @@ final class TestVm implements AutoCloseable {
         return Files.readAllBytes(qemu.dir().resolve("d" + i + ".raw"));
     }
 
-    /** Asserts QEMU is left as before the backup: running, no job, no node or capability of a session. */
+    /**
+     * Asserts QEMU is left as before the backup: running, no job, no node, export, migration or capability of a
+     * session.
+     */
     void assertClean() throws IOException {
         RawQmp c = check();
         assertThat(c.execute("{\"execute\":\"query-status\"}")).contains("\"running\": true");
+        assertThat(c.execute("{\"execute\":\"query-migrate\"}")).as("no migration under way")
+                .doesNotContain("\"setup\"").doesNotContain("\"active\"").doesNotContain("\"cancelling\"");
+        assertThat(c.execute("{\"execute\":\"query-block-exports\"}")).isEqualTo("{\"return\": []}");
         assertThat(c.execute("{\"execute\":\"query-jobs\"}")).isEqualTo("{\"return\": []}");
         assertThat(c.execute("{\"execute\":\"query-named-block-nodes\",\"arguments\":{\"flat\":true}}"))
                 .doesNotContain("vmbk-");
