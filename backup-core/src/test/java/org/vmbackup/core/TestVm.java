@@ -96,14 +96,28 @@ final class TestVm implements AutoCloseable {
     synchronized RawQmp check() throws IOException {
         if (check == null) {
             Path s = qemu.dir().resolve("check.sock");
-            for (int i = 0; i < 200 && !Files.exists(s); i++) {
+            // QEMU binds the socket (the file appears) a moment before it listens: refused until then
+            for (int i = 0; check == null; i++) {
                 try {
-                    Thread.sleep(10);
-                } catch (InterruptedException e) {
-                    throw new IOException(e);
+                    if (Files.exists(s)) {
+                        check = RawQmp.connect(s);
+                    }
+                } catch (java.net.ConnectException e) {
+                    if (i >= 200) {
+                        throw e;
+                    }
+                }
+                if (check == null && i >= 200) {
+                    throw new IOException("QEMU's check monitor " + s + " did not appear within 2 s");
+                }
+                if (check == null) {
+                    try {
+                        Thread.sleep(10);
+                    } catch (InterruptedException e) {
+                        throw new IOException(e);
+                    }
                 }
             }
-            check = RawQmp.connect(s);
         }
         return check;
     }
