@@ -38,11 +38,15 @@ class DirtyBitmapBackupIT {
                 BlockdevOptions.Ref.of(new BlockdevOptions.File(name + "-file", image.toString())), null))));
     }
 
-    /** A guest-like write through the node's block layer, so the node's bitmaps see it. */
+    /**
+     * A guest-like write through the node's block layer (HMP qemu-io takes a drive or node name), seen by its
+     * bitmaps. What qemu-io prints back on success differs by version (7.2: nothing); the bitmap counts below
+     * show the write happened.
+     */
     private static void write(QmpClient qmp, String node, int pattern, long offset, int length) throws Exception {
-        String out = await(qmp.execute(new MachineCommands.HumanMonitorCommand("qemu-io -d " + node
+        String out = await(qmp.execute(new MachineCommands.HumanMonitorCommand("qemu-io " + node
                 + " \"write -P " + pattern + " " + offset + " " + length + "\"")));
-        assertThat(out).as("qemu-io's answer").contains("wrote " + length + "/" + length);
+        assertThat(out).as("qemu-io's answer").doesNotContainIgnoringCase("error");
     }
 
     private static DirtyBitmapInfo bitmap(QmpClient qmp, String node, String name) throws Exception {
