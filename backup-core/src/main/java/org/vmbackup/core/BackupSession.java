@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.vmbackup.core.internal.BackupRun;
@@ -61,11 +63,13 @@ public final class BackupSession {
     private static final AtomicInteger COUNTER = new AtomicInteger();
 
     private final BackupRun run;
+    private final Executor executor;
     private final AtomicBoolean started = new AtomicBoolean();
     private final CompletableFuture<BackupResult> result = new CompletableFuture<>();
 
-    private BackupSession(BackupRun.Config cfg) {
+    private BackupSession(BackupRun.Config cfg, Executor executor) {
         this.run = new BackupRun(cfg);
+        this.executor = executor;
     }
 
     /** A builder; a QMP connection or socket and a target are required. */
@@ -84,15 +88,26 @@ public final class BackupSession {
         if (!started.compareAndSet(false, true)) {
             throw new IllegalStateException("a backup session can only be started once");
         }
-        Thread t = new Thread(() -> {
+        Runnable body = () -> {
             try {
                 result.complete(run.run());
             } catch (Throwable e) {
                 result.completeExceptionally(e);
             }
-        }, "vmbackup-session-" + COUNTER.incrementAndGet());
-        t.setDaemon(true);
-        t.start();
+        };
+        if (executor == null) {
+            Thread t = new Thread(body, "vmbackup-session-" + COUNTER.incrementAndGet());
+            t.setDaemon(true);
+            t.start();
+        } else {
+            try {
+                executor.execute(body);
+            } catch (RejectedExecutionException e) {
+                // nothing was done to QEMU yet
+                result.completeExceptionally(new BackupException("the backup could not start: its executor refused "
+                        + "the session (" + (e.getMessage() == null ? "shut down or full" : e.getMessage()) + ")", e));
+            }
+        }
         // cancelling the returned future cancels the session too
         result.whenComplete((r, e) -> {
             if (e instanceof java.util.concurrent.CancellationException) {
@@ -136,6 +151,7 @@ public final class BackupSession {
         private FsFreeze fsFreeze = FsFreeze.OFF;
         private Path guestAgentSocket;
         private Duration freezeTimeout = DEFAULT_FREEZE_TIMEOUT;
+        private Executor executor;
 
         private Builder() {
         }
@@ -323,6 +339,15 @@ public final class BackupSession {
         }
 
         /**
+         * Where the session runs (default: a new daemon thread per session). The session blocks its thread from
+         * start to end (QMP calls, waits for QEMU's jobs), so a pool needs a thread per concurrent backup.
+         */
+        public Builder executor(Executor executor) {
+            this.executor = Objects.requireNonNull(executor, "executor");
+            return this;
+        }
+
+        /**
          * A session with these options.
          *
          * @throws IllegalStateException if no QMP connection/socket or no target was given
@@ -337,7 +362,7 @@ public final class BackupSession {
             return new BackupSession(new BackupRun.Config(client, qmpSocket, List.copyOf(disks), vmstate, target,
                     List.copyOf(configs), describeVm, listener, eventLoop, commandTimeout, resumeTimeout,
                     progressInterval, sinkThreads, nbdServerListener, bandwidthLimit, cbwTimeout, fsFreeze,
-                    guestAgentSocket, freezeTimeout));
+                    guestAgentSocket, freezeTimeout), executor);
         }
     }
 }

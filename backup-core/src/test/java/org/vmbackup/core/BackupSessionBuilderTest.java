@@ -57,4 +57,36 @@ class BackupSessionBuilderTest {
         assertThatThrownBy(s::start).isInstanceOf(IllegalStateException.class);
         assertThat(tmp.resolve("a.vma")).doesNotExist();
     }
+
+    @Test
+    void aSessionRunsOnTheGivenExecutorAndARefusalFailsIt() throws Exception {
+        java.util.List<String> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "caller-pool");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            BackupSession s = BackupSession.builder().qmpSocket(tmp.resolve("none.sock"))
+                    .commandTimeout(Duration.ofSeconds(2)).target(tmp.resolve("a.vma"))
+                    .progressListener(p -> threads.add(Thread.currentThread().getName()))
+                    .executor(r -> pool.execute(() -> {
+                        threads.add(Thread.currentThread().getName());
+                        r.run();
+                    })).build();
+            assertThatThrownBy(() -> s.start().get(30, TimeUnit.SECONDS)).cause().hasMessageContaining("none.sock");
+            assertThat(threads).isNotEmpty().allMatch("caller-pool"::equals);
+        } finally {
+            pool.shutdownNow();
+        }
+        BackupSession refused = BackupSession.builder().qmpSocket(tmp.resolve("none.sock"))
+                .target(tmp.resolve("b.vma")).executor(r -> {
+                    throw new java.util.concurrent.RejectedExecutionException("pool is shut down");
+                }).build();
+        assertThatThrownBy(() -> refused.start().get(30, TimeUnit.SECONDS)).cause()
+                .isInstanceOf(BackupException.class).hasMessage("the backup could not start: its executor refused "
+                        + "the session (pool is shut down)");
+        assertThat(tmp.resolve("b.vma")).doesNotExist();
+        assertThatThrownBy(() -> BackupSession.builder().executor(null)).isInstanceOf(NullPointerException.class);
+    }
 }

@@ -118,4 +118,28 @@ class BandwidthLimitIT {
             }
         }
     }
+
+    @Test
+    void aBackupWithoutVmStateIsHeldToTheLimitToo() throws Exception {
+        // Without a VM state there is no guest pause after which the jobs are re-throttled: the limit must be
+        // the jobs' speed from their start (before, such a backup ran unlimited).
+        try (TestVm vm = TestVm.start(33, 128, 12 * MIB, 12 * MIB)) {
+            long data = 2 * (12L * MIB * 3 / 4);
+            long backupRate = 6L * MIB;
+            long floorMs = data * 1000 / backupRate - SLACK_MS;
+            Path archive = tmp.resolve("disks.vma");
+            DiskCopyClock clock = new DiskCopyClock();
+            BackupResult r = BackupSession.builder().qmpSocket(vm.qmpSocket()).target(archive).includeVmstate(false)
+                    .progressInterval(Duration.ofMillis(50)).progressListener(clock)
+                    .bandwidthLimit(backupRate).build().start().get(90, TimeUnit.SECONDS);
+            log.info("disk-only copy of {} data bytes at {} B/s: {} ms (floor {} ms)", data, backupRate,
+                    clock.millis(), floorMs);
+            assertThat(clock.millis()).as("disk copy held to the rate").isGreaterThanOrEqualTo(floorMs);
+            assertThat(r.vmstateIncluded()).isFalse();
+            ArchiveContents a = ArchiveContents.read(archive);
+            assertThat(a.images.get("drive-hd0")).isEqualTo(vm.disks.get(0));
+            assertThat(a.images.get("drive-hd1")).isEqualTo(vm.disks.get(1));
+            vm.assertClean();
+        }
+    }
 }

@@ -96,14 +96,28 @@ final class TestVm implements AutoCloseable {
     synchronized RawQmp check() throws IOException {
         if (check == null) {
             Path s = qemu.dir().resolve("check.sock");
-            for (int i = 0; i < 200 && !Files.exists(s); i++) {
+            // QEMU binds the socket (the file appears) a moment before it listens: refused until then
+            for (int i = 0; check == null; i++) {
                 try {
-                    Thread.sleep(10);
-                } catch (InterruptedException e) {
-                    throw new IOException(e);
+                    if (Files.exists(s)) {
+                        check = RawQmp.connect(s);
+                    }
+                } catch (java.net.ConnectException e) {
+                    if (i >= 200) {
+                        throw e;
+                    }
+                }
+                if (check == null && i >= 200) {
+                    throw new IOException("QEMU's check monitor " + s + " did not appear within 2 s");
+                }
+                if (check == null) {
+                    try {
+                        Thread.sleep(10);
+                    } catch (InterruptedException e) {
+                        throw new IOException(e);
+                    }
                 }
             }
-            check = RawQmp.connect(s);
         }
         return check;
     }
@@ -120,10 +134,16 @@ final class TestVm implements AutoCloseable {
         return Files.readAllBytes(qemu.dir().resolve("d" + i + ".raw"));
     }
 
-    /** Asserts QEMU is left as before the backup: running, no job, no node or capability of a session. */
+    /**
+     * Asserts QEMU is left as before the backup: running, no job, no node, export, migration or capability of a
+     * session.
+     */
     void assertClean() throws IOException {
         RawQmp c = check();
         assertThat(c.execute("{\"execute\":\"query-status\"}")).contains("\"running\": true");
+        assertThat(c.execute("{\"execute\":\"query-migrate\"}")).as("no migration under way")
+                .doesNotContain("\"setup\"").doesNotContain("\"active\"").doesNotContain("\"cancelling\"");
+        assertThat(c.execute("{\"execute\":\"query-block-exports\"}")).isEqualTo("{\"return\": []}");
         assertThat(c.execute("{\"execute\":\"query-jobs\"}")).isEqualTo("{\"return\": []}");
         assertThat(c.execute("{\"execute\":\"query-named-block-nodes\",\"arguments\":{\"flat\":true}}"))
                 .doesNotContain("vmbk-");

@@ -58,7 +58,11 @@ class QmpStorageDaemonIT {
             assertThat(nodes).filteredOn(n -> "target".equals(n.nodeName())).singleElement().satisfies(n -> {
                 assertThat(n.driver()).isEqualTo("qcow2");
                 assertThat(n.virtualSize()).isEqualTo(4L << 20);
-                assertThat(n.dirtyBitmaps()).containsExactly("since-full");
+                assertThat(n.dirtyBitmaps()).singleElement().satisfies(b -> {
+                    assertThat(b.name()).isEqualTo("since-full");
+                    assertThat(b.persistent()).isTrue();
+                    assertThat(b.recording()).isTrue();
+                });
             });
 
             Path nbdSock = daemon.dir().resolve("nbd.sock");

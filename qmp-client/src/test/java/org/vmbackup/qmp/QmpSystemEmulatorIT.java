@@ -366,7 +366,8 @@ class QmpSystemEmulatorIT {
             await(qmp.execute(new DirtyBitmapCommands.Clear("a", "b1")));
             var nodes = await(qmp.execute(new QueryCommands.QueryNamedBlockNodes(true)));
             assertThat(nodes).filteredOn(n -> "a".equals(n.nodeName())).singleElement()
-                    .satisfies(n -> assertThat(n.dirtyBitmaps()).containsExactlyInAnyOrder("b0", "b1"));
+                    .satisfies(n -> assertThat(n.dirtyBitmaps()).extracting(QueryCommands.DirtyBitmapInfo::name)
+                            .containsExactlyInAnyOrder("b0", "b1"));
             await(qmp.execute(new TransactionCommands.Transaction(List.of(
                     new DirtyBitmapCommands.Remove("a", "b0"), new DirtyBitmapCommands.Remove("a", "b1"),
                     new DirtyBitmapCommands.Add("a", "anchor")))));

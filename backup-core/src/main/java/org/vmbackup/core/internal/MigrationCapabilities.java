@@ -3,10 +3,9 @@ package org.vmbackup.core.internal;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.vmbackup.qmp.Json;
-import org.vmbackup.qmp.JsonArray;
-import org.vmbackup.qmp.JsonBool;
-import org.vmbackup.qmp.JsonObject;
+import java.util.Optional;
+import org.vmbackup.qmp.command.MigrationCommands.Capability;
+import org.vmbackup.qmp.command.MigrationCommands.MigrateSetCapabilities;
 
 /**
  * The migration capabilities a background snapshot needs (background-snapshot and events on; the ones QEMU
@@ -25,22 +24,22 @@ public final class MigrationCapabilities {
         this.before = before;
     }
 
-    /** The current values from a {@code query-migrate-capabilities} return value. */
-    public static MigrationCapabilities current(Json result) {
+    /** The current values, as {@code query-migrate-capabilities} answers them. */
+    public static MigrationCapabilities current(List<Capability> result) {
         Map<String, Boolean> m = new LinkedHashMap<>();
-        for (Json c : result.elements()) {
-            m.put(c.require("capability").asString(), c.require("state").asBoolean());
+        for (Capability c : result) {
+            m.put(c.capability(), c.state());
         }
         return new MigrationCapabilities(m);
     }
 
-    /** The {@code migrate-set-capabilities} arguments for a background snapshot, or null if nothing changes. */
-    public JsonObject forSnapshot() {
-        return args(changes());
+    /** The {@code migrate-set-capabilities} for a background snapshot, or empty if nothing changes. */
+    public Optional<MigrateSetCapabilities> forSnapshot() {
+        return command(changes());
     }
 
-    /** The arguments that put back what {@link #forSnapshot()} changed, or null if nothing changed. */
-    public JsonObject restore() {
+    /** The command that puts back what {@link #forSnapshot()} changed, or empty if nothing changed. */
+    public Optional<MigrateSetCapabilities> restore() {
         Map<String, Boolean> back = new LinkedHashMap<>();
         Map<String, Boolean> changes = changes();
         // background-snapshot goes off first: QEMU refuses conflicting capabilities while it is on
@@ -48,7 +47,7 @@ public final class MigrationCapabilities {
             back.put("background-snapshot", before.getOrDefault("background-snapshot", false));
         }
         changes.keySet().forEach(k -> back.putIfAbsent(k, before.getOrDefault(k, false)));
-        return args(back);
+        return command(back);
     }
 
     /** What must change, in the order to send it: conflicting ones off, then events and background-snapshot on. */
@@ -68,13 +67,12 @@ public final class MigrationCapabilities {
         return out;
     }
 
-    private static JsonObject args(Map<String, Boolean> caps) {
+    private static Optional<MigrateSetCapabilities> command(Map<String, Boolean> caps) {
         if (caps.isEmpty()) {
-            return null;
+            return Optional.empty();
         }
-        Json[] list = caps.entrySet().stream().map(e -> (Json) JsonObject.builder().put("capability", e.getKey())
-                .put("state", JsonBool.of(e.getValue())).build()).toArray(Json[]::new);
-        return JsonObject.builder().put("capabilities", JsonArray.of(list)).build();
+        return Optional.of(new MigrateSetCapabilities(caps.entrySet().stream()
+                .map(e -> new Capability(e.getKey(), e.getValue())).toList()));
     }
 
     /** Whether the capability exists in this QEMU. */

@@ -1,6 +1,7 @@
 package org.vmbackup.core.internal;
 
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -8,13 +9,12 @@ import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vmbackup.core.BackupException;
-import org.vmbackup.qmp.Json;
-import org.vmbackup.qmp.JsonObject;
 import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.qmp.QmpCommand;
 import org.vmbackup.qmp.QmpConnectionClosedException;
 import org.vmbackup.qmp.QmpErrorException;
 import org.vmbackup.qmp.QmpTimeoutException;
+import org.vmbackup.qmp.command.VoidCommand;
 
 /**
  * Blocking QMP calls for the session thread, each bounded by a timeout (a wedged monitor must never hang a
@@ -37,30 +37,30 @@ public final class QemuCalls {
         return client;
     }
 
-    /** Runs {@code command} with the default timeout; returns its {@code return} value. */
-    public Json call(String command, JsonObject args) {
-        return call(command, args, timeout);
+    /** Runs {@code command} with the default timeout; returns its decoded result. */
+    public <R> R call(QmpCommand<R> command) {
+        return call(command, timeout);
     }
 
     /** Runs {@code command}, waiting at most {@code limit}. */
-    public Json call(String command, JsonObject args, Duration limit) {
-        return await(command, client.execute(QmpCommand.raw(command, args), limit), limit);
+    public <R> R call(QmpCommand<R> command, Duration limit) {
+        return await(command.name(), client.execute(command, limit), limit);
     }
 
     /**
      * Sends {@code command} without waiting for its answer (QEMU runs a connection's commands in order), to save
      * a round trip where every millisecond counts; take the answer with {@link #await}.
      */
-    public CompletableFuture<Json> send(String command, JsonObject args) {
-        return client.execute(QmpCommand.raw(command, args), timeout);
+    public <R> CompletableFuture<R> send(QmpCommand<R> command) {
+        return client.execute(command, timeout);
     }
 
     /** The answer to {@code command} sent with {@link #send}, waiting at most the default timeout. */
-    public Json await(String command, CompletableFuture<Json> answer) {
+    public <R> R await(String command, CompletableFuture<R> answer) {
         return await(command, answer, timeout);
     }
 
-    private Json await(String command, CompletableFuture<Json> answer, Duration limit) {
+    private <R> R await(String command, CompletableFuture<R> answer, Duration limit) {
         try {
             // The client enforces the limit; the extra second is a watchdog in case it does not.
             return answer.get(limit.toMillis() + 1000, TimeUnit.MILLISECONDS);
@@ -74,18 +74,47 @@ public final class QemuCalls {
         }
     }
 
-    /** Runs {@code command} for cleanup: failures are logged, never thrown; returns the value or null. */
-    public Json tryCall(String command, JsonObject args, Duration limit) {
-        if (!client.isOpen()) {
-            log.debug("skipping {}: the QMP connection is closed", command);
-            return null;
+    /**
+     * Asks {@code query} for an undo step: failures are logged, never thrown.
+     *
+     * @return the answer, or empty if the query failed or the connection is closed
+     */
+    public <R> Optional<R> tryQuery(QmpCommand<R> query, Duration limit) {
+        if (!open(query)) {
+            return Optional.empty();
         }
         try {
-            return call(command, args, limit);
+            return Optional.ofNullable(call(query, limit));
         } catch (BackupException e) {
-            log.warn("cleanup step {} failed: {}", command, e.getMessage());
-            return null;
+            log.warn("cleanup step {} failed: {}", query.name(), e.getMessage());
+            return Optional.empty();
         }
+    }
+
+    /**
+     * Runs {@code command} for an undo step: failures are logged, never thrown.
+     *
+     * @return whether QEMU carried it out
+     */
+    public boolean tryRun(VoidCommand command, Duration limit) {
+        if (!open(command)) {
+            return false;
+        }
+        try {
+            call(command, limit);
+            return true;
+        } catch (BackupException e) {
+            log.warn("cleanup step {} failed: {}", command.name(), e.getMessage());
+            return false;
+        }
+    }
+
+    private boolean open(QmpCommand<?> command) {
+        if (!client.isOpen()) {
+            log.debug("skipping {}: the QMP connection is closed", command.name());
+            return false;
+        }
+        return true;
     }
 
     /** A {@link BackupException} for a failed QMP call. */

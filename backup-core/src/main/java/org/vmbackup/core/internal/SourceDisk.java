@@ -5,6 +5,9 @@ import java.util.List;
 import java.util.Objects;
 import org.vmbackup.core.BackupException;
 import org.vmbackup.qmp.Json;
+import org.vmbackup.qmp.command.QueryCommands;
+import org.vmbackup.qmp.command.QueryCommands.BlockDeviceInfo;
+import org.vmbackup.qmp.command.QueryCommands.BlockInfo;
 
 /**
  * A disk of the running VM as {@code query-block} shows it.
@@ -37,22 +40,28 @@ public record SourceDisk(String device, String node, String qdev, long size, Str
 
     /** Every disk with a medium from a {@code query-block} return value, in QEMU's order. */
     public static List<SourceDisk> fromQueryBlock(Json result) {
+        return fromBlockInfo(new QueryCommands.QueryBlock().decode(result));
+    }
+
+    /** Every disk with a medium, in QEMU's order, from what {@code query-block} answered. */
+    public static List<SourceDisk> fromBlockInfo(List<BlockInfo> blocks) {
         List<SourceDisk> out = new ArrayList<>();
-        for (Json b : result.elements()) {
-            Json inserted = b.get("inserted");
+        for (BlockInfo b : blocks) {
+            BlockDeviceInfo inserted = b.inserted();
             if (inserted == null) {
                 continue; // empty drive (no medium)
             }
-            String device = b.opt("device").map(Json::asString).orElse("");
-            String node = inserted.opt("node-name").map(Json::asString).orElse("");
+            String device = b.device() == null ? "" : b.device();
+            String node = inserted.nodeName() == null ? "" : inserted.nodeName();
             if (node.isEmpty()) {
                 throw new BackupException("query-block: disk " + device + " has no node name");
             }
-            Json image = inserted.require("image");
-            out.add(new SourceDisk(device, node, b.opt("qdev").map(Json::asString).orElse(""),
-                    image.require("virtual-size").asLong(), inserted.opt("drv").map(Json::asString).orElse(""),
-                    inserted.opt("file").map(Json::asString).orElse(""),
-                    inserted.opt("ro").map(Json::asBoolean).orElse(false)));
+            if (inserted.virtualSize() < 0) {
+                throw new BackupException("query-block: disk " + (device.isEmpty() ? node : device)
+                        + " has no size");
+            }
+            out.add(new SourceDisk(device, node, b.qdev() == null ? "" : b.qdev(), inserted.virtualSize(),
+                    inserted.driver(), inserted.file() == null ? "" : inserted.file(), inserted.readOnly()));
         }
         return out;
     }

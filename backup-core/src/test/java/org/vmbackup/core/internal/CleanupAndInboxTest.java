@@ -25,6 +25,19 @@ class CleanupAndInboxTest {
     }
 
     @Test
+    void anErrorInOneStepNeitherStopsTheOthersNorEscapes() {
+        List<String> ran = new ArrayList<>();
+        Cleanup c = new Cleanup();
+        c.push("first", () -> ran.add("first"));
+        c.push("broken", () -> {
+            throw new AssertionError("a bug in an undo step");
+        });
+        c.push("last", () -> ran.add("last"));
+        assertThat(c.runAll()).isEqualTo(1);
+        assertThat(ran).containsExactly("last", "first");
+    }
+
+    @Test
     void inboxIsBoundedAndSaysSoInsteadOfGrowing() throws InterruptedException {
         SessionInbox in = new SessionInbox(2);
         in.offer("e1");

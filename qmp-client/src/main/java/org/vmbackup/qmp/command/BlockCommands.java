@@ -34,6 +34,53 @@ public final class BlockCommands {
         }
     }
 
+    /** {@code BitmapSyncMode}: what a {@code sync=bitmap} backup does with its bitmap when the job ends. */
+    public enum BitmapSyncMode {
+        /** Clear the bitmap's copied bits if the job succeeded (what {@code sync=incremental} does). */
+        ON_SUCCESS("on-success"),
+        /** Leave the bitmap as it is. */
+        NEVER("never"),
+        /** Clear the copied bits even if the job failed (the bits of what was copied). */
+        ALWAYS("always");
+
+        private final String wire;
+
+        BitmapSyncMode(String wire) {
+            this.wire = wire;
+        }
+
+        /** The wire name. */
+        public String wireName() {
+            return wire;
+        }
+    }
+
+    /**
+     * {@code BackupPerf} ({@code x-perf}, unstable in QEMU): the job's copy machinery. Null members are QEMU's
+     * defaults.
+     *
+     * @param useCopyRange copy with copy_file_range where possible, or null
+     * @param maxWorkers parallel requests of the job (QEMU's default 64), or null
+     * @param maxChunk bytes per request (0 = QEMU's choice), or null
+     */
+    public record BackupPerf(Boolean useCopyRange, Long maxWorkers, Long maxChunk) {
+        /** A positive worker count, a non-negative chunk. */
+        public BackupPerf {
+            if (maxWorkers != null && maxWorkers < 1) {
+                throw new IllegalArgumentException("max-workers must be at least 1, not " + maxWorkers);
+            }
+            if (maxChunk != null && maxChunk < 0) {
+                throw new IllegalArgumentException("max-chunk must not be negative, not " + maxChunk);
+            }
+        }
+
+        void writeMembers(JsonGenerator g) throws IOException {
+            Args.bool(g, "use-copy-range", useCopyRange);
+            Args.num(g, "max-workers", maxWorkers);
+            Args.num(g, "max-chunk", maxChunk);
+        }
+    }
+
     /**
      * {@code blockdev-add}: creates a block node.
      *
@@ -95,16 +142,28 @@ public final class BlockCommands {
      * @param autoFinalize finalize without {@code job-finalize}, or null (true)
      * @param autoDismiss dismiss without {@code job-dismiss}, or null (true)
      * @param filterNodeName name of the copy-before-write filter node, or null
+     * @param discardSource discard the source's clusters once copied (9.1+, for fleecing images), or null
+     * @param perf the job's unstable performance knobs ({@code x-perf}, 6.0+), or null
      */
     public record BlockdevBackup(String jobId, String device, String target, SyncMode sync, Long speed,
             String bitmap, String bitmapMode, Boolean compress, String onSourceError, String onTargetError,
-            Boolean autoFinalize, Boolean autoDismiss, String filterNodeName)
-            implements VoidCommand, TransactionCommands.Action {
-        /** Requires device, target and sync. */
+            Boolean autoFinalize, Boolean autoDismiss, String filterNodeName, Boolean discardSource,
+            BackupPerf perf) implements VoidCommand, TransactionCommands.Action {
+        /** Requires device, target and sync; a bitmap exactly for the bitmap sync modes. */
         public BlockdevBackup {
             Objects.requireNonNull(device, "device");
             Objects.requireNonNull(target, "target");
             Objects.requireNonNull(sync, "sync");
+            boolean needsBitmap = sync == SyncMode.BITMAP || sync == SyncMode.INCREMENTAL;
+            if (needsBitmap && bitmap == null) {
+                throw new IllegalArgumentException("sync " + sync.wireName() + " needs a bitmap");
+            }
+            if (sync == SyncMode.INCREMENTAL && bitmapMode != null) {
+                throw new IllegalArgumentException("sync incremental takes no bitmap mode (it is on-success)");
+            }
+            if (sync == SyncMode.BITMAP && bitmapMode == null) {
+                throw new IllegalArgumentException("sync bitmap needs a bitmap mode");
+            }
         }
 
         /** A builder with the required members. */
@@ -132,6 +191,12 @@ public final class BlockCommands {
             Args.bool(g, "auto-finalize", autoFinalize);
             Args.bool(g, "auto-dismiss", autoDismiss);
             Args.str(g, "filter-node-name", filterNodeName);
+            Args.bool(g, "discard-source", discardSource);
+            if (perf != null) {
+                g.writeObjectFieldStart("x-perf");
+                perf.writeMembers(g);
+                g.writeEndObject();
+            }
         }
 
         /** Builds a {@link BlockdevBackup}. */
@@ -149,6 +214,8 @@ public final class BlockCommands {
             private Boolean autoFinalize;
             private Boolean autoDismiss;
             private String filterNodeName;
+            private Boolean discardSource;
+            private BackupPerf perf;
 
             private Builder(String jobId, String device, String target, SyncMode sync) {
                 this.jobId = jobId;
@@ -163,10 +230,28 @@ public final class BlockCommands {
                 return this;
             }
 
-            /** The bitmap and its mode for incremental backups. */
-            public Builder bitmap(String name, String mode) {
+            /**
+             * The bitmap and its mode for incremental backups.
+             *
+             * @param name the bitmap of the device's node
+             * @param mode what happens to the bitmap when the job ends ({@code sync=bitmap}); null for
+             *     {@code sync=incremental}
+             */
+            public Builder bitmap(String name, BitmapSyncMode mode) {
                 this.bitmap = name;
-                this.bitmapMode = mode;
+                this.bitmapMode = mode == null ? null : mode.wireName();
+                return this;
+            }
+
+            /** Discard the source's clusters once copied (9.1+). */
+            public Builder discardSource(boolean v) {
+                this.discardSource = v;
+                return this;
+            }
+
+            /** The {@code x-perf} knobs. */
+            public Builder perf(BackupPerf perf) {
+                this.perf = perf;
                 return this;
             }
 
@@ -204,7 +289,7 @@ public final class BlockCommands {
             /** The command. */
             public BlockdevBackup build() {
                 return new BlockdevBackup(jobId, device, target, sync, speed, bitmap, bitmapMode, compress,
-                        onSourceError, onTargetError, autoFinalize, autoDismiss, filterNodeName);
+                        onSourceError, onTargetError, autoFinalize, autoDismiss, filterNodeName, discardSource, perf);
             }
         }
     }

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 import org.vmbackup.qmp.Json;
 import org.vmbackup.qmp.JsonObject;
 import org.vmbackup.qmp.QmpCommand;
@@ -90,19 +92,53 @@ public final class QueryCommands {
      * @param file the file name QEMU shows (may be a JSON pseudo-filename)
      * @param readOnly whether it is read-only
      * @param virtualSize the guest-visible size in bytes, or -1 if not reported
-     * @param dirtyBitmaps the names of its dirty bitmaps
+     * @param dirtyBitmaps its dirty bitmaps (QEMU 4.2+ lists them here, in {@code query-block}'s inserted image
+     *     as in {@code query-named-block-nodes})
      * @param raw the entry
      */
     public record BlockDeviceInfo(String nodeName, String driver, String file, boolean readOnly, long virtualSize,
-            List<String> dirtyBitmaps, JsonObject raw) {
+            List<DirtyBitmapInfo> dirtyBitmaps, JsonObject raw) {
+        /** Copies the bitmaps. */
+        public BlockDeviceInfo {
+            dirtyBitmaps = List.copyOf(dirtyBitmaps);
+        }
+
         /** Decodes a {@code BlockDeviceInfo}. */
         public static BlockDeviceInfo decode(Json e) {
             long size = e.opt("image").flatMap(i -> i.opt("virtual-size")).map(Json::asLong).orElse(-1L);
-            List<String> bitmaps = e.opt("dirty-bitmaps").map(b -> b.elements().stream()
-                    .map(x -> x.opt("name").map(Json::asString).orElse("")).toList()).orElse(List.of());
+            List<DirtyBitmapInfo> bitmaps = e.opt("dirty-bitmaps").map(b -> b.elements().stream()
+                    .map(DirtyBitmapInfo::decode).toList()).orElse(List.of());
             return new BlockDeviceInfo(e.opt("node-name").map(Json::asString).orElse(null),
                     e.require("drv").asString(), e.opt("file").map(Json::asString).orElse(null),
                     e.opt("ro").map(Json::asBoolean).orElse(false), size, bitmaps, e.asObject());
+        }
+
+        /** The bitmap named {@code name}, if the node has one. */
+        public Optional<DirtyBitmapInfo> bitmap(String name) {
+            return dirtyBitmaps.stream().filter(b -> name.equals(b.name())).findFirst();
+        }
+    }
+
+    /**
+     * A dirty bitmap of a node ({@code BlockDirtyInfo}).
+     *
+     * @param name the bitmap's name ({@code ""} for an anonymous one, which only QEMU itself creates)
+     * @param count the dirty bytes: the set bits times the granularity, so a partly written cluster counts whole
+     * @param granularity bytes per bit
+     * @param recording whether guest writes are being recorded (false: disabled, or frozen by a job)
+     * @param busy whether a job uses it (it cannot be changed or removed then)
+     * @param persistent whether it is stored in the (qcow2) image when QEMU closes it
+     * @param inconsistent whether it was found in use in the image (QEMU did not close it): its contents are
+     *     unknown, it can only be removed; QEMU reports the member only when true
+     */
+    public record DirtyBitmapInfo(String name, long count, long granularity, boolean recording, boolean busy,
+            boolean persistent, boolean inconsistent) {
+        /** Decodes a {@code BlockDirtyInfo}. */
+        public static DirtyBitmapInfo decode(Json e) {
+            return new DirtyBitmapInfo(e.opt("name").map(Json::asString).orElse(""), e.require("count").asLong(),
+                    e.require("granularity").asLong(), e.require("recording").asBoolean(),
+                    e.require("busy").asBoolean(), e.require("persistent").asBoolean(),
+                    e.opt("inconsistent").map(Json::asBoolean).orElse(false));
         }
     }
 
@@ -211,6 +247,8 @@ public final class QueryCommands {
             return new MigrationInfo(r.opt("status").map(Json::asString).orElse(null),
                     r.opt("ram").flatMap(x -> x.opt("transferred")).map(Json::asLong).orElse(-1L),
                     r.opt("ram").flatMap(x -> x.opt("total")).map(Json::asLong).orElse(-1L),
+                    r.opt("ram").flatMap(x -> x.opt("normal")).map(Json::asLong).orElse(0L),
+                    r.opt("ram").flatMap(x -> x.opt("duplicate")).map(Json::asLong).orElse(0L),
                     r.opt("downtime").map(Json::asLong).orElse(-1L),
                     r.opt("error-desc").map(Json::asString).orElse(null), r.asObject());
         }
@@ -222,12 +260,34 @@ public final class QueryCommands {
      * @param status e.g. {@code "active"}, {@code "completed"}, or null if none ever started
      * @param ramTransferred RAM bytes sent, or -1
      * @param ramTotal total RAM bytes, or -1
+     * @param ramNormalPages RAM pages sent whole (0 before the first, or without a {@code ram} member)
+     * @param ramDuplicatePages RAM pages sent as one repeated byte (0 likewise)
      * @param downtimeMillis guest downtime of a completed migration in ms, or -1
      * @param errorDesc why it failed, or null
      * @param raw the reply
      */
-    public record MigrationInfo(String status, long ramTransferred, long ramTotal, long downtimeMillis,
-            String errorDesc, JsonObject raw) {
+    public record MigrationInfo(String status, long ramTransferred, long ramTotal, long ramNormalPages,
+            long ramDuplicatePages, long downtimeMillis, String errorDesc, JsonObject raw) {
+        /** The status, {@code "none"} when no migration ever started. */
+        public String statusOrNone() {
+            return status == null ? "none" : status;
+        }
+
+        /** Whether a migration is under way (not none, completed, failed or cancelled). */
+        public boolean inProgress() {
+            return switch (statusOrNone()) {
+                case "none", "completed", "failed", "cancelled" -> false;
+                default -> true;
+            };
+        }
+
+        /**
+         * Whether the stream has carried RAM pages. For a background snapshot the first page is sent only after the
+         * device state was captured and RAM write tracking armed, so from then on the guest may run.
+         */
+        public boolean ramPagesSent() {
+            return ramNormalPages + ramDuplicatePages > 0;
+        }
     }
 
     /** {@code query-migrate-capabilities}: every capability this QEMU knows and whether it is on. */
@@ -265,6 +325,36 @@ public final class QueryCommands {
      * @param pluggedMemory hot-plugged RAM in bytes (0 if none)
      */
     public record MemorySizeSummary(long baseMemory, long pluggedMemory) {
+    }
+
+    /**
+     * {@code qom-get}: one property of a QOM object, as raw JSON.
+     *
+     * @param path the object's path, e.g. {@code "/machine"}
+     * @param property the property, e.g. {@code "type"}
+     */
+    public record QomGet(String path, String property) implements QmpCommand<Json> {
+        /** Requires both. */
+        public QomGet {
+            Objects.requireNonNull(path, "path");
+            Objects.requireNonNull(property, "property");
+        }
+
+        @Override
+        public String name() {
+            return "qom-get";
+        }
+
+        @Override
+        public void writeArguments(JsonGenerator g) throws IOException {
+            g.writeStringField("path", path);
+            g.writeStringField("property", property);
+        }
+
+        @Override
+        public Json decode(Json r) {
+            return r;
+        }
     }
 
     /** {@code query-qmp-schema}: the whole schema as raw JSON (use {@code QmpClient.schema()} to index it). */
