@@ -271,10 +271,11 @@ class RealGuestProofsIT {
      * console line may be the rest of one the guest was printing at the instant).
      */
     private static long firstFull(GuestConsole console, String prefix) throws Exception {
-        console.awaitLine(l -> l.startsWith(prefix), WAIT, "'" + prefix + "N'");
+        console.awaitLine(l -> GuestConsole.number(l, prefix) >= 0, WAIT, "'" + prefix + "N'");
         for (String l : console.lines()) {
-            if (l.startsWith(prefix)) {
-                return Long.parseLong(l.substring(prefix.length()).strip());
+            long n = GuestConsole.number(l, prefix);
+            if (n >= 0) {
+                return n;
             }
         }
         throw new AssertionError("unreachable: a line was seen");
