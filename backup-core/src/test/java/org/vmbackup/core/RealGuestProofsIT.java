@@ -154,7 +154,9 @@ class RealGuestProofsIT {
             try (GuestAgentClient qga = agent(target.qgaSocket())) {
                 assertThat(qga.freeze().get(2, TimeUnit.MINUTES)).as("the restored data disk").isEqualTo(1);
             }
-            target.qemu().close();
+            // end QEMU, keeping its directory (close() would delete the disk); a frozen guest has nothing in flight
+            target.qemu().process().destroyForcibly();
+            assertThat(target.qemu().process().waitFor(30, TimeUnit.SECONDS)).isTrue();
             assertThat(needsRecovery(target.rawDisk())).isFalse();
             GuestRecords.Fsck fsck = GuestRecords.fsck(guest, target.rawDisk());
             assertThat(fsck.clean()).as("e2fsck -fn of the restored guest's disk: %s", fsck.output()).isTrue();
