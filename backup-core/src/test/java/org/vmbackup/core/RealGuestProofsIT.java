@@ -71,6 +71,7 @@ class RealGuestProofsIT {
     private static Instant crashInstant;
     /** The last record in the crash archive's data disk, after journal replay. */
     private static long crashLastRecord;
+    private static Path frozenArchive;
 
     /**
      * The guest's console around a backup's instant (taken inside the critical section, guest paused).
@@ -86,7 +87,8 @@ class RealGuestProofsIT {
     static void boot() throws Exception {
         guest = TinyGuest.build();
         vm = GuestVm.builder(guest).start();
-        vm.console().awaitRecord(5, BOOT);
+        // enough records that the file spans more than a block or two of the disk
+        vm.console().awaitRecord(25, BOOT);
         qmp = QmpClient.connect(vm.qemu().qmpSocket()).get(1, TimeUnit.MINUTES);
     }
 
@@ -121,6 +123,7 @@ class RealGuestProofsIT {
 
         // Quiesced through the agent: the journal was flushed and the file system marked clean before the instant.
         Path frozen = tmp.resolve("frozen.vma");
+        frozenArchive = frozen;
         Instant frozenInstant = backup(frozen, FsFreeze.REQUIRED);
         Path frozenDisk = restoreDataDisk(frozen, tmp.resolve("frozen-restored"));
         assertThat(needsRecovery(frozenDisk)).as("a frozen ext4 needs no journal recovery").isFalse();
@@ -205,6 +208,31 @@ class RealGuestProofsIT {
             target.console().awaitRecord(record + 2, WAIT);
         } finally {
             plan.close().get(1, TimeUnit.MINUTES);
+        }
+    }
+
+    /**
+     * A quiesced backup with the VM state captures the RAM of a guest whose file systems are frozen (the freeze
+     * spans the instant): restored as is, the guest resumes frozen, its writes blocked until someone thaws it
+     * (seen on QEMU 7.2: guest-fsfreeze-status FROZEN, no record for 30 ticks, the next append took 3.6 s, after a
+     * thaw the writer went on). Proxmox skips the freeze when it saves a VM state. Disabled until the library
+     * thaws the restored guest (or does not freeze for a backup with RAM): the backup and restore sessions are
+     * being changed on other branches.
+     */
+    @Test
+    @Order(4)
+    @org.junit.jupiter.api.Disabled("library bug: a full-state restore of an fs-freeze backup resumes a frozen guest")
+    void aFullStateRestoreOfAQuiescedBackupResumesAGuestThatWrites() throws Exception {
+        assertThat(frozenArchive).as("made by the first test").isNotNull();
+        try (RestoredGuest target = RestoredGuest.onBlankRaw(guest, Files.size(vm.dataDisk()))) {
+            RestoreVmSession.builder().archive(frozenArchive).qmpSocket(target.qemu().qmpSocket())
+                    .workDirectory(tmp.resolve("restore-frozen-work")).build().start().get(3, TimeUnit.MINUTES);
+            long record = firstFull(target.console(), "rec ");
+            target.console().awaitRecord(record + 3, WAIT);
+            try (GuestAgentClient qga = agent(target.qgaSocket())) {
+                assertThat(qga.freezeStatus().get(1, TimeUnit.MINUTES))
+                        .isEqualTo(org.vmbackup.qmp.agent.GuestFsFreezeStatus.THAWED);
+            }
         }
     }
 
