@@ -49,6 +49,25 @@ class BandwidthLimitIT {
     }
 
     @Test
+    void aDisksOnlyBackupIsHeldToTheLimitToo() throws Exception {
+        // without the VM state there is no pause to throttle the jobs through: they must start at the limit
+        try (TestVm vm = TestVm.start(33, 128, 12 * MIB)) {
+            long data = 12L * MIB * 3 / 4;
+            long rate = 3L * MIB;
+            long floorMs = data * 1000 / rate - SLACK_MS;
+            DiskCopyClock clock = new DiskCopyClock();
+            Path archive = tmp.resolve("disks.vma");
+            BackupSession.builder().qmpSocket(vm.qmpSocket()).target(archive).includeVmstate(false)
+                    .progressInterval(Duration.ofMillis(50)).progressListener(clock).bandwidthLimit(rate).build()
+                    .start().get(90, TimeUnit.SECONDS);
+            log.info("disks-only copy of {} data bytes at {} B/s: {} ms (floor {} ms)", data, rate, clock.millis(),
+                    floorMs);
+            assertThat(clock.millis()).as("disk copy held to the rate").isGreaterThanOrEqualTo(floorMs);
+            assertThat(ArchiveContents.read(archive).images.get("drive-hd0")).isEqualTo(vm.disks.get(0));
+        }
+    }
+
+    @Test
     void aLimitedBackupAndRestoreTakeDataOverRateAndStayExact() throws Exception {
         try (TestVm vm = TestVm.start(31, 128, 12 * MIB, 12 * MIB)) {
             // TestVm leaves a quarter of each disk a hole: 18 MiB of data. Whether QEMU's job also counts the

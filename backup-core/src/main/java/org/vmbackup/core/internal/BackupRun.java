@@ -577,6 +577,9 @@ public final class BackupRun {
                     .put("auto-dismiss", false);
             if (throttled) {
                 data.put("speed", 1L);
+            } else if (cfg.bandwidthLimit() > 0) {
+                // disks only: no pause after which to set the jobs' speed, so they start at their share
+                data.put("speed", RateLimiter.share(cfg.bandwidthLimit(), jobs.size()));
             }
             actions.add(JsonObject.builder().put("type", "blockdev-backup").put("data", data.build()).build());
         }
