@@ -39,7 +39,7 @@ bw_bytes=$(python3 -c "import sys; s=sys.argv[1]; m={'K':1,'M':2,'G':3}; print(i
 guest=$("$root/.ci/tiny-guest")
 rm -rf "$work"; mkdir -p "$work"
 qemu_pid=
-cleanup() { [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+cleanup() { [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "${work:?}"; }
 trap cleanup EXIT
 
 head -c "${DISK_MIB}M" /dev/urandom > "$work/data.raw"
@@ -49,11 +49,13 @@ head -c "${DISK_MIB}M" /dev/urandom > "$work/data.raw"
   -blockdev "driver=file,filename=$work/data.raw,node-name=data0-file" \
   -blockdev driver=raw,file=data0-file,node-name=data0 -device virtio-blk-pci,drive=data0,id=vda \
   -qmp "unix:$work/qmp.sock,server=on,wait=off" -qmp "unix:$work/peer.sock,server=on,wait=off" \
+  -qmp "unix:$work/watch.sock,server=on,wait=off" \
   >"$work/qemu.log" 2>&1 &
 qemu_pid=$!
 echo "bench: $qemu_version, accel $accel, data disk ${DISK_MIB} MiB, bwlimit $BWLIMIT ($bw_bytes B/s); booting"
 for _ in $(seq 1200); do grep -q '^rec 5 ' "$work/console.log" 2>/dev/null && break; sleep 0.1; done
 grep -q '^rec 5 ' "$work/console.log" || { echo "the guest did not start writing:"; tail "$work/console.log"; exit 1; }
+touch "$work/jobs.log"
 
 offset() { stat -c %s "$work/console.log"; }
 latencies() { # FROM TO: "p50 p99 max n" (ms) of the rec lines printed between two console offsets
@@ -100,15 +102,42 @@ cmd("blockdev-del", **{"node-name": "peer"}); cmd("blockdev-del", **{"node-name"
 EOF
 }
 
+# The backup window of a phase is the block job's life as QEMU reports it (JOB_STATUS_CHANGE created ->
+# concluded, watched on a monitor of its own), as offsets of the console file: our JVM's start-up and set-up
+# are outside it, as the peer's QMP set-up is.
+python3 - "$work/watch.sock" "$work/console.log" "$work/jobs.log" <<'EOF' &
+import json, os, socket, sys, time
+sock, console, out = sys.argv[1:4]
+s = socket.socket(socket.AF_UNIX); s.connect(sock); f = s.makefile("rw")
+json.loads(f.readline())
+f.write(json.dumps({"execute": "qmp_capabilities"}) + "\n"); f.flush()
+with open(out, "a") as log:
+    for line in f:
+        m = json.loads(line)
+        if m.get("event") == "JOB_STATUS_CHANGE" and m["data"]["status"] in ("created", "concluded"):
+            log.write(f"{m['data']['status']} {m['data']['id']} {os.stat(console).st_size}\n"); log.flush()
+EOF
+watch_pid=$!
+
+window() { # FROM_LINE: "START END" console offsets of the first job created and the last concluded since then
+  tail -n +"$1" "$work/jobs.log" | awk '$1 == "created" && !s { s = $3 } $1 == "concluded" { e = $3 } END { print s, e }'
+}
+
 phase() { # NAME COMMAND...: runs it, prints the latency of the records written meanwhile
   local name=$1; shift
-  local a t0 t1 b
+  local a t0 t1 b from
+  from=$(($(wc -l < "$work/jobs.log") + 1))
   a=$(offset); t0=$(date +%s.%N)
   "$@" >"$work/$name.out" 2>&1 || { echo "$name failed:"; cat "$work/$name.out"; exit 1; }
   t1=$(date +%s.%N); b=$(offset)
+  if [ "$name" != idle ]; then
+    sleep 0.5 # the watcher's last event
+    read -r a b < <(window "$from")
+  fi
   read -r p50 p99 max n < <(latencies "$a" "$b")
   printf '%-13s %6.1f s  records %4s  write latency p50 %7s ms  p99 %7s ms  max %7s ms\n' "$name" \
     "$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$t0" "$t1")" "$n" "$p50" "$p99" "$max"
+  case "$name" in ours*) echo "              $(grep -v '^\s*$' "$work/$name.out" | tail -1)";; esac
   eval "p50_${name//-/_}=$p50 p99_${name//-/_}=$p99"
 }
 
