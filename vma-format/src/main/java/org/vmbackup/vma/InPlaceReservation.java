@@ -58,6 +58,11 @@ final class InPlaceReservation {
                     throw ds.writtenTwice(c);
                 }
             }
+            if (packer.current() != null && packer.current().holdsVmstate) {
+                // never pin an extent with vmstate clusters (see PackedExtent.holdsVmstate): it goes out now,
+                // never pinned, and the reservation takes a fresh one
+                packer.seal(packer.current());
+            }
             if (packer.current() == null) {
                 ByteBuffer b = packer.poll();
                 if (b == null) {

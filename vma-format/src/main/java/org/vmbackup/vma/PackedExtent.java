@@ -19,6 +19,11 @@ final class PackedExtent {
     int pending;
     boolean sealed;
     boolean needsCompaction;
+    /**
+     * Whether it holds vmstate clusters. The reader takes the vmstate stream in archive order, so such an extent is
+     * never pinned by a reservation (it must reach the output when sealed, before any later vmstate cluster).
+     */
+    boolean holdsVmstate;
 
     PackedExtent(ByteBuffer buf) {
         this.buf = buf;

@@ -55,6 +55,13 @@ final class VmstateChannel implements WritableByteChannel {
         packer.lock.lock();
         try {
             packer.ensureExtent();
+            // An extent pinned by a reservation goes out when that commits, maybe after the next extent: the
+            // vmstate clusters go elsewhere, so that they reach the archive in sequence.
+            while (packer.current().pending > 0) {
+                packer.seal(packer.current());
+                packer.ensureExtent();
+            }
+            packer.current().holdsVmstate = true;
             packer.emit(ds, next++, mask, src, at, CLUSTER_SIZE);
         } finally {
             packer.lock.unlock();

@@ -155,6 +155,37 @@ class WriterReservationTest {
     }
 
     @Test
+    void vmstateClustersStayInSequenceWhenAnExtentIsPinnedByAReservation() throws Exception {
+        // Seen with a real guest on QEMU 10: a reservation pinned the extent holding vmstate clusters 28.., later
+        // vmstate clusters went out in the next extent first, and the reader refused the archive ("vmstate
+        // cluster 51 out of order (expected 28)").
+        byte[] img = image(4, 13);
+        byte[] state = new byte[6 * CLUSTER];
+        new Random(14).nextBytes(state);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        VmaWriter w = VmaWriter.builder().disk("d", img.length).vmstate(state.length).clustersPerExtent(3)
+                .open(Channels.newChannel(out));
+        VmaDevice d = w.device("d");
+        VmaWriter.Reservation res = w.tryReserve(d, 0, CLUSTER); // pins the extent being filled
+        assertThat(res).isNotNull();
+        var vm = w.vmstateChannel();
+        vm.write(ByteBuffer.wrap(state, 0, 2 * CLUSTER)); // the pinned extent is not where these may go
+        fill(res, img, 0);
+        res.commit();
+        vm.write(ByteBuffer.wrap(state, 2 * CLUSTER, CLUSTER));
+        VmaWriter.Reservation res2 = w.tryReserve(d, CLUSTER, 2 * CLUSTER); // not into an extent holding vmstate
+        assertThat(res2).isNotNull();
+        vm.write(ByteBuffer.wrap(state, 3 * CLUSTER, 3 * CLUSTER)); // while that one is still pinned
+        fill(res2, img, CLUSTER);
+        res2.commit();
+        w.write(d, 3L * CLUSTER, ByteBuffer.wrap(img, 3 * CLUSTER, CLUSTER));
+        w.close();
+        ArchiveImages images = decode(out.toByteArray());
+        assertThat(images.images.get("d")).isEqualTo(img);
+        assertThat(images.images.get("vmstate")).isEqualTo(state);
+    }
+
+    @Test
     void anAbandonedReservationFailsTheArchive() throws Exception {
         Path archive = dir.resolve("a.vma");
         VmaWriter w = VmaWriter.builder().disk("d", 4L * CLUSTER).open(archive);

@@ -32,6 +32,7 @@ public final class GuestConsole {
     private long position;
     private long lastTick = -1;
     private long lastRecord = -1;
+    private final List<RecordWrite> writes = new ArrayList<>();
 
     /**
      * A console read from {@code file}.
@@ -60,6 +61,22 @@ public final class GuestConsole {
     public synchronized OptionalLong lastTick() {
         poll();
         return lastTick < 0 ? OptionalLong.empty() : OptionalLong.of(lastTick);
+    }
+
+    /**
+     * One record the workload appended and synced, from its console line {@code rec N US}.
+     *
+     * @param record the record number N
+     * @param micros how long the append and its fsync took in the guest (its own clock), in microseconds; -1 when
+     *     the line did not say
+     */
+    public record RecordWrite(long record, long micros) {
+    }
+
+    /** Every record write seen so far, in console order (the write latency the guest's workload measured). */
+    public synchronized List<RecordWrite> recordWrites() {
+        poll();
+        return List.copyOf(writes);
     }
 
     /** The last {@code rec N} (record N written and synced) seen, if any. */
@@ -143,6 +160,7 @@ public final class GuestConsole {
                 lines.clear();
                 lastTick = -1;
                 lastRecord = -1;
+                writes.clear();
             }
             ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
             while (ch.read(buf, position) > 0) {
@@ -160,16 +178,29 @@ public final class GuestConsole {
             partial.delete(0, nl + 1);
             lines.add(line);
             lastTick = Math.max(lastTick, number(line, "tick "));
-            lastRecord = Math.max(lastRecord, number(line, "rec "));
+            long record = number(line, "rec ");
+            if (record >= 0) {
+                lastRecord = Math.max(lastRecord, record);
+                String[] f = line.strip().split(" ");
+                writes.add(new RecordWrite(record, f.length == 3 ? parse(f[2]) : -1));
+            }
         }
     }
 
-    private static long number(String line, String prefix) {
+    /** The number after {@code prefix} (the first word after it: {@code rec N US}), or -1. */
+    public static long number(String line, String prefix) {
         if (!line.startsWith(prefix)) {
             return -1;
         }
+        String rest = line.substring(prefix.length()).strip();
+        int space = rest.indexOf(' ');
+        return parse(space < 0 ? rest : rest.substring(0, space));
+    }
+
+    private static long parse(String s) {
         try {
-            return Long.parseLong(line.substring(prefix.length()).strip());
+            long n = Long.parseLong(s);
+            return n < 0 ? -1 : n;
         } catch (NumberFormatException e) {
             return -1;
         }

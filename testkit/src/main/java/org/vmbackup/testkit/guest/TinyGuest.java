@@ -20,7 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code /data} (formatting a blank one), starts {@code qemu-ga} on the virtio-serial port
  * {@code org.qemu.guest_agent.0}, and runs the workload {@link GuestConsole} and {@link GuestRecords} observe:
  * {@code tick N} on the serial console every 100 ms, and records appended and fsync'ed to {@code /data/records}
- * (each announced as {@code rec N}). {@link GuestVm} boots it.
+ * (each announced as {@code rec N US}, US the microseconds the append and fsync took). {@link GuestVm} boots it.
  *
  * <pre>{@code
  * TinyGuest guest = TinyGuest.build();          // cached: a second or two; cold: tens of seconds

@@ -29,6 +29,7 @@ class TinyGuestTest {
                 .contains("for m in virtio_pci_modern_dev virtio_pci_legacy_dev virtio_ring virtio virtio_pci "
                         + "virtio_blk virtio_console crc32c_generic jbd2 mbcache crc16 ext4; do")
                 .contains("/usr/sbin/qemu-ga -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0")
-                .contains("echo \"tick $t\"").contains("fsync /data/records");
+                .contains("echo \"tick $t\"").contains("sync /data/records").doesNotContain("fsync /data/records")
+                .contains("echo \"rec $n $((t1 - t0))\"");
     }
 }
