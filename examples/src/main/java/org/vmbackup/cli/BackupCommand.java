@@ -18,13 +18,15 @@ import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.qmp.QmpClientOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
  * {@code vmabackup backup --qmp SOCKET [--wait SECONDS] [--no-vmstate] [--disk NAME]... [-c CONFIGFILE]...
- * [--bwlimit RATE] [--cbw-timeout SECONDS] [--fs-freeze[=try] [--qga SOCKET] [--freeze-timeout SECONDS]] ARCHIVE}:
+ * [--bwlimit RATE] [--cbw-timeout SECONDS] [--fs-freeze[=try] [--qga SOCKET] [--freeze-timeout SECONDS]]
+ * (ARCHIVE | --proxmox VMID --dump-dir DIR [--proxmox-conf FILE] [--notes TEXT] [--drive-key DISK=KEY]...)}:
  * a consistent live backup of a running QEMU VM (every writable disk and, by default, RAM and device state) into a
  * VMA archive ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}) or, for any other name, a directory of raw images.
  */
@@ -93,7 +95,10 @@ final class BackupCommand implements Callable<Integer> {
                     + "freeze that did not hold until the instant fails the backup (default: ${DEFAULT-VALUE})")
     private Duration freezeTimeout;
 
-    @Parameters(index = "0", paramLabel = "ARCHIVE",
+    @Mixin
+    private ProxmoxBackupOptions proxmox = new ProxmoxBackupOptions();
+
+    @Parameters(index = "0", paramLabel = "ARCHIVE", arity = "0..1",
             description = "the archive to create: .vma, .vma.zst, .vma.gz, or a directory name; must not exist")
     private Path archive;
 
@@ -111,7 +116,10 @@ final class BackupCommand implements Callable<Integer> {
             InputPaths.readable("config file", c);
             blobs.add(new ConfigBlob(c.getFileName().toString(), Files.readAllBytes(c)));
         }
-        InputPaths.creatable("archive", archive);
+        proxmox.check(spec, archive);
+        if (!proxmox.enabled()) {
+            InputPaths.creatable("archive", archive);
+        }
         try (QmpClient client = QmpConnect.connect(qmp, Duration.ofSeconds(waitSeconds),
                 QmpClientOptions.DEFAULT_CONNECT_TIMEOUT)) {
             return backup(out, client, blobs);
@@ -119,9 +127,14 @@ final class BackupCommand implements Callable<Integer> {
     }
 
     private int backup(PrintWriter out, QmpClient client, List<ConfigBlob> blobs) throws Exception {
-        BackupSession.Builder b = BackupSession.builder().qmp(client).includeVmstate(!noVmstate).target(archive)
+        BackupSession.Builder b = BackupSession.builder().qmp(client).includeVmstate(!noVmstate)
                 .bandwidthLimit(bwlimit).cbwTimeout(cbwTimeout).freezeTimeout(freezeTimeout)
                 .fsFreeze(fsFreezeTry ? FsFreeze.TRY : fsFreeze ? FsFreeze.REQUIRED : FsFreeze.OFF);
+        if (proxmox.enabled()) {
+            b.target(proxmox.target(client));
+        } else {
+            b.target(archive);
+        }
         if (qga != null) {
             b.guestAgentSocket(qga);
         }
