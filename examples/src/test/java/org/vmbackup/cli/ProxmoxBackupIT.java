@@ -15,6 +15,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.vmbackup.testkit.ProcessRunner;
 import org.vmbackup.testkit.QemuProcess;
+import org.vmbackup.testkit.RawQmp;
 import org.vmbackup.vma.ProxmoxArchiveName;
 import org.vmbackup.vma.ProxmoxConfig;
 import org.vmbackup.vma.ProxmoxRestoreCheck;
@@ -137,5 +138,60 @@ class ProxmoxBackupIT {
         assertThat(Files.readAllBytes(extracted.resolve("disk-drive-scsi0.raw"))).isEqualTo(s0);
         assertThat(Files.readAllBytes(extracted.resolve("disk-drive-sata0.raw"))).isEqualTo(a0);
         assertThat(Files.readAllBytes(extracted.resolve("disk-drive-efidisk0.raw"))).isEqualTo(vars);
+    }
+
+    @Test
+    void aDiskWithoutADriveKeyFailsBeforeAnythingIsWrittenAndTheUsersConfigGetsTheMapLines() throws Exception {
+        byte[] d0 = random(1 << 20, 7);
+        Path dump = Files.createDirectory(tmp.resolve("dump"));
+        Path conf = Files.writeString(tmp.resolve("105.conf"), """
+                boot: order=scsi0
+                lock: backup
+                memory: 512
+                scsi0: local-lvm:vm-105-disk-0,size=1M
+                scsihw: virtio-scsi-pci
+
+                [before]
+                memory: 256
+                """);
+        try (QemuProcess vm = QemuProcess.system().args("-drive", "if=none,id=hd0,file={dir}/d0.raw,format=raw",
+                "-device", "virtio-blk-pci,drive=hd0").start(dir -> Files.write(dir.resolve("d0.raw"), d0))) {
+            int code = VmaBackupCli.execute("backup", "--qmp", vm.qmpSocket().toString(), "--proxmox", "" + VMID,
+                    "--dump-dir", dump.toString());
+            String e = err.toString(StandardCharsets.UTF_8);
+            assertThat(code).as(e).isEqualTo(ExitCode.FAILED);
+            assertThat(e).hasLineCount(1).contains("disk hd0 has no Proxmox drive key").doesNotContain("Exception");
+            try (Stream<Path> s = Files.list(dump)) {
+                assertThat(s).as("nothing written").isEmpty();
+            }
+            try (RawQmp q = RawQmp.connect(vm.qmpSocket())) {
+                assertThat(q.execute("{\"execute\": \"query-status\"}")).as("the guest keeps running")
+                        .contains("\"running\": true");
+            }
+
+            err.reset();
+            code = VmaBackupCli.execute("backup", "--qmp", vm.qmpSocket().toString(), "--no-vmstate", "--proxmox",
+                    "" + VMID, "--dump-dir", dump.toString(), "--proxmox-conf", conf.toString(), "--drive-key",
+                    "hd0=scsi0");
+            assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isEqualTo(ExitCode.OK);
+        }
+        Path archive;
+        try (Stream<Path> s = Files.list(dump)) {
+            archive = s.filter(p -> p.getFileName().toString().endsWith(".vma.zst")).findFirst().orElseThrow();
+        }
+        try (VmaReader r = VmaReader.open(archive)) {
+            VmaHeader h = r.header();
+            assertThat(ProxmoxRestoreCheck.problems(h)).isEmpty();
+            assertThat(h.devices()).extracting(d -> d.name()).containsExactly("drive-scsi0");
+            assertThat(new String(h.config(ProxmoxConfig.BLOB_NAME).orElseThrow().data(), StandardCharsets.UTF_8))
+                    .isEqualTo("""
+                            boot: order=scsi0
+                            memory: 512
+                            scsi0: local-lvm:vm-105-disk-0,size=1M
+                            scsihw: virtio-scsi-pci
+
+                            #qmdump#map:scsi0:drive-scsi0:local-lvm:raw:
+                            """);
+        }
     }
 }
