@@ -29,13 +29,10 @@ public final class ProxmoxTaskLog {
         return sb.toString();
     }
 
-    /** A size as vzdump's log writes it ({@code 32G}, {@code 528K}, {@code 1.50 GiB} for uneven ones). */
+    /** A size as vzdump's log writes a disk's ({@code 32G}, {@code 528K}), or {@code 70000 bytes} when uneven. */
     public static String size(long bytes) {
         String exact = ProxmoxConfigPlan.size(bytes);
-        if (!Character.isDigit(exact.charAt(exact.length() - 1))) {
-            return exact;
-        }
-        return String.format(Locale.ROOT, "%.2f MiB", bytes / 1048576.0);
+        return Character.isDigit(exact.charAt(exact.length() - 1)) ? bytes + " bytes" : exact;
     }
 
     /** A duration as vzdump prints it: {@code HH:MM:SS}. */
