@@ -45,9 +45,9 @@ class ProxmoxBackupIT {
         return b;
     }
 
-    private QemuProcess startVm(byte[] v0, byte[] s0, byte[] a0, byte[] vars) throws Exception {
-        Path raw = Files.write(tmp.resolve("s0.raw"), s0);
-        Path qcow2 = tmp.resolve("s0.qcow2");
+    private QemuProcess startVm(byte[] v0, byte[] s0, byte[] a0, byte[] vars, String... extra) throws Exception {
+        Path raw = Files.write(tmp.resolve("s0-" + extra.length + ".raw"), s0);
+        Path qcow2 = tmp.resolve("s0-" + extra.length + ".qcow2");
         ProcessRunner.command("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw.toString(), qcow2.toString())
                 .run().requireSuccess();
         byte[] code = new byte[1 << 20];
@@ -62,7 +62,7 @@ class ProxmoxBackupIT {
                 "-drive", "if=none,id=drive-sata0,file={dir}/a0.raw,format=raw",
                 "-device", "ide-hd,bus=ahci0.0,drive=drive-sata0,id=sata0",
                 "-drive", "if=pflash,unit=0,format=raw,readonly=on,file={dir}/code.raw",
-                "-drive", "if=pflash,unit=1,format=raw,file={dir}/vars.raw").start(dir -> {
+                "-drive", "if=pflash,unit=1,format=raw,file={dir}/vars.raw").args(extra).start(dir -> {
                     Files.write(dir.resolve("v0.raw"), v0);
                     Files.write(dir.resolve("a0.raw"), a0);
                     Files.write(dir.resolve("code.raw"), code);
@@ -138,6 +138,26 @@ class ProxmoxBackupIT {
         assertThat(Files.readAllBytes(extracted.resolve("disk-drive-scsi0.raw"))).isEqualTo(s0);
         assertThat(Files.readAllBytes(extracted.resolve("disk-drive-sata0.raw"))).isEqualTo(a0);
         assertThat(Files.readAllBytes(extracted.resolve("disk-drive-efidisk0.raw"))).isEqualTo(vars);
+
+        // the reverse: the vzdump-shaped archive restores into plain images named by drive key
+        Path restored = tmp.resolve("restored");
+        assertThat(VmaBackupCli.execute("restore", archive.toString(), "--to", restored.toString()))
+                .as(err.toString(StandardCharsets.UTF_8)).isEqualTo(ExitCode.OK);
+        assertThat(Files.readAllBytes(restored.resolve("drive-scsi0.raw"))).isEqualTo(s0);
+        assertThat(Files.readAllBytes(restored.resolve("drive-efidisk0.raw"))).isEqualTo(vars);
+
+        // and into a plain QEMU whose disks are named as Proxmox names them: each device goes to its drive key's disk
+        try (QemuProcess target = startVm(new byte[v0.length], new byte[s0.length], new byte[a0.length],
+                new byte[vars.length], "-incoming", "defer")) {
+            err.reset();
+            assertThat(VmaBackupCli.execute("restore", archive.toString(), "--qmp", target.qmpSocket().toString()))
+                    .as(err.toString(StandardCharsets.UTF_8)).isEqualTo(ExitCode.OK);
+            assertThat(err.toString(StandardCharsets.UTF_8)).contains("Restored drive-virtio0 -> ")
+                    .contains("Restored drive-efidisk0 -> ");
+            assertThat(Files.readAllBytes(target.dir().resolve("v0.raw"))).isEqualTo(v0);
+            assertThat(Files.readAllBytes(target.dir().resolve("a0.raw"))).isEqualTo(a0);
+            assertThat(Files.readAllBytes(target.dir().resolve("vars.raw"))).isEqualTo(vars);
+        }
     }
 
     @Test

@@ -53,6 +53,9 @@ public record RestoreDiskMatch(ArchiveDisk device, String qemuDevice, String nod
             if (b == null && !bare.equals(d.name())) {
                 b = byName.remove("drive-" + bare); // a vzdump TPM state in a VM named the way Proxmox names it
             }
+            if (b == null && bare.equals("efidisk0")) {
+                b = byName.remove("pflash1"); // the UEFI variables of a VM started with -drive if=pflash,unit=1
+            }
             if (b == null) {
                 problems.add("archive disk " + d.name() + " (" + d.size() + " bytes) has no writable disk named '"
                         + bare + "' in QEMU");

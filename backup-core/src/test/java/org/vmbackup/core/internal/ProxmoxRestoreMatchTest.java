@@ -27,5 +27,7 @@ class ProxmoxRestoreMatchTest {
         assertThat(RestoreDiskMatch.match(vzdump, List.of(disk("scsi0", 1 << 20), disk("efidisk0", 540672),
                 disk("tpmstate0", 4 << 20)))).extracting(RestoreDiskMatch::qemuDevice)
                 .containsExactly("scsi0", "efidisk0", "tpmstate0");
+        assertThat(RestoreDiskMatch.match(vzdump.subList(0, 2), List.of(disk("scsi0", 1 << 20),
+                disk("pflash1", 540672)))).extracting(RestoreDiskMatch::qemuDevice).containsExactly("scsi0", "pflash1");
     }
 }
