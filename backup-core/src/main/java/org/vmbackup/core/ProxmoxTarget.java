@@ -64,7 +64,7 @@ public final class ProxmoxTarget implements ArchiveTarget {
     @Override
     public ArchiveSink open(ArchiveLayout layout) throws IOException {
         Instant started = b.clock.instant();
-        LocalDateTime local = LocalDateTime.ofInstant(started, b.clock.getZone());
+        LocalDateTime local = LocalDateTime.ofInstant(started, b.clock.getZone()).withNano(0);
         ConfigBlob desc = layout.configs().stream().filter(c -> c.name().equals(VmDescription.CONFIG_NAME))
                 .findFirst().orElseThrow(() -> new BackupException("a Proxmox archive is made from the VM's "
                         + "description (" + VmDescription.CONFIG_NAME + "), and the backup has none"));
@@ -123,9 +123,9 @@ public final class ProxmoxTarget implements ArchiveTarget {
     private String taskLog(Instant started, LocalDateTime local, VmDescription vm, ArchiveLayout out,
             Map<String, ProxmoxDriveKey> keys, Path archive) {
         Instant ended = b.clock.instant();
-        LocalDateTime end = LocalDateTime.ofInstant(ended, b.clock.getZone());
+        LocalDateTime end = LocalDateTime.ofInstant(ended, b.clock.getZone()).withNano(0);
         ProxmoxTaskLog l = new ProxmoxTaskLog().info(local, "Starting Backup of VM " + b.vmid + " (qemu)")
-                .info(local, "Backup started at " + local.toString().replace('T', ' '))
+                .info(local, "Backup started at " + ProxmoxTaskLog.stamp(local))
                 .info(local, "status = running");
         if (!b.vmName.isEmpty()) {
             l.info(local, "VM Name: " + b.vmName);
@@ -143,7 +143,7 @@ public final class ProxmoxTarget implements ArchiveTarget {
         Duration took = Duration.between(started, ended);
         l.info(end, "transferred " + ProxmoxTaskLog.size(total) + " in " + took.toSeconds() + " seconds")
                 .info(end, "Finished Backup of VM " + b.vmid + " (" + ProxmoxTaskLog.duration(took) + ")")
-                .info(end, "Backup finished at " + end.toString().replace('T', ' '));
+                .info(end, "Backup finished at " + ProxmoxTaskLog.stamp(end));
         return l.text();
     }
 

@@ -74,7 +74,7 @@ class ProxmoxTargetTest {
         assertThat(Files.readString(dump.resolve(stem + ".vma.notes"))).isEqualTo("nightly\n");
         assertThat(Files.readString(dump.resolve(stem + ".log"))).startsWith("2026-12-07 03:04:05 INFO: Starting "
                 + "Backup of VM 105 (qemu)\n").contains("INFO: include disk 'scsi1' '#n1' 70000 bytes")
-                .contains("INFO: VM Name: db");
+                .contains("INFO: VM Name: db").contains("INFO: Backup started at 2026-12-07 03:04:05\n");
         try (VmaReader r = VmaReader.open(dump.resolve(stem + ".vma"))) {
             VmaHeader h = r.header();
             assertThat(ProxmoxRestoreCheck.problems(h)).isEmpty();

@@ -18,8 +18,13 @@ public final class ProxmoxTaskLog {
 
     /** Adds {@code INFO: text} stamped {@code at}. */
     public ProxmoxTaskLog info(LocalDateTime at, String text) {
-        lines.add(at.format(STAMP) + " INFO: " + text);
+        lines.add(stamp(at) + " INFO: " + text);
         return this;
+    }
+
+    /** A time as the log writes it: {@code 2026-12-07 03:04:05}. */
+    public static String stamp(LocalDateTime at) {
+        return at.format(STAMP);
     }
 
     /** The log's text, one line feed after every line. */
