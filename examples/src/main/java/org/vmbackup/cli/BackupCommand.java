@@ -22,6 +22,7 @@ import org.vmbackup.store.ChunkStore;
 import org.vmbackup.store.SnapshotId;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -29,9 +30,10 @@ import picocli.CommandLine.Spec;
 /**
  * {@code vmabackup backup --qmp SOCKET [--wait SECONDS] [--no-vmstate] [--disk NAME]... [-c CONFIGFILE]...
  * [--bwlimit RATE] [--cbw-timeout SECONDS] [--fs-freeze[=try] [--qga SOCKET] [--freeze-timeout SECONDS]]
- * (ARCHIVE | --store STORE --vm NAME [--key FILE])}: a consistent live backup of a running QEMU VM (every writable
- * disk and, by default, RAM and device state) into a VMA archive ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}),
- * for any other name a directory of raw images, or a new snapshot in a chunk store.
+ * (ARCHIVE | --store STORE --vm NAME [--key FILE] | --proxmox VMID --dump-dir DIR [--proxmox-conf FILE] [--notes TEXT]
+ * [--drive-key DISK=KEY]...)}: a consistent live backup of a running QEMU VM (every writable disk and, by default, RAM
+ * and device state) into a VMA archive ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}), for any other name a
+ * directory of raw images, a new snapshot in a chunk store, or a vzdump archive for Proxmox VE.
  */
 @Command(name = "backup", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Back up a running QEMU VM (disks and RAM) into an archive.",
@@ -99,9 +101,12 @@ final class BackupCommand implements Callable<Integer> {
                     + "freeze that did not hold until the instant fails the backup (default: ${DEFAULT-VALUE})")
     private Duration freezeTimeout;
 
+    @Mixin
+    private ProxmoxBackupOptions proxmox = new ProxmoxBackupOptions();
+
     @Parameters(index = "0", arity = "0..1", paramLabel = "ARCHIVE",
             description = "the archive to create: .vma, .vma.zst, .vma.gz, or a directory name; must not exist "
-                    + "(or --store)")
+                    + "(or --store, or --proxmox)")
     private Path archive;
 
     @Option(names = "--store", paramLabel = "STORE",
@@ -131,25 +136,28 @@ final class BackupCommand implements Callable<Integer> {
             blobs.add(new ConfigBlob(c.getFileName().toString(), Files.readAllBytes(c)));
         }
         if (store == null) {
-            InputPaths.creatable("archive", archive);
-            return connectAndBackUp(out, blobs, ArchiveTarget.of(archive));
+            proxmox.check(spec, archive);
+            if (!proxmox.enabled()) {
+                InputPaths.creatable("archive", archive);
+                return connectAndBackUp(out, blobs, client -> ArchiveTarget.of(archive));
+            }
+            return connectAndBackUp(out, blobs, proxmox::target);
         }
         // The store is opened (and its key checked) before QEMU is touched.
         try (ChunkStore s = StoreCommand.open(store, key)) {
             StoreTarget target = ArchiveTarget.store(s, vm);
-            int code = connectAndBackUp(out, blobs, target);
+            int code = connectAndBackUp(out, blobs, client -> target);
             target.committed().ifPresent(info -> out.println("snapshot " + info.id()));
             out.flush();
             return code;
         }
     }
 
-    /** Exactly one of ARCHIVE and --store; --vm and --key only with --store. */
+    /** Exactly one of ARCHIVE, --store and --proxmox; --vm and --key only with --store. */
     private void checkDestination() {
         String problem = null;
-        if ((archive == null) == (store == null)) {
-            problem = archive == null ? "name an ARCHIVE or --store STORE --vm NAME"
-                    : "give either an ARCHIVE or --store, not both";
+        if (store != null && (archive != null || proxmox.enabled())) {
+            problem = "give one of ARCHIVE, --store or --proxmox, not several";
         } else if (store != null && vm == null) {
             problem = "--store needs --vm NAME (the VM the snapshot belongs to)";
         } else if (store == null && (vm != null || key != null)) {
@@ -166,10 +174,15 @@ final class BackupCommand implements Callable<Integer> {
         }
     }
 
-    private int connectAndBackUp(PrintWriter out, List<ConfigBlob> blobs, ArchiveTarget target) throws Exception {
+    /** The archive target, made once QEMU is connected (a Proxmox target asks QEMU about the VM). */
+    private interface TargetFactory {
+        ArchiveTarget make(QmpClient client);
+    }
+
+    private int connectAndBackUp(PrintWriter out, List<ConfigBlob> blobs, TargetFactory target) throws Exception {
         try (QmpClient client = QmpConnect.connect(qmp, Duration.ofSeconds(waitSeconds),
                 QmpClientOptions.DEFAULT_CONNECT_TIMEOUT)) {
-            return backup(out, client, blobs, target);
+            return backup(out, client, blobs, target.make(client));
         }
     }
 

@@ -2,12 +2,14 @@ package org.vmbackup.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.ZoneId;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.vmbackup.vma.VmaExtractResult;
 import org.vmbackup.vma.VmaExtractor;
+import org.vmbackup.vma.VmaListing;
 import org.vmbackup.vma.VmaReader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -32,7 +34,8 @@ final class VmaExtractCommand implements Callable<Integer> {
             description = "extract only these devices")
     private List<String> devices = List.of();
 
-    @Option(names = "-v", description = "print statistics")
+    @Option(names = "-v", description = "print the table of contents first (the CFG/DEV/VMSTATE/CTIME lines qmrestore "
+            + "reads from Proxmox's vma extract -v -r) and statistics at the end")
     private boolean verbose;
 
     @Override
@@ -47,6 +50,12 @@ final class VmaExtractCommand implements Callable<Integer> {
         Set<String> only = new LinkedHashSet<>(devices);
         long start = System.nanoTime();
         try (VmaReader r = VmaCommand.openReader(archive)) {
+            if (verbose) {
+                // qmrestore maps devices to volumes from these lines (restore_vma_archive's parser): print them
+                // before any data is read, as Proxmox's vma does when a restore runs it
+                VmaListing.lines(r.header(), ZoneId.systemDefault()).forEach(out::println);
+                out.flush();
+            }
             VmaExtractResult res = VmaExtractor.extract(r, targetDir, only, out::println);
             if (verbose) {
                 double secs = (System.nanoTime() - start) / 1e9;

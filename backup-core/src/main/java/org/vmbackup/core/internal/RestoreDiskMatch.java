@@ -20,6 +20,17 @@ import org.vmbackup.core.ArchiveDisk;
  */
 public record RestoreDiskMatch(ArchiveDisk device, String qemuDevice, String nodeName, String driver, String file) {
     /**
+     * The QEMU name an archive disk goes to: without {@code drive-}, and for vzdump's TPM state device
+     * ({@code drive-tpmstate0-backup}, see {@link org.vmbackup.vma.ProxmoxDriveKey#deviceName}) its drive key.
+     */
+    static String bareName(String archiveName) {
+        if (archiveName.equals("drive-tpmstate0-backup")) {
+            return "tpmstate0";
+        }
+        return archiveName.startsWith("drive-") ? archiveName.substring("drive-".length()) : archiveName;
+    }
+
+    /**
      * Matches every disk of the archive with one writable disk of QEMU and the other way round.
      *
      * @throws BackupException naming each unmatched disk and each size mismatch
@@ -34,10 +45,16 @@ public record RestoreDiskMatch(ArchiveDisk device, String qemuDevice, String nod
         List<String> problems = new ArrayList<>();
         List<RestoreDiskMatch> out = new ArrayList<>();
         for (ArchiveDisk d : archiveDisks) {
-            String bare = d.name().startsWith("drive-") ? d.name().substring("drive-".length()) : d.name();
+            String bare = bareName(d.name());
             BlockInfo b = byName.remove(bare);
             if (b == null) {
                 b = byName.remove(d.name());
+            }
+            if (b == null && !bare.equals(d.name())) {
+                b = byName.remove("drive-" + bare); // a vzdump TPM state in a VM named the way Proxmox names it
+            }
+            if (b == null && bare.equals("efidisk0")) {
+                b = byName.remove("pflash1"); // the UEFI variables of a VM started with -drive if=pflash,unit=1
             }
             if (b == null) {
                 problems.add("archive disk " + d.name() + " (" + d.size() + " bytes) has no writable disk named '"
