@@ -12,10 +12,13 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.vmbackup.core.internal.CancelSignal;
 import org.vmbackup.core.internal.RateLimiter;
 import org.vmbackup.core.internal.RestoreImageFile;
 import org.vmbackup.core.internal.RestoreImageWriter;
@@ -48,6 +51,8 @@ public final class RestoreSession {
     private final RestoreProgressListener listener;
     private final Executor executor;
     private final long bandwidthLimit;
+    private final CancelSignal cancel = new CancelSignal("restore");
+    private final AtomicBoolean started = new AtomicBoolean();
 
     private RestoreSession(Builder b) {
         this.archivePath = b.archivePath;
@@ -66,27 +71,39 @@ public final class RestoreSession {
     }
 
     /**
-     * Runs the restore on the executor.
+     * Runs the restore on the executor; once per session.
      *
      * @return completes with the result, or exceptionally with a {@link BackupException} (refused: existing files,
-     *     unsafe names) or an {@link UncheckedIOException} (a bad archive: its message names the
-     *     archive and where; I/O errors)
+     *     unsafe names), an {@link UncheckedIOException} (a bad archive: its message names the archive and where; I/O
+     *     errors) or a {@link CancellationException} ({@link #cancel()}; cancelling this future cancels the session
+     *     too, but it then completes before the clean-up is over)
+     * @throws IllegalStateException if already started
      */
     public CompletableFuture<RestoreResult> start() {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return run();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }, executor).exceptionallyCompose(e -> CompletableFuture.failedFuture(
-                e instanceof CompletionException && e.getCause() != null ? e.getCause() : e));
+        if (!started.compareAndSet(false, true)) {
+            throw new IllegalStateException("restore session already started");
+        }
+        return cancel.start(executor, this::run);
+    }
+
+    /**
+     * Cancels the restore at any moment: it stops within one archive run, deletes its temporary files (and any image
+     * it already renamed), and {@link #start()}'s future then completes with a {@link CancellationException}. Before
+     * {@code start()}, the session will not run at all.
+     *
+     * @return false if too late: the restore had already delivered its result
+     */
+    public boolean cancel() {
+        return cancel.cancel();
     }
 
     private RestoreResult run() throws IOException {
         long t0 = System.nanoTime();
-        try (ArchiveSource source = archivePath != null ? ArchiveSource.open(archivePath)
+        // a stream may block in a read that no check reaches: closing it ends the read
+        try (CancelSignal.Registration unblock = cancel.onCancel(() -> closeQuietly(archiveStream));
+                ArchiveSource source = archivePath != null ? ArchiveSource.open(archivePath)
                 : ArchiveSource.vmaStream(archiveStream, "the archive stream")) {
+            cancel.check();
             List<Integer> selected = select(source.layout(), devices);
             return stream(source, selected, targetDir.toAbsolutePath().normalize(), RateLimiter.of(bandwidthLimit),
                     t0);
@@ -120,19 +137,44 @@ public final class RestoreSession {
                 files.add(f);
                 byDisk[selected.get(k)] = f;
             }
-            source.read(new RestoreImageWriter(byDisk, limiter, f -> report(f, false), null));
-            List<RestoredDisk> out = new ArrayList<>();
+            source.read(new RestoreImageWriter(byDisk, limiter, f -> report(f, false), null, cancel));
             for (RestoreImageFile f : files) {
-                f.commit();
-                report(f, true);
-                out.add(new RestoredDisk(f.device().name(), f.target(), format, f.device().size(), f.dataBytes()));
+                f.seal();
+                cancel.check();
             }
+            List<RestoredDisk> out = new ArrayList<>();
+            try {
+                for (RestoreImageFile f : files) {
+                    f.commit();
+                    out.add(new RestoredDisk(f.device().name(), f.target(), format, f.device().size(),
+                            f.dataBytes()));
+                }
+            } finally {
+                if (!cancel.finish() || out.size() < files.size()) {
+                    // a cancel came before the last rename, or a rename failed: no final name stays behind
+                    for (RestoredDisk d : out) {
+                        Files.deleteIfExists(d.path());
+                    }
+                }
+            }
+            cancel.check();
+            files.forEach(f -> report(f, true));
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             log.info("restored {} disk(s) of {} into {} in {} ms", out.size(), source.describe(), dir,
                     took.toMillis());
             return new RestoreResult(out, source.bytesRead(), took);
         } finally {
             files.forEach(RestoreImageFile::close);
+        }
+    }
+
+    private static void closeQuietly(InputStream in) {
+        if (in != null) {
+            try {
+                in.close();
+            } catch (IOException e) {
+                // cancelling anyway
+            }
         }
     }
 

@@ -126,13 +126,24 @@ public final class RestoreImageFile implements AutoCloseable {
         return dataBytes;
     }
 
-    /** Writes a qcow2 image's tables, flushes to disk and renames the file to its final name. */
-    public void commit() throws IOException {
+    /**
+     * Writes a qcow2 image's tables, flushes to disk and closes the file, still under its temporary name (a restore
+     * seals every image before it renames any). Idempotent.
+     */
+    public void seal() throws IOException {
+        if (!channel.isOpen()) {
+            return;
+        }
         if (qcow2 != null) {
             qcow2.finish(channel);
         }
         channel.force(false);
         channel.close();
+    }
+
+    /** {@link #seal()}s the image and renames it to its final name. */
+    public void commit() throws IOException {
+        seal();
         if (!temp.equals(target)) {
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
         }
