@@ -160,13 +160,14 @@ public final class RestoreVmSession {
                 log.info("restored VM: {} disk(s), {} bytes of VM state, {} ms", disks.size(), sent, took.toMillis());
                 return new RestoreVmResult(disks, sent, running, took);
             } finally {
-                if (workDir == null) {
-                    try {
-                        Files.deleteIfExists(work.resolve("migrate.sock"));
+                // QEMU's listening socket stays behind as a file, in a given work directory too
+                try {
+                    Files.deleteIfExists(work.resolve("migrate.sock"));
+                    if (workDir == null) {
                         Files.deleteIfExists(work);
-                    } catch (IOException e) {
-                        log.warn("could not remove the work directory {}: {}", work, e.toString());
                     }
+                } catch (IOException e) {
+                    log.warn("could not clean the work directory {}: {}", work, e.toString());
                 }
             }
         }
