@@ -12,21 +12,24 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.vmbackup.core.internal.CancelSignal;
 import org.vmbackup.core.internal.RateLimiter;
 import org.vmbackup.core.internal.RestoreImageFile;
 import org.vmbackup.core.internal.RestoreImageWriter;
 import org.vmbackup.core.internal.RestoreNames;
-import org.vmbackup.core.internal.RestoreQemuImg;
 
 /**
  * Restores the disks of an archive ({@link ArchiveSource}: a VMA file or stream, a directory archive) into image
- * files: {@code <dir>/<device>.raw} as sparse raw files of the exact disk size, streamed in one sequential pass (so
- * {@code .vma.zst}, {@code .vma.gz} and stdin work), or {@code <dir>/<device>.qcow2} through {@code qemu-img convert}
- * reading the archive over our NBD export (random-access archives) or a temporary raw image (streams). Images are
+ * files, streamed in one sequential pass (so {@code .vma.zst}, {@code .vma.gz} and stdin work): {@code
+ * <dir>/<device>.raw} as sparse raw files of the exact disk size, or {@code <dir>/<device>.qcow2} as qcow2 v3 images
+ * written directly (64 KiB clusters; the archive's holes stay unallocated; the data sits at its disk offset plus one
+ * cluster, so the file is sparse like the raw one, its tables follow the data). Images are
  * written under temporary names and renamed only once the source's read completed: a corrupt archive fails with an
  * {@link IOException} naming the archive and where, and leaves nothing under the final names. The VM state is not
  * written. A
@@ -47,8 +50,9 @@ public final class RestoreSession {
     private final Set<String> devices;
     private final RestoreProgressListener listener;
     private final Executor executor;
-    private final Path qemuImg;
     private final long bandwidthLimit;
+    private final CancelSignal cancel = new CancelSignal("restore");
+    private final AtomicBoolean started = new AtomicBoolean();
 
     private RestoreSession(Builder b) {
         this.archivePath = b.archivePath;
@@ -58,7 +62,6 @@ public final class RestoreSession {
         this.devices = Set.copyOf(b.devices);
         this.listener = b.listener;
         this.executor = b.executor;
-        this.qemuImg = b.qemuImg;
         this.bandwidthLimit = b.bandwidthLimit;
     }
 
@@ -68,50 +71,57 @@ public final class RestoreSession {
     }
 
     /**
-     * Runs the restore on the executor.
+     * Runs the restore on the executor; once per session.
      *
      * @return completes with the result, or exceptionally with a {@link BackupException} (refused: existing files,
-     *     unsafe names, qemu-img failure) or an {@link UncheckedIOException} (a bad archive: its message names the
-     *     archive and where; I/O errors)
+     *     unsafe names), an {@link UncheckedIOException} (a bad archive: its message names the archive and where; I/O
+     *     errors) or a {@link CancellationException} ({@link #cancel()}; cancelling this future cancels the session
+     *     too, but it then completes before the clean-up is over)
+     * @throws IllegalStateException if already started
      */
     public CompletableFuture<RestoreResult> start() {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return run();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }, executor).exceptionallyCompose(e -> CompletableFuture.failedFuture(
-                e instanceof CompletionException && e.getCause() != null ? e.getCause() : e));
+        if (!started.compareAndSet(false, true)) {
+            throw new IllegalStateException("restore session already started");
+        }
+        return cancel.start(executor, this::run);
+    }
+
+    /**
+     * Cancels the restore at any moment: it stops within one archive run, deletes its temporary files (and any image
+     * it already renamed), and {@link #start()}'s future then completes with a {@link CancellationException}. Before
+     * {@code start()}, the session will not run at all.
+     *
+     * @return false if too late: the restore had already delivered its result
+     */
+    public boolean cancel() {
+        return cancel.cancel();
     }
 
     private RestoreResult run() throws IOException {
         long t0 = System.nanoTime();
-        try (ArchiveSource source = archivePath != null ? ArchiveSource.open(archivePath)
+        // a stream may block in a read that no check reaches: closing it ends the read
+        try (CancelSignal.Registration unblock = cancel.onCancel(() -> closeQuietly(archiveStream));
+                ArchiveSource source = archivePath != null ? ArchiveSource.open(archivePath)
                 : ArchiveSource.vmaStream(archiveStream, "the archive stream")) {
+            cancel.check();
             List<Integer> selected = select(source.layout(), devices);
-            if (format == RestoreFormat.QCOW2 && source.randomAccess()) {
-                return RestoreQcow2FromExport.run(source, selected, targetDir, listener, qemuImg, bandwidthLimit, t0);
-            }
-            if (format == RestoreFormat.RAW) {
-                return streamRaw(source, selected, targetDir.toAbsolutePath().normalize(),
-                        RateLimiter.of(bandwidthLimit), t0);
-            }
-            return streamViaRaw(source, selected, t0);
+            return stream(source, selected, targetDir.toAbsolutePath().normalize(), RateLimiter.of(bandwidthLimit),
+                    t0);
         }
     }
 
     /**
-     * Streams every selected disk into a sparse raw file; commits all of them only after the source's read
-     * completed (a sequential archive is known to be whole only at its end). The limiter is shared by the disks: it
-     * counts the data written (zero runs are holes and cost nothing).
+     * Streams every selected disk into its image in one sequential pass of the source, whatever the format (raw and
+     * qcow2 alike: both are written by position, see {@link RestoreImageFile}); commits all of them only after the
+     * source's read completed (a sequential archive is known to be whole only at its end). The limiter is shared by
+     * the disks: it counts the data written (zero runs are holes and cost nothing).
      */
-    private RestoreResult streamRaw(ArchiveSource source, List<Integer> selected, Path dir, RateLimiter limiter,
+    private RestoreResult stream(ArchiveSource source, List<Integer> selected, Path dir, RateLimiter limiter,
             long t0) throws IOException {
         ArchiveLayout layout = source.layout();
         List<Path> finals = new ArrayList<>();
         for (int i : selected) {
-            finals.add(RestoreNames.imagePath(dir, layout.disk(i).name(), RestoreFormat.RAW.extension()));
+            finals.add(RestoreNames.imagePath(dir, layout.disk(i).name(), format.extension()));
         }
         refuseExisting(finals);
         Files.createDirectories(dir);
@@ -119,19 +129,36 @@ public final class RestoreSession {
         List<RestoreImageFile> files = new ArrayList<>();
         try {
             for (int k = 0; k < selected.size(); k++) {
-                RestoreImageFile f = RestoreImageFile.create(layout.disk(selected.get(k)),
-                        RestoreNames.tempPath(finals.get(k)), finals.get(k));
+                ArchiveDisk disk = layout.disk(selected.get(k));
+                Path temp = RestoreNames.tempPath(finals.get(k));
+                RestoreImageFile f = format == RestoreFormat.QCOW2
+                        ? RestoreImageFile.createQcow2(disk, temp, finals.get(k))
+                        : RestoreImageFile.create(disk, temp, finals.get(k));
                 files.add(f);
                 byDisk[selected.get(k)] = f;
             }
-            source.read(new RestoreImageWriter(byDisk, limiter, f -> report(f, false), null));
-            List<RestoredDisk> out = new ArrayList<>();
+            source.read(new RestoreImageWriter(byDisk, limiter, f -> report(f, false), null, cancel));
             for (RestoreImageFile f : files) {
-                f.commit();
-                report(f, true);
-                out.add(new RestoredDisk(f.device().name(), f.target(), RestoreFormat.RAW, f.device().size(),
-                        f.dataBytes()));
+                f.seal();
+                cancel.check();
             }
+            List<RestoredDisk> out = new ArrayList<>();
+            try {
+                for (RestoreImageFile f : files) {
+                    f.commit();
+                    out.add(new RestoredDisk(f.device().name(), f.target(), format, f.device().size(),
+                            f.dataBytes()));
+                }
+            } finally {
+                if (!cancel.finish() || out.size() < files.size()) {
+                    // a cancel came before the last rename, or a rename failed: no final name stays behind
+                    for (RestoredDisk d : out) {
+                        Files.deleteIfExists(d.path());
+                    }
+                }
+            }
+            cancel.check();
+            files.forEach(f -> report(f, true));
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             log.info("restored {} disk(s) of {} into {} in {} ms", out.size(), source.describe(), dir,
                     took.toMillis());
@@ -141,45 +168,13 @@ public final class RestoreSession {
         }
     }
 
-    /** qcow2 from a sequential source: raw images in a private directory first, then {@code qemu-img convert}. */
-    private RestoreResult streamViaRaw(ArchiveSource source, List<Integer> selected, long t0) throws IOException {
-        Path dir = targetDir.toAbsolutePath().normalize();
-        List<Path> finals = new ArrayList<>();
-        for (int i : selected) {
-            finals.add(RestoreNames.imagePath(dir, source.layout().disk(i).name(), RestoreFormat.QCOW2.extension()));
-        }
-        refuseExisting(finals);
-        Files.createDirectories(dir);
-        Path scratch = Files.createTempDirectory(dir, ".restore-");
-        try {
-            RestoreResult raw = streamRaw(source, selected, scratch, RateLimiter.of(bandwidthLimit), t0);
-            List<RestoredDisk> out = new ArrayList<>();
-            List<Path> temps = new ArrayList<>();
+    private static void closeQuietly(InputStream in) {
+        if (in != null) {
             try {
-                for (int i = 0; i < raw.disks().size(); i++) {
-                    RestoredDisk d = raw.disks().get(i);
-                    Path temp = RestoreNames.tempPath(finals.get(i));
-                    temps.add(temp);
-                    RestoreQemuImg.convert(qemuImg, "raw", d.path().toString(), temp, bandwidthLimit);
-                }
-                for (int i = 0; i < raw.disks().size(); i++) {
-                    RestoredDisk d = raw.disks().get(i);
-                    Files.move(temps.get(i), finals.get(i), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-                    out.add(new RestoredDisk(d.device(), finals.get(i), RestoreFormat.QCOW2, d.size(), d.dataBytes()));
-                }
-            } finally {
-                for (Path t : temps) {
-                    Files.deleteIfExists(t);
-                }
+                in.close();
+            } catch (IOException e) {
+                // cancelling anyway
             }
-            return new RestoreResult(out, raw.archiveBytes(), Duration.ofNanos(System.nanoTime() - t0));
-        } finally {
-            try (var s = Files.list(scratch)) {
-                for (Path p : (Iterable<Path>) s::iterator) {
-                    Files.deleteIfExists(p);
-                }
-            }
-            Files.deleteIfExists(scratch);
         }
     }
 
@@ -233,18 +228,15 @@ public final class RestoreSession {
         private Set<String> devices = Set.of();
         private RestoreProgressListener listener = RestoreProgressListener.NONE;
         private Executor executor = org.vmbackup.core.internal.RestoreThreads.perTask("restore");
-        private Path qemuImg = Path.of("qemu-img");
         private long bandwidthLimit;
 
         private Builder() {
         }
 
         /**
-         * Limits the restore to {@code bytesPerSecond} in total for all its disks (default 0: unlimited). Raw images
-         * count the data written (one token bucket shared by the disks; zero blocks are holes and cost nothing);
-         * qcow2 images are written by {@code qemu-img convert -r}, one disk after the other, so each runs at the
-         * whole rate (qemu-img counts the data it copies, not holes). From a stream, qcow2 goes through a raw copy
-         * first and both steps are held to the rate.
+         * Limits the restore to {@code bytesPerSecond} in total for all its disks (default 0: unlimited): the data
+         * written counts (one token bucket shared by the disks; zero blocks are holes and cost nothing), in either
+         * format.
          *
          * @throws IllegalArgumentException if negative
          */
@@ -297,12 +289,6 @@ public final class RestoreSession {
         /** Where the restore runs (default: a new daemon thread); it blocks on file I/O. */
         public Builder executor(Executor executor) {
             this.executor = Objects.requireNonNull(executor, "executor");
-            return this;
-        }
-
-        /** The {@code qemu-img} program for qcow2 output (default {@code qemu-img} on PATH). */
-        public Builder qemuImg(Path program) {
-            this.qemuImg = Objects.requireNonNull(program, "program");
             return this;
         }
 

@@ -12,13 +12,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.vmbackup.core.internal.CancelSignal;
 import org.vmbackup.core.internal.RateLimiter;
 import org.vmbackup.core.internal.RestoreDiskMatch;
 import org.vmbackup.core.internal.RestoreImageFile;
@@ -64,6 +67,8 @@ public final class RestoreVmSession {
     private final Executor executor;
     private final Path qemuImg;
     private final long bandwidthLimit;
+    private final CancelSignal cancel = new CancelSignal("restore of the running state");
+    private final AtomicBoolean started = new AtomicBoolean();
 
     private RestoreVmSession(Builder b) {
         this.archivePath = b.archivePath;
@@ -85,24 +90,35 @@ public final class RestoreVmSession {
     }
 
     /**
-     * Runs the restore on the executor.
+     * Runs the restore on the executor; once per session.
      *
      * @return completes with the result, or exceptionally with a {@link BackupException} (QEMU not waiting for an
-     *     incoming migration, devices not matching, migration failed) or an {@link UncheckedIOException} (a bad
-     *     archive, naming it and where: the migration is then never started; I/O errors)
+     *     incoming migration, devices not matching, migration failed), an {@link UncheckedIOException} (a bad
+     *     archive, naming it and where: the migration is then never started; I/O errors) or a
+     *     {@link CancellationException} ({@link #cancel()}; cancelling this future cancels the session too)
+     * @throws IllegalStateException if already started
      */
     public CompletableFuture<RestoreVmResult> start() {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return run();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new BackupException("interrupted", e);
-            }
-        }, executor).exceptionallyCompose(e -> CompletableFuture.failedFuture(
-                e instanceof CompletionException && e.getCause() != null ? e.getCause() : e));
+        if (!started.compareAndSet(false, true)) {
+            throw new IllegalStateException("restore session already started");
+        }
+        return cancel.start(executor, this::run);
+    }
+
+    /**
+     * Cancels the restore at any moment before the guest is resumed; {@link #start()}'s future then completes with a
+     * {@link CancellationException} once the session cleaned up (spool and work files removed, its QMP connection
+     * closed if it opened it). What QEMU is left with depends on how far the restore got: before the VM state flows
+     * QEMU is untouched and still waits for an incoming migration (its disk images hold part of the archive, so
+     * restore again before using them); cancelling while the VM state flows breaks the migration stream, and QEMU
+     * ends its incoming migration as failed (up to QEMU 9.0 and by default later, it then exits); once the state
+     * was sent, the guest is left paused, never resumed. A {@code qemu-img convert} of a qcow2 disk runs to its end
+     * first.
+     *
+     * @return false if too late: the guest was already resumed (or the result delivered)
+     */
+    public boolean cancel() {
+        return cancel.cancel();
     }
 
     private RestoreVmResult run() throws IOException, InterruptedException {
@@ -113,7 +129,9 @@ public final class RestoreVmSession {
                 QmpConnection connection = new QmpConnection(client != null ? client : connect(qmpSocket),
                         client == null)) {
             QmpClient qmp = connection.client();
+            cancel.check();
             List<RestoreDiskMatch> matches = checkTarget(qmp, source.layout());
+            cancel.check();
             Path work = workDir != null ? Files.createDirectories(workDir)
                     : Files.createTempDirectory("vmabackup-restore-");
             // a random-access source gives its VM state as a stream of its own; a sequential one only between (or
@@ -122,15 +140,19 @@ public final class RestoreVmSession {
                     : RestoreVmstateSpool.create(work.resolve("vmstate.bin"))) {
                 RateLimiter limiter = RateLimiter.of(bandwidthLimit);
                 List<RestoredDisk> disks = writeDisks(source, matches, spool, work, limiter);
+                cancel.check();
                 long sent;
                 try (ReadableByteChannel vmstate = spool != null ? spool.finish() : source.vmstate()) {
                     sent = migrateIncoming(qmp, work.resolve("migrate.sock"), vmstate, limiter);
                 }
                 boolean running = false;
+                if (!cancel.finish()) {
+                    throw cancel.exception(); // the state is loaded, the guest stays paused
+                }
                 if (resume) {
-                    QueryCommands.StatusInfo st = await(qmp.execute(new QueryCommands.QueryStatus()), "query-status");
+                    QueryCommands.StatusInfo st = awaitOrCancel(qmp.execute(new QueryCommands.QueryStatus()), "query-status");
                     if (!st.running()) {
-                        await(qmp.execute(new MachineCommands.Cont()), "cont");
+                        awaitOrCancel(qmp.execute(new MachineCommands.Cont()), "cont");
                     }
                     running = true;
                 }
@@ -138,13 +160,14 @@ public final class RestoreVmSession {
                 log.info("restored VM: {} disk(s), {} bytes of VM state, {} ms", disks.size(), sent, took.toMillis());
                 return new RestoreVmResult(disks, sent, running, took);
             } finally {
-                if (workDir == null) {
-                    try {
-                        Files.deleteIfExists(work.resolve("migrate.sock"));
+                // QEMU's listening socket stays behind as a file, in a given work directory too
+                try {
+                    Files.deleteIfExists(work.resolve("migrate.sock"));
+                    if (workDir == null) {
                         Files.deleteIfExists(work);
-                    } catch (IOException e) {
-                        log.warn("could not remove the work directory {}: {}", work, e.toString());
                     }
+                } catch (IOException e) {
+                    log.warn("could not clean the work directory {}: {}", work, e.toString());
                 }
             }
         }
@@ -161,7 +184,7 @@ public final class RestoreVmSession {
     }
 
     /** Everything that can be checked before writing: QEMU's state, the devices, the image files. */
-    private static List<RestoreDiskMatch> checkTarget(QmpClient qmp, ArchiveLayout layout)
+    private List<RestoreDiskMatch> checkTarget(QmpClient qmp, ArchiveLayout layout)
             throws InterruptedException {
         // raw images are rewritten in place; qcow2 ones get a raw copy in the work directory, then
         // qemu-img convert -n into them (QEMU re-reads the metadata when it activates the disks)
@@ -169,12 +192,12 @@ public final class RestoreVmSession {
             throw new BackupException("the archive has no vmstate device (a disk-only backup): restore its disks "
                     + "with --to DIR instead");
         }
-        QueryCommands.StatusInfo st = await(qmp.execute(new QueryCommands.QueryStatus()), "query-status");
+        QueryCommands.StatusInfo st = awaitOrCancel(qmp.execute(new QueryCommands.QueryStatus()), "query-status");
         if (!"inmigrate".equals(st.status())) {
             throw new BackupException("the target QEMU is '" + st.status() + "', not waiting for an incoming "
                     + "migration: start it with -incoming defer");
         }
-        List<QueryCommands.BlockInfo> blocks = await(qmp.execute(new QueryCommands.QueryBlock()), "query-block");
+        List<QueryCommands.BlockInfo> blocks = awaitOrCancel(qmp.execute(new QueryCommands.QueryBlock()), "query-block");
         List<RestoreDiskMatch> matches = RestoreDiskMatch.match(layout.disks(), blocks);
         for (RestoreDiskMatch m : matches) {
             if (!("raw".equals(m.driver()) || "qcow2".equals(m.driver())) || m.file() == null
@@ -221,7 +244,7 @@ public final class RestoreVmSession {
                     spool.write(offset, data);
                 }
             };
-            source.read(new RestoreImageWriter(byDisk, limiter, f -> progress(f, false), toSpool));
+            source.read(new RestoreImageWriter(byDisk, limiter, f -> progress(f, false), toSpool, cancel));
             List<RestoredDisk> out = new ArrayList<>();
             for (int i = 0; i < files.size(); i++) {
                 RestoreImageFile f = files.get(i);
@@ -250,11 +273,12 @@ public final class RestoreVmSession {
     private long migrateIncoming(QmpClient qmp, Path socket, ReadableByteChannel vmstate, RateLimiter limiter)
             throws IOException, InterruptedException {
         try (QmpEventSubscription events = qmp.subscribe(e -> e instanceof QmpEvent.Migration)) {
-            await(qmp.execute(MigrationCommands.MigrateSetCapabilities.of(
+            awaitOrCancel(qmp.execute(MigrationCommands.MigrateSetCapabilities.of(
                     new MigrationCommands.Capability("events", true))), "migrate-set-capabilities");
-            await(qmp.execute(new MigrationCommands.MigrateIncoming("unix:" + socket)), "migrate-incoming");
-            long sent = RestoreMigrationFeeder.feed(socket, vmstate, limiter);
-            QmpEvent.Migration end = await(events.await(QmpEvent.Migration.class,
+            awaitOrCancel(qmp.execute(new MigrationCommands.MigrateIncoming("unix:" + socket)), "migrate-incoming");
+            long sent = RestoreMigrationFeeder.feed(socket, vmstate, limiter, cancel);
+            cancel.check();
+            QmpEvent.Migration end = awaitOrCancel(events.await(QmpEvent.Migration.class,
                     m -> m.status().equals("completed") || m.status().equals("failed"), migrationTimeout),
                     "the incoming migration to finish");
             if (end.status().equals("failed")) {
@@ -282,6 +306,13 @@ public final class RestoreVmSession {
             throw new BackupException(e.getCause().getMessage(), e.getCause());
         } catch (TimeoutException e) {
             throw new BackupException("timed out connecting to QMP socket " + socket, e);
+        }
+    }
+
+    /** {@link #await} ended at once by a cancel. */
+    private <T> T awaitOrCancel(CompletableFuture<T> f, String what) throws InterruptedException {
+        try (CancelSignal.Registration r = cancel.onCancel(() -> f.completeExceptionally(cancel.exception()))) {
+            return await(f, what);
         }
     }
 

@@ -83,7 +83,7 @@ final class RestoreCommand implements Callable<Integer> {
 
     @Option(names = {"--bwlimit", "--rate-limit"}, paramLabel = "RATE", converter = BandwidthConverter.class,
             defaultValue = "0", description = "limit the whole restore to RATE: " + BandwidthConverter.HELP
-                    + ". --to: disk data written (qcow2: qemu-img convert -r); --qmp: disk data and the VM state fed "
+                    + ". --to: disk data written; --qmp: disk data and the VM state fed "
                     + "to QEMU; --live: the background copy (split between the disks), never what "
                     + "the guest waits for (its VM state, its own reads). --rate-limit is its old name")
     long bwlimit;

@@ -10,24 +10,28 @@ import java.nio.file.StandardOpenOption;
 import org.vmbackup.core.ArchiveDisk;
 
 /**
- * One raw image being filled by position from an archive's runs ({@link org.vmbackup.core.ArchiveVisitor}): created
- * sparse at the exact disk size under a temporary name, only data runs are written (zero runs stay holes), renamed
- * on {@link #commit()}.
+ * One image being filled by position from an archive's runs ({@link org.vmbackup.core.ArchiveVisitor}), under a
+ * temporary name and renamed on {@link #commit()}: a raw image, created sparse at the exact disk size, or a qcow2
+ * image ({@code Qcow2Layout}: the data at a fixed offset, its tables written on commit). Only data runs are written:
+ * zero runs stay holes (raw) or unallocated clusters (qcow2).
  */
 public final class RestoreImageFile implements AutoCloseable {
     private final ArchiveDisk device;
     private final Path temp;
     private final Path target;
     private final FileChannel channel;
+    /** The qcow2 tables being collected, or null for a raw image. */
+    private final Qcow2Layout qcow2;
     private long doneBytes;
     private long dataBytes;
     private boolean committed;
 
-    private RestoreImageFile(ArchiveDisk device, Path temp, Path target, FileChannel channel) {
+    private RestoreImageFile(ArchiveDisk device, Path temp, Path target, FileChannel channel, Qcow2Layout qcow2) {
         this.device = device;
         this.temp = temp;
         this.target = target;
         this.channel = channel;
+        this.qcow2 = qcow2;
     }
 
     /** Creates the temporary file (must not exist) with the exact size of {@code device}. */
@@ -38,12 +42,22 @@ public final class RestoreImageFile implements AutoCloseable {
             // a one-byte write at the end makes the file exactly device.size() long and sparse
             ch.write(ByteBuffer.allocate(1), device.size() - 1);
             ch.truncate(device.size());
-            return new RestoreImageFile(device, temp, target, ch);
+            return new RestoreImageFile(device, temp, target, ch, null);
         } catch (IOException | RuntimeException e) {
             ch.close();
             Files.deleteIfExists(temp);
             throw e;
         }
+    }
+
+    /**
+     * Creates the temporary file (must not exist) of a qcow2 image of {@code device}: empty until data arrives, its
+     * header and tables written by {@link #commit()}, so an unfinished file is never a valid image.
+     */
+    public static RestoreImageFile createQcow2(ArchiveDisk device, Path temp, Path target) throws IOException {
+        FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                StandardOpenOption.READ);
+        return new RestoreImageFile(device, temp, target, ch, new Qcow2Layout(device.size()));
     }
 
     /**
@@ -59,7 +73,7 @@ public final class RestoreImageFile implements AutoCloseable {
             }
             ch.truncate(0);
             ch.write(ByteBuffer.allocate(1), device.size() - 1);
-            return new RestoreImageFile(device, image, image, ch);
+            return new RestoreImageFile(device, image, image, ch, null);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
@@ -86,6 +100,10 @@ public final class RestoreImageFile implements AutoCloseable {
         int len = data.remaining();
         ByteBuffer slice = data.slice();
         long pos = offset;
+        if (qcow2 != null) {
+            qcow2.markData(offset, len);
+            pos = Qcow2Layout.hostOffset(offset);
+        }
         while (slice.hasRemaining()) {
             pos += channel.write(slice, pos);
         }
@@ -108,10 +126,24 @@ public final class RestoreImageFile implements AutoCloseable {
         return dataBytes;
     }
 
-    /** Flushes to disk and renames the file to its final name. */
-    public void commit() throws IOException {
+    /**
+     * Writes a qcow2 image's tables, flushes to disk and closes the file, still under its temporary name (a restore
+     * seals every image before it renames any). Idempotent.
+     */
+    public void seal() throws IOException {
+        if (!channel.isOpen()) {
+            return;
+        }
+        if (qcow2 != null) {
+            qcow2.finish(channel);
+        }
         channel.force(false);
         channel.close();
+    }
+
+    /** {@link #seal()}s the image and renames it to its final name. */
+    public void commit() throws IOException {
+        seal();
         if (!temp.equals(target)) {
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
         }

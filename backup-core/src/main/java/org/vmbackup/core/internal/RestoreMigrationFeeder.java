@@ -36,14 +36,26 @@ public final class RestoreMigrationFeeder {
      * @return the bytes QEMU accepted
      */
     public static long feed(Path socket, ReadableByteChannel stream, RateLimiter limiter) throws IOException {
+        return feed(socket, stream, limiter, new CancelSignal("migration feed"));
+    }
+
+    /**
+     * {@link #feed(Path, ReadableByteChannel, RateLimiter)} that stops on {@code cancel}: checked per chunk, and the
+     * socket is closed at once (a write QEMU does not read any more would block), which QEMU sees as a broken stream.
+     *
+     * @return the bytes QEMU accepted; the caller checks {@code cancel} (a closed socket may look like QEMU's end)
+     */
+    public static long feed(Path socket, ReadableByteChannel stream, RateLimiter limiter, CancelSignal cancel)
+            throws IOException {
         SocketChannel ch = connect(socket);
         long sent = 0;
-        try (ch) {
+        try (ch; CancelSignal.Registration r = cancel.onCancel(() -> closeQuietly(ch))) {
             // chunks of 1 MiB unlimited; at a limit, a tenth of a second's worth, so the stream stays smooth
             int chunk = limiter.unlimited() ? 1 << 20
                     : (int) Math.max(4096, Math.min(1 << 20, limiter.bytesPerSecond() / 10));
             ByteBuffer buf = ByteBuffer.allocateDirect(chunk);
             while (stream.read(buf) >= 0 || buf.position() > 0) {
+                cancel.check();
                 buf.flip();
                 limiter.acquireIo(buf.remaining());
                 try {
@@ -62,6 +74,14 @@ public final class RestoreMigrationFeeder {
             ch.shutdownOutput();
         }
         return sent;
+    }
+
+    private static void closeQuietly(SocketChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException e) {
+            // cancelling anyway
+        }
     }
 
     private static SocketChannel connect(Path socket) throws IOException {
