@@ -90,6 +90,17 @@ public final class ChunkStore implements AutoCloseable {
     }
 
     /**
+     * Opens the store in directory {@code dir}, which must not be encrypted.
+     *
+     * @param dir the directory
+     * @return the open store
+     * @throws IOException as {@link #open(Path, Optional)}
+     */
+    public static ChunkStore open(Path dir) throws IOException {
+        return open(dir, Optional.empty());
+    }
+
+    /**
      * Opens the store in directory {@code dir}.
      *
      * @param dir the directory

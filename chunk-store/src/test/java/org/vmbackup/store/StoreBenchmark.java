@@ -28,7 +28,7 @@ public final class StoreBenchmark {
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[1]);
         if (args[0].equals("throughput")) {
-            throughput(dir, Integer.parseInt(args[2]));
+            throughput(dir, Integer.parseInt(args[2]), args.length < 4 || !args[3].equals("nosync"));
         } else {
             chunkSizes(dir, Integer.parseInt(args[2]), Integer.parseInt(args[3]));
         }
@@ -56,7 +56,7 @@ public final class StoreBenchmark {
         return (System.nanoTime() - t0) / 1e9;
     }
 
-    private static void throughput(Path dir, int gib) throws Exception {
+    private static void throughput(Path dir, int gib, boolean sync) throws Exception {
         Files.createDirectories(dir);
         byte[] pool = new byte[64 * MIB];
         new Random(1).nextBytes(pool);
@@ -76,7 +76,8 @@ public final class StoreBenchmark {
         }
         double rawWrite = secs(t0);
         t0 = System.nanoTime();
-        try (ChunkStore store = ChunkStore.init(dir.resolve("store"), StoreOptions.defaults());
+        Files.createDirectories(dir.resolve("store"));
+        try (ChunkStore store = ChunkStore.init(new LocalBackend(dir.resolve("store"), sync), StoreOptions.defaults());
                 SnapshotWriter w = store.create(SnapshotSpec.full(StoreFixtures.id("bench", 0),
                         List.of(DiskSpec.full("d", size)), false, Map.of()))) {
             for (long i = 0; i < blocks; i++) {
@@ -96,8 +97,8 @@ public final class StoreBenchmark {
             double restore = secs(t0);
             double sha = timed("sha256sum", raw.toString());
             double zstd = timed("zstd", "-1", "-q", "-c", "-T1", raw.toString());
-            System.out.printf("disk %d MiB, stored %d bytes (%d MiB), cpus %d%n", size / MIB, info.bytesNew(),
-                    info.bytesNew() / MIB, Runtime.getRuntime().availableProcessors());
+            System.out.printf("disk %d MiB, stored %d bytes (%d MiB), cpus %d, fsync per chunk %b%n", size / MIB,
+                    info.bytesNew(), info.bytesNew() / MIB, Runtime.getRuntime().availableProcessors(), sync);
             System.out.printf("store write    %.1f s  %.0f MB/s%n", write, size / 1e6 / write);
             System.out.printf("raw file write %.1f s  %.0f MB/s (peer)  store/raw time ratio %.2f%n", rawWrite,
                     size / 1e6 / rawWrite, write / rawWrite);
