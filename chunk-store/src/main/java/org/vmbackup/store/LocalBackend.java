@@ -263,6 +263,7 @@ public final class LocalBackend implements StoreBackend {
             } catch (NoSuchFileException e) {
                 return -1;
             }
+            removeEmptyParents(p.getParent());
             return a.size();
         }
         try {

@@ -199,4 +199,24 @@ class GcPruneTest {
             }
         }
     }
+
+    @Test
+    void aPruneCutShortAfterTheManifestLeavesLeftoversThatGcRemoves() throws Exception {
+        Path dir = tmp.resolve("s");
+        try (ChunkStore store = ChunkStore.init(dir, StoreOptions.defaults().withChunkSize(StoreFixtures.SMALL_CHUNK))) {
+            Random r = new Random(8);
+            SnapshotId id = StoreFixtures.id("x", 0);
+            write(store, id, StoreFixtures.image(r, 500_000));
+            // what a prune killed right after its first step leaves: the indexes without the manifest
+            Files.delete(dir.resolve(Manifest.objectName(id)));
+            assertThat(store.list(Optional.empty())).isEmpty();
+            assertThat(store.verify(List.of()).ok()).isTrue();
+            age(dir);
+            GcResult g = store.gc(Duration.ZERO);
+            assertThat(g.leftoversRemoved()).isEqualTo(1);
+            assertThat(g.chunksRemoved()).isPositive();
+            assertThat(Files.exists(dir.resolve(Manifest.dir(id)))).isFalse();
+            assertThat(chunkFiles(dir)).isZero();
+        }
+    }
 }
