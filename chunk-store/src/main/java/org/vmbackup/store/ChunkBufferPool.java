@@ -11,8 +11,9 @@ import org.slf4j.LoggerFactory;
 /**
  * A fixed number of direct chunk buffers shared by one writer's disks and VM state: the bound on a writer's
  * memory. {@link #acquire} blocks while all are in use and some are being stored (back-pressure); when every
- * buffer holds a partly written chunk and none is being stored, no release can come, so the pool grows by one
- * rather than deadlock (logged: such a writer scatters its writes over more chunks than the pool holds).
+ * buffer holds a partly written chunk and none is being stored, no release would come, so a partly written chunk
+ * is spilled (stored early; scattered incremental writes do this all the time). Only if every buffer is being
+ * filled in place does the pool grow (logged).
  */
 final class ChunkBufferPool {
     private static final Logger LOG = LoggerFactory.getLogger(ChunkBufferPool.class);
@@ -28,25 +29,63 @@ final class ChunkBufferPool {
         this.limit = limit;
     }
 
-    /** A cleared buffer of chunk size, waiting while the pool is exhausted and stores are under way. */
-    synchronized ByteBuffer acquire() throws IOException {
-        while (free.isEmpty() && created >= limit && sealing > 0) {
-            try {
-                wait(TimeUnit.SECONDS.toMillis(1));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted while waiting for a chunk buffer");
+    /** Frees a buffer by storing a partly written chunk early. */
+    interface Spiller {
+        /** @return false when nothing could be spilled */
+        boolean spillOne() throws IOException;
+    }
+
+    private Spiller spiller = () -> false;
+
+    void spiller(Spiller s) {
+        this.spiller = s;
+    }
+
+    /**
+     * A buffer of chunk size (content undefined), waiting while the pool is exhausted and stores are under way;
+     * when every buffer holds a partly written chunk, one of them is spilled (stored early) to free its buffer.
+     * Call holding no chunk or disk lock.
+     */
+    ByteBuffer acquire() throws IOException {
+        while (true) {
+            synchronized (this) {
+                if (!free.isEmpty()) {
+                    return free.pop().clear();
+                }
+                if (created < limit) {
+                    created++;
+                    return ByteBuffer.allocateDirect(chunkSize);
+                }
+                if (sealing > 0) {
+                    try {
+                        wait(TimeUnit.SECONDS.toMillis(1));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new InterruptedIOException("interrupted while waiting for a chunk buffer");
+                    }
+                    continue;
+                }
+            }
+            if (!spiller.spillOne()) {
+                synchronized (this) {
+                    if (!warned) {
+                        warned = true;
+                        LOG.warn("all {} chunk buffers are being filled in place: growing the pool", limit);
+                    }
+                    created++;
+                    return ByteBuffer.allocateDirect(chunkSize);
+                }
             }
         }
-        if (free.isEmpty()) {
-            if (created >= limit && !warned) {
-                warned = true;
-                LOG.warn("all {} chunk buffers hold partly written chunks: growing the pool (writes scattered over many chunks)", limit);
-            }
-            created++;
-            return ByteBuffer.allocateDirect(chunkSize);
-        }
-        return free.pop().clear();
+    }
+
+    /** @return how many buffers exist (for tests of the memory bound) */
+    synchronized int created() {
+        return created;
+    }
+
+    int limit() {
+        return limit;
     }
 
     /** A buffer if one is free or may be created now, else null. Never blocks. */

@@ -12,7 +12,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A deduplicating store of VM snapshots on a {@link StoreBackend}: each snapshot is logically full, only chunks
@@ -90,6 +89,17 @@ public final class ChunkStore implements AutoCloseable {
     }
 
     /**
+     * Opens the store in directory {@code dir}, which must not be encrypted.
+     *
+     * @param dir the directory
+     * @return the open store
+     * @throws IOException as {@link #open(Path, Optional)}
+     */
+    public static ChunkStore open(Path dir) throws IOException {
+        return open(dir, Optional.empty());
+    }
+
+    /**
      * Opens the store in directory {@code dir}.
      *
      * @param dir the directory
@@ -110,19 +120,24 @@ public final class ChunkStore implements AutoCloseable {
      */
     public SnapshotWriter create(SnapshotSpec spec) throws IOException {
         SnapshotId id = spec.id();
+        String marker = Markers.WRITERS + id.vm() + "_" + id.instantText();
+        // the marker exists before anything is written or reused: a gc from now on spares what this writer
+        // touches; taken with putIfAbsent, it also keeps a second writer of the same id out
+        for (int attempt = 0;; attempt++) {
+            if (ctx.backend.putIfAbsent(marker, Markers.content(id.toString(), Instant.now().minus(Markers.CLOCK_SLACK)))) {
+                break;
+            }
+            Optional<Markers.Marker> m = Markers.read(ctx.backend, marker);
+            if (attempt > 0 || m.isEmpty() || !m.get().dead()) {
+                throw new StoreException("snapshot " + id + " is being written already"
+                        + m.map(x -> " (" + x.describe() + ")").orElse(""));
+            }
+            ctx.backend.delete(marker); // left by a writer that was killed
+        }
         if (ctx.backend.stat(Manifest.objectName(id)).isPresent()) {
+            ctx.backend.delete(marker);
             throw new StoreException("snapshot " + id + " exists already in store " + describe());
         }
-        String prefix = Markers.WRITERS + id.vm() + "_" + id.instantText() + "_";
-        for (String name : ctx.backend.list(prefix)) {
-            Optional<Markers.Marker> m = Markers.read(ctx.backend, name);
-            if (m.isPresent() && !m.get().dead()) {
-                throw new StoreException("snapshot " + id + " is being written already (" + m.get().describe() + ")");
-            }
-        }
-        String marker = prefix + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
-        // the marker exists before anything is written or reused: a gc from now on spares what this writer touches
-        ctx.backend.publish(marker, Markers.content(id.toString(), Instant.now().minus(Markers.CLOCK_SLACK)));
         try {
             return new StoreSnapshotWriter(ctx, spec, marker, parentIndexes(spec));
         } catch (IOException | RuntimeException e) {

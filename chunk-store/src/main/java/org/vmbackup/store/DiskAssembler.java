@@ -5,6 +5,11 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -18,8 +23,11 @@ import java.util.concurrent.atomic.AtomicLong;
 final class DiskAssembler {
     /** Where complete chunks go (the writer's workers). */
     interface Sealer {
-        /** Stores {@code data} as chunk {@code chunk} of {@code disk}; {@code buffer} goes back to the pool after. */
-        void seal(DiskAssembler disk, int chunk, ByteBuffer data, ByteBuffer buffer);
+        /**
+         * Stores {@code data} as chunk {@code chunk} of {@code disk}; {@code buffer} goes back to the pool after;
+         * {@code stored} (if not null) completes once the chunk's digest is in the index, with the bytes it added.
+         */
+        void seal(DiskAssembler disk, int chunk, ByteBuffer data, ByteBuffer buffer, CompletableFuture<Long> stored);
     }
 
     /** A chunk being filled. */
@@ -27,15 +35,20 @@ final class DiskAssembler {
         final int number;
         final ByteBuffer buf;
         final int length;
-        final Coverage coverage = new Coverage();
+        final Coverage coverage;
         int reservations;
         boolean sealed;
 
-        OpenChunk(int number, ByteBuffer buf, int length) {
+        OpenChunk(int number, ByteBuffer buf, int length, Coverage coverage) {
             this.number = number;
             this.buf = buf;
             this.length = length;
+            this.coverage = coverage;
         }
+    }
+
+    /** A partly written chunk stored early to free its buffer (completed like at commit); reopened if written to. */
+    private record Spilled(Coverage coverage, CompletableFuture<Long> stored) {
     }
 
     final int number;
@@ -46,11 +59,19 @@ final class DiskAssembler {
     final AtomicLong bytesNew = new AtomicLong();
     private final ChunkBufferPool pool;
     private final Sealer sealer;
-    private final Map<Integer, OpenChunk> open = new HashMap<>();
+    /** Open chunks, oldest first (the first to spill). */
+    private final Map<Integer, OpenChunk> open = new LinkedHashMap<>();
+    private final Map<Integer, Spilled> spilled = new HashMap<>();
+    private final StoreContext ctx;
+    private final SnapshotId parentId;
     private final BitSet done = new BitSet();
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 << 10);
 
-    DiskAssembler(int number, DiskSpec spec, int chunkSize, FixedIndex parent, ChunkBufferPool pool, Sealer sealer) {
+    DiskAssembler(StoreContext ctx, int number, DiskSpec spec, FixedIndex parent, SnapshotId parentId,
+            ChunkBufferPool pool, Sealer sealer) {
+        this.ctx = ctx;
+        this.parentId = parentId;
+        int chunkSize = ctx.config.chunkSize();
         this.number = number;
         this.spec = spec;
         this.index = new FixedIndex(spec.size(), chunkSize);
@@ -79,14 +100,18 @@ final class DiskAssembler {
             int ci = (int) (pos / cs);
             int in = (int) (pos % cs);
             int n = Math.min(src.remaining(), index.chunkLength(ci) - in);
-            OpenChunk c = openChunk(ci, true);
-            synchronized (c) {
-                if (c.sealed) {
-                    throw completed(ci);
+            // a chunk spilled between openChunk and its lock is reopened by the next openChunk; a complete one throws
+            boolean written = false;
+            while (!written) {
+                OpenChunk c = openChunk(ci, true);
+                synchronized (c) {
+                    if (!c.sealed) {
+                        c.buf.duplicate().position(in).put(src.duplicate().limit(src.position() + n));
+                        c.coverage.add(in, in + n);
+                        maybeSeal(c);
+                        written = true;
+                    }
                 }
-                c.buf.duplicate().position(in).put(src.duplicate().limit(src.position() + n));
-                c.coverage.add(in, in + n);
-                maybeSeal(c);
             }
             src.position(src.position() + n);
             pos += n;
@@ -107,14 +132,17 @@ final class DiskAssembler {
                 pos += n;
                 continue;
             }
-            OpenChunk c = openChunk(ci, true);
-            synchronized (c) {
-                if (c.sealed) {
-                    throw completed(ci);
+            boolean written = false;
+            while (!written) {
+                OpenChunk c = openChunk(ci, true);
+                synchronized (c) {
+                    if (!c.sealed) {
+                        fillZeros(c.buf, in, in + n);
+                        c.coverage.add(in, in + n);
+                        maybeSeal(c);
+                        written = true;
+                    }
                 }
-                fillZeros(c.buf, in, in + n);
-                c.coverage.add(in, in + n);
-                maybeSeal(c);
             }
             pos += n;
         }
@@ -122,10 +150,10 @@ final class DiskAssembler {
 
     /** Records a whole chunk as a hole unless it is open (then the caller zeroes its buffer). */
     private synchronized boolean wholeChunkZero(int ci) throws StoreException {
-        if (done.get(ci)) {
+        if (done.get(ci) && !spilled.containsKey(ci)) {
             throw completed(ci);
         }
-        if (open.containsKey(ci)) {
+        if (open.containsKey(ci) || spilled.containsKey(ci)) {
             return false;
         }
         index.set(ci, Digests.HOLE);
@@ -147,30 +175,114 @@ final class DiskAssembler {
 
     private OpenChunk openChunk(int ci, boolean block) throws IOException {
         synchronized (this) {
-            if (done.get(ci)) {
-                throw completed(ci);
-            }
             OpenChunk c = open.get(ci);
             if (c != null) {
                 return c;
             }
+            if (done.get(ci) && !spilled.containsKey(ci)) {
+                throw completed(ci);
+            }
+            if (!block && spilled.containsKey(ci)) {
+                return null; // reopening reads the chunk back: not on an event loop
+            }
         }
+        // the buffer is taken holding no lock: taking it may spill another chunk of any disk
         ByteBuffer b = block ? pool.acquire() : pool.tryAcquire();
         if (b == null) {
             return null;
         }
         synchronized (this) {
             OpenChunk c = open.get(ci);
-            if (c != null || done.get(ci)) {
+            if (c != null) {
                 pool.release(b);
-                if (c == null) {
-                    throw completed(ci);
-                }
                 return c;
             }
-            c = new OpenChunk(ci, b, index.chunkLength(ci));
+            Spilled sp = spilled.get(ci);
+            if (done.get(ci) && sp == null) {
+                pool.release(b);
+                throw completed(ci);
+            }
+            try {
+                c = new OpenChunk(ci, b, index.chunkLength(ci), sp == null ? new Coverage() : sp.coverage());
+                if (sp != null) {
+                    reopen(c, sp);
+                }
+            } catch (IOException | RuntimeException e) {
+                pool.release(b);
+                throw e;
+            }
             open.put(ci, c);
             return c;
+        }
+    }
+
+    /** Holding the disk's lock: loads a spilled chunk back into {@code c}'s buffer, to be written to again. */
+    private void reopen(OpenChunk c, Spilled sp) throws IOException {
+        try {
+            // what the spilled version added is garbage once the chunk is rewritten: not new in this snapshot
+            bytesNew.addAndGet(-sp.stored().get(10, TimeUnit.MINUTES));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while a chunk was stored");
+        } catch (ExecutionException | TimeoutException e) {
+            throw new StoreException(place((long) c.number * index.chunkSize()) + ": its partly written chunk could "
+                    + "not be stored", e);
+        }
+        if (index.isHole(c.number)) {
+            fillZeros(c.buf, 0, c.length);
+        } else {
+            byte[] plain = ctx.readChunk(index.digest(c.number), place((long) c.number * index.chunkSize()));
+            c.buf.duplicate().put(plain, 0, c.length);
+        }
+        spilled.remove(c.number);
+        done.clear(c.number);
+    }
+
+    /**
+     * Frees a buffer when every buffer holds a partly written chunk: stores the oldest open chunk early, its gaps
+     * completed as at commit; a later write to it reads it back.
+     *
+     * @return false when no chunk can be spilled (all being filled in place)
+     */
+    boolean spillOne() throws IOException {
+        List<OpenChunk> candidates;
+        synchronized (this) {
+            candidates = new ArrayList<>(open.values());
+        }
+        for (OpenChunk c : candidates) {
+            synchronized (c) {
+                if (c.sealed || c.reservations > 0) {
+                    continue;
+                }
+                fillGaps(c);
+                c.sealed = true;
+                CompletableFuture<Long> stored = new CompletableFuture<>();
+                synchronized (this) {
+                    open.remove(c.number);
+                    done.set(c.number);
+                    spilled.put(c.number, new Spilled(c.coverage, stored));
+                }
+                pool.sealing();
+                sealer.seal(this, c.number, c.buf.duplicate().position(0).limit(c.length), c.buf, stored);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Holding {@code c}'s lock: the bytes not written, from the parent (incremental) or zeros; coverage unchanged. */
+    private void fillGaps(OpenChunk c) throws IOException {
+        byte[] from = null;
+        if (parent != null && !parent.isHole(c.number)) {
+            from = ctx.readChunk(parent.digest(c.number), "parent " + parentId + ", "
+                    + place((long) c.number * index.chunkSize()));
+        }
+        for (int[] gap : c.coverage.gaps(c.length)) {
+            if (from != null) {
+                c.buf.duplicate().position(gap[0]).put(from, gap[0], gap[1] - gap[0]);
+            } else {
+                fillZeros(c.buf, gap[0], gap[1]);
+            }
         }
     }
 
@@ -185,7 +297,7 @@ final class DiskAssembler {
             done.set(c.number);
         }
         pool.sealing();
-        sealer.seal(this, c.number, c.buf.duplicate().position(0).limit(c.length), c.buf);
+        sealer.seal(this, c.number, c.buf.duplicate().position(0).limit(c.length), c.buf, null);
     }
 
     /** The in-place path: the chunk memory of a range inside one chunk, or null. Never blocks. */
@@ -254,7 +366,7 @@ final class DiskAssembler {
      * At commit: completes every open chunk (gaps: zeros, or the parent's bytes for an incremental disk) and
      * takes the parent's digest for every untouched chunk of an incremental disk.
      */
-    void finish(StoreContext ctx, SnapshotId parentId) throws IOException {
+    void finish() throws IOException {
         List<OpenChunk> left;
         synchronized (this) {
             left = new ArrayList<>(open.values());
@@ -267,19 +379,8 @@ final class DiskAssembler {
                 if (c.reservations > 0) {
                     throw new StoreException(place((long) c.number * index.chunkSize()) + ": an in-place write is still open at commit");
                 }
-                byte[] from = null;
-                if (parent != null && !parent.isHole(c.number)) {
-                    from = ctx.readChunk(parent.digest(c.number), "parent " + parentId + ", "
-                            + place((long) c.number * index.chunkSize()));
-                }
-                for (int[] gap : c.coverage.gaps(c.length)) {
-                    if (from != null) {
-                        c.buf.duplicate().position(gap[0]).put(from, gap[0], gap[1] - gap[0]);
-                    } else {
-                        fillZeros(c.buf, gap[0], gap[1]);
-                    }
-                    c.coverage.add(gap[0], gap[1]);
-                }
+                fillGaps(c);
+                c.coverage.add(0, c.length);
                 maybeSeal(c);
             }
         }

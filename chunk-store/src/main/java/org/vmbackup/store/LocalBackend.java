@@ -128,11 +128,42 @@ public final class LocalBackend implements StoreBackend {
 
     @Override
     public Optional<ByteBuffer> get(String name) throws IOException {
+        Path p = path(name);
         try {
-            return Optional.of(ByteBuffer.wrap(Files.readAllBytes(path(name))));
+            return Optional.of(ByteBuffer.wrap(Files.readAllBytes(p)));
         } catch (NoSuchFileException e) {
-            return Optional.empty();
+            if (!restoreMovedAside(p)) {
+                return Optional.empty();
+            }
+            try {
+                return Optional.of(ByteBuffer.wrap(Files.readAllBytes(p)));
+            } catch (NoSuchFileException again) {
+                return Optional.empty();
+            }
         }
+    }
+
+    /**
+     * A gc killed between moving a touched chunk aside and moving it back (see {@link #deleteIfUntouchedSince})
+     * leaves it under its aside name: a read that misses the object puts it back.
+     */
+    private static boolean restoreMovedAside(Path p) throws IOException {
+        Path dir = p.getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            return false;
+        }
+        String prefix = ".gc-" + p.getFileName() + "-";
+        try (var s = Files.newDirectoryStream(dir, x -> x.getFileName().toString().startsWith(prefix))) {
+            for (Path aside : s) {
+                try {
+                    Files.move(aside, p, StandardCopyOption.ATOMIC_MOVE);
+                    return true;
+                } catch (NoSuchFileException e) {
+                    // the gc finished with it meanwhile
+                }
+            }
+        }
+        return false;
     }
 
     @Override
@@ -220,12 +251,26 @@ public final class LocalBackend implements StoreBackend {
         }
         // Moved aside: a touch from now on finds no file and stores the object anew. A touch that came before the
         // move shows in the modification time, and then the object goes back.
-        BasicFileAttributes a = Files.readAttributes(aside, BasicFileAttributes.class);
+        BasicFileAttributes a;
+        try {
+            a = Files.readAttributes(aside, BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            return -1; // a reader missed it and put it back (restoreMovedAside): it is in use
+        }
         if (a.lastModifiedTime().toInstant().isBefore(cutoff)) {
-            Files.delete(aside);
+            try {
+                Files.delete(aside);
+            } catch (NoSuchFileException e) {
+                return -1;
+            }
+            removeEmptyParents(p.getParent());
             return a.size();
         }
-        Files.move(aside, p, StandardCopyOption.ATOMIC_MOVE);
+        try {
+            Files.move(aside, p, StandardCopyOption.ATOMIC_MOVE);
+        } catch (NoSuchFileException e) {
+            // a reader put it back already (restoreMovedAside)
+        }
         return -1;
     }
 

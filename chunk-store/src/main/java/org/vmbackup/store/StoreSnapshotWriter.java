@@ -38,8 +38,16 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
         this.marker = marker;
         this.pool = new ChunkBufferPool(ctx.config.chunkSize(), 2 * ctx.threads + 2 * spec.disks().size() + 2);
         for (int i = 0; i < spec.disks().size(); i++) {
-            disks.add(new DiskAssembler(i, spec.disks().get(i), ctx.config.chunkSize(), parents.get(i), pool, this));
+            disks.add(new DiskAssembler(ctx, i, spec.disks().get(i), parents.get(i), spec.parent().orElse(null), pool, this));
         }
+        pool.spiller(() -> {
+            for (DiskAssembler d : disks) {
+                if (d.spillOne()) {
+                    return true;
+                }
+            }
+            return false;
+        });
     }
 
     private DiskAssembler disk(int disk) throws IOException {
@@ -60,6 +68,11 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
                 throw new StoreException("snapshot " + spec.id() + ": the writer is " + state.name().toLowerCase());
             }
         }
+    }
+
+    /** The writer's buffer pool, for tests of the memory bound. */
+    ChunkBufferPool pool() {
+        return pool;
     }
 
     @Override
@@ -127,16 +140,26 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
     }
 
     @Override
-    public void seal(DiskAssembler d, int chunk, ByteBuffer data, ByteBuffer buffer) {
+    public void seal(DiskAssembler d, int chunk, ByteBuffer data, ByteBuffer buffer,
+            java.util.concurrent.CompletableFuture<Long> stored) {
         submit(() -> {
             if (failure.get() != null) {
+                if (stored != null) {
+                    stored.completeExceptionally(failure.get());
+                }
                 return;
             }
             try {
                 ChunkStoring.Stored s = ChunkStoring.store(ctx, data);
                 d.index.set(chunk, s.digest());
                 d.bytesNew.addAndGet(s.bytesNew());
+                if (stored != null) {
+                    stored.complete(s.bytesNew());
+                }
             } catch (IOException | RuntimeException e) {
+                if (stored != null) {
+                    stored.completeExceptionally(e);
+                }
                 fail(new StoreException("cannot store the chunk of " + d.place((long) chunk * ctx.config.chunkSize())
                         + " in store " + ctx.where() + ": " + e.getMessage(), e));
             }
@@ -184,7 +207,7 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
                 throw new StoreException("snapshot " + spec.id() + ": the VM state stream was not written and closed");
             }
             for (DiskAssembler d : disks) {
-                d.finish(ctx, spec.parent().orElse(null));
+                d.finish();
             }
             awaitIdle();
             checkUsable();

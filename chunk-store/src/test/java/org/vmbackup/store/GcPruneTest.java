@@ -156,4 +156,67 @@ class GcPruneTest {
             assertThatThrownBy(() -> new RetentionPolicy(0, 0, 0, 0)).hasMessageContaining("must keep at least one");
         }
     }
+
+    @Test
+    void gcRunningAgainAndAgainBesideAWriterThatReusesPrunedChunksLosesNothing() throws Exception {
+        Path dir = tmp.resolve("s");
+        int cs = StoreFixtures.SMALL_CHUNK;
+        try (ChunkStore store = ChunkStore.init(dir, StoreOptions.defaults().withChunkSize(cs))) {
+            for (int round = 0; round < 3; round++) {
+                Random r = new Random(round);
+                byte[] img = new byte[40 * cs];
+                r.nextBytes(img);
+                SnapshotId old = StoreFixtures.id("x", 2 * round);
+                write(store, old, img);
+                write(store, StoreFixtures.id("x", 2 * round + 1), new byte[0]);
+                store.prune("x", new RetentionPolicy(1, 0, 0, 0), false);
+                age(dir); // the pruned snapshot's chunks are old and unreferenced: gc candidates
+                SnapshotId fresh = StoreFixtures.id("y", round);
+                java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+                java.util.concurrent.atomic.AtomicLong removed = new java.util.concurrent.atomic.AtomicLong();
+                Thread gc = new Thread(() -> {
+                    try (ChunkStore other = ChunkStore.open(dir, Optional.empty())) {
+                        while (writing.get()) {
+                            removed.addAndGet(other.gc(Duration.ZERO).chunksRemoved());
+                        }
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                gc.start();
+                try (SnapshotWriter w = store.create(SnapshotSpec.full(fresh, List.of(DiskSpec.full("d", img.length)), false, Map.of()))) {
+                    StoreFixtures.writeAll(w, List.of(img), r, 2);
+                    w.commit();
+                } finally {
+                    writing.set(false);
+                    gc.join(60_000);
+                }
+                assertThat(gc.isAlive()).isFalse();
+                try (SnapshotReader reader = store.open(fresh)) {
+                    assertThat(StoreFixtures.readAll(reader, 0, r)).isEqualTo(img);
+                }
+                assertThat(store.verify(List.of()).ok()).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void aPruneCutShortAfterTheManifestLeavesLeftoversThatGcRemoves() throws Exception {
+        Path dir = tmp.resolve("s");
+        try (ChunkStore store = ChunkStore.init(dir, StoreOptions.defaults().withChunkSize(StoreFixtures.SMALL_CHUNK))) {
+            Random r = new Random(8);
+            SnapshotId id = StoreFixtures.id("x", 0);
+            write(store, id, StoreFixtures.image(r, 500_000));
+            // what a prune killed right after its first step leaves: the indexes without the manifest
+            Files.delete(dir.resolve(Manifest.objectName(id)));
+            assertThat(store.list(Optional.empty())).isEmpty();
+            assertThat(store.verify(List.of()).ok()).isTrue();
+            age(dir);
+            GcResult g = store.gc(Duration.ZERO);
+            assertThat(g.leftoversRemoved()).isEqualTo(1);
+            assertThat(g.chunksRemoved()).isPositive();
+            assertThat(Files.exists(dir.resolve(Manifest.dir(id)))).isFalse();
+            assertThat(chunkFiles(dir)).isZero();
+        }
+    }
 }

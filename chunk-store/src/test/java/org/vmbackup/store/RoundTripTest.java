@@ -182,4 +182,79 @@ class RoundTripTest {
             assertThat(store.list(Optional.empty())).isEmpty();
         }
     }
+
+    @Test
+    void keyedDigestsHideEqualPlaintextAndChunksAreEncrypted() throws Exception {
+        byte[] img = new byte[3 * StoreFixtures.SMALL_CHUNK];
+        java.util.Arrays.fill(img, (byte) 'a');
+        List<java.util.Set<String>> names = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            StoreOptions o = StoreOptions.defaults().withChunkSize(StoreFixtures.SMALL_CHUNK);
+            if (i > 0) {
+                o = o.withKey(StoreKey.create(tmp.resolve("key" + i)));
+            }
+            Path dir = tmp.resolve("s" + i);
+            try (ChunkStore store = ChunkStore.init(dir, o);
+                    SnapshotWriter w = store.create(SnapshotSpec.full(StoreFixtures.id("v", 0),
+                            List.of(DiskSpec.full("d", img.length)), false, Map.of()))) {
+                w.write(0, 0, ByteBuffer.wrap(img));
+                w.commit();
+            }
+            try (var files = java.nio.file.Files.walk(dir.resolve("chunks"))) {
+                var set = new java.util.TreeSet<String>();
+                for (Path f : files.filter(java.nio.file.Files::isRegularFile).toList()) {
+                    set.add(f.getFileName().toString());
+                    if (i > 0) {
+                        // no run of the plaintext survives in an encrypted chunk (zstd alone would keep literals)
+                        String content = new String(java.nio.file.Files.readAllBytes(f), java.nio.charset.StandardCharsets.ISO_8859_1);
+                        assertThat(content).doesNotContain("aaaaaaaa");
+                    }
+                }
+                names.add(set);
+            }
+        }
+        // one distinct chunk each; the plain name is SHA-256 of the plaintext, the keyed ones differ per key
+        String sha = Digests.hex(Digests.sha256(img, 0, StoreFixtures.SMALL_CHUNK));
+        assertThat(names.get(0)).containsExactly(sha);
+        assertThat(names.get(1)).hasSize(1).doesNotContain(sha);
+        assertThat(names.get(2)).hasSize(1).doesNotContain(sha).doesNotContainAnyElementsOf(names.get(1));
+    }
+
+    @Test
+    void severalThreadsReadOneSnapshotAtOnce() throws Exception {
+        try (ChunkStore store = ChunkStore.init(tmp.resolve("s"), StoreOptions.defaults().withChunkSize(StoreFixtures.SMALL_CHUNK))) {
+            Random r = new Random(4);
+            byte[] img = StoreFixtures.image(r, 3_000_000);
+            SnapshotId id = StoreFixtures.id("v", 0);
+            try (SnapshotWriter w = store.create(SnapshotSpec.full(id, List.of(DiskSpec.full("d", img.length)), false, Map.of()))) {
+                StoreFixtures.writeAll(w, List.of(img), r, 3);
+                w.commit();
+            }
+            try (SnapshotReader reader = store.open(id)) {
+                var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+                try {
+                    List<java.util.concurrent.Future<?>> fs = new ArrayList<>();
+                    for (int t = 0; t < 4; t++) {
+                        int seed = t;
+                        fs.add(pool.submit(() -> {
+                            Random rr = new Random(seed);
+                            for (int k = 0; k < 200; k++) {
+                                int off = rr.nextInt(img.length);
+                                int len = 1 + rr.nextInt(Math.min(img.length - off, 200_000));
+                                ByteBuffer b = ByteBuffer.allocate(len);
+                                assertThat(reader.read(0, off, b)).isEqualTo(len);
+                                assertThat(b.array()).isEqualTo(java.util.Arrays.copyOfRange(img, off, off + len));
+                            }
+                            return null;
+                        }));
+                    }
+                    for (var f : fs) {
+                        f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                    }
+                } finally {
+                    pool.shutdownNow();
+                }
+            }
+        }
+    }
 }

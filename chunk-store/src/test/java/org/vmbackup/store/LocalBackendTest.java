@@ -1,0 +1,77 @@
+package org.vmbackup.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The directory backend's contract: put-if-absent touches, atomic publish, listing, the gc's conditional delete. */
+class LocalBackendTest {
+    @TempDir
+    Path tmp;
+
+    private static ByteBuffer bytes(String s) {
+        return ByteBuffer.wrap(s.getBytes());
+    }
+
+    private static String text(ByteBuffer b) {
+        byte[] a = new byte[b.remaining()];
+        b.get(a);
+        return new String(a);
+    }
+
+    @Test
+    void putIfAbsentStoresOnceAndTouchesAfterwards() throws Exception {
+        LocalBackend b = new LocalBackend(tmp);
+        assertThat(b.putIfAbsent("chunks/abc/x", bytes("one"))).isTrue();
+        Files.setLastModifiedTime(tmp.resolve("chunks/abc/x"), FileTime.from(Instant.now().minus(Duration.ofHours(2))));
+        Instant before = Instant.now().minusSeconds(2);
+        assertThat(b.putIfAbsent("chunks/abc/x", bytes("two"))).isFalse();
+        assertThat(text(b.get("chunks/abc/x").orElseThrow())).isEqualTo("one");
+        assertThat(b.stat("chunks/abc/x").orElseThrow().lastTouched()).isAfter(before);
+        assertThat(text(b.get("chunks/abc/x", 1, 10).orElseThrow())).isEqualTo("ne");
+        assertThat(b.get("chunks/abc/none")).isEmpty();
+        assertThat(b.touch("chunks/abc/none")).isFalse();
+        b.publish("snapshots/v/t/manifest", bytes("m1"));
+        b.publish("snapshots/v/t/manifest", bytes("m2"));
+        assertThat(text(b.get("snapshots/v/t/manifest").orElseThrow())).isEqualTo("m2");
+        assertThat(b.list("snapshots/")).containsExactly("snapshots/v/t/manifest");
+        assertThat(b.list("chunks/")).containsExactly("chunks/abc/x");
+        assertThat(b.list("nothing/")).isEmpty();
+        assertThatThrownBy(() -> b.get("../etc/passwd")).isInstanceOf(IllegalArgumentException.class);
+        b.delete("snapshots/v/t/manifest");
+        assertThat(Files.exists(tmp.resolve("snapshots/v"))).isFalse();
+    }
+
+    @Test
+    void deleteIfUntouchedSinceKeepsTouchedObjectsAndAMovedAsideChunkComesBackOnRead() throws Exception {
+        LocalBackend b = new LocalBackend(tmp);
+        b.putIfAbsent("chunks/abc/old", bytes("old"));
+        b.putIfAbsent("chunks/abc/new", bytes("new"));
+        Files.setLastModifiedTime(tmp.resolve("chunks/abc/old"), FileTime.from(Instant.now().minus(Duration.ofHours(2))));
+        Instant cutoff = Instant.now().minus(Duration.ofHours(1));
+        assertThat(b.deleteIfUntouchedSince("chunks/abc/new", cutoff)).isEqualTo(-1);
+        assertThat(b.deleteIfUntouchedSince("chunks/abc/old", cutoff)).isEqualTo(3);
+        assertThat(b.list("chunks/")).containsExactly("chunks/abc/new");
+        assertThat(b.deleteIfUntouchedSince("chunks/abc/old", cutoff)).isEqualTo(-1);
+        // a gc killed after moving a chunk aside: the next read puts it back
+        Files.move(tmp.resolve("chunks/abc/new"), tmp.resolve("chunks/abc/.gc-new-1234"));
+        assertThat(b.list("chunks/")).isEmpty();
+        assertThat(text(b.get("chunks/abc/new").orElseThrow())).isEqualTo("new");
+        assertThat(b.list("chunks/")).containsExactly("chunks/abc/new");
+    }
+
+    @Test
+    void aFileOrMissingDirectoryIsRefused() throws Exception {
+        Files.writeString(tmp.resolve("f"), "x");
+        assertThatThrownBy(() -> new LocalBackend(tmp.resolve("f"))).hasMessage("store " + tmp.resolve("f") + " is a file, not a directory");
+        assertThatThrownBy(() -> new LocalBackend(tmp.resolve("m"))).hasMessage("store " + tmp.resolve("m") + ": no such directory");
+    }
+}
