@@ -51,6 +51,7 @@ public final class LiveRestoreSession {
     private static final long CLOSE_SECONDS = 30;
 
     private final Path archive;
+    private final ArchiveSource archiveSource;
     private final Path imageDir;
     private final Path socketDir;
     private final long rateLimit;
@@ -60,6 +61,7 @@ public final class LiveRestoreSession {
 
     private LiveRestoreSession(Builder b) {
         this.archive = b.archive;
+        this.archiveSource = b.archiveSource;
         this.imageDir = b.imageDir;
         this.socketDir = b.socketDir;
         this.rateLimit = b.rateLimit;
@@ -97,7 +99,7 @@ public final class LiveRestoreSession {
         // access (for a VMA file, the scan for its index) runs in the background while the images are created, the
         // server starts and QEMU starts; reads wait for it, and LiveRestorePlan.start waits for it before resuming a
         // paused guest or starting the copy.
-        ArchiveSource source = ArchiveSource.open(archive);
+        ArchiveSource source = archiveSource != null ? archiveSource : ArchiveSource.open(archive);
         try {
             ArchiveExportServer.requireRandomAccess(source);
             RestoreSession.select(source.layout(), java.util.Set.of()); // refuses unsafe disk names up front
@@ -217,6 +219,7 @@ public final class LiveRestoreSession {
     /** Options of a live restore. */
     public static final class Builder {
         private Path archive;
+        private ArchiveSource archiveSource;
         private Path imageDir;
         private Path socketDir;
         private long rateLimit;
@@ -233,6 +236,17 @@ public final class LiveRestoreSession {
          */
         public Builder archive(Path archive) {
             this.archive = Objects.requireNonNull(archive, "archive");
+            this.archiveSource = null;
+            return this;
+        }
+
+        /**
+         * An archive already opened, of any random-access format (e.g. {@link ArchiveSource#snapshot} of a chunk
+         * store); the session owns it from now on and closes it when the restore ends.
+         */
+        public Builder archive(ArchiveSource source) {
+            this.archiveSource = Objects.requireNonNull(source, "source");
+            this.archive = null;
             return this;
         }
 
@@ -294,7 +308,7 @@ public final class LiveRestoreSession {
 
         /** Checks the options and builds the session. */
         public LiveRestoreSession build() {
-            if (archive == null) {
+            if (archive == null && archiveSource == null) {
                 throw new IllegalStateException("no archive given");
             }
             if (imageDir == null) {

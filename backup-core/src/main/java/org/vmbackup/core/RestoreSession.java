@@ -45,6 +45,7 @@ public final class RestoreSession {
 
     private final Path archivePath;
     private final InputStream archiveStream;
+    private final ArchiveSource archiveSource;
     private final Path targetDir;
     private final RestoreFormat format;
     private final Set<String> devices;
@@ -57,6 +58,7 @@ public final class RestoreSession {
     private RestoreSession(Builder b) {
         this.archivePath = b.archivePath;
         this.archiveStream = b.archiveStream;
+        this.archiveSource = b.archiveSource;
         this.targetDir = b.targetDir;
         this.format = b.format;
         this.devices = Set.copyOf(b.devices);
@@ -101,7 +103,8 @@ public final class RestoreSession {
         long t0 = System.nanoTime();
         // a stream may block in a read that no check reaches: closing it ends the read
         try (CancelSignal.Registration unblock = cancel.onCancel(() -> closeQuietly(archiveStream));
-                ArchiveSource source = archivePath != null ? ArchiveSource.open(archivePath)
+                ArchiveSource source = archiveSource != null ? archiveSource
+                : archivePath != null ? ArchiveSource.open(archivePath)
                 : ArchiveSource.vmaStream(archiveStream, "the archive stream")) {
             cancel.check();
             List<Integer> selected = select(source.layout(), devices);
@@ -223,6 +226,7 @@ public final class RestoreSession {
     public static final class Builder {
         private Path archivePath;
         private InputStream archiveStream;
+        private ArchiveSource archiveSource;
         private Path targetDir;
         private RestoreFormat format = RestoreFormat.RAW;
         private Set<String> devices = Set.of();
@@ -252,6 +256,7 @@ public final class RestoreSession {
         public Builder archive(Path archive) {
             this.archivePath = Objects.requireNonNull(archive, "archive");
             this.archiveStream = null;
+            this.archiveSource = null;
             return this;
         }
 
@@ -259,6 +264,18 @@ public final class RestoreSession {
         public Builder archive(InputStream archive) {
             this.archiveStream = Objects.requireNonNull(archive, "archive");
             this.archivePath = null;
+            this.archiveSource = null;
+            return this;
+        }
+
+        /**
+         * An archive already opened, of any format (e.g. {@link ArchiveSource#snapshot} of a chunk store, or a
+         * source of your own); the session owns it from now on and closes it when the restore ends.
+         */
+        public Builder archive(ArchiveSource source) {
+            this.archiveSource = Objects.requireNonNull(source, "source");
+            this.archivePath = null;
+            this.archiveStream = null;
             return this;
         }
 
@@ -294,7 +311,7 @@ public final class RestoreSession {
 
         /** Checks the options and builds the session. */
         public RestoreSession build() {
-            if (archivePath == null && archiveStream == null) {
+            if (archivePath == null && archiveStream == null && archiveSource == null) {
                 throw new IllegalStateException("no archive given");
             }
             if (targetDir == null) {

@@ -58,6 +58,7 @@ public final class RestoreVmSession {
 
     private final Path archivePath;
     private final InputStream archiveStream;
+    private final ArchiveSource archiveSource;
     private final QmpClient client;
     private final Path qmpSocket;
     private final Path workDir;
@@ -73,6 +74,7 @@ public final class RestoreVmSession {
     private RestoreVmSession(Builder b) {
         this.archivePath = b.archivePath;
         this.archiveStream = b.archiveStream;
+        this.archiveSource = b.archiveSource;
         this.client = b.client;
         this.qmpSocket = b.qmpSocket;
         this.workDir = b.workDir;
@@ -124,7 +126,8 @@ public final class RestoreVmSession {
     private RestoreVmResult run() throws IOException, InterruptedException {
         long t0 = System.nanoTime();
         // the archive first: a bad one (or one with unsafe names) is refused before QEMU is touched
-        try (ArchiveSource source = archivePath != null ? ArchiveSource.open(archivePath)
+        try (ArchiveSource source = archiveSource != null ? archiveSource
+                : archivePath != null ? ArchiveSource.open(archivePath)
                 : ArchiveSource.vmaStream(archiveStream, "the archive stream");
                 QmpConnection connection = new QmpConnection(client != null ? client : connect(qmpSocket),
                         client == null)) {
@@ -334,6 +337,7 @@ public final class RestoreVmSession {
     public static final class Builder {
         private Path archivePath;
         private InputStream archiveStream;
+        private ArchiveSource archiveSource;
         private QmpClient client;
         private Path qmpSocket;
         private Path workDir;
@@ -373,6 +377,7 @@ public final class RestoreVmSession {
         public Builder archive(Path archive) {
             this.archivePath = Objects.requireNonNull(archive, "archive");
             this.archiveStream = null;
+            this.archiveSource = null;
             return this;
         }
 
@@ -380,6 +385,18 @@ public final class RestoreVmSession {
         public Builder archive(InputStream archive) {
             this.archiveStream = Objects.requireNonNull(archive, "archive");
             this.archivePath = null;
+            this.archiveSource = null;
+            return this;
+        }
+
+        /**
+         * An archive already opened, of any format (e.g. {@link ArchiveSource#snapshot} of a chunk store, or a
+         * source of your own); the session owns it from now on and closes it when the restore ends.
+         */
+        public Builder archive(ArchiveSource source) {
+            this.archiveSource = Objects.requireNonNull(source, "source");
+            this.archivePath = null;
+            this.archiveStream = null;
             return this;
         }
 
@@ -433,7 +450,7 @@ public final class RestoreVmSession {
 
         /** Checks the options and builds the session. */
         public RestoreVmSession build() {
-            if (archivePath == null && archiveStream == null) {
+            if (archivePath == null && archiveStream == null && archiveSource == null) {
                 throw new IllegalStateException("no archive given");
             }
             if (client == null && qmpSocket == null) {

@@ -10,6 +10,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import org.vmbackup.core.ArchiveSource;
+import org.vmbackup.core.LiveRestoreSession;
 import org.vmbackup.core.RestoreFormat;
 import org.vmbackup.core.RestoreResult;
 import org.vmbackup.core.RestoreSession;
@@ -18,6 +19,8 @@ import org.vmbackup.core.RestoreVmSession;
 import org.vmbackup.core.RestoredDisk;
 import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.qmp.QmpClientOptions;
+import org.vmbackup.store.ChunkStore;
+import org.vmbackup.store.SnapshotId;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -39,14 +42,31 @@ import picocli.CommandLine.Spec;
             "  qemu-system-x86_64 ... -incoming defer -qmp unix:/run/vm.qmp,server=on,wait=off &",
             "  vmabackup restore vm.vma --qmp /run/vm.qmp --wait 10",
             "  vmabackup restore vm.vma --live /var/lib/images --qmp /run/vm.qmp   (then start QEMU as printed)",
-            "  vmabackup restore /backups/vm-dir --to out   (a directory archive: backup ... /backups/vm-dir)"})
+            "  vmabackup restore /backups/vm-dir --to out   (a directory archive: backup ... /backups/vm-dir)",
+            "  vmabackup restore /backups/store --snapshot web1/2026-12-06T23:40:00Z --to out   (a chunk store)"})
 final class RestoreCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
     @Parameters(index = "0", paramLabel = "ARCHIVE",
-            description = "the archive: a VMA file (.vma, .vma.zst, .vma.gz; - for stdin) or a directory archive")
+            description = "the archive: a VMA file (.vma, .vma.zst, .vma.gz; - for stdin), a directory archive, or a chunk "
+                    + "store with --snapshot")
     String archive;
+
+    @Option(names = "--snapshot", paramLabel = "ID",
+            description = "ARCHIVE is a chunk store: restore this snapshot of it (VM/INSTANT, see store list)")
+    String snapshot;
+
+    @Option(names = "--key", paramLabel = "FILE", description = "with --snapshot: the key of an encrypted store")
+    Path key;
+
+    /** With --snapshot: opens the snapshot of the open store (the store stays open for the whole restore). */
+    private SourceOpener snapshotSource;
+
+    /** Opens an archive source. */
+    private interface SourceOpener {
+        ArchiveSource open() throws IOException;
+    }
 
     @ArgGroup(exclusive = true, multiplicity = "1", heading = "What to restore (exactly one):%n")
     Target target;
@@ -100,7 +120,31 @@ final class RestoreCommand implements Callable<Integer> {
         if (waitSeconds != null) {
             OptionChecks.range(spec, "--wait", waitSeconds, 0, OptionChecks.DAY_SECONDS);
         }
+        if (key != null && snapshot == null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--key only applies with --snapshot");
+        }
+        if (snapshot != null) {
+            SnapshotId id = new StoreCommand.SnapshotIdConverter().convert(snapshot, spec.commandLine());
+            if ("-".equals(archive)) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                        "--snapshot needs the store's directory, not -");
+            }
+            try (ChunkStore s = StoreCommand.open(archive, key)) {
+                snapshotSource = () -> ArchiveSource.snapshot(s, id);
+                return dispatch(err);
+            }
+        }
+        return dispatch(err);
+    }
+
+    private int dispatch(PrintWriter err) throws Exception {
         if (liveDir != null) {
+            if (snapshotSource != null && target.qmp != null) {
+                InputPaths.directoryOrCreatable("image directory", liveDir);
+                return RestoreFailures.leavingNothing(liveDir, archive, () -> RestoreLiveRunner.run(err,
+                        LiveRestoreSession.builder().archive(snapshotSource.open()), "snapshot " + snapshot, liveDir,
+                        target.qmp, bwlimit, Duration.ofSeconds(waitSeconds == null ? 600 : waitSeconds)));
+            }
             if (target.qmp == null || "-".equals(archive)) {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                         "--live needs --qmp SOCKET and an archive file (not -)");
@@ -111,7 +155,7 @@ final class RestoreCommand implements Callable<Integer> {
                     Path.of(archive), liveDir, target.qmp, bwlimit,
                     Duration.ofSeconds(waitSeconds == null ? 600 : waitSeconds)));
         }
-        if (!"-".equals(archive)) {
+        if (!"-".equals(archive) && snapshotSource == null) {
             InputPaths.archiveOrDirectory(Path.of(archive));
         }
         RestoreProgressPrinter printer = new RestoreProgressPrinter(err);
@@ -131,7 +175,9 @@ final class RestoreCommand implements Callable<Integer> {
         InputPaths.directoryOrCreatable("target directory", target.dir);
         RestoreSession.Builder b = RestoreSession.builder().targetDirectory(target.dir).format(f)
                 .devices(new LinkedHashSet<>(disks)).progress(printer).bandwidthLimit(bwlimit);
-        if ("-".equals(archive)) {
+        if (snapshotSource != null) {
+            b.archive(snapshotSource.open());
+        } else if ("-".equals(archive)) {
             b.archive(System.in);
         } else {
             b.archive(Path.of(archive));
@@ -155,7 +201,9 @@ final class RestoreCommand implements Callable<Integer> {
         if (workDir != null) {
             InputPaths.directoryOrCreatable("work directory", workDir);
         }
-        if (!"-".equals(archive)) {
+        if (snapshotSource != null) {
+            snapshotSource.open().close(); // a missing or damaged snapshot is reported before QEMU is touched
+        } else if (!"-".equals(archive)) {
             checkOpens(Path.of(archive)); // a bad archive is reported before QEMU is touched
         }
         try (QmpClient client = QmpConnect.connect(target.qmp, Duration.ofSeconds(waitSeconds == null ? 0
@@ -165,7 +213,9 @@ final class RestoreCommand implements Callable<Integer> {
             if (workDir != null) {
                 b.workDirectory(workDir);
             }
-            if ("-".equals(archive)) {
+            if (snapshotSource != null) {
+                b.archive(snapshotSource.open());
+            } else if ("-".equals(archive)) {
                 b.archive(System.in);
             } else {
                 b.archive(Path.of(archive));

@@ -28,10 +28,17 @@ final class RestoreLiveRunner {
 
     static int run(PrintWriter err, Path archive, Path imageDir, Path qmp, long bwlimit, Duration waitForQemu)
             throws Exception {
-        LiveRestorePlan plan = RestoreCommand.join(LiveRestoreSession.builder().archive(archive)
+        return run(err, LiveRestoreSession.builder().archive(archive), archive.toString(), imageDir, qmp, bwlimit,
+                waitForQemu);
+    }
+
+    /** The same, for an archive already given to {@code builder} ({@code what} names it). */
+    static int run(PrintWriter err, LiveRestoreSession.Builder builder, String what, Path imageDir, Path qmp,
+            long bwlimit, Duration waitForQemu) throws Exception {
+        LiveRestorePlan plan = RestoreCommand.join(builder
                 .imageDirectory(imageDir).bandwidthLimit(bwlimit).progress(new RestoreProgressPrinter(err)).build()
                 .prepare());
-        err.printf("Serving %s over NBD on %s%n", archive, plan.nbdSocket());
+        err.printf("Serving %s over NBD on %s%n", what, plan.nbdSocket());
         err.printf("Start QEMU with: %s%s -qmp unix:%s,server=on,wait=off%n", String.join(" ", plan.driveArgs()),
                 plan.hasVmstate() ? " -incoming defer" : "", qmp);
         err.flush();

@@ -122,6 +122,22 @@ class StoreCommandIT {
         assertThat(bytesNew(stdout(), imported)).as("an import of a stored VM adds no disk chunks")
                 .isLessThan(1 << 20);
 
+        // restores straight from the store, raw and qcow2
+        Path raw = tmp.resolve("raw");
+        assertThat(VmaBackupCli.execute("restore", store.toString(), "--snapshot", first, "--to", raw.toString()))
+                .as(all()).isEqualTo(ExitCode.OK);
+        assertThat(Files.readAllBytes(raw.resolve("drive-hd0.raw"))).isEqualTo(disk);
+        Path qcow2 = tmp.resolve("qcow2");
+        assertThat(VmaBackupCli.execute("restore", store.toString(), "--snapshot", second, "--to", qcow2.toString(),
+                "--format", "qcow2")).as(all()).isEqualTo(ExitCode.OK);
+        assertThat(RestoreCommandIT.RestoreToolRun.run(RequiredTool.QEMU_IMG.path().toString(), "compare", "-f",
+                "qcow2", "-F", "raw", qcow2.resolve("drive-hd0.qcow2").toString(),
+                raw.resolve("drive-hd0.raw").toString())).contains("Images are identical");
+        err.reset();
+        assertThat(VmaBackupCli.execute("restore", store.toString(), "--snapshot", "web1/2000-01-01T00:00:00Z",
+                "--to", tmp.resolve("none").toString())).isEqualTo(ExitCode.FAILED);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("web1/2000-01-01T00:00:00Z");
+
         // the snapshot over NBD: qemu-img reads exactly the disk, holes are holes
         Path expected = Files.write(tmp.resolve("expected.raw"), disk);
         Path sock = tmp.resolve("snap.sock");
