@@ -192,12 +192,12 @@ class ProxmoxBackupIT {
             err.reset();
             code = VmaBackupCli.execute("backup", "--qmp", vm.qmpSocket().toString(), "--no-vmstate", "--proxmox",
                     "" + VMID, "--dump-dir", dump.toString(), "--proxmox-conf", conf.toString(), "--drive-key",
-                    "hd0=scsi0");
+                    "hd0=scsi0", "--compress", "gzip");
             assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isEqualTo(ExitCode.OK);
         }
         Path archive;
         try (Stream<Path> s = Files.list(dump)) {
-            archive = s.filter(p -> p.getFileName().toString().endsWith(".vma.zst")).findFirst().orElseThrow();
+            archive = s.filter(p -> p.getFileName().toString().endsWith(".vma.gz")).findFirst().orElseThrow();
         }
         try (VmaReader r = VmaReader.open(archive)) {
             VmaHeader h = r.header();
