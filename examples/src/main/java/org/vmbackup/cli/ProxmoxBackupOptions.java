@@ -45,7 +45,8 @@ final class ProxmoxBackupOptions {
     Map<String, String> driveKeys = new LinkedHashMap<>();
 
     @Option(names = "--compress", paramLabel = "zstd|gzip|none", defaultValue = "zstd",
-            description = "with --proxmox: the archive's compression (.vma.zst, .vma.gz, .vma); default: ${DEFAULT-VALUE}")
+            description = "with --proxmox: the archive's compression (.vma.zst, .vma.gz, .vma); "
+                    + "default: ${DEFAULT-VALUE}")
     String compress;
 
     private ProxmoxConfig parsed;
