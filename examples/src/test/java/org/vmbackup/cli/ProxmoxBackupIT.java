@@ -93,6 +93,7 @@ class ProxmoxBackupIT {
         assertThat(name.vmid()).isEqualTo(VMID);
         assertThat(name.extension()).isEqualTo("vma.zst");
         assertThat(files).containsExactly(name.logName(), name.fileName(), name.notesName());
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("Backup complete: " + dump.resolve(name.fileName()));
         assertThat(Files.readString(dump.resolve(name.notesName()))).isEqualTo("before the upgrade\n");
         String log = Files.readString(dump.resolve(name.logName()));
         assertThat(log).contains("INFO: Starting Backup of VM 105 (qemu)").contains("INFO: VM Name: web-1")
