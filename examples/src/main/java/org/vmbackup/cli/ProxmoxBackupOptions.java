@@ -5,19 +5,21 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.vmbackup.core.ArchiveTarget;
 import org.vmbackup.core.ProxmoxTarget;
 import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.vma.ProxmoxArchiveName;
 import org.vmbackup.vma.ProxmoxConfig;
+import org.vmbackup.vma.VmaCompression;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
 /**
  * {@code backup}'s Proxmox mode: {@code --proxmox VMID --dump-dir DIR [--proxmox-conf FILE] [--notes TEXT]
- * [--drive-key DISK=KEY]...}. Everything is checked before QEMU is touched.
+ * [--drive-key DISK=KEY]... [--compress zstd|gzip|none]}. Everything is checked before QEMU is touched.
  */
 final class ProxmoxBackupOptions {
     @Option(names = "--proxmox", paramLabel = "VMID",
@@ -42,6 +44,11 @@ final class ProxmoxBackupOptions {
                     + "hd0=scsi0 (repeatable)")
     Map<String, String> driveKeys = new LinkedHashMap<>();
 
+    @Option(names = "--compress", paramLabel = "zstd|gzip|none", defaultValue = "zstd",
+            description = "with --proxmox: the archive's compression (.vma.zst, .vma.gz, .vma); "
+                    + "default: ${DEFAULT-VALUE}")
+    String compress;
+
     private ProxmoxConfig parsed;
 
     boolean enabled() {
@@ -55,9 +62,9 @@ final class ProxmoxBackupOptions {
      */
     void check(CommandSpec spec, Path archive) {
         if (!enabled()) {
-            if (conf != null || dumpDir != null || notes != null || !driveKeys.isEmpty()) {
+            if (conf != null || dumpDir != null || notes != null || !driveKeys.isEmpty() || !"zstd".equals(compress)) {
                 throw new ParameterException(spec.commandLine(),
-                        "--proxmox-conf, --dump-dir, --notes and --drive-key go with --proxmox VMID");
+                        "--proxmox-conf, --dump-dir, --notes, --drive-key and --compress go with --proxmox VMID");
             }
             if (archive == null) {
                 throw new ParameterException(spec.commandLine(), "missing ARCHIVE (or --store STORE --vm NAME, or --proxmox VMID --dump-dir DIR)");
@@ -75,6 +82,9 @@ final class ProxmoxBackupOptions {
         }
         if (dumpDir == null) {
             throw new ParameterException(spec.commandLine(), "--proxmox needs --dump-dir DIR");
+        }
+        if (!List.of("zstd", "gzip", "none").contains(compress)) {
+            throw new ParameterException(spec.commandLine(), "--compress must be zstd, gzip or none, not " + compress);
         }
         if (notes != null && notes.contains("\n")) {
             throw new ParameterException(spec.commandLine(), "--notes is one line (Proxmox shows only the first)");
@@ -107,6 +117,11 @@ final class ProxmoxBackupOptions {
             b.notes(notes);
         }
         driveKeys.forEach(b::driveKey);
+        b.compression(switch (compress) {
+            case "gzip" -> VmaCompression.GZIP;
+            case "none" -> VmaCompression.NONE;
+            default -> VmaCompression.ZSTD;
+        });
         return b.build();
     }
 }

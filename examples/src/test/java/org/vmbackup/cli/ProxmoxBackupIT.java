@@ -93,6 +93,7 @@ class ProxmoxBackupIT {
         assertThat(name.vmid()).isEqualTo(VMID);
         assertThat(name.extension()).isEqualTo("vma.zst");
         assertThat(files).containsExactly(name.logName(), name.fileName(), name.notesName());
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("Backup complete: " + dump.resolve(name.fileName()));
         assertThat(Files.readString(dump.resolve(name.notesName()))).isEqualTo("before the upgrade\n");
         String log = Files.readString(dump.resolve(name.logName()));
         assertThat(log).contains("INFO: Starting Backup of VM 105 (qemu)").contains("INFO: VM Name: web-1")
@@ -192,12 +193,12 @@ class ProxmoxBackupIT {
             err.reset();
             code = VmaBackupCli.execute("backup", "--qmp", vm.qmpSocket().toString(), "--no-vmstate", "--proxmox",
                     "" + VMID, "--dump-dir", dump.toString(), "--proxmox-conf", conf.toString(), "--drive-key",
-                    "hd0=scsi0");
+                    "hd0=scsi0", "--compress", "gzip");
             assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isEqualTo(ExitCode.OK);
         }
         Path archive;
         try (Stream<Path> s = Files.list(dump)) {
-            archive = s.filter(p -> p.getFileName().toString().endsWith(".vma.zst")).findFirst().orElseThrow();
+            archive = s.filter(p -> p.getFileName().toString().endsWith(".vma.gz")).findFirst().orElseThrow();
         }
         try (VmaReader r = VmaReader.open(archive)) {
             VmaHeader h = r.header();

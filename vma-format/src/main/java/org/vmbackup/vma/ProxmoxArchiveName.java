@@ -26,7 +26,8 @@ public record ProxmoxArchiveName(int vmid, LocalDateTime time, String extension)
     public static final int MAX_VMID = 999_999_999;
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyy_MM_dd-HH_mm_ss");
     private static final Pattern NAME = Pattern.compile(
-            "vzdump-qemu-([1-9][0-9]{2,8})-(\\d{4}_\\d{2}_\\d{2}-\\d{2}_\\d{2}_\\d{2})\\.(vma(?:\\.(?:gz|lzo|zst|bz2))?)");
+            "vzdump-qemu-([1-9][0-9]{2,8})-(\\d{4}_\\d{2}_\\d{2}-\\d{2}_\\d{2}_\\d{2})"
+                    + "\\.(vma(?:\\.(?:gz|lzo|zst|bz2))?)");
 
     /** Checks the VMID range and the extension. */
     public ProxmoxArchiveName {
@@ -66,7 +67,7 @@ public record ProxmoxArchiveName(int vmid, LocalDateTime time, String extension)
         }
     }
 
-    /** The compression's extension for an archive written by this library: {@code vma}, {@code vma.zst}, {@code vma.gz}. */
+    /** The extension for an archive this library writes: {@code vma}, {@code vma.zst} or {@code vma.gz}. */
     public static String extensionFor(VmaCompression compression) {
         return switch (compression) {
             case NONE -> "vma";

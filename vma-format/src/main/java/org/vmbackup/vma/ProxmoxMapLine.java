@@ -23,7 +23,9 @@ public record ProxmoxMapLine(ProxmoxDriveKey driveKey, String deviceName, String
     /** The formats Proxmox storages allocate ({@code PVE::Storage::Plugin} valid formats); other hints are ignored. */
     public static final Set<String> FORMATS = Set.of("", "raw", "qcow2", "vmdk");
     private static final Pattern LINE = Pattern.compile("#qmdump#map:(\\S+):(\\S+):(\\S*):(\\S*):");
-    private static final Pattern STORAGE = Pattern.compile("|[a-z][a-z0-9\\-_.]*[a-z0-9]|[a-z]", Pattern.CASE_INSENSITIVE);
+    /** Proxmox's storage ids ({@code pve-storage-id}), or empty. */
+    private static final Pattern STORAGE = Pattern.compile("|[a-z][a-z0-9\\-_.]*[a-z0-9]|[a-z]",
+            Pattern.CASE_INSENSITIVE);
 
     /** Checks the fields are what qmrestore's pattern reads back unchanged. */
     public ProxmoxMapLine {
@@ -39,7 +41,8 @@ public record ProxmoxMapLine(ProxmoxDriveKey driveKey, String deviceName, String
             throw new IllegalArgumentException("'" + storage + "' is not a Proxmox storage id");
         }
         if (!FORMATS.contains(format)) {
-            throw new IllegalArgumentException("format '" + format + "' is not one Proxmox restores (raw, qcow2, vmdk)");
+            throw new IllegalArgumentException("format '" + format
+                    + "' is not one Proxmox restores (raw, qcow2, vmdk)");
         }
     }
 

@@ -11,8 +11,8 @@ import java.util.Optional;
  * Whether Proxmox VE can restore an archive: qmrestore's rules ({@code PVE::QemuServer::restore_vma_archive} and
  * its {@code parse_backup_hints}) and the limits of Proxmox's {@code vma} tool, which qmrestore runs as
  * {@code vma extract -v -r FIFO}. Applied to a header, so it checks an archive before it is written (from the
- * planned header) as well as after (from the file). {@code vmbackup/vma-format/PROXMOX.md} says where each rule
- * comes from.
+ * planned header) as well as after (from the file). {@code vma-format/PROXMOX.md} in the repository says where
+ * each rule comes from.
  *
  * <p>The rules, one problem each:
  * <ol>

@@ -154,6 +154,7 @@ class ProxmoxRestoreCheckTest {
                 .containsExactly("a config blob has an empty name (Proxmox's vma crashes on it)");
         VmaHeader d = new VmaHeader(UUID.randomUUID(), Instant.now(), h.configs().subList(1, 2),
                 List.of(new VmaDevice(1, "drive-virtio0", 65536), new VmaDevice(2, "", 65536)), 0);
-        assertThat(ProxmoxRestoreCheck.problems(d)).contains("device 2 has an empty name (Proxmox's vma crashes on it)");
+        assertThat(ProxmoxRestoreCheck.problems(d))
+                .contains("device 2 has an empty name (Proxmox's vma crashes on it)");
     }
 }
