@@ -67,7 +67,8 @@ final class ProxmoxBackupOptions {
                         "--proxmox-conf, --dump-dir, --notes, --drive-key and --compress go with --proxmox VMID");
             }
             if (archive == null) {
-                throw new ParameterException(spec.commandLine(), "missing ARCHIVE (or --store STORE --vm NAME, or --proxmox VMID --dump-dir DIR)");
+                throw new ParameterException(spec.commandLine(),
+                        "missing ARCHIVE (or --store STORE --vm NAME, or --proxmox VMID --dump-dir DIR)");
             }
             return;
         }

@@ -83,7 +83,7 @@ class ProxmoxBadInputTest {
         c.add(of("unknown compression", USAGE, "--compress must be zstd, gzip or none, not xz",
                 "--proxmox", "105", "--dump-dir", "{d}/dump", "--compress", "xz"));
         c.add(of("neither ARCHIVE nor --proxmox", USAGE,
-                "missing ARCHIVE \(or --store STORE --vm NAME, or --proxmox VMID --dump-dir DIR\)"));
+                "missing ARCHIVE \\(or --store STORE --vm NAME, or --proxmox VMID --dump-dir DIR\\)"));
         return c.stream();
     }
 
