@@ -166,9 +166,15 @@ class BackupFaultsIT {
         }
     }
 
+    /**
+     * Cancels sessions at random moments (seeded: {@code -Dcancel.seed=N} replays a run) into a VMA file or a
+     * directory archive, with and without VM state: each ends "cancelled" (or completed first), leaves no archive
+     * under its final name, and QEMU clean (running, no job, node, export, migration or capability of ours).
+     */
     @Test
     void cancelAtRandomMoments() throws Exception {
-        Random rnd = new Random(99);
+        long seed = Long.getLong("cancel.seed", 99);
+        Random rnd = new Random(seed);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
         int cancelled = 0;
         int completed = 0;
@@ -177,21 +183,25 @@ class BackupFaultsIT {
         try (TestVm vm = TestVm.start(36, 128, 8 * MIB, 4 * MIB);
                 QmpClient client = QmpClient.connect(vm.qmpSocket()).get(30, TimeUnit.SECONDS)) {
             for (int i = 0; System.nanoTime() < deadline || i < 4; i++) {
-                Path archive = tmp.resolve("c" + i + ".vma");
+                boolean directory = rnd.nextInt(3) == 0;
+                Path archive = tmp.resolve(directory ? "c" + i : "c" + i + ".vma");
                 boolean vmstate = rnd.nextInt(4) != 0;
+                int delayMs = rnd.nextInt(i < 2 ? 50 : 900);
+                String what = String.format("seed %d, iteration %d (%s, vmstate %s, cancel after %d ms)", seed, i,
+                        directory ? "directory archive" : "VMA", vmstate, delayMs);
                 BackupSession s = BackupSession.builder().qmp(client).includeVmstate(vmstate)
                         .target(archive).build();
                 CompletableFuture<BackupResult> f = s.start();
-                Thread.sleep(rnd.nextInt(i < 2 ? 50 : 900));
+                Thread.sleep(delayMs);
                 s.cancel();
                 try {
                     f.get(120, TimeUnit.SECONDS);
                     completed++;
-                    assertThat(archive).exists();
-                    Files.delete(archive);
+                    assertThat(archive).as(what).exists();
+                    FileTreesForTests.delete(archive);
                 } catch (ExecutionException e) {
                     cancelled++;
-                    assertThat(e.getCause()).as("iteration %d (vmstate %s); QEMU now says %s", i, vmstate,
+                    assertThat(e.getCause()).as("%s; QEMU now says %s", what,
                             vm.check().execute("{\"execute\":\"query-status\"}"))
                             .isInstanceOf(BackupException.class).hasMessageContaining("cancelled");
                 }
@@ -199,8 +209,22 @@ class BackupFaultsIT {
                 vm.assertClean();
             }
         }
-        log.info("cancel loop: {} cancelled, {} completed first", cancelled, completed);
+        log.info("cancel loop (seed {}): {} cancelled, {} completed first", seed, cancelled, completed);
         assertThat(cancelled).isPositive();
+    }
+
+    /** Deletes a file or a directory tree. */
+    private static final class FileTreesForTests {
+        static void delete(Path p) throws IOException {
+            if (Files.isDirectory(p)) {
+                try (var s = Files.list(p)) {
+                    for (Path c : s.toList()) {
+                        delete(c);
+                    }
+                }
+            }
+            Files.delete(p);
+        }
     }
 
     @Test

@@ -31,8 +31,13 @@ final class RunEvents {
     void listen(QmpClient client, Cleanup cleanup) {
         // No callback on the client's close future: on a shared, long-lived client it would keep every finished
         // session, archive buffers included, reachable. A closed connection is noticed by the run's abort check.
-        AutoCloseable l = client.addListener(inbox::offer);
+        AutoCloseable l = client.addListener(this::offer);
         cleanup.push("remove QMP event listener", l::close);
+    }
+
+    /** Queues an event (from the client's thread) for the session thread. */
+    void offer(Object event) {
+        inbox.offer(event);
     }
 
     /** Wakes the session thread out of {@link #pump} (a cancel, an archive failure). */
