@@ -44,7 +44,7 @@ trap cleanup EXIT
 
 head -c "${DISK_MIB}M" /dev/urandom > "$work/data.raw"
 "$qemu" "${firmware[@]}" -accel "$accel" -m 256 -nodefaults -display none -serial none -no-reboot \
-  -kernel "$guest/vmlinux" -initrd "$guest/initrd.img" -append "console=ttyS0 quiet panic=-1" \
+  -kernel "$guest/vmlinux" -initrd "$guest/initrd.img" -append "console=ttyS0 quiet panic=-1 no_timer_check" \
   -chardev "file,id=con0,path=$work/console.log" -device isa-serial,chardev=con0 \
   -blockdev "driver=file,filename=$work/data.raw,node-name=data0-file" \
   -blockdev driver=raw,file=data0-file,node-name=data0 -device virtio-blk-pci,drive=data0,id=vda \

@@ -30,6 +30,7 @@ import org.vmbackup.qmp.agent.GuestAgentClient;
 import org.vmbackup.testkit.ProcessResult;
 import org.vmbackup.testkit.ProcessRunner;
 import org.vmbackup.testkit.QemuInstall;
+import org.vmbackup.testkit.guest.Ext4Superblock;
 import org.vmbackup.testkit.guest.GuestConsole;
 import org.vmbackup.testkit.guest.GuestRecords;
 import org.vmbackup.testkit.guest.GuestVm;
@@ -54,11 +55,6 @@ class RealGuestProofsIT {
     private static final Logger log = LoggerFactory.getLogger(RealGuestProofsIT.class);
     private static final Duration BOOT = Duration.ofMinutes(3);
     private static final Duration WAIT = Duration.ofMinutes(1);
-    /** ext4 superblock: at byte 1024; s_magic at +0x38, s_feature_incompat at +0x60 (little-endian). */
-    private static final int SUPERBLOCK = 1024;
-    private static final int EXT4_MAGIC = 0xEF53;
-    /** EXT3_FEATURE_INCOMPAT_RECOVER: the journal holds transactions not yet written home (a mounted, unfrozen fs). */
-    private static final int INCOMPAT_RECOVER = 0x4;
 
     @TempDir
     static Path tmp;
@@ -109,7 +105,8 @@ class RealGuestProofsIT {
         crashArchive = tmp.resolve("crash.vma");
         crashInstant = backup(crashArchive, FsFreeze.OFF);
         Path crashDisk = restoreDataDisk(crashArchive, tmp.resolve("crash-restored"));
-        assertThat(needsRecovery(crashDisk)).as("a mounted ext4 taken as is has a journal to replay").isTrue();
+        assertThat(Ext4Superblock.needsRecovery(crashDisk)).as("a mounted ext4 taken as is has a journal to replay")
+                .isTrue();
         log.info("crash-consistent copy before journal replay, e2fsck -fn: {}", GuestRecords.fsck(guest, crashDisk));
         Path replayed = tmp.resolve("crash-replayed.raw");
         Files.copy(crashDisk, replayed, StandardCopyOption.REPLACE_EXISTING);
@@ -126,7 +123,7 @@ class RealGuestProofsIT {
         frozenArchive = frozen;
         Instant frozenInstant = backup(frozen, FsFreeze.REQUIRED);
         Path frozenDisk = restoreDataDisk(frozen, tmp.resolve("frozen-restored"));
-        assertThat(needsRecovery(frozenDisk)).as("a frozen ext4 needs no journal recovery").isFalse();
+        assertThat(Ext4Superblock.needsRecovery(frozenDisk)).as("a frozen ext4 needs no journal recovery").isFalse();
         assertCleanWithRecordsUpTo(frozenDisk, frozenInstant);
     }
 
@@ -160,7 +157,7 @@ class RealGuestProofsIT {
             // end QEMU, keeping its directory (close() would delete the disk); a frozen guest has nothing in flight
             target.qemu().process().destroyForcibly();
             assertThat(target.qemu().process().waitFor(30, TimeUnit.SECONDS)).isTrue();
-            assertThat(needsRecovery(target.rawDisk())).isFalse();
+            assertThat(Ext4Superblock.needsRecovery(target.rawDisk())).isFalse();
             GuestRecords.Fsck fsck = GuestRecords.fsck(guest, target.rawDisk());
             assertThat(fsck.clean()).as("e2fsck -fn of the restored guest's disk: %s", fsck.output()).isTrue();
             GuestRecords records = GuestRecords.read(guest, target.rawDisk());
@@ -274,26 +271,13 @@ class RealGuestProofsIT {
         GuestRecords.Fsck fsck = GuestRecords.fsck(guest, image);
         assertThat(fsck.clean()).as("e2fsck -fn: %s", fsck.output()).isTrue();
         assertThat(fsck.needsRecovery()).as("e2fsck -fn: %s", fsck.output()).isFalse();
+        assertThat(Ext4Superblock.needsRecovery(image)).as("needs_recovery in the superblock").isFalse();
         GuestRecords records = GuestRecords.read(guest, image);
         log.info("{}: {} records, last {}, torn tail '{}', synced before the instant: {}", image.getFileName(),
                 records.count(), records.last(), records.tornTail(), instant.recordBefore());
         assertThat(records.intact()).as("records %s", records).isTrue();
         assertThat(records.last()).as("every record synced before the instant").isGreaterThanOrEqualTo(
                 instant.recordBefore());
-    }
-
-    /** Whether the ext4 superblock of {@code image} has the needs_recovery flag (what {@code dumpe2fs -h} shows). */
-    private static boolean needsRecovery(Path image) throws Exception {
-        byte[] sb = new byte[SUPERBLOCK];
-        try (var ch = java.nio.channels.FileChannel.open(image)) {
-            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(sb);
-            while (b.hasRemaining() && ch.read(b, SUPERBLOCK + b.position()) > 0) {
-                // read the whole superblock
-            }
-        }
-        java.nio.ByteBuffer le = java.nio.ByteBuffer.wrap(sb).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        assertThat(le.getShort(0x38) & 0xffff).as("ext4 magic in %s", image).isEqualTo(EXT4_MAGIC);
-        return (le.getInt(0x60) & INCOMPAT_RECOVER) != 0;
     }
 
     /**

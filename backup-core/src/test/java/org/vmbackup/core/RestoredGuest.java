@@ -50,7 +50,7 @@ final class RestoredGuest implements AutoCloseable {
             throws IOException {
         List<String> args = new ArrayList<>(List.of("-no-reboot",
                 "-kernel", guest.vmlinux().toString(), "-initrd", guest.initrd().toString(),
-                "-append", "console=ttyS0 quiet panic=-1",
+                "-append", GuestVm.KERNEL_ARGS,
                 "-chardev", "file,id=con0,path={dir}/console.log", "-device", "isa-serial,chardev=con0"));
         args.addAll(drive);
         args.addAll(List.of("-device", "virtio-blk-pci,drive=" + GuestVm.DATA_NODE + ",id=" + GuestVm.DATA_DEVICE,
