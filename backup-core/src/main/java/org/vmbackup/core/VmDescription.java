@@ -17,9 +17,11 @@ import org.vmbackup.core.internal.JsonText;
  * @param memoryBytes the guest RAM size
  * @param vmstate whether the archive holds the VM state
  * @param disks the disks in the archive, in archive order
+ * @param guestFrozen whether the backup froze the guest's file systems over its instant: its VM state is then that
+ *     of a frozen guest, and a restore of it thaws the guest through its agent once it runs
  */
 public record VmDescription(String qemuVersion, String qemuPackage, String machine, long memoryBytes,
-        boolean vmstate, List<Disk> disks) {
+        boolean vmstate, List<Disk> disks, boolean guestFrozen) {
     /** The config blob name the session stores the description under. */
     public static final String CONFIG_NAME = "vm.json";
 
@@ -29,6 +31,12 @@ public record VmDescription(String qemuVersion, String qemuPackage, String machi
         Objects.requireNonNull(qemuPackage, "qemuPackage");
         Objects.requireNonNull(machine, "machine");
         disks = List.copyOf(disks);
+    }
+
+    /** A description of a backup that did not freeze the guest. */
+    public VmDescription(String qemuVersion, String qemuPackage, String machine, long memoryBytes, boolean vmstate,
+            List<Disk> disks) {
+        this(qemuVersion, qemuPackage, machine, memoryBytes, vmstate, disks, false);
     }
 
     /**
@@ -66,6 +74,9 @@ public record VmDescription(String qemuVersion, String qemuPackage, String machi
         m.put("machine", machine);
         m.put("memory", memoryBytes);
         m.put("vmstate", vmstate);
+        if (guestFrozen) {
+            m.put("guestFrozen", true);
+        }
         List<Object> ds = new ArrayList<>();
         for (Disk d : disks) {
             Map<String, Object> e = new LinkedHashMap<>();

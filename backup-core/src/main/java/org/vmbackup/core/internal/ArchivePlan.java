@@ -27,9 +27,11 @@ final class ArchivePlan {
      * @param configs the caller's config blobs
      * @param describeVm whether to add the {@code vm.json} description (unless the caller gave one)
      * @param vmstate whether the archive holds the VM state (its size is then the guest's RAM)
+     * @param freezing whether the backup freezes the guest's file systems over its instant (with a VM state, a
+     *     restore then thaws the guest it resumes)
      */
     static ArchiveLayout layout(QemuCalls q, List<SourceDisk> disks, Instant started, List<ConfigBlob> configs,
-            boolean describeVm, boolean vmstate) {
+            boolean describeVm, boolean vmstate, boolean freezing) {
         long memory = q.call(new QueryMemorySizeSummary()).baseMemory();
         List<ArchiveDisk> archiveDisks = new ArrayList<>();
         List<VmDescription.Disk> described = new ArrayList<>();
@@ -43,7 +45,7 @@ final class ArchivePlan {
             QmpVersion v = q.client().greeting().version();
             all.add(new VmDescription(v.major() + "." + v.minor() + "." + v.micro(),
                     v.packageVersion() == null ? "" : v.packageVersion(), machineType(q), memory, vmstate,
-                    described).toConfigBlob());
+                    described, vmstate && freezing).toConfigBlob());
         }
         return new ArchiveLayout(UUID.randomUUID(), started, archiveDisks, vmstate ? Math.max(1, memory) : 0, all);
     }

@@ -71,6 +71,11 @@ final class BackupFreeze {
         note = unavailable;
     }
 
+    /** Whether the guest's agent answered, so the guest will be frozen over the instant (known after open). */
+    boolean willFreeze() {
+        return freeze != null;
+    }
+
     /**
      * Freezes the guest's file systems right before the instant; the thaw is on the undo stack first.
      *

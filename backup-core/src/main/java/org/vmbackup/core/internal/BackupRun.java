@@ -131,7 +131,7 @@ public final class BackupRun {
             List<SourceDisk> disks = SourceDisk.select(SourceDisk.fromBlockInfo(q.call(new QueryBlock())),
                     cfg.disks());
             ArchiveLayout layout = ArchivePlan.layout(q, disks, started, cfg.configs(), cfg.describeVm(),
-                    cfg.vmstate());
+                    cfg.vmstate(), freeze.willFreeze());
             tracker = new ProgressTracker(layout.disks(), cfg.vmstate(), System::nanoTime);
             progress(BackupPhase.PREPARING);
             sink = openSink(layout);

@@ -26,7 +26,8 @@ public final class VmDescriptionReader {
                         text(d, "qdev"), d.require("size").asLong(), text(d, "format"), text(d, "file")));
             }
             return new VmDescription(text(q, "version"), text(q, "package"), text(j, "machine"),
-                    j.require("memory").asLong(), j.opt("vmstate").map(Json::asBoolean).orElse(false), disks);
+                    j.require("memory").asLong(), j.opt("vmstate").map(Json::asBoolean).orElse(false), disks,
+                    j.opt("guestFrozen").map(Json::asBoolean).orElse(false));
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("vm.json cannot be read: " + e.getMessage(), e);
         }
