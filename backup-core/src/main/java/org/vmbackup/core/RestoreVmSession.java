@@ -147,7 +147,8 @@ public final class RestoreVmSession {
                     throw cancel.exception(); // the state is loaded, the guest stays paused
                 }
                 if (resume) {
-                    QueryCommands.StatusInfo st = awaitOrCancel(qmp.execute(new QueryCommands.QueryStatus()), "query-status");
+                    QueryCommands.StatusInfo st = awaitOrCancel(qmp.execute(new QueryCommands.QueryStatus()),
+                            "query-status");
                     if (!st.running()) {
                         awaitOrCancel(qmp.execute(new MachineCommands.Cont()), "cont");
                     }
@@ -194,7 +195,8 @@ public final class RestoreVmSession {
             throw new BackupException("the target QEMU is '" + st.status() + "', not waiting for an incoming "
                     + "migration: start it with -incoming defer");
         }
-        List<QueryCommands.BlockInfo> blocks = awaitOrCancel(qmp.execute(new QueryCommands.QueryBlock()), "query-block");
+        List<QueryCommands.BlockInfo> blocks = awaitOrCancel(qmp.execute(new QueryCommands.QueryBlock()),
+                "query-block");
         List<RestoreDiskMatch> matches = RestoreDiskMatch.match(layout.disks(), blocks);
         for (RestoreDiskMatch m : matches) {
             if (!("raw".equals(m.driver()) || "qcow2".equals(m.driver())) || m.file() == null
