@@ -27,18 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 if [ ! -f "$img" ]; then
-  python3 - "$img" "$size" <<'PY'
-import random, sys
-path, size = sys.argv[1], int(sys.argv[2])
-r = random.Random(1234)
-region = 256 * 1024
-with open(path, "wb") as f:
-    f.truncate(size)
-    for off in range(0, size, region):
-        if r.random() < 0.4:
-            f.seek(off)
-            f.write(r.randbytes(region))
-PY
+  python3 "$here/benchmarks/sparse-image.py" "$img" "$size"
 fi
 java=(java -Xmx256m -jar "$jar")
 [ -f "$work/a.vma" ] || "${java[@]}" vma create "$work/a.vma" -d "drive-hd0=$img"

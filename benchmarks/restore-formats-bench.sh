@@ -17,18 +17,7 @@ sources=${SOURCES:-vma zst dir}
 formats=${FORMATS:-qcow2 raw}
 mkdir -p "$work"; cd "$work"
 if [ ! -f disk.raw ]; then
-  python3 - disk.raw "$size" <<'PY'
-import random, sys
-path, size = sys.argv[1], int(sys.argv[2])
-r = random.Random(1234)
-region = 256 * 1024
-with open(path, "wb") as f:
-    f.truncate(size)
-    for off in range(0, size, region):
-        if r.random() < 0.4:
-            f.seek(off)
-            f.write(r.randbytes(region))
-PY
+  python3 "$here/benchmarks/sparse-image.py" disk.raw "$size"
 fi
 firstjar=${jars%% *}; firstjar=${firstjar#*=}
 [ -f a.vma ] || java -Xmx256m -jar "$firstjar" vma create a.vma -d "drive-hd0=disk.raw"

@@ -14,18 +14,7 @@ img="$work/disk.raw"
 mkdir -p "$work"
 trap 'rm -rf "$work/copy.raw" "$work/a.vma" "$work/a.vma.zst" "$work/out" "$work/out-zst"' EXIT
 if [ ! -f "$img" ]; then
-  python3 - "$img" "$size" <<'PY'
-import random, sys
-path, size = sys.argv[1], int(sys.argv[2])
-r = random.Random(1234)
-region = 256 * 1024
-with open(path, "wb") as f:
-    f.truncate(size)
-    for off in range(0, size, region):
-        if r.random() < 0.4:
-            f.seek(off)
-            f.write(r.randbytes(region))
-PY
+  python3 "$here/benchmarks/sparse-image.py" "$img" "$size"
 fi
 cat "$img" > /dev/null
 mb() { python3 -c "print(f'{$size / $1 / 1e6:.0f}')"; }

@@ -34,18 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 if [ ! -f "$img" ]; then
-  python3 - "$img" "$size" <<'PY'
-import random, sys
-path, size = sys.argv[1], int(sys.argv[2])
-r = random.Random(4321)
-region = 1 << 20
-with open(path, "wb") as f:
-    f.truncate(size)
-    for off in range(0, size, region):
-        if r.random() < 0.4:
-            f.seek(off)
-            f.write(r.randbytes(region))
-PY
+  python3 "$here/benchmarks/sparse-image.py" "$img" "$size" $((1 << 20)) 4321
 fi
 [ -f "$work/a.vma" ] || java -Xmx256m -jar "$jar" vma create "$work/a.vma" -d "drive-disk0=$img" > /dev/null
 cat "$img" "$work/a.vma" > /dev/null

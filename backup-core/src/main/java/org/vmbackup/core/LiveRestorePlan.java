@@ -12,6 +12,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.vmbackup.core.internal.CancelSignal;
 import org.vmbackup.core.internal.RateLimiter;
 import org.vmbackup.core.internal.RestoreDiskMatch;
 import org.vmbackup.core.internal.RestoreMigrationFeeder;
@@ -40,9 +41,13 @@ public final class LiveRestorePlan {
     private final RestoreProgressListener listener;
     private final Executor executor;
     private final long t0;
+    /** The session's: a cancel before {@link #start} discards the plan; a start makes later cancels too late. */
+    private final CancelSignal cancel;
+    private final java.util.concurrent.atomic.AtomicBoolean discarded = new java.util.concurrent.atomic.AtomicBoolean();
 
     LiveRestorePlan(ArchiveExportServer server, Map<String, Path> images, Path socket, Path ownedSocketDir,
-            long rateLimit, RestoreProgressListener listener, Executor executor, long t0) {
+            long rateLimit, RestoreProgressListener listener, Executor executor, long t0, CancelSignal cancel) {
+        this.cancel = cancel;
         this.server = server;
         this.images = Map.copyOf(images);
         this.socket = socket;
@@ -97,6 +102,9 @@ public final class LiveRestorePlan {
      * {@link QmpClientOptions#DEFAULT_CONNECT_TIMEOUT}) where a plain {@code QmpClient.connect} fails at once.
      */
     public CompletableFuture<LiveRestoreRun> start(Path qmpSocket) {
+        if (cancel.cancelled()) { // discarded: no QEMU to wait for
+            return CompletableFuture.failedFuture(cancel.exception());
+        }
         return QmpClient.connect(qmpSocket, QmpClientOptions.builder().retry(true).build())
                 .thenCompose(c -> start(c, true));
     }
@@ -112,6 +120,12 @@ public final class LiveRestorePlan {
     }
 
     private CompletableFuture<LiveRestoreRun> start(QmpClient qmp, boolean ownsClient) {
+        if (!cancel.finish()) {
+            if (ownsClient) {
+                qmp.close();
+            }
+            return CompletableFuture.failedFuture(cancel.exception());
+        }
         return CompletableFuture.supplyAsync(() -> {
             try {
                 return doStart(qmp, ownsClient);
@@ -218,6 +232,30 @@ public final class LiveRestorePlan {
             }
         } finally {
             Files.deleteIfExists(mig);
+        }
+    }
+
+    /**
+     * The session's cancel: stops serving the archive (bounded wait) and removes the images, once; the guest never
+     * ran on them.
+     */
+    void discard() {
+        if (!discarded.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            close().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.warn("live restore: closing the archive's NBD server: {}", e.toString());
+        }
+        for (Path image : images.values()) {
+            try {
+                Files.deleteIfExists(image);
+            } catch (IOException e) {
+                log.warn("live restore: cannot remove {}: {}", image, e.toString());
+            }
         }
     }
 

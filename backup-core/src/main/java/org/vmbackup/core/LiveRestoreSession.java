@@ -13,9 +13,12 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.vmbackup.core.internal.CancelSignal;
 import org.vmbackup.core.internal.RestoreNames;
 import org.vmbackup.core.internal.ToolProcess;
 
@@ -57,6 +60,9 @@ public final class LiveRestoreSession {
     private final long rateLimit;
     private final RestoreProgressListener listener;
     private final Executor executor;
+    private final CancelSignal cancel = new CancelSignal("live restore");
+    private final AtomicBoolean preparing = new AtomicBoolean();
+    private final AtomicReference<LiveRestorePlan> plan = new AtomicReference<>();
     private final Path qemuImg;
 
     private LiveRestoreSession(Builder b) {
@@ -82,14 +88,28 @@ public final class LiveRestoreSession {
      *     or a {@link BackupException} (an archive read in order only, existing images, qemu-img failure)
      */
     public CompletableFuture<LiveRestorePlan> prepare() {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return doPrepare();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }, executor).exceptionallyCompose(e -> CompletableFuture.failedFuture(
-                e instanceof CompletionException && e.getCause() != null ? e.getCause() : e));
+        if (!preparing.compareAndSet(false, true)) {
+            throw new IllegalStateException("live restore session already prepared");
+        }
+        return cancel.start(executor, this::doPrepare);
+    }
+
+    /**
+     * Cancels the live restore before the guest runs on its images: during {@link #prepare()}, which then fails with
+     * a {@link java.util.concurrent.CancellationException} once the images it created are removed and the archive is
+     * no longer served; after it, the plan is discarded the same way (its {@link LiveRestorePlan#start} then fails
+     * with that exception). Once {@code start} began, the guest depends on the archive: too late, use
+     * {@link LiveRestoreRun#close()} to give the copy up.
+     *
+     * @return false if too late (the plan was started)
+     */
+    public boolean cancel() {
+        boolean cancelled = cancel.cancel();
+        LiveRestorePlan p = plan.get();
+        if (cancelled && p != null) {
+            p.discard();
+        }
+        return cancelled;
     }
 
     private LiveRestorePlan doPrepare() throws IOException {
@@ -120,6 +140,7 @@ public final class LiveRestoreSession {
         boolean started = false;
         boolean ok = false;
         try {
+            cancel.check();
             RestoreSession.refuseExisting(finals);
             Files.createDirectories(dir);
             log.debug("live restore: header read after {} ms", ms(t0));
@@ -140,15 +161,23 @@ public final class LiveRestoreSession {
                 starting.thenAccept(ArchiveExportServer::close);
                 throw e;
             }
+            cancel.check();
             server = awaitServer(starting);
+            cancel.check();
             log.debug("live restore: NBD server listening after {} ms", ms(t0));
             Map<String, Path> images = new LinkedHashMap<>();
             for (int i = 0; i < disks.size(); i++) {
                 images.put(disks.get(i).name(), finals.get(i));
             }
+            LiveRestorePlan p = new LiveRestorePlan(server, images, sock, socketDir == null ? sockDir : null,
+                    rateLimit, listener, executor, t0, cancel);
             ok = true;
-            return new LiveRestorePlan(server, images, sock, socketDir == null ? sockDir : null, rateLimit, listener,
-                    executor, t0);
+            plan.set(p);
+            if (cancel.cancelled()) { // a cancel() that came before the plan was published did not see it
+                p.discard();
+                throw cancel.exception();
+            }
+            return p;
         } finally {
             if (!ok) {
                 // the images did not exist before (refuseExisting): remove whatever our qemu-img runs left

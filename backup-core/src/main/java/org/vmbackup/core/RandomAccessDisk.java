@@ -25,4 +25,13 @@ public interface RandomAccessDisk {
      * @throws IOException when the archive cannot be read there
      */
     BlockStatus blockStatus(long offset, long maxLength) throws IOException;
+
+    /**
+     * Whether {@link #blockStatus} answers from memory, without I/O or waiting (a VMA file's index): a server may
+     * then call it on its network thread instead of handing every block-status request to its read threads, where
+     * it would queue behind the reads. Default false (a directory archive finds holes by reading).
+     */
+    default boolean blockStatusInMemory() {
+        return false;
+    }
 }

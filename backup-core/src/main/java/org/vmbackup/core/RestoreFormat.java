@@ -4,7 +4,7 @@ package org.vmbackup.core;
 public enum RestoreFormat {
     /** A sparse raw file of the exact device size (zero ranges stay holes). */
     RAW("raw"),
-    /** A qcow2 image made by {@code qemu-img convert} reading the archive over NBD. */
+    /** A qcow2 v3 image (64 KiB clusters, holes unallocated), written directly by the restore. */
     QCOW2("qcow2");
 
     private final String extension;

@@ -3,12 +3,10 @@ package org.vmbackup.core;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -25,10 +23,8 @@ import org.vmbackup.core.internal.CancelSignal;
 import org.vmbackup.core.internal.RateLimiter;
 import org.vmbackup.core.internal.RestoreDiskMatch;
 import org.vmbackup.core.internal.RestoreImageFile;
-import org.vmbackup.core.internal.RestoreImageWriter;
 import org.vmbackup.core.internal.RestoreMigrationFeeder;
-import org.vmbackup.core.internal.RestoreNames;
-import org.vmbackup.core.internal.RestoreQemuImg;
+import org.vmbackup.core.internal.RestoreVmDiskWriter;
 import org.vmbackup.core.internal.RestoreVmstateSpool;
 import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.qmp.QmpEvent;
@@ -142,7 +138,8 @@ public final class RestoreVmSession {
             try (RestoreVmstateSpool spool = source.randomAccess() ? null
                     : RestoreVmstateSpool.create(work.resolve("vmstate.bin"))) {
                 RateLimiter limiter = RateLimiter.of(bandwidthLimit);
-                List<RestoredDisk> disks = writeDisks(source, matches, spool, work, limiter);
+                List<RestoredDisk> disks = RestoreVmDiskWriter.write(source, matches, spool, work, limiter, cancel,
+                        qemuImg, bandwidthLimit, this::progress);
                 cancel.check();
                 long sent;
                 try (ReadableByteChannel vmstate = spool != null ? spool.finish() : source.vmstate()) {
@@ -153,7 +150,8 @@ public final class RestoreVmSession {
                     throw cancel.exception(); // the state is loaded, the guest stays paused
                 }
                 if (resume) {
-                    QueryCommands.StatusInfo st = awaitOrCancel(qmp.execute(new QueryCommands.QueryStatus()), "query-status");
+                    QueryCommands.StatusInfo st = awaitOrCancel(qmp.execute(new QueryCommands.QueryStatus()),
+                            "query-status");
                     if (!st.running()) {
                         awaitOrCancel(qmp.execute(new MachineCommands.Cont()), "cont");
                     }
@@ -200,7 +198,8 @@ public final class RestoreVmSession {
             throw new BackupException("the target QEMU is '" + st.status() + "', not waiting for an incoming "
                     + "migration: start it with -incoming defer");
         }
-        List<QueryCommands.BlockInfo> blocks = awaitOrCancel(qmp.execute(new QueryCommands.QueryBlock()), "query-block");
+        List<QueryCommands.BlockInfo> blocks = awaitOrCancel(qmp.execute(new QueryCommands.QueryBlock()),
+                "query-block");
         List<RestoreDiskMatch> matches = RestoreDiskMatch.match(layout.disks(), blocks);
         for (RestoreDiskMatch m : matches) {
             if (!("raw".equals(m.driver()) || "qcow2".equals(m.driver())) || m.file() == null
@@ -210,67 +209,6 @@ public final class RestoreVmSession {
             }
         }
         return matches;
-    }
-
-    /**
-     * One pass over the archive: the disks into their images, the VM state into {@code spool} (if any). The limiter
-     * counts the disk data written; the VM state is counted when it is fed to QEMU, not spooled.
-     */
-    private List<RestoredDisk> writeDisks(ArchiveSource source, List<RestoreDiskMatch> matches,
-            RestoreVmstateSpool spool, Path work, RateLimiter limiter) throws IOException {
-        ArchiveLayout layout = source.layout();
-        RestoreImageFile[] byDisk = new RestoreImageFile[layout.disks().size()];
-        List<RestoreImageFile> files = new ArrayList<>();
-        try {
-            for (RestoreDiskMatch m : matches) {
-                RestoreImageFile f;
-                if ("raw".equals(m.driver())) {
-                    f = RestoreImageFile.overwrite(m.device(), Path.of(m.file()));
-                } else {
-                    Path raw = RestoreNames.imagePath(work, m.device().name(), "raw");
-                    f = RestoreImageFile.create(m.device(), RestoreNames.tempPath(raw), raw);
-                }
-                files.add(f);
-                byDisk[layout.disks().indexOf(m.device())] = f;
-            }
-            ArchiveVisitor toSpool = spool == null ? null : new ArchiveVisitor() {
-                @Override
-                public void data(int disk, long offset, ByteBuffer data) {
-                }
-
-                @Override
-                public void zero(int disk, long offset, long length) {
-                }
-
-                @Override
-                public void vmstate(long offset, ByteBuffer data) throws IOException {
-                    spool.write(offset, data);
-                }
-            };
-            source.read(new RestoreImageWriter(byDisk, limiter, f -> progress(f, false), toSpool, cancel));
-            List<RestoredDisk> out = new ArrayList<>();
-            for (int i = 0; i < files.size(); i++) {
-                RestoreImageFile f = files.get(i);
-                RestoreDiskMatch m = matches.get(i);
-                f.commit();
-                Path image = Path.of(m.file());
-                RestoreFormat format = RestoreFormat.RAW;
-                if (!"raw".equals(m.driver())) {
-                    try {
-                        RestoreQemuImg.convertInto(qemuImg, "raw", f.target().toString(), m.driver(), image,
-                                bandwidthLimit);
-                    } finally {
-                        Files.deleteIfExists(f.target());
-                    }
-                    format = RestoreFormat.QCOW2;
-                }
-                progress(f, true);
-                out.add(new RestoredDisk(f.device().name(), image, format, f.device().size(), f.dataBytes()));
-            }
-            return out;
-        } finally {
-            files.forEach(RestoreImageFile::close);
-        }
     }
 
     private long migrateIncoming(QmpClient qmp, Path socket, ReadableByteChannel vmstate, RateLimiter limiter)

@@ -11,7 +11,7 @@ import java.util.Objects;
  * @param format the image format
  * @param size the device size in bytes (the virtual size of the image)
  * @param dataBytes bytes stored as data in the archive (the rest were zero ranges, left as holes);
- *     -1 when not counted (qcow2 written by qemu-img)
+ *     -1 when not counted (a live restore: QEMU copies the data)
  */
 public record RestoredDisk(String device, Path path, RestoreFormat format, long size, long dataBytes) {
     /** Checks the fields. */

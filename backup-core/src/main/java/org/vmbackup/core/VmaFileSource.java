@@ -100,6 +100,11 @@ final class VmaFileSource implements ArchiveSource {
                 VmaBlockStatus s = idx.blockStatus(dev, offset, maxLength);
                 return new BlockStatus(s.offset(), s.length(), s.zero());
             }
+
+            @Override
+            public boolean blockStatusInMemory() {
+                return true; // the index is built before the disk is handed out
+            }
         };
     }
 

@@ -35,6 +35,42 @@ class ArchiveReadBackendTest {
     private static final Content CONTENT = new Content(List.of("drive-scsi0", "drive-virtio1"),
             List.of(sparseDisk(6 << 20, 21), sparseDisk((2 << 20) + 777, 22)), List.of(), new byte[0]);
 
+    /**
+     * A VMA file's block status comes from its in-memory index: answered at once, on the caller's thread, never
+     * queued on the read threads behind reads (the regression of the qcow2 restore after the ArchiveSource work); a
+     * directory archive's needs I/O and goes to the read threads.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"vma", "dir"})
+    void blockStatusFromMemoryNeverWaitsForTheReadThreads(String kind) throws Exception {
+        Path p = tmp.resolve(kind.equals("dir") ? "archive" : "archive." + kind);
+        write(ArchiveTarget.of(p), CONTENT);
+        java.util.concurrent.atomic.AtomicInteger handed = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.Executor counting = r -> {
+            handed.incrementAndGet();
+            pool.execute(r);
+        };
+        try (ArchiveSource s = ArchiveSource.open(p)) {
+            ArchiveReadBackend b = new ArchiveReadBackend(s.disk(0), counting);
+            long at = 0;
+            int calls = 0;
+            while (at < b.size()) {
+                var f = b.extents(at, b.size() - at);
+                if (kind.equals("vma")) {
+                    assertThat(f).as("answered at once").isDone();
+                }
+                at = f.join().get(0).end();
+                calls++;
+            }
+            assertThat(calls).isGreaterThan(1);
+            if (kind.equals("vma")) {
+                assertThat(handed).as("block status handed to the read threads").hasValue(0);
+            } else {
+                assertThat(handed.get()).isPositive();
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"vma", "dir"})
     void readsAreTheDiskAndExtentsAreContiguousWithHolesReadingZero(String kind) throws Exception {

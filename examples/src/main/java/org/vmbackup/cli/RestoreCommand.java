@@ -182,7 +182,8 @@ final class RestoreCommand implements Callable<Integer> {
         } else {
             b.archive(Path.of(archive));
         }
-        RestoreResult r = join(b.build().start());
+        RestoreSession session = b.build();
+        RestoreResult r = joinCancellingOnExit(session.start(), session::cancel);
         for (RestoredDisk d : r.disks()) {
             err.printf("Restored %s -> %s (%d bytes)%n", d.device(), d.path(), d.size());
         }
@@ -220,7 +221,8 @@ final class RestoreCommand implements Callable<Integer> {
             } else {
                 b.archive(Path.of(archive));
             }
-            RestoreVmResult r = join(b.build().start());
+            RestoreVmSession session = b.build();
+            RestoreVmResult r = joinCancellingOnExit(session.start(), session::cancel);
             for (RestoredDisk d : r.disks()) {
                 err.printf("Restored %s -> %s (%d bytes)%n", d.device(), d.path(), d.size());
             }
@@ -239,6 +241,32 @@ final class RestoreCommand implements Callable<Integer> {
             String m = e.getMessage() == null ? "" : e.getMessage();
             throw new CliFailure(m.startsWith("archive ") ? "cannot read " + m
                     : "cannot read archive " + archive + ": " + FailureMessages.reason(e), e);
+        }
+    }
+
+    /**
+     * {@link #join} with SIGINT/SIGTERM cancelling the session first, so an interrupted restore leaves no temporary
+     * or half-written image behind (and a target QEMU is not resumed).
+     */
+    static <T> T joinCancellingOnExit(CompletableFuture<T> f, java.util.function.BooleanSupplier cancel)
+            throws Exception {
+        Thread hook = new Thread(() -> {
+            cancel.getAsBoolean();
+            try {
+                f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // expected: cancelled
+            }
+        }, "vmabackup-cancel");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            return join(f);
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // the JVM is shutting down already
+            }
         }
     }
 

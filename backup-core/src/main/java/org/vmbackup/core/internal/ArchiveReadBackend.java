@@ -99,19 +99,33 @@ public final class ArchiveReadBackend implements NbdBackend {
                     run.hole())));
         }
         long lookTo = Math.min(size(), Math.max(end, offset + LOOKAHEAD));
+        if (disk.blockStatusInMemory()) {
+            // answered here on the network thread, as the VMA export did from its table before the ArchiveSource
+            // work: a hop to the read threads queues the answer behind up to a few 2 MiB reads, and the client
+            // waits for it before its next read (restore to qcow2 of a 1 GiB .vma: 1.7 s then, 2.3-2.5 s with the hop)
+            try {
+                return CompletableFuture.completedFuture(List.of(remember(offset, end, run(offset, lookTo))));
+            } catch (IOException | RuntimeException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+        }
         return CompletableFuture.supplyAsync(() -> {
             try {
-                NbdExtent found = run(offset, lookTo);
-                if (knownCount.incrementAndGet() > MAX_KNOWN) {
-                    known.clear();
-                    knownCount.set(1);
-                }
-                known.put(found.offset(), found);
-                return List.of(extent(offset, Math.min(found.end(), end) - offset, found.hole()));
+                return List.of(remember(offset, end, run(offset, lookTo)));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
         }, executor);
+    }
+
+    /** Keeps {@code found} for the next requests and returns its part in {@code [offset, end)}. */
+    private NbdExtent remember(long offset, long end, NbdExtent found) {
+        if (knownCount.incrementAndGet() > MAX_KNOWN) {
+            known.clear();
+            knownCount.set(1);
+        }
+        known.put(found.offset(), found);
+        return extent(offset, Math.min(found.end(), end) - offset, found.hole());
     }
 
     /**

@@ -66,7 +66,8 @@ class Qcow2ImageIT {
         assertThat(qemuImg("compare", "-f", "qcow2", "-F", "raw", qcow2.toString(), raw.toString()))
                 .contains("Images are identical");
         assertThat(qemuImg("info", qcow2.toString())).contains("file format: qcow2")
-                .contains("virtual size: ").contains("(" + (size + 511) / 512 * 512 + " bytes)"); // whole sectors, as qemu-img convert rounds
+                // whole sectors, as qemu-img convert rounds
+                .contains("virtual size: ").contains("(" + (size + 511) / 512 * 512 + " bytes)");
 
         BitSet allocated = new BitSet();
         Matcher m = MAP_ENTRY.matcher(qemuImg("map", "--output=json", "-f", "qcow2", qcow2.toString()));
