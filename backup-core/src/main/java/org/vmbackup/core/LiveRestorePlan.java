@@ -16,6 +16,7 @@ import org.vmbackup.core.internal.CancelSignal;
 import org.vmbackup.core.internal.RateLimiter;
 import org.vmbackup.core.internal.RestoreDiskMatch;
 import org.vmbackup.core.internal.RestoreMigrationFeeder;
+import org.vmbackup.core.internal.RestoredGuestThaw;
 import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.qmp.QmpClientOptions;
 import org.vmbackup.qmp.QmpEvent;
@@ -162,6 +163,7 @@ public final class LiveRestorePlan {
                         + "), not the prepared image " + want);
             }
         }
+        boolean loaded = false;
         if ("inmigrate".equals(st.status())) {
             if (!hasVmstate()) {
                 throw new BackupException("QEMU waits for an incoming migration but the archive has no VM state: "
@@ -169,6 +171,7 @@ public final class LiveRestorePlan {
             }
             awaitIndex();
             loadVmstate(qmp);
+            loaded = true;
             st = RestoreVmSession.await(qmp.execute(new QueryCommands.QueryStatus()), "query-status");
             log.debug("live restore: query-status '{}' after {} ms", st.status(), LiveRestoreSession.ms(t0));
         } else if (hasVmstate()) {
@@ -194,6 +197,9 @@ public final class LiveRestorePlan {
         } catch (RuntimeException e) {
             jobs.close();
             throw e;
+        }
+        if (loaded && RestoredGuestThaw.savedFrozen(server.source())) {
+            RestoredGuestThaw.thaw(qmp); // the archive holds a guest frozen for its backup
         }
         return new LiveRestoreRun(qmp, ownsClient, server, socket, ownedSocketDir, matches, images, jobs, listener, executor,
                 t0, toRunning);

@@ -26,6 +26,7 @@ import org.vmbackup.core.internal.RestoreImageFile;
 import org.vmbackup.core.internal.RestoreMigrationFeeder;
 import org.vmbackup.core.internal.RestoreVmDiskWriter;
 import org.vmbackup.core.internal.RestoreVmstateSpool;
+import org.vmbackup.core.internal.RestoredGuestThaw;
 import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.qmp.QmpEvent;
 import org.vmbackup.qmp.QmpEventSubscription;
@@ -156,6 +157,9 @@ public final class RestoreVmSession {
                         awaitOrCancel(qmp.execute(new MachineCommands.Cont()), "cont");
                     }
                     running = true;
+                    if (RestoredGuestThaw.savedFrozen(source)) {
+                        RestoredGuestThaw.thaw(qmp); // the archive holds a guest frozen for its backup
+                    }
                 }
                 Duration took = Duration.ofNanos(System.nanoTime() - t0);
                 log.info("restored VM: {} disk(s), {} bytes of VM state, {} ms", disks.size(), sent, took.toMillis());

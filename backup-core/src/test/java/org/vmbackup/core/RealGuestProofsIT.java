@@ -212,13 +212,11 @@ class RealGuestProofsIT {
      * A quiesced backup with the VM state captures the RAM of a guest whose file systems are frozen (the freeze
      * spans the instant): restored as is, the guest resumes frozen, its writes blocked until someone thaws it
      * (seen on QEMU 7.2: guest-fsfreeze-status FROZEN, no record for 30 ticks, the next append took 3.6 s, after a
-     * thaw the writer went on). Proxmox skips the freeze when it saves a VM state. Disabled until the library
-     * thaws the restored guest (or does not freeze for a backup with RAM): the backup and restore sessions are
-     * being changed on other branches.
+     * thaw the writer went on). The archive's vm.json says the guest was saved frozen, and the restore thaws it
+     * through its agent once it runs (RestoredGuestThaw): the writer goes on and the agent says thawed.
      */
     @Test
     @Order(4)
-    @org.junit.jupiter.api.Disabled("library bug: a full-state restore of an fs-freeze backup resumes a frozen guest")
     void aFullStateRestoreOfAQuiescedBackupResumesAGuestThatWrites() throws Exception {
         assertThat(frozenArchive).as("made by the first test").isNotNull();
         try (RestoredGuest target = RestoredGuest.onBlankRaw(guest, Files.size(vm.dataDisk()))) {
