@@ -25,7 +25,7 @@ import org.vmbackup.qmp.QmpClient;
  * BackupResult r = BackupSession.builder()
  *         .qmpSocket(Path.of("/run/vm1/qmp.sock"))
  *         .target(Path.of("/backup/vm1.vma.zst"))
- *         .progressListener(p -> System.out.println(p.doneBytes() + "/" + p.totalBytes()))
+ *         .progress(p -> System.out.println(p.doneBytes() + "/" + p.totalBytes()))
  *         .build().start().join();
  * }</pre>
  *
@@ -222,7 +222,7 @@ public final class BackupSession {
         }
 
         /** Receives progress (default: none). */
-        public Builder progressListener(BackupProgressListener listener) {
+        public Builder progress(BackupProgressListener listener) {
             this.listener = Objects.requireNonNull(listener, "listener");
             return this;
         }

@@ -9,13 +9,13 @@ import java.util.Objects;
  *
  * @param disks the local images (qcow2, no backing file any more)
  * @param timeToRunning from {@link LiveRestoreSession#prepare()} to the guest running
- * @param total from {@link LiveRestoreSession#prepare()} to the last byte copied and the archive released
+ * @param duration from {@link LiveRestoreSession#prepare()} to the last byte copied and the archive released
  */
-public record LiveRestoreResult(List<RestoredDisk> disks, Duration timeToRunning, Duration total) {
+public record LiveRestoreResult(List<RestoredDisk> disks, Duration timeToRunning, Duration duration) {
     /** Copies the list. */
     public LiveRestoreResult {
         disks = List.copyOf(disks);
         Objects.requireNonNull(timeToRunning, "timeToRunning");
-        Objects.requireNonNull(total, "total");
+        Objects.requireNonNull(duration, "duration");
     }
 }

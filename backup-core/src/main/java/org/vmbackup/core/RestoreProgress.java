@@ -5,17 +5,17 @@ import java.util.Objects;
 /**
  * How far the restore of one disk is.
  *
- * @param device the archive device name, e.g. {@code drive-scsi0}
- * @param doneBytes device bytes already restored (data and zero ranges)
- * @param totalBytes the device size
+ * @param name the disk's name in the archive, e.g. {@code drive-scsi0}
+ * @param doneBytes disk bytes already restored (data and zero ranges)
+ * @param totalBytes the disk size
  * @param finished whether the disk is complete
  */
-public record RestoreProgress(String device, long doneBytes, long totalBytes, boolean finished) {
+public record RestoreProgress(String name, long doneBytes, long totalBytes, boolean finished) {
     /** Checks the counters. */
     public RestoreProgress {
-        Objects.requireNonNull(device, "device");
+        Objects.requireNonNull(name, "name");
         if (doneBytes < 0 || totalBytes < 0) {
-            throw new IllegalArgumentException("negative progress for device " + device);
+            throw new IllegalArgumentException("negative progress for disk " + name);
         }
     }
 

@@ -36,7 +36,7 @@ import org.vmbackup.core.internal.RestoreNames;
  * {@linkplain Builder#bandwidthLimit bandwidth limit} holds every copy of the restore to one total rate.
  *
  * <pre>{@code
- * RestoreResult r = RestoreSession.builder().archive(Path.of("vm.vma.zst")).targetDirectory(dir)
+ * RestoreResult r = RestoreSession.builder().archive(Path.of("vm.vma.zst")).imageDirectory(dir)
  *         .progress(p -> log(p)).build().start().join();
  * }</pre>
  */
@@ -280,7 +280,7 @@ public final class RestoreSession {
         }
 
         /** The directory to write the images into (created if missing; existing images are never overwritten). */
-        public Builder targetDirectory(Path dir) {
+        public Builder imageDirectory(Path dir) {
             this.targetDir = Objects.requireNonNull(dir, "dir");
             return this;
         }
@@ -291,8 +291,8 @@ public final class RestoreSession {
             return this;
         }
 
-        /** Only these devices (default: every disk of the archive). */
-        public Builder devices(Set<String> names) {
+        /** Only the disks of these names in the archive (default: every disk). */
+        public Builder disks(Set<String> names) {
             this.devices = Set.copyOf(names);
             return this;
         }

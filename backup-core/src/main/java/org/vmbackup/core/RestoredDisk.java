@@ -6,17 +6,17 @@ import java.util.Objects;
 /**
  * One disk written by a restore.
  *
- * @param device the archive device name
+ * @param name the disk's name in the archive (e.g. {@code drive-scsi0})
  * @param path the image file, under its final name
  * @param format the image format
- * @param size the device size in bytes (the virtual size of the image)
+ * @param size the disk size in bytes (the virtual size of the image)
  * @param dataBytes bytes stored as data in the archive (the rest were zero ranges, left as holes);
  *     -1 when not counted (a live restore: QEMU copies the data)
  */
-public record RestoredDisk(String device, Path path, RestoreFormat format, long size, long dataBytes) {
+public record RestoredDisk(String name, Path path, RestoreFormat format, long size, long dataBytes) {
     /** Checks the fields. */
     public RestoredDisk {
-        Objects.requireNonNull(device, "device");
+        Objects.requireNonNull(name, "name");
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(format, "format");
     }

@@ -36,7 +36,7 @@ class BackupFaultsIT {
     private static CompletableFuture<BackupResult> runWithFault(TestVm vm, GatedTarget target,
             BackupSession.Builder extra, Runnable fault) {
         AtomicBoolean fired = new AtomicBoolean();
-        return extra.qmpSocket(vm.qmpSocket()).target(target).progressListener(p -> {
+        return extra.qmpSocket(vm.qmpSocket()).target(target).progress(p -> {
             if (p.phase() == BackupPhase.COPYING && fired.compareAndSet(false, true)) {
                 CompletableFuture.runAsync(fault);
             }

@@ -69,7 +69,7 @@ class BackupSessionBuilderTest {
         try {
             BackupSession s = BackupSession.builder().qmpSocket(tmp.resolve("none.sock"))
                     .commandTimeout(Duration.ofSeconds(2)).target(tmp.resolve("a.vma"))
-                    .progressListener(p -> threads.add(Thread.currentThread().getName()))
+                    .progress(p -> threads.add(Thread.currentThread().getName()))
                     .executor(r -> pool.execute(() -> {
                         threads.add(Thread.currentThread().getName());
                         r.run();

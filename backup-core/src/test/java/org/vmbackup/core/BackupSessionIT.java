@@ -33,7 +33,7 @@ class BackupSessionIT {
             CompletableFuture<Void> writes = new CompletableFuture<>();
             List<BackupPhase> phases = new ArrayList<>();
             BackupSession session = BackupSession.builder().qmpSocket(vm.qmpSocket()).target(gated)
-                    .progressListener(p -> {
+                    .progress(p -> {
                         if (phases.isEmpty() || phases.get(phases.size() - 1) != p.phase()) {
                             phases.add(p.phase());
                         }

@@ -58,13 +58,13 @@ class BandwidthLimitIT {
             long floorMs = data * 1000 / backupRate - SLACK_MS;
             DiskCopyClock freeClock = new DiskCopyClock();
             BackupSession.builder().qmpSocket(vm.qmpSocket()).target(tmp.resolve("free.vma"))
-                    .progressInterval(Duration.ofMillis(50)).progressListener(freeClock).build().start()
+                    .progressInterval(Duration.ofMillis(50)).progress(freeClock).build().start()
                     .get(90, TimeUnit.SECONDS);
 
             Path archive = tmp.resolve("vm.vma");
             DiskCopyClock clock = new DiskCopyClock();
             BackupResult r = BackupSession.builder().qmpSocket(vm.qmpSocket()).target(archive)
-                    .progressInterval(Duration.ofMillis(50)).progressListener(clock)
+                    .progressInterval(Duration.ofMillis(50)).progress(clock)
                     .bandwidthLimit(backupRate).build().start().get(90, TimeUnit.SECONDS);
             log.info("disk copy of {} data bytes: unlimited {} ms, at {} B/s {} ms (floor {} ms); guest pause {} ms",
                     data, freeClock.millis(), backupRate, clock.millis(), floorMs, r.guestPause().toMillis());
@@ -80,11 +80,11 @@ class BandwidthLimitIT {
                     .as("RAM pattern page in the (unlimited) VM state").isNotNegative();
             vm.assertClean();
 
-            RestoreResult fast = RestoreSession.builder().archive(archive).targetDirectory(tmp.resolve("fast"))
+            RestoreResult fast = RestoreSession.builder().archive(archive).imageDirectory(tmp.resolve("fast"))
                     .build().start().get(60, TimeUnit.SECONDS);
             long restoreRate = 8L * MIB;
             long restoreFloorMs = data * 1000 / restoreRate - SLACK_MS;
-            RestoreResult slow = RestoreSession.builder().archive(archive).targetDirectory(tmp.resolve("slow"))
+            RestoreResult slow = RestoreSession.builder().archive(archive).imageDirectory(tmp.resolve("slow"))
                     .bandwidthLimit(restoreRate).build().start().get(60, TimeUnit.SECONDS);
             log.info("restore of {} data bytes: unlimited {} ms, at {} B/s {} ms (floor {} ms)", data,
                     fast.duration().toMillis(), restoreRate, slow.duration().toMillis(), restoreFloorMs);
@@ -101,7 +101,7 @@ class BandwidthLimitIT {
             // the qemu-img of the QEMU under test (VMBACKUP_QEMU_PREFIX) reads the images back
             Path qemuImg = QemuInstall.current().prefix().map(p -> p.resolve("usr/bin/qemu-img"))
                     .orElse(Path.of("qemu-img"));
-            RestoreResult qcow = RestoreSession.builder().archive(archive).targetDirectory(tmp.resolve("qcow2"))
+            RestoreResult qcow = RestoreSession.builder().archive(archive).imageDirectory(tmp.resolve("qcow2"))
                     .format(RestoreFormat.QCOW2).bandwidthLimit(restoreRate).build().start()
                     .get(60, TimeUnit.SECONDS);
             log.info("qcow2 restore at {} B/s: {} ms (floor {} ms)", restoreRate, qcow.duration().toMillis(),
@@ -129,7 +129,7 @@ class BandwidthLimitIT {
             Path archive = tmp.resolve("disks.vma");
             DiskCopyClock clock = new DiskCopyClock();
             BackupResult r = BackupSession.builder().qmpSocket(vm.qmpSocket()).target(archive).includeVmstate(false)
-                    .progressInterval(Duration.ofMillis(50)).progressListener(clock)
+                    .progressInterval(Duration.ofMillis(50)).progress(clock)
                     .bandwidthLimit(backupRate).build().start().get(90, TimeUnit.SECONDS);
             log.info("disk-only copy of {} data bytes at {} B/s: {} ms (floor {} ms)", data, backupRate,
                     clock.millis(), floorMs);

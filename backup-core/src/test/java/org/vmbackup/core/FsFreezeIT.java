@@ -191,7 +191,7 @@ class FsFreezeIT {
             Consumer<AtomicReference<BackupSession>> act) {
         AtomicReference<BackupSession> session = new AtomicReference<>();
         AtomicBoolean fired = new AtomicBoolean();
-        session.set(b.target(tmp.resolve(archive)).progressListener(p -> {
+        session.set(b.target(tmp.resolve(archive)).progress(p -> {
             if (p.phase() == BackupPhase.CRITICAL_SECTION && fired.compareAndSet(false, true)) {
                 act.accept(session);
             }

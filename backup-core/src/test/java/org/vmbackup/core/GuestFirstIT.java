@@ -70,7 +70,7 @@ class GuestFirstIT {
         AtomicReference<Exception> throttleFailure = new AtomicReference<>();
         AtomicBoolean fired = new AtomicBoolean();
         CompletableFuture<BackupResult> f = BackupSession.builder().qmpSocket(vm.qmpSocket()).includeVmstate(vmstate)
-                .cbwTimeout(CBW_TIMEOUT).target(target).progressListener(p -> {
+                .cbwTimeout(CBW_TIMEOUT).target(target).progress(p -> {
                     if (p.phase() == BackupPhase.COPYING && fired.compareAndSet(false, true)) {
                         try {
                             throttle(vm); // the session lifted its own throttle just before COPYING

@@ -83,7 +83,7 @@ class HostileDiskNameTest {
         Path out = tmp.resolve("out");
         List<CompletableFuture<?>> attempts = new ArrayList<>();
         for (RestoreFormat f : RestoreFormat.values()) {
-            RestoreSession.Builder b = RestoreSession.builder().targetDirectory(out).format(f);
+            RestoreSession.Builder b = RestoreSession.builder().imageDirectory(out).format(f);
             attempts.add((stream ? b.archive(Files.newInputStream(archive)) : b.archive(archive)).build().start());
         }
         RestoreVmSession.Builder vm = RestoreVmSession.builder().qmpSocket(tmp.resolve("no-qemu.sock"))

@@ -61,7 +61,7 @@ class LiveRestoreSessionIT {
                 run.setRateLimit(0).get(30, TimeUnit.SECONDS);
                 LiveRestoreResult done = run.completion().get(120, TimeUnit.SECONDS);
                 log.info("live restore: running after {} ms, copy done after {} ms", done.timeToRunning().toMillis(),
-                        done.total().toMillis());
+                        done.duration().toMillis());
                 assertThat(qmp.execute("{\"execute\":\"query-status\"}")).contains("\"running\"");
                 assertThat(qmp.execute("{\"execute\":\"query-named-block-nodes\"}")).doesNotContain("\"nbd\"");
                 assertRead(target, qmp, "hd0", "0x5a", (3 << 20) + 32768, 32768);
@@ -85,8 +85,8 @@ class LiveRestoreSessionIT {
                 }
             }
         }
-        assertThat(progress).anyMatch(p -> p.device().equals("drive-hd0") && p.finished())
-                .anyMatch(p -> p.device().equals("drive-hd1") && p.finished());
+        assertThat(progress).anyMatch(p -> p.name().equals("drive-hd0") && p.finished())
+                .anyMatch(p -> p.name().equals("drive-hd1") && p.finished());
     }
 
     @Test

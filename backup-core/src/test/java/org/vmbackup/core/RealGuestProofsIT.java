@@ -200,7 +200,7 @@ class RealGuestProofsIT {
 
             run.setRateLimit(0).get(30, TimeUnit.SECONDS);
             LiveRestoreResult done = run.completion().get(3, TimeUnit.MINUTES);
-            log.info("live restore: copy done after {} ms", done.total().toMillis());
+            log.info("live restore: copy done after {} ms", done.duration().toMillis());
             long record = target.console().lastRecord().orElseThrow();
             target.console().awaitRecord(record + 2, WAIT);
         } finally {
@@ -236,7 +236,7 @@ class RealGuestProofsIT {
         AtomicLong tickBefore = new AtomicLong(-1);
         AtomicLong recordBefore = new AtomicLong(-1);
         AtomicLong tickAfter = new AtomicLong(-1);
-        BackupResult r = BackupSession.builder().qmp(qmp).fsFreeze(freeze).target(archive).progressListener(p -> {
+        BackupResult r = BackupSession.builder().qmp(qmp).fsFreeze(freeze).target(archive).progress(p -> {
             if (p.phase() == BackupPhase.CRITICAL_SECTION && tickBefore.get() < 0) {
                 recordBefore.set(vm.console().lastRecord().orElseThrow());
                 tickBefore.set(vm.console().lastTick().orElseThrow());
@@ -257,10 +257,10 @@ class RealGuestProofsIT {
 
     /** Restores only the disks of {@code archive} (RestoreSession) as raw images; returns the data disk's. */
     private static Path restoreDataDisk(Path archive, Path dir) throws Exception {
-        RestoreResult r = RestoreSession.builder().archive(archive).targetDirectory(dir).format(RestoreFormat.RAW)
+        RestoreResult r = RestoreSession.builder().archive(archive).imageDirectory(dir).format(RestoreFormat.RAW)
                 .build().start().get(2, TimeUnit.MINUTES);
         assertThat(r.disks()).hasSize(1);
-        assertThat(r.disks().get(0).device()).isEqualTo("drive-" + GuestVm.DATA_NODE);
+        assertThat(r.disks().get(0).name()).isEqualTo("drive-" + GuestVm.DATA_NODE);
         return r.disks().get(0).path();
     }
 

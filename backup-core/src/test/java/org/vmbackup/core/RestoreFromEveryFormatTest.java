@@ -32,8 +32,8 @@ class RestoreFromEveryFormatTest {
     @ValueSource(strings = {"vma", "vma.zst", "dir"})
     void rawImagesAreBitExactAndNothingTemporaryIsLeft(String kind) throws Exception {
         Path out = tmp.resolve("out");
-        RestoreResult r = RestoreSession.builder().archive(archive(kind)).targetDirectory(out).build().start().join();
-        assertThat(r.disks()).extracting(RestoredDisk::device).containsExactly("drive-scsi0", "drive-virtio1");
+        RestoreResult r = RestoreSession.builder().archive(archive(kind)).imageDirectory(out).build().start().join();
+        assertThat(r.disks()).extracting(RestoredDisk::name).containsExactly("drive-scsi0", "drive-virtio1");
         for (int i = 0; i < 2; i++) {
             assertThat(r.disks().get(i).path()).isEqualTo(out.resolve(CONTENT.names().get(i) + ".raw"));
             assertThat(Files.readAllBytes(r.disks().get(i).path())).as(kind + " disk " + i)
@@ -50,7 +50,7 @@ class RestoreFromEveryFormatTest {
     @ValueSource(strings = {"vma", "vma.zst", "dir"})
     void qcow2ImagesHoldTheSameBytes(String kind) throws Exception {
         Path out = tmp.resolve("out");
-        RestoreResult r = RestoreSession.builder().archive(archive(kind)).targetDirectory(out)
+        RestoreResult r = RestoreSession.builder().archive(archive(kind)).imageDirectory(out)
                 .format(RestoreFormat.QCOW2).build().start().join();
         for (int i = 0; i < 2; i++) {
             Path raw = tmp.resolve("expected-" + i + ".raw");

@@ -78,12 +78,12 @@ abstract class RestorePathsFixture {
     @Test
     void disksRestoreBitExactToRawAndToQcow2() throws Exception {
         Path raw = tmp.resolve("raw");
-        RestoreResult r = RestoreSession.builder().archive(open()).targetDirectory(raw).build().start().join();
-        assertThat(r.disks()).extracting(RestoredDisk::device).containsExactly("drive-hd0", "drive-hd1");
+        RestoreResult r = RestoreSession.builder().archive(open()).imageDirectory(raw).build().start().join();
+        assertThat(r.disks()).extracting(RestoredDisk::name).containsExactly("drive-hd0", "drive-hd1");
         assertThat(Files.readAllBytes(raw.resolve("drive-hd0.raw"))).isEqualTo(src.d0);
         assertThat(Files.readAllBytes(raw.resolve("drive-hd1.raw"))).isEqualTo(src.d1);
         Path qcow2 = tmp.resolve("qcow2");
-        RestoreResult q = RestoreSession.builder().archive(open()).targetDirectory(qcow2).format(RestoreFormat.QCOW2)
+        RestoreResult q = RestoreSession.builder().archive(open()).imageDirectory(qcow2).format(RestoreFormat.QCOW2)
                 .build().start().join();
         for (int i = 0; i < 2; i++) {
             Path image = q.disks().get(i).path();

@@ -51,7 +51,7 @@ class RestoreSessionCancelTest {
     @MethodSource("kinds")
     void cancelBeforeStartRunsNothing(String kind, RestoreFormat format) throws Exception {
         Path out = tmp.resolve("out");
-        RestoreSession s = RestoreSession.builder().archive(archive(kind)).targetDirectory(out).format(format).build();
+        RestoreSession s = RestoreSession.builder().archive(archive(kind)).imageDirectory(out).format(format).build();
         assertThat(s.cancel()).isTrue();
         assertCancelled(s.start(), out);
         assertThat(out).doesNotExist();
@@ -65,7 +65,7 @@ class RestoreSessionCancelTest {
         Random r = new Random(kind.hashCode() * 31L + format.ordinal());
         Path out = tmp.resolve("out");
         // 4 MiB/s over ~9 MiB of data: the copy takes about two seconds; cancel somewhere in its first half
-        RestoreSession s = RestoreSession.builder().archive(archive).targetDirectory(out).format(format)
+        RestoreSession s = RestoreSession.builder().archive(archive).imageDirectory(out).format(format)
                 .bandwidthLimit(4 * MIB).build();
         CompletableFuture<RestoreResult> f = s.start();
         Thread.sleep(100 + r.nextInt(800));
@@ -79,14 +79,14 @@ class RestoreSessionCancelTest {
     void cancelAtRandomMomentsIsAllOrNothing(String kind, RestoreFormat format) throws Exception {
         Path archive = archive(kind);
         long t0 = System.nanoTime();
-        RestoreSession.builder().archive(archive).targetDirectory(tmp.resolve("whole")).format(format).build()
+        RestoreSession.builder().archive(archive).imageDirectory(tmp.resolve("whole")).format(format).build()
                 .start().get(1, TimeUnit.MINUTES);
         long wholeNanos = System.nanoTime() - t0;
         Random r = new Random(kind.hashCode() * 17L + format.ordinal());
         int cancelled = 0;
         for (int i = 0; i < 8; i++) {
             Path out = tmp.resolve("out" + i);
-            RestoreSession s = RestoreSession.builder().archive(archive).targetDirectory(out).format(format).build();
+            RestoreSession s = RestoreSession.builder().archive(archive).imageDirectory(out).format(format).build();
             CompletableFuture<RestoreResult> f = s.start();
             // up to 20 % past the measured run: some cancels come too late, some during the finish
             TimeUnit.NANOSECONDS.sleep((long) (r.nextDouble() * 1.2 * wholeNanos));

@@ -37,10 +37,10 @@ class RestoreSessionTest {
         Path out = tmp.resolve("out");
         List<RestoreProgress> progress = Collections.synchronizedList(new ArrayList<>());
         RestoreResult r = RestoreSession.builder().archive(RestoreVectors.dir().resolve(archive))
-                .targetDirectory(out).progress(progress::add).build().start().join();
+                .imageDirectory(out).progress(progress::add).build().start().join();
         assertDisks(archive, r);
         for (RestoreVectors.Device d : RestoreVectors.expected().get(archive)) {
-            assertThat(progress).filteredOn(p -> p.device().equals(d.name()) && p.finished()).hasSize(1);
+            assertThat(progress).filteredOn(p -> p.name().equals(d.name()) && p.finished()).hasSize(1);
         }
         try (Stream<Path> s = Files.list(out)) {
             assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".part"));
@@ -58,7 +58,7 @@ class RestoreSessionTest {
             }
             Path out = tmp.resolve("out-" + c);
             RestoreResult r = RestoreSession.builder().archive(new ByteArrayInputStream(bos.toByteArray()))
-                    .targetDirectory(out).build().start().join();
+                    .imageDirectory(out).build().start().join();
             assertDisks(archive, r);
             assertThat(r.archiveBytes()).isEqualTo(plain.length);
         }
@@ -67,7 +67,7 @@ class RestoreSessionTest {
     @Test
     void zeroDiskIsExactSizeWithNoDataWritten() throws Exception {
         RestoreResult r = RestoreSession.builder().archive(RestoreVectors.dir().resolve("zero-disk.vma"))
-                .targetDirectory(tmp.resolve("z")).build().start().join();
+                .imageDirectory(tmp.resolve("z")).build().start().join();
         Path img = r.disks().get(0).path();
         assertThat(Files.size(img)).isEqualTo(4194304);
         assertThat(r.disks().get(0).dataBytes()).isZero();
@@ -78,7 +78,7 @@ class RestoreSessionTest {
         byte[] a = Files.readAllBytes(RestoreVectors.dir().resolve("two-disks.vma"));
         byte[] cut = java.util.Arrays.copyOf(a, a.length - 70000);
         Path out = tmp.resolve("bad");
-        assertThatThrownBy(() -> RestoreSession.builder().archive(new ByteArrayInputStream(cut)).targetDirectory(out)
+        assertThatThrownBy(() -> RestoreSession.builder().archive(new ByteArrayInputStream(cut)).imageDirectory(out)
                 .build().start().join())
                 .isInstanceOf(CompletionException.class)
                 .cause().isInstanceOf(java.io.UncheckedIOException.class).hasMessageContaining("the archive stream")
@@ -93,7 +93,7 @@ class RestoreSessionTest {
         Path out = Files.createDirectories(tmp.resolve("exists"));
         Files.writeString(out.resolve("drive-virtio1.raw"), "keep me");
         assertThatThrownBy(() -> RestoreSession.builder().archive(RestoreVectors.dir().resolve("two-disks.vma"))
-                .targetDirectory(out).build().start().join())
+                .imageDirectory(out).build().start().join())
                 .cause().isInstanceOf(BackupException.class).hasMessageContaining("drive-virtio1.raw");
         assertThat(Files.readString(out.resolve("drive-virtio1.raw"))).isEqualTo("keep me");
         try (Stream<Path> s = Files.list(out)) {
@@ -104,22 +104,22 @@ class RestoreSessionTest {
     @Test
     void restoresOnlyTheChosenDevices() throws Exception {
         RestoreResult r = RestoreSession.builder().archive(RestoreVectors.dir().resolve("two-disks.vma"))
-                .targetDirectory(tmp.resolve("one")).devices(Set.of("drive-efidisk0")).build().start().join();
-        assertThat(r.disks()).extracting(RestoredDisk::device).containsExactly("drive-efidisk0");
+                .imageDirectory(tmp.resolve("one")).disks(Set.of("drive-efidisk0")).build().start().join();
+        assertThat(r.disks()).extracting(RestoredDisk::name).containsExactly("drive-efidisk0");
         assertThatThrownBy(() -> RestoreSession.builder().archive(RestoreVectors.dir().resolve("two-disks.vma"))
-                .targetDirectory(tmp.resolve("none")).devices(Set.of("nope")).build().start().join())
+                .imageDirectory(tmp.resolve("none")).disks(Set.of("nope")).build().start().join())
                 .cause().isInstanceOf(BackupException.class).hasMessageContaining("nope");
     }
 
     private static void assertDisks(String archive, RestoreResult r) throws Exception {
         List<RestoreVectors.Device> expected = RestoreVectors.expected().get(archive);
-        assertThat(r.disks()).extracting(RestoredDisk::device)
+        assertThat(r.disks()).extracting(RestoredDisk::name)
                 .containsExactlyElementsOf(expected.stream().map(RestoreVectors.Device::name).toList());
         for (int i = 0; i < expected.size(); i++) {
             RestoredDisk d = r.disks().get(i);
             assertThat(d.path().getFileName().toString()).isEqualTo(expected.get(i).name() + ".raw");
             assertThat(Files.size(d.path())).isEqualTo(expected.get(i).size());
-            assertThat(RestoreVectors.sha256(d.path())).as(archive + " " + d.device()).isEqualTo(expected.get(i).sha256());
+            assertThat(RestoreVectors.sha256(d.path())).as(archive + " " + d.name()).isEqualTo(expected.get(i).sha256());
         }
     }
 }

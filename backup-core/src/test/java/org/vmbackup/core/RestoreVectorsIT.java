@@ -29,7 +29,7 @@ class RestoreVectorsIT {
     void exportOfEveryDeviceComparesEqualAndCopiesIdentically(String archive) throws Exception {
         Path expectedDir = tmp.resolve("expected");
         RestoreResult raw = RestoreSession.builder().archive(RestoreVectors.dir().resolve(archive))
-                .targetDirectory(expectedDir).build().start().join();
+                .imageDirectory(expectedDir).build().start().join();
         Path sock = tmp.resolve("nbd.sock");
         ArchiveExportServer server = ArchiveExportServer.builder(RestoreVectors.dir().resolve(archive)).unixSocket(sock)
                 .start().join();
@@ -88,21 +88,21 @@ class RestoreVectorsIT {
     @MethodSource("vectors")
     void qcow2RestoreFromFileAndFromStreamComparesEqual(String archive) throws Exception {
         Path expectedDir = tmp.resolve("expected");
-        RestoreSession.builder().archive(RestoreVectors.dir().resolve(archive)).targetDirectory(expectedDir).build()
+        RestoreSession.builder().archive(RestoreVectors.dir().resolve(archive)).imageDirectory(expectedDir).build()
                 .start().join();
         RestoreResult fromFile = RestoreSession.builder().archive(RestoreVectors.dir().resolve(archive))
-                .targetDirectory(tmp.resolve("q1")).format(RestoreFormat.QCOW2).build().start().join();
+                .imageDirectory(tmp.resolve("q1")).format(RestoreFormat.QCOW2).build().start().join();
         RestoreResult fromStream = RestoreSession.builder()
                 .archive(Files.newInputStream(RestoreVectors.dir().resolve(archive)))
-                .targetDirectory(tmp.resolve("q2")).format(RestoreFormat.QCOW2).build().start().join();
+                .imageDirectory(tmp.resolve("q2")).format(RestoreFormat.QCOW2).build().start().join();
         for (RestoreResult r : List.of(fromFile, fromStream)) {
             assertThat(r.disks()).hasSize(RestoreVectors.expected().get(archive).size());
             for (RestoredDisk d : r.disks()) {
-                assertThat(d.path().getFileName().toString()).isEqualTo(d.device() + ".qcow2");
+                assertThat(d.path().getFileName().toString()).isEqualTo(d.name() + ".qcow2");
                 String info = RestoreTools.run(RequiredTool.QEMU_IMG.path().toString(), "info", d.path().toString());
                 assertThat(info).contains("file format: qcow2");
                 String cmp = RestoreTools.run(RequiredTool.QEMU_IMG.path().toString(), "compare", "-f", "qcow2",
-                        "-F", "raw", d.path().toString(), expectedDir.resolve(d.device() + ".raw").toString());
+                        "-F", "raw", d.path().toString(), expectedDir.resolve(d.name() + ".raw").toString());
                 assertThat(cmp).contains("Images are identical");
             }
         }
@@ -114,7 +114,7 @@ class RestoreVectorsIT {
     @Test
     void rawRestoreIsSparse() throws Exception {
         RestoreResult r = RestoreSession.builder().archive(RestoreVectors.dir().resolve("zero-disk.vma"))
-                .targetDirectory(tmp.resolve("z")).build().start().join();
+                .imageDirectory(tmp.resolve("z")).build().start().join();
         String du = RestoreTools.run("du", "-B1", r.disks().get(0).path().toString());
         assertThat(Long.parseLong(du.split("\\s+")[0])).isLessThan(64 * 1024);
     }

@@ -89,7 +89,7 @@ class StoreBackupIT {
                 CountDownLatch third = new CountDownLatch(1);
                 CompletableFuture<BackupResult> running = BackupSession.builder().qmpSocket(vm.qmpSocket())
                         .target(target).bandwidthLimit(2 << 20).progressInterval(Duration.ofMillis(100))
-                        .progressListener(p -> {
+                        .progress(p -> {
                             if (p.doneBytes() >= DISK / 3) {
                                 third.countDown();
                             }

@@ -197,7 +197,7 @@ final class BackupCommand implements Callable<Integer> {
         disks.forEach(b::disk);
         blobs.forEach(b::config);
         BackupReporter reporter = new BackupReporter(out, !noVmstate);
-        BackupSession session = b.progressListener(reporter).build();
+        BackupSession session = b.progress(reporter).build();
         CompletableFuture<BackupResult> result = session.start();
         Thread hook = new Thread(() -> {
             // SIGINT/SIGTERM: cancel cleanly (guest resumed, QEMU cleaned up, no archive) before the JVM exits

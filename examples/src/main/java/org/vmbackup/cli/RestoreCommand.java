@@ -173,8 +173,8 @@ final class RestoreCommand implements Callable<Integer> {
 
     private int toDirectory(PrintWriter err, RestoreProgressPrinter printer, RestoreFormat f) throws Exception {
         InputPaths.directoryOrCreatable("target directory", target.dir);
-        RestoreSession.Builder b = RestoreSession.builder().targetDirectory(target.dir).format(f)
-                .devices(new LinkedHashSet<>(disks)).progress(printer).bandwidthLimit(bwlimit);
+        RestoreSession.Builder b = RestoreSession.builder().imageDirectory(target.dir).format(f)
+                .disks(new LinkedHashSet<>(disks)).progress(printer).bandwidthLimit(bwlimit);
         if (snapshotSource != null) {
             b.archive(snapshotSource.open());
         } else if ("-".equals(archive)) {
@@ -185,7 +185,7 @@ final class RestoreCommand implements Callable<Integer> {
         RestoreSession session = b.build();
         RestoreResult r = joinCancellingOnExit(session.start(), session::cancel);
         for (RestoredDisk d : r.disks()) {
-            err.printf("Restored %s -> %s (%d bytes)%n", d.device(), d.path(), d.size());
+            err.printf("Restored %s -> %s (%d bytes)%n", d.name(), d.path(), d.size());
         }
         double secs = Math.max(1e-9, r.duration().toNanos() / 1e9);
         err.printf("Restore complete: %d disk(s), %.1f MiB in %.2f s (%.1f MB/s)%n", r.disks().size(),
@@ -224,7 +224,7 @@ final class RestoreCommand implements Callable<Integer> {
             RestoreVmSession session = b.build();
             RestoreVmResult r = joinCancellingOnExit(session.start(), session::cancel);
             for (RestoredDisk d : r.disks()) {
-                err.printf("Restored %s -> %s (%d bytes)%n", d.device(), d.path(), d.size());
+                err.printf("Restored %s -> %s (%d bytes)%n", d.name(), d.path(), d.size());
             }
             err.printf("VM state loaded (%d bytes); guest %s after %d ms%n", r.vmstateBytes(),
                     r.running() ? "running" : "paused", r.duration().toMillis());

@@ -62,9 +62,9 @@ final class RestoreLiveRunner {
         err.flush();
         LiveRestoreResult r = RestoreCommand.join(run.completion());
         for (RestoredDisk d : r.disks()) {
-            err.printf("Restored %s -> %s (%d bytes)%n", d.device(), d.path(), d.size());
+            err.printf("Restored %s -> %s (%d bytes)%n", d.name(), d.path(), d.size());
         }
-        err.printf("Live restore complete after %.2f s; the archive is released%n", r.total().toMillis() / 1000.0);
+        err.printf("Live restore complete after %.2f s; the archive is released%n", r.duration().toMillis() / 1000.0);
         err.flush();
         return ExitCode.OK;
     }

@@ -18,14 +18,14 @@ final class RestoreProgressPrinter implements RestoreProgressListener {
     @Override
     public synchronized void progress(RestoreProgress p) {
         if (p.finished()) {
-            err.printf("Finished device %s (%d bytes)%n", p.device(), p.totalBytes());
+            err.printf("Finished device %s (%d bytes)%n", p.name(), p.totalBytes());
             err.flush();
             return;
         }
         int step = (int) (p.fraction() * 10);
-        Integer last = lastStep.put(p.device(), step);
+        Integer last = lastStep.put(p.name(), step);
         if (last == null || step > last) {
-            err.printf("%s: %3d%% (%d of %d bytes)%n", p.device(), step * 10, p.doneBytes(), p.totalBytes());
+            err.printf("%s: %3d%% (%d of %d bytes)%n", p.name(), step * 10, p.doneBytes(), p.totalBytes());
             err.flush();
         }
     }
