@@ -15,8 +15,10 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -69,12 +71,53 @@ public final class LocalBackend implements StoreBackend {
 
     @Override
     public boolean putIfAbsent(String name, ByteBuffer data) throws IOException {
+        return put(name, data, sync);
+    }
+
+    @Override
+    public boolean putIfAbsentUnsynced(String name, ByteBuffer data) throws IOException {
+        return put(name, data, false);
+    }
+
+    private boolean put(String name, ByteBuffer data, boolean force) throws IOException {
         Path p = path(name);
         if (touchPath(p)) {
             return false;
         }
-        writeAtomically(p, data);
+        writeAtomically(p, data, force);
         return true;
+    }
+
+    /**
+     * fdatasync of every named file (a clean file costs a system call, no disk write: the touch that changed
+     * its mtime is not data), then of their directories, so that the renames are durable too.
+     */
+    @Override
+    public void sync(List<String> names) throws IOException {
+        if (!sync) {
+            return;
+        }
+        Set<Path> dirs = new HashSet<>();
+        for (String name : names) {
+            Path p = path(name);
+            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                ch.force(false);
+            } catch (NoSuchFileException e) {
+                continue; // moved aside by a gc: the snapshot stores it anew or fails, never references it
+            }
+            dirs.add(p.getParent());
+        }
+        for (Path d : dirs) {
+            syncDirectory(d);
+        }
+    }
+
+    private static void syncDirectory(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (NoSuchFileException e) {
+            // removed meanwhile (an emptied snapshot directory): nothing in it to make durable
+        }
     }
 
     @Override
@@ -94,10 +137,10 @@ public final class LocalBackend implements StoreBackend {
 
     @Override
     public void publish(String name, ByteBuffer data) throws IOException {
-        writeAtomically(path(name), data);
+        writeAtomically(path(name), data, sync);
     }
 
-    private void writeAtomically(Path p, ByteBuffer data) throws IOException {
+    private void writeAtomically(Path p, ByteBuffer data, boolean force) throws IOException {
         Path tmp = p.resolveSibling(".tmp-" + p.getFileName() + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
         for (int attempt = 0;; attempt++) {
             try {
@@ -107,7 +150,7 @@ public final class LocalBackend implements StoreBackend {
                     while (d.hasRemaining()) {
                         ch.write(d);
                     }
-                    if (sync) {
+                    if (force) {
                         ch.force(false);
                     }
                 }
