@@ -79,10 +79,21 @@ public final class LocalBackend implements StoreBackend {
         return put(name, data, false);
     }
 
+    /**
+     * An existing file of another length than {@code data} is replaced: chunks are renamed into place before
+     * their batch fsync, so a power loss can leave one empty or cut short under its name (ext4's ordered mode
+     * never shows other data, only a shorter file), and reusing it would make a new manifest reach a damaged chunk.
+     */
     private boolean put(String name, ByteBuffer data, boolean force) throws IOException {
         Path p = path(name);
         if (touchPath(p)) {
-            return false;
+            try {
+                if (Files.size(p) == data.remaining()) {
+                    return false;
+                }
+            } catch (NoSuchFileException e) {
+                // moved aside by a gc after the touch: store it anew
+            }
         }
         writeAtomically(p, data, force);
         return true;
