@@ -12,6 +12,7 @@
 #  4. `vmabackup store verify` MB/s (-Xmx256m) vs `sha256sum` of the raw image.
 # Peak RSS of every JVM from /usr/bin/time -v.
 #   SIZE_GIB=4 RAM_MIB=512 ROUNDS=3 WORK=/tmp/store-bench benchmarks/store-bench.sh
+#   STORE_C1=1 adds a store backup with C1 only per round (what the launcher ran for every backup before)
 # Build first: mvn -q -DskipTests package
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -48,23 +49,19 @@ start_vm() { # disk image, RAM MiB; RAM gets 128 MiB of random data (a VM state 
 }
 settle() { sync; if [ -w /proc/sys/vm/drop_caches ]; then echo 3 > /proc/sys/vm/drop_caches; fi; cat "$1" > /dev/null; }
 
-echo "bench: creating a ${SIZE_GIB} GiB sparse raw disk with 4 MiB of data in every 10 MiB (40 %; half random, half text)"
+echo "bench: creating a ${SIZE_GIB} GiB sparse raw disk with 4 MiB of data in every 10 MiB (40 %; alternately random and base64 text, every block distinct)"
 python3 - "$work/disk.raw" "$SIZE_GIB" <<'PY'
-import os, sys
+import base64, os, sys
 path, gib = sys.argv[1], int(sys.argv[2])
 size = gib << 30
-rnd = os.urandom(64 << 20)
-text = (b"".join(b"line %08d of a log file, some words repeat, some do not: %x\n" % (i, i * 2654435761 % 2**32)
-        for i in range(700000)))[:64 << 20]
 with open(path, "wb") as f:
     f.truncate(size)
     step, data = 10 << 20, 4 << 20
     for i, off in enumerate(range(0, size, step)):
         n = min(data, size - off)
-        src = rnd if i % 2 == 0 else text
-        s = (i * data) % (len(src) - data)
+        block = os.urandom(n) if i % 2 == 0 else base64.b64encode(os.urandom(n * 3 // 4 + 3))[:n]
         f.seek(off)
-        f.write(src[s:s + n])
+        f.write(block)
 PY
 head -c 128M /dev/urandom > "$work/ram.bin"
 sync
@@ -74,10 +71,11 @@ echo "bench: ${SIZE_GIB} GiB disk, ${RAM_MIB} MiB RAM, ${accel^^}, $("$qemu" --v
 start_vm "$work/disk.raw" "$RAM_MIB"
 backup() { # kind round -> prints "seconds rss_mib"
   local out=$work/$1-$2 t0
-  if [ "$1" = store ]; then
+  if [ "$1" = store ] || [ "$1" = storec1 ]; then
     vmab store init "$out" >/dev/null
+    local c1=; [ "$1" = storec1 ] && c1=-XX:TieredStopAtLevel=1
     t0=$(now)
-    JAVA_OPTS="-Xmx256m -Dorg.slf4j.simpleLogger.log.org.vmbackup.store.StoreSnapshotWriter=info ${BENCH_JAVA_OPTS:-}" \
+    JAVA_OPTS="-Xmx256m $c1 -Dorg.slf4j.simpleLogger.log.org.vmbackup.store.StoreSnapshotWriter=info ${BENCH_JAVA_OPTS:-}" \
       /usr/bin/time -v "$root/examples/vmabackup" backup --qmp "$work/qmp.sock" --store "$out" --vm bench \
       >"$work/out" 2>"$work/err" || { cat "$work/out" "$work/err" >&2; exit 1; }
   else
@@ -99,6 +97,10 @@ for r in $(seq "$ROUNDS"); do
     read -r vt vr vb < <(backup vma "$r"); read -r st sr sb < <(backup store "$r")
   else
     read -r st sr sb < <(backup store "$r"); read -r vt vr vb < <(backup vma "$r")
+  fi
+  if [ -n "${STORE_C1:-}" ]; then
+    read -r ct cr cb < <(backup storec1 "$r")
+    echo "backup round $r: store with C1 only (the launcher's choice for backup before): ${ct} s, $(ratio "$ct" "$vt")x the .vma's"
   fi
   vma_t+=("$vt"); store_t+=("$st"); ratios+=("$(ratio "$st" "$vt")")
   echo "backup round $r: .vma ${vt} s (RSS ${vr} MiB, ${vb} bytes), store ${st} s (RSS ${sr} MiB, ${sb} bytes), ratio $(ratio "$st" "$vt")x (time); load $(cut -d' ' -f1 /proc/loadavg)"
@@ -131,7 +133,7 @@ PY
 done
 echo "clones: 3 VMs $(du -sb "$store" | cut -f1) bytes vs one VM $one bytes: $(ratio "$(du -sb "$store" | cut -f1)" "$one")x (goal <= 1.1x)"
 vmab store list "$store"
-snap=$(vmab store list "$store" --vm clone1 | awk 'NR > 1 {print $1; exit}')
+snap=$(vmab store list "$store" --vm clone3 | awk 'NR > 1 {print $1; exit}') # clone.raw is clone 3's image now
 
 # 3. restore vs qemu-img convert (the clone's raw image), interleaved
 rest_t=(); conv_t=(); rratios=()

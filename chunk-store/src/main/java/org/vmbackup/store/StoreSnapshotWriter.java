@@ -38,7 +38,9 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
         this.spec = spec;
         this.marker = marker;
         this.syncer = new ChunkSyncer(ctx.backend, spec.id().toString());
-        this.pool = new ChunkBufferPool(ctx.config.chunkSize(), 2 * ctx.threads + 2 * spec.disks().size() + 2);
+        // a buffer per worker being stored and as many again filling: with fewer, NBD writes find none free and
+        // are copied in instead of landing in place (store-bench.sh counts both)
+        this.pool = new ChunkBufferPool(ctx.config.chunkSize(), 4 * ctx.threads + 2 * spec.disks().size() + 2);
         for (int i = 0; i < spec.disks().size(); i++) {
             disks.add(new DiskAssembler(ctx, i, spec.disks().get(i), parents.get(i), spec.parent().orElse(null), pool, this));
         }
