@@ -11,6 +11,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Makes one snapshot's chunks durable behind its writers (FORMAT.md, "Durability"): chunk names collect into
@@ -28,7 +29,7 @@ final class ChunkSyncer implements AutoCloseable {
     private final Semaphore room = new Semaphore(MAX_QUEUED);
     private final List<Future<?>> pending = new ArrayList<>();
     private List<String> batch = new ArrayList<>(BATCH);
-    private long synced;
+    private final AtomicLong synced = new AtomicLong();
 
     ChunkSyncer(StoreBackend backend, String snapshot) {
         this.backend = backend;
@@ -59,14 +60,13 @@ final class ChunkSyncer implements AutoCloseable {
         submit(full);
     }
 
+    /** The caller holds a permit of {@link #room} (taken holding no lock: a batch running needs none to end). */
     private synchronized void submit(List<String> names) {
         pending.removeIf(Future::isDone);
         pending.add(thread.submit(() -> {
             try {
                 backend.sync(names);
-                synchronized (this) {
-                    synced += names.size();
-                }
+                synced.addAndGet(names.size());
                 return null;
             } finally {
                 room.release();
@@ -81,13 +81,17 @@ final class ChunkSyncer implements AutoCloseable {
      * @throws IOException the first batch's failure
      */
     long finish() throws IOException {
+        List<String> rest;
+        synchronized (this) {
+            rest = batch;
+            batch = new ArrayList<>();
+        }
+        if (!rest.isEmpty()) {
+            room.acquireUninterruptibly();
+            submit(rest);
+        }
         List<Future<?>> all;
         synchronized (this) {
-            if (!batch.isEmpty()) {
-                room.acquireUninterruptibly();
-                submit(batch);
-                batch = new ArrayList<>();
-            }
             all = new ArrayList<>(pending);
         }
         for (Future<?> f : all) {
@@ -103,9 +107,7 @@ final class ChunkSyncer implements AutoCloseable {
                 throw c instanceof IOException io ? io : new StoreException("cannot sync chunks: " + c.getMessage(), c);
             }
         }
-        synchronized (this) {
-            return synced;
-        }
+        return synced.get();
     }
 
     @Override

@@ -2,9 +2,11 @@ package org.vmbackup.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.io.IOException;
 import java.lang.reflect.Proxy;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -44,6 +46,30 @@ class ChunkSyncerTest {
         }
         assertThat(synced).containsExactlyInAnyOrderElementsOf(added);
         assertThat(calls.get()).isEqualTo(4);
+    }
+
+    @Test
+    void finishWithEveryBatchSlotTakenByASlowDiskEnds() {
+        // four full batches still syncing when finish hands over the rest: finish must wait for room without
+        // holding what a batch needs to end (it once did: a backup hung at commit)
+        List<String> synced = Collections.synchronizedList(new ArrayList<>());
+        StoreBackend slow = (StoreBackend) Proxy.newProxyInstance(StoreBackend.class.getClassLoader(),
+                new Class<?>[] {StoreBackend.class}, (proxy, method, args) -> {
+                    Thread.sleep(100);
+                    @SuppressWarnings("unchecked")
+                    List<String> names = (List<String>) args[0];
+                    synced.addAll(names);
+                    return null;
+                });
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            try (ChunkSyncer s = new ChunkSyncer(slow, "v/t")) {
+                for (int i = 0; i < (ChunkSyncer.MAX_QUEUED + 1) * ChunkSyncer.BATCH + 1; i++) {
+                    s.add("chunks/" + i);
+                }
+                assertThat(s.finish()).isEqualTo((ChunkSyncer.MAX_QUEUED + 1) * ChunkSyncer.BATCH + 1);
+            }
+        });
+        assertThat(synced).hasSize((ChunkSyncer.MAX_QUEUED + 1) * ChunkSyncer.BATCH + 1);
     }
 
     @Test
