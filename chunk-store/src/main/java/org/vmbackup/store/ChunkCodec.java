@@ -1,11 +1,14 @@
 package org.vmbackup.store;
 
 import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdException;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import javax.crypto.Cipher;
 import javax.crypto.Mac;
 import javax.crypto.spec.GCMParameterSpec;
@@ -30,6 +33,8 @@ final class ChunkCodec {
     private final SecretKeySpec encKey;
     private final SecureRandom random = new SecureRandom();
     private final ThreadLocal<Scratch> scratch;
+    /** Idle zstd contexts: at most one per thread that encodes at a time (native memory, closed by close()). */
+    private final ConcurrentLinkedQueue<ZstdCompressCtx> compressors = new ConcurrentLinkedQueue<>();
 
     /** One thread's reusable state. */
     private final class Scratch {
@@ -109,11 +114,30 @@ final class ChunkCodec {
             src = ByteBuffer.allocateDirect(plain.remaining()).put(plain.duplicate()).flip();
         }
         ByteBuffer dst = s.packed.clear();
-        long n = Zstd.compressDirectByteBuffer(dst, 0, dst.capacity(), src, src.position(), src.remaining(), level);
-        if (Zstd.isError(n) || n >= plain.remaining()) {
+        // a reused context: Zstd's static call allocates and initialises a new one (its tables) per chunk
+        ZstdCompressCtx z = compressors.poll();
+        if (z == null) {
+            z = new ZstdCompressCtx().setLevel(level);
+        }
+        long n;
+        try {
+            n = z.compressDirectByteBuffer(dst, 0, dst.capacity(), src, src.position(), src.remaining());
+        } catch (ZstdException e) {
+            n = -1;
+        } finally {
+            compressors.offer(z);
+        }
+        if (n < 0 || n >= plain.remaining()) {
             return plain;
         }
         return dst.limit((int) n);
+    }
+
+    /** Frees the compression contexts (native memory); encoding afterwards makes new ones. */
+    void close() {
+        for (ZstdCompressCtx z; (z = compressors.poll()) != null;) {
+            z.close();
+        }
     }
 
     private void encrypt(ByteBuffer body, byte[] digest, ByteBuffer out, Scratch s) {

@@ -27,11 +27,26 @@ final class ChunkStoring {
     }
 
     static Stored store(StoreContext ctx, ByteBuffer data) throws IOException {
+        return store(ctx, data, null);
+    }
+
+    /**
+     * Stores a chunk; with a {@code syncer} the object is put without its own flush and its name handed to the
+     * syncer, which makes it durable before the snapshot's manifest (FORMAT.md, "Durability").
+     */
+    static Stored store(StoreContext ctx, ByteBuffer data, ChunkSyncer syncer) throws IOException {
         if (isZero(data)) {
             return new Stored(Digests.HOLE, 0);
         }
         ChunkCodec.Encoded e = ctx.codec.encode(data);
-        boolean added = ctx.backend.putIfAbsent(Digests.chunkName(e.digest()), e.object());
+        String name = Digests.chunkName(e.digest());
+        boolean added;
+        if (syncer == null) {
+            added = ctx.backend.putIfAbsent(name, e.object());
+        } else {
+            added = ctx.backend.putIfAbsentUnsynced(name, e.object());
+            syncer.add(name);
+        }
         return new Stored(e.digest(), added ? e.object().remaining() : 0);
     }
 }

@@ -57,6 +57,12 @@ final class DiskAssembler {
     /** The parent's index of an incremental disk, else null. */
     final FixedIndex parent;
     final AtomicLong bytesNew = new AtomicLong();
+    /** Writes that filled a chunk buffer in place ({@link #tryReserve}) and ones copied in ({@link #write}): the
+     *  backup path should show (almost) only the first kind. */
+    final AtomicLong inPlaceWrites = new AtomicLong();
+    final AtomicLong inPlaceBytes = new AtomicLong();
+    final AtomicLong copiedWrites = new AtomicLong();
+    final AtomicLong copiedBytes = new AtomicLong();
     private final ChunkBufferPool pool;
     private final Sealer sealer;
     /** Open chunks, oldest first (the first to spill). */
@@ -92,6 +98,8 @@ final class DiskAssembler {
     }
 
     void write(long offset, ByteBuffer data) throws IOException {
+        copiedWrites.incrementAndGet();
+        copiedBytes.addAndGet(data.remaining());
         checkRange(offset, data.remaining());
         ByteBuffer src = data.duplicate();
         long pos = offset;
@@ -343,6 +351,8 @@ final class DiskAssembler {
                     }
                     ended = true;
                     c.reservations--;
+                    inPlaceWrites.incrementAndGet();
+                    inPlaceBytes.addAndGet(length);
                     c.coverage.add(in, in + length);
                     maybeSeal(c);
                 }

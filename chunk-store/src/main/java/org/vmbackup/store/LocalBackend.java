@@ -15,8 +15,10 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -69,12 +71,64 @@ public final class LocalBackend implements StoreBackend {
 
     @Override
     public boolean putIfAbsent(String name, ByteBuffer data) throws IOException {
+        return put(name, data, sync);
+    }
+
+    @Override
+    public boolean putIfAbsentUnsynced(String name, ByteBuffer data) throws IOException {
+        return put(name, data, false);
+    }
+
+    /**
+     * An existing file of another length than {@code data} is replaced: chunks are renamed into place before
+     * their batch fsync, so a power loss can leave one empty or cut short under its name (ext4's ordered mode
+     * never shows other data, only a shorter file), and reusing it would make a new manifest reach a damaged chunk.
+     */
+    private boolean put(String name, ByteBuffer data, boolean force) throws IOException {
         Path p = path(name);
         if (touchPath(p)) {
-            return false;
+            try {
+                if (Files.size(p) == data.remaining()) {
+                    return false;
+                }
+            } catch (NoSuchFileException e) {
+                // moved aside by a gc after the touch: store it anew
+            }
         }
-        writeAtomically(p, data);
+        writeAtomically(p, data, force);
         return true;
+    }
+
+    /**
+     * fdatasync of every named file (a clean file costs a system call, no disk write: the touch that changed
+     * its mtime is not data), then of their directories, so that the renames are durable too.
+     */
+    @Override
+    public void sync(List<String> names) throws IOException {
+        if (!sync) {
+            return;
+        }
+        Set<Path> dirs = new HashSet<>();
+        for (String name : names) {
+            Path p = path(name);
+            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                ch.force(false);
+            } catch (NoSuchFileException e) {
+                continue; // moved aside by a gc: the snapshot stores it anew or fails, never references it
+            }
+            dirs.add(p.getParent());
+        }
+        for (Path d : dirs) {
+            syncDirectory(d);
+        }
+    }
+
+    private static void syncDirectory(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (NoSuchFileException e) {
+            // removed meanwhile (an emptied snapshot directory): nothing in it to make durable
+        }
     }
 
     @Override
@@ -94,10 +148,10 @@ public final class LocalBackend implements StoreBackend {
 
     @Override
     public void publish(String name, ByteBuffer data) throws IOException {
-        writeAtomically(path(name), data);
+        writeAtomically(path(name), data, sync);
     }
 
-    private void writeAtomically(Path p, ByteBuffer data) throws IOException {
+    private void writeAtomically(Path p, ByteBuffer data, boolean force) throws IOException {
         Path tmp = p.resolveSibling(".tmp-" + p.getFileName() + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
         for (int attempt = 0;; attempt++) {
             try {
@@ -107,7 +161,7 @@ public final class LocalBackend implements StoreBackend {
                     while (d.hasRemaining()) {
                         ch.write(d);
                     }
-                    if (sync) {
+                    if (force) {
                         ch.force(false);
                     }
                 }

@@ -25,6 +25,30 @@ public interface StoreBackend extends AutoCloseable {
     boolean putIfAbsent(String name, ByteBuffer data) throws IOException;
 
     /**
+     * {@link #putIfAbsent}, except that the object need not be durable when this returns: it is once
+     * {@link #sync} has returned for its name. A snapshot's chunks are put this way and synced in batches before
+     * its manifest is published (FORMAT.md, "Durability"), instead of one flush per chunk.
+     *
+     * @param name the object name
+     * @param data the content
+     * @return true when this call stored it, false when it existed already (and was touched)
+     * @throws IOException when the object cannot be stored or touched
+     */
+    default boolean putIfAbsentUnsynced(String name, ByteBuffer data) throws IOException {
+        return putIfAbsent(name, data);
+    }
+
+    /**
+     * Makes the named objects and their names durable, whoever put them (a chunk reused from a concurrent
+     * writer that has not synced yet is covered too). Names that no longer exist are skipped.
+     *
+     * @param names the objects
+     * @throws IOException when one cannot be made durable
+     */
+    default void sync(List<String> names) throws IOException {
+    }
+
+    /**
      * Touches an existing object (as {@link #putIfAbsent} does when it exists).
      *
      * @param name the object name

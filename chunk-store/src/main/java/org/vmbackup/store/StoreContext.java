@@ -33,7 +33,10 @@ final class StoreContext implements AutoCloseable {
             t.setDaemon(true);
             return t;
         };
-        this.workers = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), tf);
+        // twice as many workers as cores: a worker blocks in write(2) of its chunk file (the kernel throttles a
+        // writer of many dirty pages) for longer than it hashes and compresses (JFR: 169 samples in write0 against
+        // 74 in zstd and 40 in SHA-256 per 1 GiB), and meanwhile another one keeps the core busy
+        this.workers = new ThreadPoolExecutor(2 * threads, 2 * threads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), tf);
         ((ThreadPoolExecutor) workers).allowCoreThreadTimeOut(true);
     }
 
@@ -102,6 +105,7 @@ final class StoreContext implements AutoCloseable {
     @Override
     public void close() throws IOException {
         workers.shutdown();
+        codec.close();
         backend.close();
     }
 }

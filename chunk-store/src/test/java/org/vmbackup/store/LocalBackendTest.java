@@ -51,6 +51,19 @@ class LocalBackendTest {
     }
 
     @Test
+    void anUnsyncedPutReplacesAChunkCutShortByACrashAndSyncSkipsNamesGoneMeanwhile() throws Exception {
+        LocalBackend b = new LocalBackend(tmp);
+        Files.createDirectories(tmp.resolve("chunks/abc"));
+        Files.write(tmp.resolve("chunks/abc/torn"), new byte[0]); // renamed into place, data lost in the power cut
+        assertThat(b.putIfAbsentUnsynced("chunks/abc/torn", bytes("whole"))).isTrue();
+        assertThat(text(b.get("chunks/abc/torn").orElseThrow())).isEqualTo("whole");
+        assertThat(b.putIfAbsentUnsynced("chunks/abc/torn", bytes("again"))).isFalse();
+        assertThat(text(b.get("chunks/abc/torn").orElseThrow())).isEqualTo("whole");
+        b.sync(java.util.List.of("chunks/abc/torn", "chunks/abc/gone", "chunks/def/gone"));
+        assertThat(b.list("chunks/")).containsExactly("chunks/abc/torn");
+    }
+
+    @Test
     void deleteIfUntouchedSinceKeepsTouchedObjectsAndAMovedAsideChunkComesBackOnRead() throws Exception {
         LocalBackend b = new LocalBackend(tmp);
         b.putIfAbsent("chunks/abc/old", bytes("old"));

@@ -1,0 +1,117 @@
+package org.vmbackup.store;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Makes one snapshot's chunks durable behind its writers (FORMAT.md, "Durability"): chunk names collect into
+ * batches that one thread of its own syncs, so neither the NBD receive nor the encoding workers wait for the
+ * disk, and {@link #finish} syncs the rest before the caller publishes the indexes and the manifest. Memory is
+ * bounded: at most {@link #MAX_QUEUED} full batches wait; a writer adding beyond that waits for the disk.
+ */
+final class ChunkSyncer implements AutoCloseable {
+    static final int BATCH = 256;
+    static final int MAX_QUEUED = 4;
+    private static final long FINISH_TIMEOUT_MINUTES = 30;
+
+    private final StoreBackend backend;
+    private final ExecutorService thread;
+    private final Semaphore room = new Semaphore(MAX_QUEUED);
+    private final List<Future<?>> pending = new ArrayList<>();
+    private List<String> batch = new ArrayList<>(BATCH);
+    private final AtomicLong synced = new AtomicLong();
+
+    ChunkSyncer(StoreBackend backend, String snapshot) {
+        this.backend = backend;
+        this.thread = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "store-sync " + snapshot);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Adds a chunk this snapshot references (stored or reused) to the next batch. */
+    void add(String name) throws IOException {
+        List<String> full;
+        synchronized (this) {
+            batch.add(name);
+            if (batch.size() < BATCH) {
+                return;
+            }
+            full = batch;
+            batch = new ArrayList<>(BATCH);
+        }
+        try {
+            room.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for chunks to reach the disk");
+        }
+        submit(full);
+    }
+
+    /** The caller holds a permit of {@link #room} (taken holding no lock: a batch running needs none to end). */
+    private synchronized void submit(List<String> names) {
+        pending.removeIf(Future::isDone);
+        pending.add(thread.submit(() -> {
+            try {
+                backend.sync(names);
+                synced.addAndGet(names.size());
+                return null;
+            } finally {
+                room.release();
+            }
+        }));
+    }
+
+    /**
+     * Syncs what is left and waits for every batch.
+     *
+     * @return the number of chunk names synced
+     * @throws IOException the first batch's failure
+     */
+    long finish() throws IOException {
+        List<String> rest;
+        synchronized (this) {
+            rest = batch;
+            batch = new ArrayList<>();
+        }
+        if (!rest.isEmpty()) {
+            room.acquireUninterruptibly();
+            submit(rest);
+        }
+        List<Future<?>> all;
+        synchronized (this) {
+            all = new ArrayList<>(pending);
+        }
+        for (Future<?> f : all) {
+            try {
+                f.get(FINISH_TIMEOUT_MINUTES, TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while syncing chunks");
+            } catch (TimeoutException e) {
+                throw new StoreException("chunks did not reach the disk within " + FINISH_TIMEOUT_MINUTES + " minutes");
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                throw c instanceof IOException io ? io : new StoreException("cannot sync chunks: " + c.getMessage(), c);
+            }
+        }
+        return synced.get();
+    }
+
+    @Override
+    public void close() {
+        thread.shutdownNow();
+    }
+}
