@@ -108,11 +108,22 @@ final class ProxmoxBackupOptions {
 
     /** The target, with the VM's name and vCPUs from QEMU for a generated config. */
     ArchiveTarget target(QmpClient client) {
+        return target(client, null);
+    }
+
+    /**
+     * The target; {@code client} null: a generated config from the archive's vm.json alone (an export from the
+     * store); {@code clock} non-null: the archive is named by its time (the snapshot's instant), not now.
+     */
+    ArchiveTarget target(QmpClient client, java.time.Clock clock) {
         ProxmoxTarget.Builder b = ProxmoxTarget.builder(vmid, dumpDir);
         if (parsed != null) {
             b.config(parsed);
-        } else {
+        } else if (client != null) {
             b.factsFrom(client, Duration.ofSeconds(10));
+        }
+        if (clock != null) {
+            b.clock(clock);
         }
         if (notes != null) {
             b.notes(notes);

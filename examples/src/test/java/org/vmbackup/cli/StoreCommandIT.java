@@ -122,6 +122,25 @@ class StoreCommandIT {
         assertThat(bytesNew(stdout(), imported)).as("an import of a stored VM adds no disk chunks")
                 .isLessThan(1 << 20);
 
+        // the snapshot in vzdump's layout, for qmrestore: named by the snapshot's time, passing Proxmox's rules
+        Path dump = Files.createDirectory(tmp.resolve("dump"));
+        assertThat(VmaBackupCli.execute("store", "export", store.toString(), first, "--proxmox", "105", "--dump-dir",
+                dump.toString(), "--drive-key", "drive-hd0=virtio0")).as(all()).isEqualTo(ExitCode.OK);
+        Path vzdump;
+        try (Stream<Path> s = Files.list(dump)) {
+            vzdump = s.filter(p -> p.getFileName().toString().endsWith(".vma.zst")).findFirst().orElseThrow();
+        }
+        assertThat(vzdump.getFileName().toString()).matches(
+                "vzdump-qemu-105-\\d{4}_\\d\\d_\\d\\d-\\d\\d_\\d\\d_\\d\\d\\.vma\\.zst");
+        assertThat(dump.resolve(vzdump.getFileName().toString().replace(".vma.zst", ".log"))).exists();
+        out.reset();
+        assertThat(VmaBackupCli.execute("vma", "config", vzdump.toString())).as(all()).isEqualTo(ExitCode.OK);
+        assertThat(stdout()).contains("#qmdump#map:virtio0:drive-virtio0:");
+        Path fromDump = tmp.resolve("from-dump");
+        assertThat(VmaBackupCli.execute("vma", "extract", vzdump.toString(), fromDump.toString())).as(all())
+                .isEqualTo(ExitCode.OK);
+        assertThat(Files.readAllBytes(fromDump.resolve("disk-drive-virtio0.raw"))).isEqualTo(disk);
+
         // restores straight from the store, raw and qcow2
         Path raw = tmp.resolve("raw");
         assertThat(VmaBackupCli.execute("restore", store.toString(), "--snapshot", first, "--to", raw.toString()))
