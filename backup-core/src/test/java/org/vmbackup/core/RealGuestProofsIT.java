@@ -231,8 +231,43 @@ class RealGuestProofsIT {
         }
     }
 
+    /**
+     * Proof 2 from the chunk store: the running guest backed up into a store snapshot, restored with its RAM into a
+     * new QEMU, goes on counting from the instant (no boot) and its writer goes on appending records.
+     */
+    @Test
+    @Order(5)
+    void aFullStateRestoreFromTheChunkStoreContinuesTheGuestAtTheInstant() throws Exception {
+        try (org.vmbackup.store.ChunkStore store = org.vmbackup.store.ChunkStore.init(tmp.resolve("store"),
+                org.vmbackup.store.StoreOptions.defaults())) {
+            StoreTarget target = ArchiveTarget.store(store, "guest");
+            Instant instant = backup(target, FsFreeze.OFF);
+            try (RestoredGuest restored = RestoredGuest.onBlankRaw(guest, Files.size(vm.dataDisk()))) {
+                RestoreVmResult r = RestoreVmSession.builder()
+                        .archive(ArchiveSource.snapshot(store, target.committed().orElseThrow().id()))
+                        .qmpSocket(restored.qemu().qmpSocket()).workDirectory(tmp.resolve("store-restore-work"))
+                        .build().start().get(3, TimeUnit.MINUTES);
+                assertThat(r.running()).isTrue();
+                GuestConsole console = restored.console();
+                long firstTick = firstFull(console, "tick ");
+                long firstRecord = firstFull(console, "rec ");
+                assertThat(console.lines()).as("no boot")
+                        .noneMatch(l -> l.startsWith("vmbackup-guest:") || l.contains("Linux version"));
+                assertThat(firstTick).isBetween(instant.tickBefore(), instant.tickAfter() + 1);
+                assertThat(firstRecord).isGreaterThanOrEqualTo(instant.recordBefore());
+                assertTicksConsecutive(console.lines(), firstTick);
+                assertThat(console.awaitRecord(firstRecord + 3, WAIT)).isGreaterThanOrEqualTo(firstRecord + 3);
+            }
+        }
+    }
+
     /** Backs up the running guest (disks and RAM) into a VMA file, noting the console around the instant. */
     private static Instant backup(Path archive, FsFreeze freeze) throws Exception {
+        return backup(ArchiveTarget.of(archive), freeze);
+    }
+
+    /** Backs up the running guest (disks and RAM) into {@code archive}, noting the console around the instant. */
+    private static Instant backup(ArchiveTarget archive, FsFreeze freeze) throws Exception {
         AtomicLong tickBefore = new AtomicLong(-1);
         AtomicLong recordBefore = new AtomicLong(-1);
         AtomicLong tickAfter = new AtomicLong(-1);
