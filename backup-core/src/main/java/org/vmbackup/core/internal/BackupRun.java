@@ -28,6 +28,7 @@ import org.vmbackup.core.ConfigBlob;
 import org.vmbackup.core.DiskResult;
 import org.vmbackup.core.FsFreeze;
 import org.vmbackup.core.FsFreezeResult;
+import org.vmbackup.core.StoreTarget;
 import org.vmbackup.nbd.NbdEventLoop;
 import org.vmbackup.nbd.NbdServer;
 import org.vmbackup.qmp.QmpClient;
@@ -79,6 +80,8 @@ public final class BackupRun {
     private final String tag = UUID.randomUUID().toString().substring(0, 8);
     private final RunEvents events = new RunEvents();
     private final Cleanup cleanup = new Cleanup();
+    /** Run after {@link #cleanup} and the commit: closes our QMP connection, after {@link #chain} settled. */
+    private final Cleanup last = new Cleanup();
     private final AtomicReference<BackupException> sinkFailure = new AtomicReference<>();
     private final PauseStaging staging = new PauseStaging(64L << 20);
     private final GuestFirstGuard guard;
@@ -91,6 +94,8 @@ public final class BackupRun {
     private Runnable abortArchive = () -> { };
     private ProgressTracker tracker;
     private VmstateSnapshot vmstate;
+    private IncrementalChain chain;
+    private QemuCalls link;
 
     /** A run of {@code cfg}; call {@link #run()} once. */
     public BackupRun(Config cfg) {
@@ -122,7 +127,8 @@ public final class BackupRun {
         ArchiveSink sink = null;
         try {
             cleanup.push("stop the cbw timer", guard::close); // last: the exports are closed by then
-            QemuCalls q = QemuLink.connect(cfg.client(), cfg.qmpSocket(), cfg.commandTimeout(), cleanup);
+            QemuCalls q = QemuLink.connect(cfg.client(), cfg.qmpSocket(), cfg.commandTimeout(), last);
+            link = q;
             client = q.client();
             events.listen(q.client(), cleanup);
             QemuLink.checkRequirements(q, cfg.vmstate(), cfg.commandTimeout());
@@ -134,6 +140,9 @@ public final class BackupRun {
                     cfg.vmstate());
             tracker = new ProgressTracker(layout.disks(), cfg.vmstate(), System::nanoTime);
             progress(BackupPhase.PREPARING);
+            if (cfg.target() instanceof StoreTarget st) {
+                chain = IncrementalChain.plan(q, disks, layout, st);
+            }
             sink = openSink(layout);
             ArchiveSink opened = sink;
             // On failure the archive is discarded after QEMU's jobs are cancelled (earlier, guest writes that
@@ -155,6 +164,9 @@ public final class BackupRun {
             } else {
                 // The transaction alone makes all disks consistent: each action drains its disk until commit.
                 jobs.pushUndo(q, cleanup, abortArchive);
+                if (chain != null) {
+                    q.call(chain.addTransaction());
+                }
                 long limit = cfg.bandwidthLimit();
                 q.call(jobs.transaction(limit > 0 ? RateLimiter.share(limit, disks.size()) : null));
                 freeze.thaw();
@@ -169,7 +181,12 @@ public final class BackupRun {
             checkAbort();
             keepArchive = true;
             cleanup.runAll(); // every job concluded and the stream ended: QEMU no longer needs anything of ours
-            return commit(sink, layout, disks, started, t0, vmstateBytes);
+            BackupResult r = commit(sink, layout, disks, started, t0, vmstateBytes);
+            if (chain != null) {
+                chain.committed(q);
+            }
+            last.runAll();
+            return r;
         } catch (Throwable e) {
             throw fail(e, sink);
         }
@@ -193,6 +210,9 @@ public final class BackupRun {
             results.add(new DiskResult(layout.disk(i).name(), disks.get(i).userName(), layout.disk(i).size(),
                     c.dataBytes(), c.zeroBytes()));
         }
+        if (chain != null) {
+            results = chain.results(results);
+        }
         progress(BackupPhase.DONE);
         FsFreezeResult frozen = freeze.result();
         Duration pause = events.pause();
@@ -215,6 +235,10 @@ public final class BackupRun {
         // interrupt is for the caller once the undo is done.
         boolean interrupted = Thread.interrupted();
         cleanup.runAll();
+        if (chain != null && link != null) {
+            chain.abandon(link); // the jobs are gone: the old bitmaps hold every write again
+        }
+        last.runAll();
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
@@ -249,7 +273,8 @@ public final class BackupRun {
 
     private ArchiveSink openSink(ArchiveLayout layout) {
         try {
-            return cfg.target().open(layout);
+            return chain != null && cfg.target() instanceof StoreTarget st
+                    ? st.open(layout, chain.parent(), chain.incrementalDisks()) : cfg.target().open(layout);
         } catch (IOException e) {
             throw new BackupException("cannot create the archive: " + e, e);
         }
@@ -269,7 +294,9 @@ public final class BackupRun {
             vmstate = VmstateSnapshot.prepare(q, cleanup, targets.dir(), sink, tracker::addVmstate, tag,
                     cfg.cbwTimeout(), events::wake);
         }
-        return new BackupJobs(tag, disks.stream().map(SourceDisk::node).toList(), targetNodes);
+        return chain == null ? new BackupJobs(tag, disks.stream().map(SourceDisk::node).toList(), targetNodes)
+                : new BackupJobs(tag, disks.stream().map(SourceDisk::node).toList(), targetNodes,
+                        chain.syncBitmaps());
     }
 
     private void sinkFailed(BackupException e) {
@@ -309,12 +336,16 @@ public final class BackupRun {
         jobs.pushUndo(q, cleanup, abortArchive);
         vmstate.pushUndo(q, cleanup);
         var stopped = runState.sendStop();
+        var marked = chain == null ? null : q.send(chain.addTransaction()); // bitmaps refuse a grouped one
         var started = q.send(jobs.transaction(1L)); // throttled until the guest runs again
         var migrating = q.send(vmstate.migrate());
         if (stopped != null) {
             q.await("stop", stopped);
         }
         long t1 = System.nanoTime();
+        if (marked != null) {
+            q.await("transaction", marked);
+        }
         q.await("transaction", started);
         long t2 = System.nanoTime();
         q.await("migrate", migrating);
