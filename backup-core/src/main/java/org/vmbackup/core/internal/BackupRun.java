@@ -9,9 +9,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -177,7 +174,7 @@ public final class BackupRun {
 
             progress(BackupPhase.FINISHING);
             staging.close();
-            await(staging.drained(), "storing the writes acknowledged during the guest pause");
+            BackupFailures.await(staging.drained(), "storing the writes acknowledged during the guest pause");
             checkAbort();
             keepArchive = true;
             cleanup.runAll(); // every job concluded and the stream ended: QEMU no longer needs anything of ours
@@ -246,7 +243,7 @@ public final class BackupRun {
             sink.abort(); // after a failed commit too
         }
         // chosen after cleanup: concurrent archive writers may still have reported the root cause meanwhile
-        BackupException failure = sinkFailure.get() != null && !cancelled ? sinkFailure.get() : asBackup(e);
+        BackupException failure = sinkFailure.get() != null && !cancelled ? sinkFailure.get() : BackupFailures.asBackup(e);
         if (!freeze.thawFailure().isEmpty()) {
             failure = new BackupException(failure.getMessage() + "; AND THE GUEST'S FILE SYSTEMS MAY STILL BE "
                     + "FROZEN: the thaw failed: " + freeze.thawFailure(), failure);
@@ -259,14 +256,6 @@ public final class BackupRun {
             throw err;
         }
         return failure;
-    }
-
-    private static BackupException asBackup(Throwable e) {
-        if (e instanceof BackupException be) {
-            return be;
-        }
-        String m = e.getMessage() == null ? e.toString() : e.getMessage();
-        return new BackupException("backup failed: " + m, e);
     }
 
     // ---- prepare ----
@@ -304,7 +293,7 @@ public final class BackupRun {
         // failures of a writer that is already broken, so it replaces them.
         // Once the session is failing for another reason, archive errors are consequences of the cleanup.
         BackupException old = sinkFailure.get();
-        while ((old == null && !failing) || (old != null && !hasIoCause(old) && hasIoCause(e))) {
+        while ((old == null && !failing) || (old != null && !BackupFailures.hasIoCause(old) && BackupFailures.hasIoCause(e))) {
             if (sinkFailure.compareAndSet(old, e)) {
                 log.warn("{}", e.getMessage());
                 events.wake();
@@ -312,15 +301,6 @@ public final class BackupRun {
             }
             old = sinkFailure.get();
         }
-    }
-
-    private static boolean hasIoCause(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof IOException) {
-                return true;
-            }
-        }
-        return false;
     }
 
     // ---- the instant ----
@@ -425,14 +405,6 @@ public final class BackupRun {
             cfg.listener().onProgress(p);
         } catch (RuntimeException e) {
             log.warn("progress listener failed: {}", e.toString());
-        }
-    }
-
-    private static <T> T await(CompletableFuture<T> f, String what) throws Exception {
-        try {
-            return f.get(30, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            throw new BackupException(what + " failed: " + e.getCause().getMessage(), e.getCause());
         }
     }
 }

@@ -93,10 +93,9 @@ public final class IncrementalChain {
                 reasons.put(d, "full copy requested");
             } else if (storeTrouble != null) {
                 reasons.put(d, storeTrouble);
-            } else if (snapshots.isEmpty()) {
-                reasons.put(d, "first backup of the VM into the store");
             } else if (ours.isEmpty()) {
-                reasons.put(d, "bitmap missing (new disk, or QEMU restarted and the bitmap was not persistent)");
+                reasons.put(d, snapshots.isEmpty() ? "first backup of the VM into the store"
+                        : "bitmap missing (new disk, or QEMU restarted and the bitmap was not persistent)");
             } else if (proof.isEmpty()) {
                 reasons.put(d, "the snapshot its bitmap " + ours.get(0).name() + " started with is no longer in "
                         + "the store (pruned?)");
