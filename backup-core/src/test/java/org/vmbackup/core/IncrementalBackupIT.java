@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.vmbackup.store.ChunkStore;
+import org.vmbackup.store.RetentionPolicy;
 import org.vmbackup.store.SnapshotId;
 import org.vmbackup.store.StoreOptions;
 import org.vmbackup.store.VerifyReport;
@@ -176,6 +177,69 @@ class IncrementalBackupIT {
             Taken g = backUp(vm, target, false);
             assertThat(g.result().disks()).allSatisfy(d -> assertThat(d.incremental()).isTrue());
             assertRestores(store, g);
+        }
+    }
+
+    @Test
+    void aResizedDiskAnAddedDiskAndPrunedParentsFallBackAndLaterSnapshotsStillRestore() throws Exception {
+        Path dir = tmp.resolve("store");
+        try (ChunkStore store = ChunkStore.init(dir, StoreOptions.defaults());
+                IncrementalVm vm = IncrementalVm.create(tmp, 9, DISK)) {
+            StoreTarget target = ArchiveTarget.store(store, "app");
+            Taken a = backUp(vm, target, false);
+            vm.write(0, 4 << 20, 65_536, 0x81);
+            vm.resize(1, DISK + (4 << 20));
+            vm.write(1, DISK + (1 << 20), 4096, 0x82); // into the grown part
+            Taken b = backUp(vm, target, false);
+            assertThat(b.result().disks().get(0).mode()).isEqualTo("incremental from " + a.id());
+            assertThat(b.result().disks().get(1).mode()).isEqualTo("full: disk resized (" + DISK + " bytes in "
+                    + a.id() + ", now " + (DISK + (4 << 20)) + ")");
+            assertRestores(store, b);
+
+            // a disk added (QEMU started again with it): a full copy of it alone
+            vm.quit();
+            vm.addDisk(10, 4 << 20);
+            vm.start();
+            vm.write(0, 5 << 20, 4096, 0x83);
+            Taken c = backUp(vm, target, false);
+            assertThat(c.result().disks().get(0).mode()).isEqualTo("incremental from " + b.id());
+            assertThat(c.result().disks().get(1).mode()).startsWith("full: bitmap missing");
+            assertThat(c.result().disks().get(2).mode()).isEqualTo("full: new disk (not in parent snapshot " + b.id()
+                    + ")");
+            assertRestores(store, c);
+            vm.write(2, 0, 4096, 0x84);
+            Taken d = backUp(vm, target, false);
+            assertThat(d.result().disks()).allSatisfy(x -> assertThat(x.mode()).isEqualTo("incremental from "
+                    + c.id()));
+
+            // every parent of d pruned and collected: d restores on its own, and the chain goes on from it
+            assertThat(store.prune("app", new RetentionPolicy(1, 0, 0, 0), false).removed())
+                    .containsExactlyInAnyOrder(a.id(), b.id(), c.id());
+            assertThat(store.gc(java.time.Duration.ZERO).chunksRemoved()).isPositive();
+            assertRestores(store, d);
+            vm.write(1, 0, 4096, 0x85);
+            Taken e = backUp(vm, target, false);
+            assertThat(e.result().disks()).allSatisfy(x -> assertThat(x.incremental()).isTrue());
+            assertRestores(store, e);
+
+            // the snapshot the bitmaps prove is gone from the store (deleted behind the library's back)
+            try (var files = java.nio.file.Files.walk(dir.resolve("snapshots/app"), 1)) {
+                Path newest = files.filter(f -> !f.equals(dir.resolve("snapshots/app")))
+                        .max(java.util.Comparator.naturalOrder()).orElseThrow();
+                try (var gone = java.nio.file.Files.walk(newest)) {
+                    for (Path f : gone.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        java.nio.file.Files.delete(f);
+                    }
+                }
+            }
+            assertThat(store.list(java.util.Optional.of("app"))).extracting(x -> x.id()).containsExactly(d.id());
+            vm.write(0, 0, 4096, 0x86);
+            Taken f = backUp(vm, target, false);
+            assertThat(f.result().disks()).allSatisfy(x -> assertThat(x.mode()).startsWith("full: the snapshot "
+                    + "its bitmap").endsWith("is no longer in the store (pruned?)"));
+            assertRestores(store, f);
+            VerifyReport v = store.verify(store.list(java.util.Optional.empty()).stream().map(x -> x.id()).toList());
+            assertThat(v.ok()).as(v.damage().toString()).isTrue();
         }
     }
 }

@@ -158,7 +158,8 @@ final class IncrementalVm implements AutoCloseable {
 
     /** Grows disk {@code disk} to {@code size} bytes with {@code block_resize} (the new part reads as zero). */
     void resize(int disk, int size) throws Exception {
-        assertThat(hmp("block_resize hd" + disk + " " + size)).doesNotContain("rror");
+        assertThat(check().execute("{\"execute\":\"block_resize\",\"arguments\":{\"device\":\"hd" + disk
+                + "\",\"size\":" + size + "}}")).contains("\"return\"");
         model.set(disk, Arrays.copyOf(model.get(disk), size));
     }
 
