@@ -25,15 +25,16 @@ rm -rf "$work"; mkdir -p "$work"
 qemu_pid=
 cleanup() { [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-rand() { openssl enc -aes-128-ctr -pass "pass:$1" -nosalt -pbkdf2 </dev/zero 2>/dev/null | head -c "$2"; }
+rand() { (openssl enc -aes-128-ctr -pass "pass:$1" -nosalt -pbkdf2 </dev/zero 2>/dev/null || true) | head -c "$2"; }
 
 truncate -s "${SIZE_GIB}G" "$work/disk.raw"
 for ((g = 0; g < SIZE_GIB; g++)); do
-  rand "seed$g" $((410 << 20)) | dd of="$work/disk.raw" bs=1M seek=$((g * 1024)) conv=notrunc status=none
+  rand "seed$g" $((410 << 20)) | dd of="$work/disk.raw" iflag=fullblock bs=1M seek=$((g * 1024)) conv=notrunc status=none
 done
 "$qemu" -accel "$accel" -m 256 -nodefaults -display none -serial none "${firmware[@]}" \
   -drive "if=none,id=hd0,file=$work/disk.raw,format=raw" -device virtio-blk-pci,drive=hd0 \
-  -qmp "unix:$work/qmp.sock,server=on,wait=off" -qmp "unix:$work/hmp.sock,server=on,wait=off" &
+  -qmp "unix:$work/qmp.sock,server=on,wait=off" -qmp "unix:$work/hmp.sock,server=on,wait=off" \
+  >"$work/qemu.log" 2>&1 &
 qemu_pid=$!
 for _ in $(seq 100); do [ -S "$work/hmp.sock" ] && break; sleep 0.1; done
 java -jar "$jar" store init "$work/store" >/dev/null
@@ -48,8 +49,7 @@ backup() { # $1 label
 }
 
 # Writes through QEMU's block layer: one HMP qemu-io command per line of stdin, on one QMP connection.
-hmp_writes() {
-  python3 - "$work/hmp.sock" <<'PY'
+cat >"$work/hmp.py" <<'PY'
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile('rw')
 f.readline(); f.write('{"execute":"qmp_capabilities"}\n'); f.flush(); f.readline()
@@ -66,18 +66,18 @@ for line in open('/dev/stdin'):
     n += 1
 print(f"{n} writes", file=sys.stderr)
 PY
-}
+hmp_writes() { python3 "$work/hmp.py" "$work/hmp.sock"; }
 
 backup "full"
 runs=$((SIZE_GIB * 1024 * CHANGED_PCT / 100))
 mkdir -p "$work/runs"
 for ((i = 0; i < runs; i++)); do rand "run$i" $((1 << 20)) >"$work/runs/$i"; done
-shuf -i 0-$((SIZE_GIB * 1024 - 1)) -n "$runs" --random-source=<(rand shuf 1000000) | nl -v0 |
+shuf -i 0-$((SIZE_GIB * 1024 - 1)) -n "$runs" --random-source=<(rand shuf 100000000) | nl -v0 |
   while read -r i mib; do echo "qemu-io hd0 \"write -s $work/runs/$i $((mib << 20)) 1M\""; done | hmp_writes
 echo "changed: $runs MiB in 1 MiB runs"
 backup "incremental, 1 MiB runs"
 writes=$((SIZE_GIB * 1024 * 256 * CHANGED_PCT / 100))
-shuf -i 0-$((SIZE_GIB * 1024 * 256 - 1)) -n "$writes" --random-source=<(rand shuf4k 1000000) |
+shuf -i 0-$((SIZE_GIB * 1024 * 256 - 1)) -n "$writes" --random-source=<(rand shuf4k 100000000) |
   awk '{ printf "qemu-io hd0 \"write -P %d %d 4k\"\n", NR % 255 + 1, $1 * 4096 }' | hmp_writes
 echo "changed: $((writes * 4 / 1024)) MiB in $writes scattered 4 KiB writes"
 backup "incremental, 4 KiB writes"
