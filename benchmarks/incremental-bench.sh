@@ -78,7 +78,7 @@ echo "changed: $runs MiB in 1 MiB runs"
 backup "incremental, 1 MiB runs"
 writes=$((SIZE_GIB * 1024 * 256 * CHANGED_PCT / 100))
 shuf -i 0-$((SIZE_GIB * 1024 * 256 - 1)) -n "$writes" --random-source=<(rand shuf4k 100000000) |
-  awk '{ printf "qemu-io hd0 \"write -P %d %d 4k\"\n", NR % 255 + 1, $1 * 4096 }' | hmp_writes
+  awk '{ printf "qemu-io hd0 \"write -P %d %.0f 4k\"\n", NR % 255 + 1, $1 * 4096 }' | hmp_writes  # %d is 32-bit in mawk
 echo "changed: $((writes * 4 / 1024)) MiB in $writes scattered 4 KiB writes"
 backup "incremental, 4 KiB writes"
 echo "accel $accel, $("$qemu" --version | head -1), store chunk size 1 MiB (default)"
