@@ -243,7 +243,8 @@ public final class BackupRun {
             sink.abort(); // after a failed commit too
         }
         // chosen after cleanup: concurrent archive writers may still have reported the root cause meanwhile
-        BackupException failure = sinkFailure.get() != null && !cancelled ? sinkFailure.get() : BackupFailures.asBackup(e);
+        BackupException failure = sinkFailure.get() != null && !cancelled ? sinkFailure.get()
+                : BackupFailures.asBackup(e);
         if (!freeze.thawFailure().isEmpty()) {
             failure = new BackupException(failure.getMessage() + "; AND THE GUEST'S FILE SYSTEMS MAY STILL BE "
                     + "FROZEN: the thaw failed: " + freeze.thawFailure(), failure);
@@ -293,7 +294,8 @@ public final class BackupRun {
         // failures of a writer that is already broken, so it replaces them.
         // Once the session is failing for another reason, archive errors are consequences of the cleanup.
         BackupException old = sinkFailure.get();
-        while ((old == null && !failing) || (old != null && !BackupFailures.hasIoCause(old) && BackupFailures.hasIoCause(e))) {
+        while ((old == null && !failing)
+                || (old != null && !BackupFailures.hasIoCause(old) && BackupFailures.hasIoCause(e))) {
             if (sinkFailure.compareAndSet(old, e)) {
                 log.warn("{}", e.getMessage());
                 events.wake();
