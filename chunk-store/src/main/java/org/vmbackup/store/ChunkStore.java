@@ -220,6 +220,16 @@ public final class ChunkStore implements AutoCloseable {
         return new GarbageCollector(ctx, grace).run(() -> snapshotIds(Optional.empty()));
     }
 
+    /**
+     * The store's identity, fixed at {@code init}: a backup tool names what it keeps outside the store (dirty
+     * bitmaps in QEMU) by it, so that it never takes state of another store for this one's.
+     *
+     * @return the store id
+     */
+    public String id() {
+        return ctx.config.storeId();
+    }
+
     /** @return the store's chunk size */
     public int chunkSize() {
         return ctx.config.chunkSize();

@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
 /**
  * {@code vmabackup backup --qmp SOCKET [--wait SECONDS] [--no-vmstate] [--disk NAME]... [-c CONFIGFILE]...
  * [--bwlimit RATE] [--cbw-timeout SECONDS] [--fs-freeze[=try] [--qga SOCKET] [--freeze-timeout SECONDS]]
- * (ARCHIVE | --store STORE --vm NAME [--key FILE] | --proxmox VMID --dump-dir DIR [--proxmox-conf FILE] [--notes TEXT]
+ * (ARCHIVE | --store STORE --vm NAME [--key FILE] [--full] | --proxmox VMID --dump-dir DIR [--proxmox-conf FILE] [--notes TEXT]
  * [--drive-key DISK=KEY]...)}: a consistent live backup of a running QEMU VM (every writable disk and, by default, RAM
  * and device state) into a VMA archive ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}), for any other name a
  * directory of raw images, a new snapshot in a chunk store, or a vzdump archive for Proxmox VE.
@@ -120,6 +120,10 @@ final class BackupCommand implements Callable<Integer> {
     @Option(names = "--key", paramLabel = "FILE", description = "with --store: the key of an encrypted store")
     private Path key;
 
+    @Option(names = "--full", description = "with --store: copy every disk in full, even where QEMU's dirty "
+            + "bitmap would allow an incremental copy (the next backup is incremental again)")
+    private boolean full;
+
     @Override
     public Integer call() throws Exception {
         OptionChecks.range(spec, "--wait", waitSeconds, 0, OptionChecks.DAY_SECONDS);
@@ -145,7 +149,7 @@ final class BackupCommand implements Callable<Integer> {
         }
         // The store is opened (and its key checked) before QEMU is touched.
         try (ChunkStore s = StoreCommand.open(store, key)) {
-            StoreTarget target = ArchiveTarget.store(s, vm);
+            StoreTarget target = full ? ArchiveTarget.store(s, vm).full() : ArchiveTarget.store(s, vm);
             int code = connectAndBackUp(out, blobs, client -> target);
             target.committed().ifPresent(info -> out.println("snapshot " + info.id()));
             out.flush();
@@ -160,8 +164,8 @@ final class BackupCommand implements Callable<Integer> {
             problem = "give one of ARCHIVE, --store or --proxmox, not several";
         } else if (store != null && vm == null) {
             problem = "--store needs --vm NAME (the VM the snapshot belongs to)";
-        } else if (store == null && (vm != null || key != null)) {
-            problem = (vm != null ? "--vm" : "--key") + " only applies with --store";
+        } else if (store == null && (vm != null || key != null || full)) {
+            problem = (vm != null ? "--vm" : key != null ? "--key" : "--full") + " only applies with --store";
         } else if (vm != null) {
             try {
                 SnapshotId.checkVmName(vm);

@@ -66,6 +66,11 @@ final class BackupReporter implements BackupProgressListener {
         for (DiskResult d : r.disks()) {
             out.println(String.format(Locale.ROOT, "  %s (%s): %s, %s data, %s zero skipped", d.name(), d.device(),
                     size(d.size()), size(d.dataBytes()), size(d.zeroBytes())));
+            if (d.bytesNew() >= 0) {
+                // a store: how the disk was copied and what it cost there (QEMU's NBD data vs. new in the store)
+                out.println(String.format(Locale.ROOT, "    %s; sent by QEMU %s, new in the store %s", d.mode(),
+                        size(d.dataBytes()), size(d.bytesNew())));
+            }
         }
         if (r.vmstateIncluded()) {
             out.println("  vmstate: " + size(r.vmstateBytes()));

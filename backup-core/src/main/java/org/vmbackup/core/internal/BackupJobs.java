@@ -9,6 +9,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vmbackup.core.BackupException;
 import org.vmbackup.qmp.QmpJobStatus;
+import org.vmbackup.qmp.command.BlockCommands.BitmapSyncMode;
 import org.vmbackup.qmp.command.BlockCommands.BlockJobSetSpeed;
 import org.vmbackup.qmp.command.BlockCommands.BlockdevBackup;
 import org.vmbackup.qmp.command.BlockCommands.SyncMode;
@@ -34,6 +35,7 @@ final class BackupJobs {
     private final List<String> ids;
     private final List<String> sources;
     private final List<String> targets;
+    private final List<String> syncBitmaps;
 
     /**
      * The jobs copying node {@code sources.get(i)} into {@code targets.get(i)}.
@@ -41,6 +43,19 @@ final class BackupJobs {
      * @param tag the run's tag, part of every job id
      */
     BackupJobs(String tag, List<String> sources, List<String> targets) {
+        this(tag, sources, targets, java.util.Collections.nCopies(sources.size(), null));
+    }
+
+    /**
+     * The jobs copying node {@code sources.get(i)} into {@code targets.get(i)}, each only what the dirty bitmap
+     * {@code syncBitmaps.get(i)} marks (left whole: mode {@code never}), or everything where that is null.
+     *
+     * @param tag the run's tag, part of every job id
+     */
+    BackupJobs(String tag, List<String> sources, List<String> targets, List<String> syncBitmaps) {
+        if (syncBitmaps.size() != sources.size()) {
+            throw new IllegalArgumentException("one sync bitmap (or null) per source: " + syncBitmaps);
+        }
         if (sources.size() != targets.size() || sources.isEmpty()) {
             throw new IllegalArgumentException("one target per source, at least one: " + sources + " " + targets);
         }
@@ -51,6 +66,7 @@ final class BackupJobs {
         this.ids = List.copyOf(ids);
         this.sources = List.copyOf(sources);
         this.targets = List.copyOf(targets);
+        this.syncBitmaps = java.util.Collections.unmodifiableList(new ArrayList<>(syncBitmaps));
     }
 
     /** The job ids, in disk order. */
@@ -68,8 +84,14 @@ final class BackupJobs {
     Transaction transaction(Long speed) {
         List<Action> actions = new ArrayList<>();
         for (int i = 0; i < ids.size(); i++) {
+            String bitmap = syncBitmaps.get(i);
             BlockdevBackup.Builder b = BlockdevBackup.builder(ids.get(i), sources.get(i), targets.get(i),
-                    SyncMode.FULL).autoFinalize(true).autoDismiss(false);
+                    bitmap == null ? SyncMode.FULL : SyncMode.BITMAP).autoFinalize(true).autoDismiss(false);
+            if (bitmap != null) {
+                // never: the bitmap keeps every bit whatever the job's end; the next bitmap, started in the same
+                // instant, takes over only once the snapshot is committed
+                b.bitmap(bitmap, BitmapSyncMode.NEVER);
+            }
             if (speed != null) {
                 b.speed(speed);
             }

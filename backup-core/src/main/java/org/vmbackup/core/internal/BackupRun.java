@@ -9,9 +9,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -28,6 +25,7 @@ import org.vmbackup.core.ConfigBlob;
 import org.vmbackup.core.DiskResult;
 import org.vmbackup.core.FsFreeze;
 import org.vmbackup.core.FsFreezeResult;
+import org.vmbackup.core.StoreTarget;
 import org.vmbackup.nbd.NbdEventLoop;
 import org.vmbackup.nbd.NbdServer;
 import org.vmbackup.qmp.QmpClient;
@@ -79,6 +77,8 @@ public final class BackupRun {
     private final String tag = UUID.randomUUID().toString().substring(0, 8);
     private final RunEvents events = new RunEvents();
     private final Cleanup cleanup = new Cleanup();
+    /** Run after {@link #cleanup} and the commit: closes our QMP connection, after {@link #chain} settled. */
+    private final Cleanup last = new Cleanup();
     private final AtomicReference<BackupException> sinkFailure = new AtomicReference<>();
     private final PauseStaging staging = new PauseStaging(64L << 20);
     private final GuestFirstGuard guard;
@@ -91,6 +91,8 @@ public final class BackupRun {
     private Runnable abortArchive = () -> { };
     private ProgressTracker tracker;
     private VmstateSnapshot vmstate;
+    private IncrementalChain chain;
+    private QemuCalls link;
 
     /** A run of {@code cfg}; call {@link #run()} once. */
     public BackupRun(Config cfg) {
@@ -122,7 +124,8 @@ public final class BackupRun {
         ArchiveSink sink = null;
         try {
             cleanup.push("stop the cbw timer", guard::close); // last: the exports are closed by then
-            QemuCalls q = QemuLink.connect(cfg.client(), cfg.qmpSocket(), cfg.commandTimeout(), cleanup);
+            QemuCalls q = QemuLink.connect(cfg.client(), cfg.qmpSocket(), cfg.commandTimeout(), last);
+            link = q;
             client = q.client();
             events.listen(q.client(), cleanup);
             QemuLink.checkRequirements(q, cfg.vmstate(), cfg.commandTimeout());
@@ -134,6 +137,9 @@ public final class BackupRun {
                     cfg.vmstate(), freeze.willFreeze());
             tracker = new ProgressTracker(layout.disks(), cfg.vmstate(), System::nanoTime);
             progress(BackupPhase.PREPARING);
+            if (cfg.target() instanceof StoreTarget st) {
+                chain = IncrementalChain.plan(q, disks, layout, st);
+            }
             sink = openSink(layout);
             ArchiveSink opened = sink;
             // On failure the archive is discarded after QEMU's jobs are cancelled (earlier, guest writes that
@@ -155,6 +161,9 @@ public final class BackupRun {
             } else {
                 // The transaction alone makes all disks consistent: each action drains its disk until commit.
                 jobs.pushUndo(q, cleanup, abortArchive);
+                if (chain != null) {
+                    q.call(chain.addTransaction());
+                }
                 long limit = cfg.bandwidthLimit();
                 q.call(jobs.transaction(limit > 0 ? RateLimiter.share(limit, disks.size()) : null));
                 freeze.thaw();
@@ -165,11 +174,16 @@ public final class BackupRun {
 
             progress(BackupPhase.FINISHING);
             staging.close();
-            await(staging.drained(), "storing the writes acknowledged during the guest pause");
+            BackupFailures.await(staging.drained(), "storing the writes acknowledged during the guest pause");
             checkAbort();
             keepArchive = true;
             cleanup.runAll(); // every job concluded and the stream ended: QEMU no longer needs anything of ours
-            return commit(sink, layout, disks, started, t0, vmstateBytes);
+            BackupResult r = commit(sink, layout, disks, started, t0, vmstateBytes);
+            if (chain != null) {
+                chain.committed(q);
+            }
+            last.runAll();
+            return r;
         } catch (Throwable e) {
             throw fail(e, sink);
         }
@@ -193,6 +207,9 @@ public final class BackupRun {
             results.add(new DiskResult(layout.disk(i).name(), disks.get(i).userName(), layout.disk(i).size(),
                     c.dataBytes(), c.zeroBytes()));
         }
+        if (chain != null) {
+            results = chain.results(results);
+        }
         progress(BackupPhase.DONE);
         FsFreezeResult frozen = freeze.result();
         Duration pause = events.pause();
@@ -215,6 +232,10 @@ public final class BackupRun {
         // interrupt is for the caller once the undo is done.
         boolean interrupted = Thread.interrupted();
         cleanup.runAll();
+        if (chain != null && link != null) {
+            chain.abandon(link); // the jobs are gone: the old bitmaps hold every write again
+        }
+        last.runAll();
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
@@ -222,7 +243,8 @@ public final class BackupRun {
             sink.abort(); // after a failed commit too
         }
         // chosen after cleanup: concurrent archive writers may still have reported the root cause meanwhile
-        BackupException failure = sinkFailure.get() != null && !cancelled ? sinkFailure.get() : asBackup(e);
+        BackupException failure = sinkFailure.get() != null && !cancelled ? sinkFailure.get()
+                : BackupFailures.asBackup(e);
         if (!freeze.thawFailure().isEmpty()) {
             failure = new BackupException(failure.getMessage() + "; AND THE GUEST'S FILE SYSTEMS MAY STILL BE "
                     + "FROZEN: the thaw failed: " + freeze.thawFailure(), failure);
@@ -237,19 +259,12 @@ public final class BackupRun {
         return failure;
     }
 
-    private static BackupException asBackup(Throwable e) {
-        if (e instanceof BackupException be) {
-            return be;
-        }
-        String m = e.getMessage() == null ? e.toString() : e.getMessage();
-        return new BackupException("backup failed: " + m, e);
-    }
-
     // ---- prepare ----
 
     private ArchiveSink openSink(ArchiveLayout layout) {
         try {
-            return cfg.target().open(layout);
+            return chain != null && cfg.target() instanceof StoreTarget st
+                    ? st.open(layout, chain.parent(), chain.incrementalDisks()) : cfg.target().open(layout);
         } catch (IOException e) {
             throw new BackupException("cannot create the archive: " + e, e);
         }
@@ -269,7 +284,9 @@ public final class BackupRun {
             vmstate = VmstateSnapshot.prepare(q, cleanup, targets.dir(), sink, tracker::addVmstate, tag,
                     cfg.cbwTimeout(), events::wake);
         }
-        return new BackupJobs(tag, disks.stream().map(SourceDisk::node).toList(), targetNodes);
+        return chain == null ? new BackupJobs(tag, disks.stream().map(SourceDisk::node).toList(), targetNodes)
+                : new BackupJobs(tag, disks.stream().map(SourceDisk::node).toList(), targetNodes,
+                        chain.syncBitmaps());
     }
 
     private void sinkFailed(BackupException e) {
@@ -277,7 +294,8 @@ public final class BackupRun {
         // failures of a writer that is already broken, so it replaces them.
         // Once the session is failing for another reason, archive errors are consequences of the cleanup.
         BackupException old = sinkFailure.get();
-        while ((old == null && !failing) || (old != null && !hasIoCause(old) && hasIoCause(e))) {
+        while ((old == null && !failing)
+                || (old != null && !BackupFailures.hasIoCause(old) && BackupFailures.hasIoCause(e))) {
             if (sinkFailure.compareAndSet(old, e)) {
                 log.warn("{}", e.getMessage());
                 events.wake();
@@ -285,15 +303,6 @@ public final class BackupRun {
             }
             old = sinkFailure.get();
         }
-    }
-
-    private static boolean hasIoCause(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof IOException) {
-                return true;
-            }
-        }
-        return false;
     }
 
     // ---- the instant ----
@@ -309,12 +318,16 @@ public final class BackupRun {
         jobs.pushUndo(q, cleanup, abortArchive);
         vmstate.pushUndo(q, cleanup);
         var stopped = runState.sendStop();
+        var marked = chain == null ? null : q.send(chain.addTransaction()); // bitmaps refuse a grouped one
         var started = q.send(jobs.transaction(1L)); // throttled until the guest runs again
         var migrating = q.send(vmstate.migrate());
         if (stopped != null) {
             q.await("stop", stopped);
         }
         long t1 = System.nanoTime();
+        if (marked != null) {
+            q.await("transaction", marked);
+        }
         q.await("transaction", started);
         long t2 = System.nanoTime();
         q.await("migrate", migrating);
@@ -394,14 +407,6 @@ public final class BackupRun {
             cfg.listener().onProgress(p);
         } catch (RuntimeException e) {
             log.warn("progress listener failed: {}", e.toString());
-        }
-    }
-
-    private static <T> T await(CompletableFuture<T> f, String what) throws Exception {
-        try {
-            return f.get(30, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            throw new BackupException(what + " failed: " + e.getCause().getMessage(), e.getCause());
         }
     }
 }
