@@ -147,7 +147,7 @@ class IncrementalBackupIT {
             CountDownLatch started = new CountDownLatch(1);
             BackupSession cancelled = BackupSession.builder().qmpSocket(vm.qmpSocket()).target(target)
                     .includeVmstate(false).bandwidthLimit(1 << 20).progressInterval(java.time.Duration.ofMillis(100))
-                    .progressListener(p -> {
+                    .progress(p -> {
                         if (p.doneBytes() > (1 << 20)) {
                             started.countDown();
                         }
