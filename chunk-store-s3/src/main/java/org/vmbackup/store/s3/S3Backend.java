@@ -112,7 +112,10 @@ public final class S3Backend implements StoreBackend {
                 return true;
             } catch (SdkException e) {
                 if (S3Errors.isStatus(e, PRECONDITION_FAILED)) {
-                    return false; // stored meanwhile by another writer (or by our own attempt whose answer was lost)
+                    // Stored meanwhile: by another writer, or by an attempt of this call whose answer was lost
+                    // (a reset after the server stored it; the SDK then retried). Markers must tell the two
+                    // apart (each holds its writer's host, pid and start): equal content means it is ours.
+                    return get(name).map(b -> b.equals(data.duplicate())).orElse(false);
                 }
                 if (!S3Errors.isStatus(e, NOT_IMPLEMENTED)) {
                     throw S3Errors.translate(where, "storing " + name, e);
