@@ -7,7 +7,7 @@ module org.vmbackup.store.s3 {
     requires software.amazon.awssdk.auth;
     requires software.amazon.awssdk.regions;
     requires software.amazon.awssdk.http;
-    requires software.amazon.awssdk.http.apache;
+    requires software.amazon.awssdk.http.apache5;
     requires software.amazon.awssdk.utils;
     requires software.amazon.awssdk.retries.api;
     requires software.amazon.awssdk.retries;

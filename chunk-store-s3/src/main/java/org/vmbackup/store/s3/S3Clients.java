@@ -10,7 +10,7 @@ import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
 import software.amazon.awssdk.core.exception.SdkClientException;
-import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.http.apache5.Apache5HttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
 import software.amazon.awssdk.retries.api.BackoffStrategy;
@@ -31,9 +31,9 @@ final class S3Clients {
                 .forcePathStyle(true)
                 .region(region(o))
                 .credentialsProvider(credentials(o))
-                // The blocking Apache client: its pool holds one connection per thread in flight, and it brings
+                // The blocking Apache 5 client: its pool holds one connection per thread in flight, and it brings
                 // no Netty (the SDK's async client would put a second Netty next to the project's 4.2.18).
-                .httpClientBuilder(ApacheHttpClient.builder()
+                .httpClientBuilder(Apache5HttpClient.builder()
                         .maxConnections(o.maxConnections())
                         .connectionTimeout(Duration.ofSeconds(10))
                         .socketTimeout(o.attemptTimeout()))

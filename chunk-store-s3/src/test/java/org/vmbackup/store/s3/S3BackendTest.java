@@ -11,6 +11,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vmbackup.testkit.S3ProxyServer;
 import org.vmbackup.store.StoreException;
 
 /** The backend contract, request by request, against a real S3 server (S3Proxy). */
@@ -41,7 +42,7 @@ class S3BackendTest {
 
     @Test
     void putIfAbsentStoresOnceThenTouchesAndEverythingReadsBack() throws Exception {
-        try (S3Backend b = S3Backend.open(S3Location.parse("s3://bk1/p1"), server.options())) {
+        try (S3Backend b = S3Backend.open(S3Location.parse("s3://bk1/p1"), TestServers.options(server))) {
             ByteBuffer data = bytes("hello chunk");
             assertThat(b.putIfAbsent("chunks/abc/x1", data)).isTrue();
             assertThat(data.remaining()).as("not consumed").isEqualTo(11);
@@ -63,8 +64,8 @@ class S3BackendTest {
 
     @Test
     void publishReplacesListFindsByPrefixUnderTheStoresOwnPrefixAndDeleteIsIdempotent() throws Exception {
-        try (S3Backend b = S3Backend.open(S3Location.parse("s3://bk1/p2/"), server.options());
-                S3Backend other = S3Backend.open(S3Location.parse("s3://bk1/p2x"), server.options())) {
+        try (S3Backend b = S3Backend.open(S3Location.parse("s3://bk1/p2/"), TestServers.options(server));
+                S3Backend other = S3Backend.open(S3Location.parse("s3://bk1/p2x"), TestServers.options(server))) {
             b.publish("snapshots/vm/t/manifest", bytes("one"));
             b.publish("snapshots/vm/t/manifest", bytes("two"));
             b.publish("snapshots/vm/t/disk-0.fidx", bytes("i"));
@@ -82,7 +83,7 @@ class S3BackendTest {
 
     @Test
     void deleteIfUntouchedSinceKeepsWhatWasTouchedAfterTheCutoff() throws Exception {
-        try (S3Backend b = S3Backend.open(S3Location.parse("s3://bk1/p3"), server.options())) {
+        try (S3Backend b = S3Backend.open(S3Location.parse("s3://bk1/p3"), TestServers.options(server))) {
             b.putIfAbsent("chunks/000/a", bytes("aaaa"));
             b.putIfAbsent("chunks/000/b", bytes("bbb"));
             Thread.sleep(1100);
@@ -99,14 +100,14 @@ class S3BackendTest {
 
     @Test
     void aMissingBucketIsOneLineNamingIt() {
-        assertThatThrownBy(() -> S3Backend.open(S3Location.parse("s3://nobucket/p"), server.options()))
+        assertThatThrownBy(() -> S3Backend.open(S3Location.parse("s3://nobucket/p"), TestServers.options(server)))
                 .isInstanceOf(StoreException.class)
                 .hasMessage("store s3://nobucket/p/: the S3 bucket 'nobucket' does not exist");
     }
 
     @Test
     void wrongCredentialsAreOneLineSayingSo() {
-        S3Options bad = server.options().withCredentials(S3ProxyServer.ACCESS_KEY, "wrong");
+        S3Options bad = TestServers.options(server).withCredentials(S3ProxyServer.ACCESS_KEY, "wrong");
         assertThatThrownBy(() -> S3Backend.open(S3Location.parse("s3://bk1/p"), bad))
                 .isInstanceOf(StoreException.class)
                 .hasMessageStartingWith("store s3://bk1/p/: the S3 server refused the credentials (")

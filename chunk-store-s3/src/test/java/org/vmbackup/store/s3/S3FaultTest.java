@@ -13,6 +13,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vmbackup.testkit.S3ProxyServer;
 import org.vmbackup.store.ChunkStore;
 import org.vmbackup.store.SnapshotId;
 import org.vmbackup.store.SnapshotInfo;
@@ -46,7 +47,7 @@ class S3FaultTest {
     }
 
     private static S3Options through(FaultProxy p, int attempts) {
-        return S3ProxyServer.options(p.endpoint()).withRetries(attempts, Duration.ofSeconds(20));
+        return TestServers.options(p.endpoint()).withRetries(attempts, Duration.ofSeconds(20));
     }
 
     @Test
@@ -69,7 +70,7 @@ class S3FaultTest {
             }
             assertThat(proxy.injected()).as("faults injected of %d requests", proxy.requests()).isGreaterThan(20);
         }
-        try (ChunkStore s = ChunkStore.open(S3Backend.open(S3Location.parse("s3://faults/a"), server.options()), Optional.empty())) {
+        try (ChunkStore s = ChunkStore.open(S3Backend.open(S3Location.parse("s3://faults/a"), TestServers.options(server)), Optional.empty())) {
             assertThat(s.list(Optional.empty())).extracting(SnapshotInfo::id).containsExactly(id(0));
             assertThat(Images.read(s, id(0))).isEqualTo(img);
         }

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vmbackup.testkit.S3ProxyServer;
 import org.vmbackup.store.ChunkStore;
 import org.vmbackup.store.CorruptDataException;
 import org.vmbackup.store.GcResult;
@@ -45,12 +46,12 @@ class S3StoreTest {
     }
 
     private static ChunkStore init(String prefix) throws Exception {
-        return ChunkStore.init(S3Backend.open(S3Location.parse("s3://store/" + prefix), server.options()),
+        return ChunkStore.init(S3Backend.open(S3Location.parse("s3://store/" + prefix), TestServers.options(server)),
                 StoreOptions.defaults().withChunkSize(CHUNK));
     }
 
     private static int chunks(ChunkStore s, String prefix) throws Exception {
-        try (S3Backend b = S3Backend.open(S3Location.parse("s3://store/" + prefix), server.options())) {
+        try (S3Backend b = S3Backend.open(S3Location.parse("s3://store/" + prefix), TestServers.options(server))) {
             return b.list("chunks/").size();
         }
     }
@@ -68,7 +69,7 @@ class S3StoreTest {
             assertThat(chunks(s, "rt")).isEqualTo(stored);
         }
         // opened anew, as another process would
-        try (ChunkStore s = ChunkStore.open(S3Backend.open(S3Location.parse("s3://store/rt"), server.options()), Optional.empty())) {
+        try (ChunkStore s = ChunkStore.open(S3Backend.open(S3Location.parse("s3://store/rt"), TestServers.options(server)), Optional.empty())) {
             assertThat(s.list(Optional.empty())).extracting(SnapshotInfo::id).containsExactly(id("web1", 0), id("web1", 1));
             assertThat(Images.read(s, id("web1", 0))).isEqualTo(img);
             assertThat(Images.read(s, id("web1", 1))).isEqualTo(img);
@@ -106,7 +107,7 @@ class S3StoreTest {
         try (ChunkStore s = init("bad")) {
             Images.write(s, id("vm", 0), img);
             String victim;
-            try (S3Backend raw = S3Backend.open(S3Location.parse("s3://store/bad"), server.options())) {
+            try (S3Backend raw = S3Backend.open(S3Location.parse("s3://store/bad"), TestServers.options(server))) {
                 victim = raw.list("chunks/").get(0);
                 ByteBuffer obj = raw.get(victim).orElseThrow();
                 obj.put(obj.limit() - 1, (byte) (obj.get(obj.limit() - 1) ^ 0x40));

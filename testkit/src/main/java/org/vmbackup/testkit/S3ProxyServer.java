@@ -1,4 +1,4 @@
-package org.vmbackup.store.s3;
+package org.vmbackup.testkit;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -9,17 +9,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.vmbackup.testkit.ProcessRunner;
-import org.vmbackup.testkit.RunningProcess;
 
 /**
  * A real S3 server for the tests: S3Proxy (its single jar, copied to {@code target/s3proxy} by the build) as a
  * process of its own, on jclouds' filesystem backend in a directory of the test, so that it can be killed and
- * restarted on the same data and port. Always killed on {@link #close}.
+ * restarted on the same data and port. Always killed on {@link #close}. A module that uses it copies the jar
+ * ({@code org.gaul:s3proxy:jar-with-dependencies}) there with the dependency plugin.
  */
-final class S3ProxyServer implements AutoCloseable {
-    static final String ACCESS_KEY = "vmbackup-test";
-    static final String SECRET_KEY = "vmbackup-test-secret";
+public final class S3ProxyServer implements AutoCloseable {
+    /** The access key the server accepts. */
+    public static final String ACCESS_KEY = "vmbackup-test";
+    /** Its secret key. */
+    public static final String SECRET_KEY = "vmbackup-test-secret";
     private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
 
     private final Path dir;
@@ -31,8 +32,15 @@ final class S3ProxyServer implements AutoCloseable {
         this.port = port;
     }
 
-    /** Starts a server whose data lives in {@code dir}, with the given buckets. */
-    static S3ProxyServer start(Path dir, String... buckets) throws Exception {
+    /**
+     * Starts a server whose data lives in {@code dir}, with the given buckets.
+     *
+     * @param dir a directory of the test
+     * @param buckets the buckets to create
+     * @return the running server
+     * @throws Exception when it does not start
+     */
+    public static S3ProxyServer start(Path dir, String... buckets) throws Exception {
         Path data = dir.resolve("data");
         for (String b : buckets) {
             // the filesystem backend's buckets are the base directory's subdirectories
@@ -58,7 +66,12 @@ final class S3ProxyServer implements AutoCloseable {
         return jar;
     }
 
-    void startProcess() throws Exception {
+    /**
+     * Starts (or, after {@link #kill}, restarts) the server process on the same port and data.
+     *
+     * @throws Exception when it does not listen within 90 s
+     */
+    public void startProcess() throws Exception {
         Path props = dir.resolve("s3proxy.conf");
         Files.writeString(props, String.join("\n", List.of(
                 "s3proxy.endpoint=http://127.0.0.1:" + port,
@@ -92,33 +105,30 @@ final class S3ProxyServer implements AutoCloseable {
     }
 
     /** Kills the server (as a crash would), leaving its data. */
-    void kill() throws InterruptedException {
+    public void kill() throws InterruptedException {
         process.killTree();
     }
 
-    int port() {
+    /** @return the server's port */
+    public int port() {
         return port;
     }
 
-    URI endpoint() {
+    /** @return the server's URL */
+    public URI endpoint() {
         return URI.create("http://127.0.0.1:" + port);
     }
 
-    Path bucketDir(String bucket) {
+    /**
+     * @param bucket a bucket name
+     * @return the directory holding its objects
+     */
+    public Path bucketDir(String bucket) {
         return dir.resolve("data").resolve(bucket);
     }
 
-    /** Options that reach this server, with short retries so that failing tests fail fast. */
-    S3Options options() {
-        return options(endpoint());
-    }
-
-    static S3Options options(URI endpoint) {
-        return S3Options.fromEnvironment().withEndpoint(endpoint).withCredentials(ACCESS_KEY, SECRET_KEY)
-                .withRetries(6, Duration.ofSeconds(20));
-    }
-
-    String log() {
+    /** @return what the server printed so far */
+    public String log() {
         return process.stdoutSoFar();
     }
 
