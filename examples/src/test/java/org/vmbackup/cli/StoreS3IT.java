@@ -26,12 +26,14 @@ import org.vmbackup.store.s3.S3Location;
 import org.vmbackup.store.s3.S3Options;
 import org.vmbackup.testkit.ProcessResult;
 import org.vmbackup.testkit.ProcessRunner;
+import org.vmbackup.testkit.QemuProcess;
 import org.vmbackup.testkit.S3ProxyServer;
 
 /**
  * {@code s3://BUCKET/PREFIX} wherever the command line takes a STORE (the real jar, endpoint and credentials in
  * the standard AWS environment variables, S3Proxy as the server): init, list, verify, restore bit-exact, prune,
- * gc; a missing bucket and wrong credentials are one line each.
+ * gc; a live backup of a real QEMU into S3 restored bit-exact; a missing bucket and wrong credentials are one line
+ * each.
  */
 class StoreS3IT {
     private static final Path JAR = Path.of("target/vmabackup.jar").toAbsolutePath();
@@ -112,6 +114,36 @@ class StoreS3IT {
         assertThat(prune.exitCode()).as(prune.output()).isZero();
         ProcessResult gc = cli("store", "gc", store);
         assertThat(gc.exitCode()).as(prune.output() + gc.output()).isZero();
+    }
+
+    @Test
+    void aLiveQemuBackupIntoS3RestoresBitExact() throws Exception {
+        byte[] disk = new byte[16 << 20];
+        Random r = new Random(22);
+        for (int i = 0; i < disk.length; i += 1 << 20) {
+            if ((i >> 20) % 3 != 2) { // a third of the disk stays a hole
+                byte[] mib = new byte[1 << 20];
+                r.nextBytes(mib);
+                System.arraycopy(mib, 0, disk, i, mib.length);
+            }
+        }
+        String store = "s3://cli/stores/qemu";
+        assertThat(cli("store", "init", store).exitCode()).isZero();
+        String id;
+        try (QemuProcess vm = QemuProcess.system().args("-drive", "if=none,id=hd0,file={dir}/d0.raw,format=raw",
+                "-device", "virtio-blk-pci,drive=hd0").start(dir -> Files.write(dir.resolve("d0.raw"), disk))) {
+            ProcessResult backup = cli("backup", "--qmp", vm.qmpSocket().toString(), "--store", store, "--vm", "web1");
+            assertThat(backup.exitCode()).as(backup.output()).isZero();
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^snapshot (\\S+/\\S+)$").matcher(backup.stdout());
+            assertThat(m.find()).as(backup.output()).isTrue();
+            id = m.group(1);
+        }
+        Path to = tmp.resolve("qemu-restored");
+        ProcessResult restore = cli("restore", store, "--snapshot", id, "--to", to.toString());
+        assertThat(restore.exitCode()).as(restore.output()).isZero();
+        assertThat(Files.readAllBytes(to.resolve("drive-hd0.raw"))).isEqualTo(disk);
+        ProcessResult verify = cli("store", "verify", store);
+        assertThat(verify.exitCode()).as(verify.output()).isZero();
     }
 
     @Test
