@@ -25,7 +25,11 @@ import java.util.function.BiFunction;
  * {@code Connection: close} to each request so that every request has a connection of its own and can be judged.
  */
 final class FaultProxy implements AutoCloseable {
-    enum Fault { NONE, ERROR_500, SLOW_DOWN_503, DROP, CUT_ANSWER }
+    enum Fault {
+        NONE, ERROR_500, SLOW_DOWN_503, DROP, CUT_ANSWER,
+        /** 412, as a server that enforces {@code If-None-Match: *} answers for an existing object (S3Proxy does not). */
+        PRECONDITION_FAILED
+    }
 
     private static final int MAX_HEAD = 64 * 1024;
     private final ServerSocket listener;
@@ -50,7 +54,7 @@ final class FaultProxy implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + listener.getLocalPort());
     }
 
-    /** Decides each request's fault from its method and path. */
+    /** Decides each request's fault from its method ({@code COPY} for a PUT with a copy source) and path. */
     void rule(BiFunction<String, String, Fault> r) {
         rule = r;
     }
@@ -90,14 +94,17 @@ final class FaultProxy implements AutoCloseable {
             String text = new String(head, StandardCharsets.ISO_8859_1);
             String[] first = text.substring(0, text.indexOf("\r\n")).split(" ");
             requests.incrementAndGet();
-            Fault f = rule.apply(first[0], first[1]);
+            // a copy (the backend's touch) is a PUT on the wire; the rules tell it apart as COPY
+            String method = first[0].equals("PUT") && text.toLowerCase(Locale.ROOT).contains("\r\nx-amz-copy-source:")
+                    ? "COPY" : first[0];
+            Fault f = rule.apply(method, first[1]);
             if (f != Fault.NONE) {
                 injected.incrementAndGet();
             }
             sleep(oneWayDelay);
             switch (f) {
                 case DROP -> client.setSoLinger(true, 0); // a reset, as a crashed server or middlebox gives
-                case ERROR_500, SLOW_DOWN_503 -> {
+                case ERROR_500, SLOW_DOWN_503, PRECONDITION_FAILED -> {
                     if (!expectsContinue(text)) {
                         in.skipNBytes(contentLength(text)); // else the client sends no body after a final answer
                     }
@@ -151,10 +158,18 @@ final class FaultProxy implements AutoCloseable {
     }
 
     private static void answer(OutputStream out, Fault f) throws IOException {
-        boolean slow = f == Fault.SLOW_DOWN_503;
-        String body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + (slow ? "SlowDown" : "InternalError")
+        String code = switch (f) {
+            case SLOW_DOWN_503 -> "SlowDown";
+            case PRECONDITION_FAILED -> "PreconditionFailed";
+            default -> "InternalError";
+        };
+        String body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + code
                 + "</Code><Message>injected by the test</Message></Error>";
-        String status = slow ? "503 Slow Down" : "500 Internal Server Error";
+        String status = switch (f) {
+            case SLOW_DOWN_503 -> "503 Slow Down";
+            case PRECONDITION_FAILED -> "412 Precondition Failed";
+            default -> "500 Internal Server Error";
+        };
         out.write(("HTTP/1.1 " + status + "\r\nContent-Type: application/xml\r\nContent-Length: " + body.length()
                 + "\r\nConnection: close\r\n\r\n" + body).getBytes(StandardCharsets.ISO_8859_1));
         out.flush();

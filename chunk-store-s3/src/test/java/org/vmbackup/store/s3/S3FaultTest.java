@@ -99,6 +99,29 @@ class S3FaultTest {
     }
 
     @Test
+    void aLostAnswerToTheWriterMarkersPutIsNotMistakenForAnotherWriter() throws Exception {
+        byte[] img = Images.image(new Random(8), 4 * CHUNK);
+        try (FaultProxy proxy = new FaultProxy(server.endpoint())) {
+            java.util.concurrent.atomic.AtomicInteger markerPuts = new java.util.concurrent.atomic.AtomicInteger();
+            // the server stores the marker, the client never hears it and retries; the retry meets 412, as on a
+            // server that enforces If-None-Match (the proxy answers it: S3Proxy overwrites instead)
+            proxy.rule((method, path) -> {
+                if (!method.equals("PUT") || !path.contains("/writers/")) {
+                    return Fault.NONE;
+                }
+                int n = markerPuts.incrementAndGet();
+                return n == 1 ? Fault.CUT_ANSWER : n == 2 ? Fault.PRECONDITION_FAILED : Fault.NONE;
+            });
+            try (ChunkStore s = ChunkStore.init(S3Backend.open(S3Location.parse("s3://faults/d"), through(proxy, 5)),
+                    StoreOptions.defaults().withChunkSize(CHUNK))) {
+                Images.write(s, id(0), img);
+                assertThat(markerPuts.get()).as("the marker's PUT, cut, then its retry refused").isEqualTo(2);
+                assertThat(Images.read(s, id(0))).isEqualTo(img);
+            }
+        }
+    }
+
+    @Test
     void anUnreachableServerIsOneLineAfterBoundedRetries() throws Exception {
         FaultProxy proxy = new FaultProxy(server.endpoint());
         proxy.close(); // nothing listens there any more
