@@ -27,12 +27,14 @@ import org.vmbackup.store.s3.S3Options;
 import org.vmbackup.testkit.ProcessResult;
 import org.vmbackup.testkit.ProcessRunner;
 import org.vmbackup.testkit.QemuProcess;
+import org.vmbackup.testkit.RequiredTool;
+import org.vmbackup.testkit.RunningProcess;
 import org.vmbackup.testkit.S3ProxyServer;
 
 /**
  * {@code s3://BUCKET/PREFIX} wherever the command line takes a STORE (the real jar, endpoint and credentials in
  * the standard AWS environment variables, S3Proxy as the server): init, list, verify, restore bit-exact, prune,
- * gc; a live backup of a real QEMU into S3 restored bit-exact; a missing bucket and wrong credentials are one line
+ * gc; a live backup of a real QEMU into S3 restored bit-exact and served over NBD from S3; a missing bucket and wrong credentials are one line
  * each.
  */
 class StoreS3IT {
@@ -53,6 +55,11 @@ class StoreS3IT {
     }
 
     private static ProcessResult cliWithSecret(String secret, String... args) throws Exception {
+        return runner(secret, args).run();
+    }
+
+    /** The real jar with the AWS environment pointing at the test server (and no profile files of the machine). */
+    private static ProcessRunner runner(String secret, String... args) {
         List<String> cmd = new ArrayList<>(List.of("java", "-Xmx256m", "-jar", JAR.toString()));
         cmd.addAll(List.of(args));
         return ProcessRunner.command(cmd)
@@ -62,8 +69,7 @@ class StoreS3IT {
                 .env("AWS_REGION", "us-east-1")
                 .env("AWS_PROFILE", null)
                 .env("AWS_CONFIG_FILE", tmp.resolve("no-aws-config").toString())
-                .env("AWS_SHARED_CREDENTIALS_FILE", tmp.resolve("no-aws-credentials").toString())
-                .run();
+                .env("AWS_SHARED_CREDENTIALS_FILE", tmp.resolve("no-aws-credentials").toString());
     }
 
     private static ProcessResult cli(String... args) throws Exception {
@@ -142,6 +148,19 @@ class StoreS3IT {
         ProcessResult restore = cli("restore", store, "--snapshot", id, "--to", to.toString());
         assertThat(restore.exitCode()).as(restore.output()).isZero();
         assertThat(Files.readAllBytes(to.resolve("drive-hd0.raw"))).isEqualTo(disk);
+
+        // the snapshot over NBD straight from S3 (the live-restore export): qemu-img reads exactly the disk
+        Path sock = tmp.resolve("s3snap.sock");
+        try (RunningProcess serve = runner(S3ProxyServer.SECRET_KEY, "nbd", "serve", "--store", store, "--snapshot", id,
+                "--socket", sock.toString(), "--no-warm-up").start()) {
+            for (int i = 0; i < 1500 && !Files.exists(sock) && serve.process().isAlive(); i++) {
+                Thread.sleep(20);
+            }
+            assertThat(sock).as(serve.stdoutSoFar() + serve.stderrSoFar()).exists();
+            String uri = "nbd+unix:///drive-hd0?socket=" + sock;
+            assertThat(RestoreCommandIT.RestoreToolRun.run(RequiredTool.QEMU_IMG.path().toString(), "compare", "-f", "raw",
+                    "-F", "raw", uri, to.resolve("drive-hd0.raw").toString())).contains("Images are identical");
+        }
         ProcessResult verify = cli("store", "verify", store);
         assertThat(verify.exitCode()).as(verify.output()).isZero();
     }
