@@ -2,6 +2,7 @@
 module org.vmbackup.cli {
     requires org.vmbackup.core;
     requires org.vmbackup.store;
+    requires org.vmbackup.store.s3;
     requires info.picocli;
     exports org.vmbackup.cli;
     opens org.vmbackup.cli to info.picocli;

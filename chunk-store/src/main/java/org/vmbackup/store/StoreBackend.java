@@ -126,6 +126,17 @@ public interface StoreBackend extends AutoCloseable {
     long deleteIfUntouchedSince(String name, Instant cutoff) throws IOException;
 
     /**
+     * How many requests this backend serves well at once. The store runs at least this many worker threads (and
+     * keeps twice as many chunk buffers, which bounds its memory): a remote backend whose every request waits a
+     * round trip needs many in flight, a local one is bound by the CPUs, which is the default (0: no more).
+     *
+     * @return the number of requests worth having in flight, or 0
+     */
+    default int parallelism() {
+        return 0;
+    }
+
+    /**
      * Where the objects are, for messages (a directory path, a URL).
      *
      * @return the description

@@ -26,7 +26,8 @@ final class StoreContext implements AutoCloseable {
         this.config = config;
         this.codec = new ChunkCodec(config.chunkSize(), config.compressionLevel(), key);
         this.manifestKey = key.map(k -> k.derive("manifest")).orElse(null);
-        this.threads = Math.max(2, Runtime.getRuntime().availableProcessors());
+        // CPU-bound locally (hashing, zstd, AES); on a remote backend each request mostly waits for its round trip
+        this.threads = Math.max(Math.max(2, Runtime.getRuntime().availableProcessors()), backend.parallelism());
         AtomicInteger n = new AtomicInteger();
         ThreadFactory tf = r -> {
             Thread t = new Thread(r, "chunk-store-" + n.incrementAndGet());

@@ -32,7 +32,7 @@ final class NbdBackendSource {
 
     @Option(names = "--store", paramLabel = "STORE",
             description = "Every disk of a chunk-store snapshot (--snapshot ID), read-only, one export per disk name.")
-    Path store;
+    String store; // a directory or s3://BUCKET/PREFIX (a Path would fold the URL's //)
 
     /** The backend and whatever must be closed after serving. */
     record Opened(NbdBackend backend, AutoCloseable resource) {

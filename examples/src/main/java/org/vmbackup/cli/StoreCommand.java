@@ -6,7 +6,13 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.vmbackup.store.ChunkStore;
 import org.vmbackup.store.SnapshotId;
+import org.vmbackup.store.StoreBackend;
+import org.vmbackup.store.StoreException;
 import org.vmbackup.store.StoreKey;
+import org.vmbackup.store.StoreOptions;
+import org.vmbackup.store.s3.S3Backend;
+import org.vmbackup.store.s3.S3Location;
+import org.vmbackup.store.s3.S3Options;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -32,10 +38,34 @@ public final class StoreCommand implements Callable<Integer> {
                 + "prune, gc)");
     }
 
-    /** Opens the store at {@code store} with the key in {@code keyFile}, if given. */
+    /**
+     * Opens the store at {@code store} (a directory, or {@code s3://BUCKET/PREFIX} with endpoint and credentials
+     * from the AWS environment) with the key in {@code keyFile}, if given.
+     */
     static ChunkStore open(String store, Path keyFile) throws IOException {
         Optional<StoreKey> key = keyFile == null ? Optional.empty() : Optional.of(StoreKey.load(keyFile));
+        if (S3Location.isS3(store)) {
+            return ChunkStore.open(backend(store), key);
+        }
         return ChunkStore.open(Path.of(store), key);
+    }
+
+    /** Creates a store at {@code store} (a directory or an {@code s3://} location, as {@link #open}). */
+    static ChunkStore init(String store, StoreOptions options) throws IOException {
+        if (S3Location.isS3(store)) {
+            return ChunkStore.init(backend(store), options);
+        }
+        return ChunkStore.init(Path.of(store), options);
+    }
+
+    private static StoreBackend backend(String store) throws IOException {
+        S3Location where;
+        try {
+            where = S3Location.parse(store);
+        } catch (IllegalArgumentException e) {
+            throw new StoreException(e.getMessage()); // a usage error in words, reported like any store error
+        }
+        return S3Backend.open(where, S3Options.fromEnvironment());
     }
 
     /** Turns {@code VM/INSTANT} arguments into snapshot ids; a bad one is a usage error naming what is wrong. */

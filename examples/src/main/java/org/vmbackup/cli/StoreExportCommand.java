@@ -28,7 +28,7 @@ final class StoreExportCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory")
+    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory or s3://BUCKET/PREFIX")
     private String store;
 
     @Parameters(index = "1", paramLabel = "SNAPSHOT", description = "the snapshot id (VM/INSTANT)")

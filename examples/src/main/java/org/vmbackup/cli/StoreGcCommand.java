@@ -17,7 +17,7 @@ final class StoreGcCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory")
+    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory or s3://BUCKET/PREFIX")
     private String store;
 
     @Option(names = "--key", paramLabel = "FILE", description = "the key of an encrypted store")

@@ -27,7 +27,7 @@ final class StoreImportCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory")
+    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory or s3://BUCKET/PREFIX")
     private String store;
 
     @Parameters(index = "1", paramLabel = "ARCHIVE",

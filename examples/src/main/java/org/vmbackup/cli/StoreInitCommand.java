@@ -14,13 +14,14 @@ import picocli.CommandLine.Spec;
 
 /** {@code vmabackup store init STORE [--chunk-size SIZE] [--encrypt KEYFILE]}. */
 @Command(name = "init", mixinStandardHelpOptions = true,
-        description = "Create an empty store in directory STORE (created if missing; must be empty if it exists).")
+        description = "Create an empty store in directory STORE (created if missing; must be empty if it exists), "
+                + "or at s3://BUCKET/PREFIX (endpoint and credentials from AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...).")
 final class StoreInitCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory")
-    private Path store;
+    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory or s3://BUCKET/PREFIX")
+    private String store;
 
     @Option(names = "--chunk-size", paramLabel = "SIZE", converter = NbdSizeConverter.class,
             description = "chunk size, a power of two from 64K to 16M (default 1M)")
@@ -41,7 +42,7 @@ final class StoreInitCommand implements Callable<Integer> {
         if (keyFile != null) {
             options = options.withKey(StoreKey.load(keyFile));
         }
-        try (ChunkStore s = ChunkStore.init(store, options)) {
+        try (ChunkStore s = StoreCommand.init(store, options)) {
             spec.commandLine().getOut().println("initialized store " + store + " (chunk size " + s.chunkSize() + " bytes, "
                     + (s.encrypted() ? "encrypted" : "not encrypted") + ")");
         }

@@ -21,7 +21,7 @@ final class StoreListCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory")
+    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory or s3://BUCKET/PREFIX")
     private String store;
 
     @Option(names = "--vm", paramLabel = "NAME", description = "only this VM's snapshots")

@@ -21,7 +21,7 @@ final class StorePruneCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory")
+    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory or s3://BUCKET/PREFIX")
     private String store;
 
     @Option(names = "--vm", required = true, paramLabel = "NAME", description = "the VM")
