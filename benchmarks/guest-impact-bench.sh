@@ -9,8 +9,14 @@
 #   peer          QEMU's own in-process backup of the same disk, same VM, same run: blockdev-backup sync=full
 #                 into a local raw file (blockdev-add file+raw), no vmbackup
 #   peer-speed    the peer with the job's speed=BWLIMIT
-# and the ratio of each backup phase's p50/p99 to the peer's (ours / peer, ours-bwlimit / peer-speed).
-# Only full backups: incremental ones are not built yet (issue #16).
+#   ours-incr     `vmabackup backup --no-vmstate --store STORE --vm guest`: incremental from the previous snapshot
+#                 (a first, full one is taken into the store before round 1, phase ours-store-full); what changed
+#                 is what the guest's writer wrote since then
+#   peer-incr     QEMU's own incremental backup: blockdev-backup sync=incremental from a dirty bitmap added at the
+#                 instant of ours-store-full (QEMU clears it when the job succeeds, so each round's copy holds the
+#                 writes since the previous one, as ours does) into a local sparse raw file
+# and the ratio of each backup phase's p50/p99 to the peer's (ours / peer, ours-bwlimit / peer-speed,
+# ours-incr / peer-incr).
 # The data disk is DISK_MIB of random bytes that the guest formats with ext4 at boot (its free blocks keep the
 # random data, so a full backup copies all of it: a backup long enough to see the writer's latency under it).
 #   DISK_MIB=1024 BWLIMIT=32M ROUNDS=2 IDLE_S=20 benchmarks/guest-impact-bench.sh
@@ -74,13 +80,14 @@ print(f"{q(0.5):.1f} {q(0.99):.1f} {us[-1] / 1000:.1f} {len(us)}")
 EOF
 }
 
-peer() { # SPEED: QEMU's own blockdev-backup of data0 into a local raw file
+peer() { # SPEED [SYNC BITMAP]: QEMU's own blockdev-backup of data0 into a local raw file; SYNC add-bitmap only
+  # adds BITMAP to data0 (the peer's incremental starts there)
   rm -f "$work/peer.raw"; truncate -s "${DISK_MIB}M" "$work/peer.raw"
-  python3 - "$work/peer.sock" "$work/peer.raw" "$1" <<'EOF'
+  python3 - "$work/peer.sock" "$work/peer.raw" "$1" "${2:-full}" "${3:-}" <<'EOF'
 import json, socket, sys
-sock, target, speed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+sock, target, speed, sync, bitmap = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
 s = socket.socket(socket.AF_UNIX); s.settimeout(900); s.connect(sock); f = s.makefile("rw")
-def cmd(name, **args):
+def cmd(name, /, **args):
     f.write(json.dumps({"execute": name, "arguments": args}) + "\n"); f.flush()
     while True:
         m = json.loads(f.readline())
@@ -89,9 +96,15 @@ def cmd(name, **args):
                 raise SystemExit(f"{name}: {m['error']['desc']}")
             return m["return"]
 json.loads(f.readline()); cmd("qmp_capabilities")
+if sync == "add-bitmap":
+    cmd("block-dirty-bitmap-add", node="data0", name=bitmap)
+    raise SystemExit(0)
 cmd("blockdev-add", driver="file", filename=target, **{"node-name": "peer-file"})
 cmd("blockdev-add", driver="raw", file="peer-file", **{"node-name": "peer"})
-cmd("blockdev-backup", **{"job-id": "peer", "device": "data0", "target": "peer", "sync": "full", "speed": speed})
+job = {"job-id": "peer", "device": "data0", "target": "peer", "sync": sync, "speed": speed}
+if bitmap:
+    job["bitmap"] = bitmap
+cmd("blockdev-backup", **job)
 while True:
     m = json.loads(f.readline())
     if m.get("event") == "BLOCK_JOB_COMPLETED":
@@ -143,6 +156,13 @@ phase() { # NAME COMMAND...: runs it, prints the latency of the records written 
 
 ratio() { python3 -c "import sys; a, b = sys.argv[1:]; print('-' if '-' in (a, b) else f'{float(a) / float(b):.2f}')" "$1" "$2"; }
 
+# The incremental phases' start: a first (full) snapshot of the VM in the store, and the peer's bitmap added right
+# after it, so both chains start about together.
+java -jar "$jar" store init "$work/store" >/dev/null
+phase ours-store-full java -Xmx256m -jar "$jar" backup --qmp "$work/qmp.sock" --no-vmstate --store "$work/store" \
+  --vm guest
+peer 0 add-bitmap peer-incr
+
 for round in $(seq "$ROUNDS"); do
   echo "round $round (load $(cut -d' ' -f1-3 /proc/loadavg))"
   phase idle sleep "$IDLE_S"
@@ -156,7 +176,14 @@ for round in $(seq "$ROUNDS"); do
   phase ours-bwlimit java -Xmx256m -jar "$jar" backup --qmp "$work/qmp.sock" --no-vmstate --bwlimit "$BWLIMIT" \
     "$work/ours.vma"
   rm -f "$work/ours.vma"
+  phase ours-incr java -Xmx256m -jar "$jar" backup --qmp "$work/qmp.sock" --no-vmstate --store "$work/store" \
+    --vm guest
+  grep -E '^ +(incremental|full|first)' "$work/ours-incr.out" | sed 's/^ */              /' || true
+  phase peer-incr peer 0 incremental peer-incr
+  echo "              peer wrote $(du -k "$work/peer.raw" | cut -f1) KiB (allocated in its sparse target)"
+  rm -f "$work/peer.raw"
   echo "  ratio ours/peer p50 $(ratio "$p50_ours" "$p50_peer") p99 $(ratio "$p99_ours" "$p99_peer");" \
     "ours-bwlimit/peer-speed p50 $(ratio "$p50_ours_bwlimit" "$p50_peer_speed")" \
-    "p99 $(ratio "$p99_ours_bwlimit" "$p99_peer_speed")"
+    "p99 $(ratio "$p99_ours_bwlimit" "$p99_peer_speed");" \
+    "ours-incr/peer-incr p50 $(ratio "$p50_ours_incr" "$p50_peer_incr") p99 $(ratio "$p99_ours_incr" "$p99_peer_incr")"
 done
