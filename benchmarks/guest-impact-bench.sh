@@ -9,8 +9,14 @@
 #   peer          QEMU's own in-process backup of the same disk, same VM, same run: blockdev-backup sync=full
 #                 into a local raw file (blockdev-add file+raw), no vmbackup
 #   peer-speed    the peer with the job's speed=BWLIMIT
-# and the ratio of each backup phase's p50/p99 to the peer's (ours / peer, ours-bwlimit / peer-speed).
-# Only full backups: incremental ones are not built yet (issue #16).
+#   ours-incr     `vmabackup backup --no-vmstate --store STORE --vm guest`: incremental from the previous snapshot
+#                 (a first, full one is taken into the store before round 1, phase ours-store-full); what changed
+#                 is what the guest's writer wrote since then
+#   peer-incr     QEMU's own incremental backup: blockdev-backup sync=incremental from a dirty bitmap added at the
+#                 instant of ours-store-full (QEMU clears it when the job succeeds, so each round's copy holds the
+#                 writes since the previous one, as ours does) into a local sparse raw file
+# and the ratio of each backup phase's p50/p99 to the peer's (ours / peer, ours-bwlimit / peer-speed,
+# ours-incr / peer-incr).
 # The data disk is DISK_MIB of random bytes that the guest formats with ext4 at boot (its free blocks keep the
 # random data, so a full backup copies all of it: a backup long enough to see the writer's latency under it).
 #   DISK_MIB=1024 BWLIMIT=32M ROUNDS=2 IDLE_S=20 benchmarks/guest-impact-bench.sh
@@ -74,13 +80,14 @@ print(f"{q(0.5):.1f} {q(0.99):.1f} {us[-1] / 1000:.1f} {len(us)}")
 EOF
 }
 
-peer() { # SPEED: QEMU's own blockdev-backup of data0 into a local raw file
+peer() { # SPEED [SYNC BITMAP]: QEMU's own blockdev-backup of data0 into a local raw file; SYNC add-bitmap only
+  # adds BITMAP to data0 (the peer's incremental starts there)
   rm -f "$work/peer.raw"; truncate -s "${DISK_MIB}M" "$work/peer.raw"
-  python3 - "$work/peer.sock" "$work/peer.raw" "$1" <<'EOF'
+  python3 - "$work/peer.sock" "$work/peer.raw" "$1" "${2:-full}" "${3:-}" <<'EOF'
 import json, socket, sys
-sock, target, speed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+sock, target, speed, sync, bitmap = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
 s = socket.socket(socket.AF_UNIX); s.settimeout(900); s.connect(sock); f = s.makefile("rw")
-def cmd(name, **args):
+def cmd(name, /, **args):
     f.write(json.dumps({"execute": name, "arguments": args}) + "\n"); f.flush()
     while True:
         m = json.loads(f.readline())
@@ -89,9 +96,15 @@ def cmd(name, **args):
                 raise SystemExit(f"{name}: {m['error']['desc']}")
             return m["return"]
 json.loads(f.readline()); cmd("qmp_capabilities")
+if sync == "add-bitmap":
+    cmd("block-dirty-bitmap-add", node="data0", name=bitmap)
+    raise SystemExit(0)
 cmd("blockdev-add", driver="file", filename=target, **{"node-name": "peer-file"})
 cmd("blockdev-add", driver="raw", file="peer-file", **{"node-name": "peer"})
-cmd("blockdev-backup", **{"job-id": "peer", "device": "data0", "target": "peer", "sync": "full", "speed": speed})
+job = {"job-id": "peer", "device": "data0", "target": "peer", "sync": sync, "speed": speed}
+if bitmap:
+    job["bitmap"] = bitmap
+cmd("blockdev-backup", **job)
 while True:
     m = json.loads(f.readline())
     if m.get("event") == "BLOCK_JOB_COMPLETED":
@@ -115,12 +128,15 @@ with open(out, "a") as log:
     for line in f:
         m = json.loads(line)
         if m.get("event") == "JOB_STATUS_CHANGE" and m["data"]["status"] in ("created", "concluded"):
-            log.write(f"{m['data']['status']} {m['data']['id']} {os.stat(console).st_size}\n"); log.flush()
+            log.write(f"{m['data']['status']} {m['data']['id']} {os.stat(console).st_size} {time.time():.3f}\n")
+            log.flush()
 EOF
 watch_pid=$!
 
-window() { # FROM_LINE: "START END" console offsets of the first job created and the last concluded since then
-  tail -n +"$1" "$work/jobs.log" | awk '$1 == "created" && !s { s = $3 } $1 == "concluded" { e = $3 } END { print s, e }'
+window() { # FROM_LINE: "START END SECONDS": console offsets of the first job created and the last concluded since
+  # then, and the time between them
+  tail -n +"$1" "$work/jobs.log" |
+    awk '$1 == "created" && !s { s = $3; t = $4 } $1 == "concluded" { e = $3; u = $4 } END { printf "%s %s %.2f\n", s, e, u - t }'
 }
 
 phase() { # NAME COMMAND...: runs it, prints the latency of the records written meanwhile
@@ -130,18 +146,32 @@ phase() { # NAME COMMAND...: runs it, prints the latency of the records written 
   a=$(offset); t0=$(date +%s.%N)
   "$@" >"$work/$name.out" 2>&1 || { echo "$name failed:"; cat "$work/$name.out"; exit 1; }
   t1=$(date +%s.%N); b=$(offset)
+  local a0=$a b0=$b job=-
   if [ "$name" != idle ]; then
     sleep 0.5 # the watcher's last event
-    read -r a b < <(window "$from")
+    read -r a b job < <(window "$from")
   fi
   read -r p50 p99 max n < <(latencies "$a" "$b")
-  printf '%-13s %6.1f s  records %4s  write latency p50 %7s ms  p99 %7s ms  max %7s ms\n' "$name" \
-    "$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$t0" "$t1")" "$n" "$p50" "$p99" "$max"
+  printf '%-13s %6.1f s (job %5s s)  records %4s  write latency p50 %7s ms  p99 %7s ms  max %7s ms\n' "$name" \
+    "$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$t0" "$t1")" "$job" "$n" "$p50" "$p99" \
+    "$max"
+  # An incremental job of what the writer wrote since the previous one lasts well under a second: a few writes at
+  # most fall in it, so also the writes made while the whole command ran (ours: JVM start, QMP, store included)
+  case "$name" in *incr) read -r p50c p99c maxc nc < <(latencies "$a0" "$b0")
+    printf '              whole command: records %4s  write latency p50 %7s ms  p99 %7s ms  max %7s ms\n' \
+      "$nc" "$p50c" "$p99c" "$maxc";; esac
   case "$name" in ours*) echo "              $(grep -v '^\s*$' "$work/$name.out" | tail -1)";; esac
   eval "p50_${name//-/_}=$p50 p99_${name//-/_}=$p99"
 }
 
 ratio() { python3 -c "import sys; a, b = sys.argv[1:]; print('-' if '-' in (a, b) else f'{float(a) / float(b):.2f}')" "$1" "$2"; }
+
+# The incremental phases' start: a first (full) snapshot of the VM in the store, and the peer's bitmap added right
+# after it, so both chains start about together.
+java -jar "$jar" store init "$work/store" >/dev/null
+phase ours-store-full java -Xmx256m -jar "$jar" backup --qmp "$work/qmp.sock" --no-vmstate --store "$work/store" \
+  --vm guest
+peer 0 add-bitmap peer-incr
 
 for round in $(seq "$ROUNDS"); do
   echo "round $round (load $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -156,7 +186,14 @@ for round in $(seq "$ROUNDS"); do
   phase ours-bwlimit java -Xmx256m -jar "$jar" backup --qmp "$work/qmp.sock" --no-vmstate --bwlimit "$BWLIMIT" \
     "$work/ours.vma"
   rm -f "$work/ours.vma"
+  phase ours-incr java -Xmx256m -jar "$jar" backup --qmp "$work/qmp.sock" --no-vmstate --store "$work/store" \
+    --vm guest
+  grep -E '^ +(incremental|full|first)' "$work/ours-incr.out" | sed 's/^ */              /' || true
+  phase peer-incr peer 0 incremental peer-incr
+  echo "              peer wrote $(du -k "$work/peer.raw" | cut -f1) KiB (allocated in its sparse target)"
+  rm -f "$work/peer.raw"
   echo "  ratio ours/peer p50 $(ratio "$p50_ours" "$p50_peer") p99 $(ratio "$p99_ours" "$p99_peer");" \
     "ours-bwlimit/peer-speed p50 $(ratio "$p50_ours_bwlimit" "$p50_peer_speed")" \
-    "p99 $(ratio "$p99_ours_bwlimit" "$p99_peer_speed")"
+    "p99 $(ratio "$p99_ours_bwlimit" "$p99_peer_speed");" \
+    "ours-incr/peer-incr p50 $(ratio "$p50_ours_incr" "$p50_peer_incr") p99 $(ratio "$p99_ours_incr" "$p99_peer_incr")"
 done
