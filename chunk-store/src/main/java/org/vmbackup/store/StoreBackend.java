@@ -2,6 +2,7 @@ package org.vmbackup.store;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -124,6 +125,19 @@ public interface StoreBackend extends AutoCloseable {
      * @throws IOException when the check or delete fails
      */
     long deleteIfUntouchedSince(String name, Instant cutoff) throws IOException;
+
+    /**
+     * How long after a touch a {@link #deleteIfUntouchedSince} that checked the object before that touch can still
+     * delete it: zero where the check and the delete are one atomic step (a local directory), the bound of the
+     * check-then-delete window where they are two requests (S3). A writer that reused chunks waits this long after
+     * its last reuse and then checks that they still exist before it publishes a manifest naming them (FORMAT.md,
+     * "gc on S3").
+     *
+     * @return the window, zero when there is none
+     */
+    default Duration deleteWindow() {
+        return Duration.ZERO;
+    }
 
     /**
      * How many requests this backend serves well at once. The store runs at least this many worker threads (and
