@@ -39,8 +39,10 @@ final class ReuseCheck {
         if (window.isZero() || lastReuse.isEmpty()) {
             return;
         }
+        // a gc whose check of a chunk came before this writer's touch was running at that touch; if no gc runs
+        // now, every such gc has ended, and its deletes with it (it removes its lock after its last delete)
         long waitNanos = lastReuse.getAsLong() + window.toNanos() - System.nanoTime();
-        if (waitNanos > 0) {
+        if (waitNanos > 0 && ctx.backend.stat(Markers.GC_LOCK).isPresent()) {
             LOG.debug("snapshot {}: waiting {} ms for deletes of concurrent gcs to land", id, waitNanos / 1_000_000);
             try {
                 TimeUnit.NANOSECONDS.sleep(waitNanos);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -218,6 +219,34 @@ class GcRaceTest {
         try (ChunkStore store = ChunkStore.open(dir)) {
             assertThat(store.list(Optional.of("y"))).hasSize(1);
             assertThat(store.verify(List.of()).ok()).isFalse();
+        }
+    }
+
+    @Test
+    void whileAGcHoldsItsLockAWriterThatReusedChunksWaitsTheWindowBeforeItChecksThem() throws Exception {
+        Path dir = tmp.resolve("s");
+        int cs = StoreFixtures.SMALL_CHUNK;
+        byte[] img = new byte[4 * cs];
+        new Random(6).nextBytes(img);
+        Duration window = Duration.ofMillis(1500);
+        ChunkStore.init(dir, StoreOptions.defaults().withChunkSize(cs)).close();
+        SplitDeleteBackend b = new SplitDeleteBackend(dir, window);
+        try (b.local; ChunkStore store = ChunkStore.open(b, Optional.empty())) {
+            try (SnapshotWriter w = store.create(SnapshotSpec.full(StoreFixtures.id("x", 0), List.of(DiskSpec.full("d", img.length)), false, Map.of()))) {
+                w.write(0, 0, ByteBuffer.wrap(img));
+                long t0 = System.nanoTime();
+                w.commit();
+                assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("nothing reused: no wait").isLessThan(window);
+            }
+            // a gc is running (its lock exists) while the next backup reuses every chunk
+            b.publish(Markers.GC_LOCK, ByteBuffer.wrap("{}".getBytes(StandardCharsets.UTF_8)));
+            try (SnapshotWriter w = store.create(SnapshotSpec.full(StoreFixtures.id("x", 1), List.of(DiskSpec.full("d", img.length)), false, Map.of()))) {
+                long beforeReuse = System.nanoTime();
+                w.write(0, 0, ByteBuffer.wrap(img));
+                w.commit();
+                assertThat(Duration.ofNanos(System.nanoTime() - beforeReuse)).isGreaterThanOrEqualTo(window);
+            }
+            assertThat(store.verify(List.of()).ok()).isTrue();
         }
     }
 }
