@@ -117,7 +117,9 @@ public interface StoreBackend extends AutoCloseable {
     /**
      * Deletes an object only if nothing touched it since {@code cutoff}, atomically with respect to concurrent
      * {@link #putIfAbsent} and {@link #touch} calls: a touch either lands before the check (the object stays) or
-     * finds the object gone (and stores it anew). This is what makes gc safe while backups run.
+     * finds the object gone (and stores it anew). This is what makes gc safe while backups run. A backend that
+     * cannot make the check and the delete one step declares how long a delete may land after its check in
+     * {@link #deleteWindow}, and writers then check their reused chunks before they commit.
      *
      * @param name the object name
      * @param cutoff objects touched at or after this instant are kept
