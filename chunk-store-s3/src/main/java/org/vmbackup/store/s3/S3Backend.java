@@ -53,12 +53,14 @@ public final class S3Backend implements StoreBackend {
     private final S3Client s3;
     private final S3Location where;
     private final int parallelism;
+    private final RateLimit rate;
     /** Cleared once the server answers that it does not implement conditional PUTs. */
     private volatile boolean conditionalPuts = true;
 
-    private S3Backend(S3Client s3, S3Location where, int maxConnections) {
+    private S3Backend(S3Client s3, S3Location where, int maxConnections, long bytesPerSecond) {
         this.s3 = s3;
         this.where = where;
+        this.rate = new RateLimit(bytesPerSecond);
         // the reader's read-ahead and the writer's uploads share the pool: never more workers than connections
         this.parallelism = Math.min(PARALLELISM, maxConnections);
     }
@@ -94,7 +96,7 @@ public final class S3Backend implements StoreBackend {
             s3.close();
             throw e;
         }
-        return new S3Backend(s3, where, options.maxConnections());
+        return new S3Backend(s3, where, options.maxConnections(), options.bandwidthLimit());
     }
 
     private String key(String name) {
@@ -112,6 +114,7 @@ public final class S3Backend implements StoreBackend {
         }
         String key = key(name);
         if (conditionalPuts) {
+            rate.acquire(data.remaining());
             try {
                 s3.putObject(PutObjectRequest.builder().bucket(where.bucket()).key(key).ifNoneMatch("*").build(), BufferBody.of(data));
                 return true;
@@ -135,6 +138,7 @@ public final class S3Backend implements StoreBackend {
     }
 
     private void put(String name, ByteBuffer data) throws IOException {
+        rate.acquire(data.remaining());
         try {
             s3.putObject(r -> r.bucket(where.bucket()).key(key(name)), BufferBody.of(data));
         } catch (SdkException e) {
@@ -168,6 +172,8 @@ public final class S3Backend implements StoreBackend {
     public Optional<ByteBuffer> get(String name) throws IOException {
         try {
             ResponseBytes<GetObjectResponse> b = s3.getObjectAsBytes(r -> r.bucket(where.bucket()).key(key(name)));
+            // paid after it arrived: the average rate holds, one chunk of burst at most per thread
+            rate.acquire(b.asByteArrayUnsafe().length);
             return Optional.of(ByteBuffer.wrap(b.asByteArrayUnsafe()));
         } catch (SdkException e) {
             if (missing(e)) {
@@ -185,6 +191,7 @@ public final class S3Backend implements StoreBackend {
         String range = "bytes=" + offset + "-" + (offset + length - 1);
         try {
             ResponseBytes<GetObjectResponse> b = s3.getObjectAsBytes(r -> r.bucket(where.bucket()).key(key(name)).range(range));
+            rate.acquire(b.asByteArrayUnsafe().length);
             return Optional.of(ByteBuffer.wrap(b.asByteArrayUnsafe()));
         } catch (SdkException e) {
             if (missing(e)) {
