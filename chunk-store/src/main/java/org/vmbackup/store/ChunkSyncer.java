@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -30,6 +31,8 @@ final class ChunkSyncer implements AutoCloseable {
     private final List<Future<?>> pending = new ArrayList<>();
     private List<String> batch = new ArrayList<>(BATCH);
     private final AtomicLong synced = new AtomicLong();
+    /** System.nanoTime() of the last chunk found present (reused), for {@link ReuseCheck}; MIN_VALUE: none. */
+    private final AtomicLong lastReuse = new AtomicLong(Long.MIN_VALUE);
 
     ChunkSyncer(StoreBackend backend, String snapshot) {
         this.backend = backend;
@@ -40,8 +43,12 @@ final class ChunkSyncer implements AutoCloseable {
         });
     }
 
-    /** Adds a chunk this snapshot references (stored or reused) to the next batch. */
-    void add(String name) throws IOException {
+    /** Adds a chunk this snapshot references (stored, or found present and touched: reused) to the next batch. */
+    void add(String name, boolean reused) throws IOException {
+        if (reused) {
+            long now = System.nanoTime();
+            lastReuse.accumulateAndGet(now, (a, b) -> a == Long.MIN_VALUE || b - a > 0 ? b : a);
+        }
         List<String> full;
         synchronized (this) {
             batch.add(name);
@@ -108,6 +115,12 @@ final class ChunkSyncer implements AutoCloseable {
             }
         }
         return synced.get();
+    }
+
+    /** System.nanoTime() of the last reuse {@link #add} saw, or empty when every chunk was stored anew. */
+    OptionalLong lastReuse() {
+        long t = lastReuse.get();
+        return t == Long.MIN_VALUE ? OptionalLong.empty() : OptionalLong.of(t);
     }
 
     @Override

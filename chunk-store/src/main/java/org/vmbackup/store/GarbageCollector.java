@@ -32,6 +32,7 @@ final class GarbageCollector {
 
     GcResult run(Callable<List<SnapshotId>> snapshots) throws IOException {
         lock();
+        boolean ended = false;
         try {
             Instant start = Instant.now();
             Set<String> writing = new HashSet<>();
@@ -67,13 +68,33 @@ final class GarbageCollector {
             removeLeftovers(ids, writing, cutoff);
             LOG.info("gc of {}: {} chunks in use, {} removed ({} bytes), {} spared, {} leftovers removed", ctx.where(),
                     inUse, removed, bytes, spared, leftovers);
+            ended = true;
             return new GcResult(inUse, removed, bytes, spared, leftovers);
         } finally {
+            if (!ended) {
+                holdLock();
+            }
             try {
                 ctx.backend.delete(Markers.GC_LOCK);
             } catch (IOException e) {
                 LOG.warn("gc: cannot remove {}: {}", Markers.GC_LOCK, e.getMessage());
             }
+        }
+    }
+
+    /**
+     * A gc that failed may have left a delete in flight that the server still carries out: it keeps its lock for
+     * the backend's delete window, since writers wait for deletes only while a gc holds the lock (ReuseCheck).
+     */
+    private void holdLock() {
+        Duration window = ctx.backend.deleteWindow();
+        if (window.isZero()) {
+            return;
+        }
+        try {
+            Thread.sleep(window.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -2,6 +2,7 @@ package org.vmbackup.store;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -116,7 +117,9 @@ public interface StoreBackend extends AutoCloseable {
     /**
      * Deletes an object only if nothing touched it since {@code cutoff}, atomically with respect to concurrent
      * {@link #putIfAbsent} and {@link #touch} calls: a touch either lands before the check (the object stays) or
-     * finds the object gone (and stores it anew). This is what makes gc safe while backups run.
+     * finds the object gone (and stores it anew). This is what makes gc safe while backups run. A backend that
+     * cannot make the check and the delete one step declares how long a delete may land after its check in
+     * {@link #deleteWindow}, and writers then check their reused chunks before they commit.
      *
      * @param name the object name
      * @param cutoff objects touched at or after this instant are kept
@@ -124,6 +127,19 @@ public interface StoreBackend extends AutoCloseable {
      * @throws IOException when the check or delete fails
      */
     long deleteIfUntouchedSince(String name, Instant cutoff) throws IOException;
+
+    /**
+     * How long after a touch a {@link #deleteIfUntouchedSince} that checked the object before that touch can still
+     * delete it: zero where the check and the delete are one atomic step (a local directory), the bound of the
+     * check-then-delete window where they are two requests (S3). A writer that reused chunks waits this long after
+     * its last reuse and then checks that they still exist before it publishes a manifest naming them (FORMAT.md,
+     * "gc on S3").
+     *
+     * @return the window, zero when there is none
+     */
+    default Duration deleteWindow() {
+        return Duration.ZERO;
+    }
 
     /**
      * How many requests this backend serves well at once. The store runs at least this many worker threads (and

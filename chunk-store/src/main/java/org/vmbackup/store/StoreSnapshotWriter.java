@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -30,6 +31,10 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
     private final AtomicReference<IOException> failure = new AtomicReference<>();
     private final List<String> written = new ArrayList<>();
     private StreamChunker vmstate;
+    /** The stream indexes (VM state, configs) writeIndexes stored, for the {@link ReuseCheck}. */
+    private final List<StreamIndex> streams = new ArrayList<>();
+    /** When create touched the parent's chunks (incremental disks reuse them all), as System.nanoTime(). */
+    private final long created = System.nanoTime();
     private int inflight;
     private State state = State.OPEN;
 
@@ -219,6 +224,7 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
             // every chunk the indexes name is durable before the manifest makes them reachable
             long synced = syncer.finish();
             LOG.debug("snapshot {}: {} chunk objects synced before the manifest", spec.id(), synced);
+            ReuseCheck.check(ctx, spec.id(), lastReuse(), disks.stream().map(d -> d.index).toList(), streams);
             ctx.backend.publish(Manifest.objectName(spec.id()), ByteBuffer.wrap(m.encode(ctx.manifestKey)));
             synchronized (this) {
                 state = State.COMMITTED;
@@ -242,6 +248,15 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
         }
     }
 
+    /** The last reuse of a chunk: the syncer's, or create's touches of the parent's chunks. */
+    private OptionalLong lastReuse() {
+        OptionalLong r = syncer.lastReuse();
+        if (disks.stream().anyMatch(d -> d.parent != null)) {
+            return OptionalLong.of(r.isPresent() && r.getAsLong() - created > 0 ? r.getAsLong() : created);
+        }
+        return r;
+    }
+
     private Manifest writeIndexes() throws IOException {
         String dir = Manifest.dir(spec.id());
         List<Manifest.DiskEntry> de = new ArrayList<>();
@@ -255,6 +270,7 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
         }
         Optional<Manifest.StreamEntry> vm = Optional.empty();
         if (vmstate != null) {
+            streams.add(vmstate.index());
             String sha = putIndex(dir + "vmstate.didx", vmstate.index().encode());
             vm = Optional.of(new Manifest.StreamEntry("vmstate", vmstate.length(), "vmstate.didx", sha));
             total += vmstate.bytesNew.get();
@@ -271,7 +287,9 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
                 entries.add(new StreamIndex.Entry(pos + len, s.digest()));
             }
             String name = "config-" + n++ + ".didx";
-            configs.add(new Manifest.StreamEntry(c.getKey(), bytes.length, name, putIndex(dir + name, new StreamIndex(entries).encode())));
+            StreamIndex index = new StreamIndex(entries);
+            streams.add(index);
+            configs.add(new Manifest.StreamEntry(c.getKey(), bytes.length, name, putIndex(dir + name, index.encode())));
         }
         return new Manifest(spec.id(), spec.parent(), Instant.now(), de, vm, configs, total);
     }

@@ -39,7 +39,7 @@ class ChunkSyncerTest {
         List<String> added = new ArrayList<>();
         try (ChunkSyncer s = new ChunkSyncer(recording(synced, calls, Integer.MAX_VALUE), "v/t")) {
             for (int i = 0; i < 3 * ChunkSyncer.BATCH + 7; i++) {
-                s.add("chunks/" + i);
+                s.add("chunks/" + i, false);
                 added.add("chunks/" + i);
             }
             assertThat(s.finish()).isEqualTo(added.size());
@@ -64,7 +64,7 @@ class ChunkSyncerTest {
         assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
             try (ChunkSyncer s = new ChunkSyncer(slow, "v/t")) {
                 for (int i = 0; i < (ChunkSyncer.MAX_QUEUED + 1) * ChunkSyncer.BATCH + 1; i++) {
-                    s.add("chunks/" + i);
+                    s.add("chunks/" + i, false);
                 }
                 assertThat(s.finish()).isEqualTo((ChunkSyncer.MAX_QUEUED + 1) * ChunkSyncer.BATCH + 1);
             }
@@ -77,7 +77,7 @@ class ChunkSyncerTest {
         AtomicInteger calls = new AtomicInteger();
         try (ChunkSyncer s = new ChunkSyncer(recording(new ArrayList<>(), calls, 2), "v/t")) {
             for (int i = 0; i < 2 * ChunkSyncer.BATCH; i++) {
-                s.add("chunks/" + i);
+                s.add("chunks/" + i, false);
             }
             assertThatThrownBy(s::finish).isInstanceOf(IOException.class).hasMessage("disk full");
         }

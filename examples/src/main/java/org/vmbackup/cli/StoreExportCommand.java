@@ -18,7 +18,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code vmabackup store export STORE SNAPSHOT (OUT.vma[.zst|.gz] | --proxmox VMID --dump-dir DIR [...]) [--key FILE]}:
+ * {@code vmabackup store export STORE SNAPSHOT (OUT.vma[.zst|.gz] | --proxmox VMID --dump-dir DIR [...]) [--key FILE] [--bwlimit RATE]}:
  * a snapshot as a VMA archive that Proxmox's {@code vma} reads, or in vzdump's layout for {@code qmrestore}; every
  * chunk is checked on the way, and the archive appears only when the whole snapshot was read.
  */
@@ -42,6 +42,11 @@ final class StoreExportCommand implements Callable<Integer> {
     @Mixin
     private ProxmoxBackupOptions proxmox = new ProxmoxBackupOptions();
 
+    @Option(names = "--bwlimit", paramLabel = "RATE", converter = BandwidthConverter.class, defaultValue = "0",
+            description = "limit the transfers to and from an s3:// store (uploads and downloads together) to RATE: "
+                    + BandwidthConverter.HELP)
+    private long bwlimit;
+
     @Option(names = "--key", paramLabel = "FILE", description = "the key of an encrypted store")
     private Path key;
 
@@ -55,7 +60,7 @@ final class StoreExportCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         long t0 = System.nanoTime();
         String written;
-        try (ChunkStore s = StoreCommand.open(store, key); ArchiveSource src = ArchiveSource.snapshot(s, id)) {
+        try (ChunkStore s = StoreCommand.open(store, key, bwlimit); ArchiveSource src = ArchiveSource.snapshot(s, id)) {
             // a Proxmox archive is named by the snapshot's time, as vzdump names a backup by its own
             ArchiveTarget target = proxmox.enabled()
                     ? proxmox.target(null, Clock.fixed(id.instant(), ZoneId.systemDefault())) : ArchiveTarget.of(out);

@@ -17,7 +17,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code vmabackup store import STORE ARCHIVE --vm NAME [--key FILE]}: a VMA archive (plain, zstd or gzip) or a
+ * {@code vmabackup store import STORE ARCHIVE --vm NAME [--key FILE] [--bwlimit RATE]}: a VMA archive (plain, zstd or gzip) or a
  * directory archive becomes a snapshot of NAME at the archive's backup instant; it is listed only once the whole
  * archive was read and checked. Prints the snapshot id on stdout.
  */
@@ -37,6 +37,11 @@ final class StoreImportCommand implements Callable<Integer> {
     @Option(names = "--vm", required = true, paramLabel = "NAME", description = "the VM the snapshot belongs to")
     private String vm;
 
+    @Option(names = "--bwlimit", paramLabel = "RATE", converter = BandwidthConverter.class, defaultValue = "0",
+            description = "limit the transfers to and from an s3:// store (uploads and downloads together) to RATE: "
+                    + BandwidthConverter.HELP)
+    private long bwlimit;
+
     @Option(names = "--key", paramLabel = "FILE", description = "the key of an encrypted store")
     private Path key;
 
@@ -50,7 +55,7 @@ final class StoreImportCommand implements Callable<Integer> {
         InputPaths.archiveOrDirectory(archive);
         long t0 = System.nanoTime();
         SnapshotInfo info;
-        try (ChunkStore s = StoreCommand.open(store, key); ArchiveSource src = ArchiveSource.open(archive)) {
+        try (ChunkStore s = StoreCommand.open(store, key, bwlimit); ArchiveSource src = ArchiveSource.open(archive)) {
             StoreTarget target = ArchiveTarget.store(s, vm);
             ArchiveCopy.copy(src, target);
             info = target.committed().orElseThrow();

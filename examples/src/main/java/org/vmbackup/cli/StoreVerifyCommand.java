@@ -15,7 +15,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code vmabackup store verify STORE [SNAPSHOT]... [--key FILE]}: re-reads and re-hashes every chunk; each damaged
+ * {@code vmabackup store verify STORE [SNAPSHOT]... [--key FILE] [--bwlimit RATE]}: re-reads and re-hashes every chunk; each damaged
  * object on stdout, and exit 1 with a one-line summary naming the first.
  */
 @Command(name = "verify", mixinStandardHelpOptions = true,
@@ -30,6 +30,11 @@ final class StoreVerifyCommand implements Callable<Integer> {
     @Parameters(index = "1..*", paramLabel = "SNAPSHOT", description = "snapshot ids (VM/INSTANT)")
     private List<String> snapshots = new ArrayList<>();
 
+    @Option(names = "--bwlimit", paramLabel = "RATE", converter = BandwidthConverter.class, defaultValue = "0",
+            description = "limit the transfers to and from an s3:// store (uploads and downloads together) to RATE: "
+                    + BandwidthConverter.HELP)
+    private long bwlimit;
+
     @Option(names = "--key", paramLabel = "FILE", description = "the key of an encrypted store")
     private Path key;
 
@@ -41,7 +46,7 @@ final class StoreVerifyCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         VerifyReport r;
-        try (ChunkStore s = StoreCommand.open(store, key)) {
+        try (ChunkStore s = StoreCommand.open(store, key, bwlimit)) {
             r = s.verify(ids);
         }
         for (VerifyReport.Damage d : r.damage()) {

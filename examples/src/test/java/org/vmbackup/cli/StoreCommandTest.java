@@ -157,6 +157,15 @@ class StoreCommandTest {
     }
 
     @Test
+    void aBandwidthLimitForADirectoryStoreIsRefusedInOneLine() throws Exception {
+        assertThat(run(expand("store", "verify", "{d}/plain", "--bwlimit", "1M"))).isEqualTo(FAILED);
+        String err = std.err.toString(StandardCharsets.UTF_8);
+        assertThat(err.lines().count()).isEqualTo(1);
+        assertThat(err).startsWith("store verify: ").contains("--bwlimit limits transfers to and from an s3:// store; "
+                + dir.resolve("plain") + " is a directory");
+    }
+
+    @Test
     void verifyOfADamagedStoreExitsOneNamingTheChunk() throws Exception {
         Path chunk;
         try (Stream<Path> s = Files.walk(dir.resolve("plain/chunks"))) {

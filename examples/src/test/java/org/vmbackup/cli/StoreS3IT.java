@@ -166,6 +166,32 @@ class StoreS3IT {
     }
 
     @Test
+    void verifyWithABandwidthLimitDownloadsNoFasterThanTheRate() throws Exception {
+        String store = "s3://cli/stores/bw";
+        ProcessResult init = cli("store", "init", store, "--chunk-size", "64K");
+        assertThat(init.exitCode()).as(init.output()).isZero();
+        // incompressible: the chunk objects hold 6 MiB, 6 s at 1 MiB/s, well above the CLI's own start-up time
+        // (measured beside it, unlimited)
+        byte[] img = new byte[6 * 1024 * 1024];
+        new Random(10).nextBytes(img);
+        try (ChunkStore s = ChunkStore.open(S3Backend.open(S3Location.parse(store), S3Options.fromEnvironment().withEndpoint(server.endpoint())
+                .withCredentials(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)), Optional.empty());
+                SnapshotWriter w = s.create(SnapshotSpec.full(ID, List.of(DiskSpec.full("drive-scsi0", img.length)), false, Map.of()))) {
+            w.write(0, 0, ByteBuffer.wrap(img));
+            w.commit();
+        }
+        long t0 = System.nanoTime();
+        ProcessResult free = cli("store", "verify", store);
+        long unlimited = (System.nanoTime() - t0) / 1_000_000;
+        assertThat(free.exitCode()).as(free.output()).isZero();
+        long t1 = System.nanoTime();
+        ProcessResult verify = cli("store", "verify", store, "--bwlimit", "1M");
+        long ms = (System.nanoTime() - t1) / 1_000_000;
+        assertThat(verify.exitCode()).as(verify.output()).isZero();
+        assertThat(ms).as("6 MiB of chunks read at 1 MiB/s (unlimited: %d ms)", unlimited).isGreaterThanOrEqualTo(5900);
+    }
+
+    @Test
     void aMissingBucketAndWrongCredentialsAreOneLineEach() throws Exception {
         ProcessResult missing = cli("store", "list", "s3://no-such-bucket/x");
         assertThat(missing.exitCode()).isEqualTo(ExitCode.FAILED);

@@ -2,6 +2,7 @@ package org.vmbackup.store.s3;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,6 +39,10 @@ public final class S3Backend implements StoreBackend {
     private static final int PRECONDITION_FAILED = 412;
     private static final int RANGE_NOT_SATISFIABLE = 416;
     private static final int NOT_IMPLEMENTED = 501;
+    /** gc's DELETE of a chunk is sent only this soon after its HEAD was: the window a touch can fall into. */
+    static final Duration DELETE_DEADLINE = Duration.ofSeconds(5);
+    /** gc's DELETE of a chunk is abandoned (retries included) after this long. */
+    static final Duration DELETE_TIMEOUT = Duration.ofSeconds(10);
 
     /**
      * Requests in flight: at 50 ms round trip, 16 uploads of 1 MiB chunks keep about 300 MB/s moving, while the
@@ -48,12 +53,14 @@ public final class S3Backend implements StoreBackend {
     private final S3Client s3;
     private final S3Location where;
     private final int parallelism;
+    private final RateLimit rate;
     /** Cleared once the server answers that it does not implement conditional PUTs. */
     private volatile boolean conditionalPuts = true;
 
-    private S3Backend(S3Client s3, S3Location where, int maxConnections) {
+    private S3Backend(S3Client s3, S3Location where, int maxConnections, long bytesPerSecond) {
         this.s3 = s3;
         this.where = where;
+        this.rate = new RateLimit(bytesPerSecond);
         // the reader's read-ahead and the writer's uploads share the pool: never more workers than connections
         this.parallelism = Math.min(PARALLELISM, maxConnections);
     }
@@ -89,7 +96,7 @@ public final class S3Backend implements StoreBackend {
             s3.close();
             throw e;
         }
-        return new S3Backend(s3, where, options.maxConnections());
+        return new S3Backend(s3, where, options.maxConnections(), options.bandwidthLimit());
     }
 
     private String key(String name) {
@@ -107,6 +114,7 @@ public final class S3Backend implements StoreBackend {
         }
         String key = key(name);
         if (conditionalPuts) {
+            rate.acquire(data.remaining());
             try {
                 s3.putObject(PutObjectRequest.builder().bucket(where.bucket()).key(key).ifNoneMatch("*").build(), BufferBody.of(data));
                 return true;
@@ -130,6 +138,7 @@ public final class S3Backend implements StoreBackend {
     }
 
     private void put(String name, ByteBuffer data) throws IOException {
+        rate.acquire(data.remaining());
         try {
             s3.putObject(r -> r.bucket(where.bucket()).key(key(name)), BufferBody.of(data));
         } catch (SdkException e) {
@@ -163,6 +172,8 @@ public final class S3Backend implements StoreBackend {
     public Optional<ByteBuffer> get(String name) throws IOException {
         try {
             ResponseBytes<GetObjectResponse> b = s3.getObjectAsBytes(r -> r.bucket(where.bucket()).key(key(name)));
+            // paid after it arrived: the average rate holds, one chunk of burst at most per thread
+            rate.acquire(b.asByteArrayUnsafe().length);
             return Optional.of(ByteBuffer.wrap(b.asByteArrayUnsafe()));
         } catch (SdkException e) {
             if (missing(e)) {
@@ -180,6 +191,7 @@ public final class S3Backend implements StoreBackend {
         String range = "bytes=" + offset + "-" + (offset + length - 1);
         try {
             ResponseBytes<GetObjectResponse> b = s3.getObjectAsBytes(r -> r.bucket(where.bucket()).key(key(name)).range(range));
+            rate.acquire(b.asByteArrayUnsafe().length);
             return Optional.of(ByteBuffer.wrap(b.asByteArrayUnsafe()));
         } catch (SdkException e) {
             if (missing(e)) {
@@ -240,17 +252,40 @@ public final class S3Backend implements StoreBackend {
 
     /**
      * HEAD, then DELETE when {@code Last-Modified} is before {@code cutoff}. S3 has no rename and no
-     * compare-and-delete on Last-Modified, so a touch landing between the two requests is not seen; FORMAT.md
-     * ("gc ... S3") says how large that window is and what closes it.
+     * compare-and-delete on Last-Modified, so a touch landing between the two requests is not seen. What bounds
+     * that window: the DELETE is sent only within {@link #DELETE_DEADLINE} of sending the HEAD (a gc that stalled
+     * keeps the chunk for the next run) and is abandoned after {@link #DELETE_TIMEOUT}; a writer that reused chunks
+     * waits {@link #deleteWindow} after its last reuse and then checks them (FORMAT.md, "gc on S3").
      */
     @Override
     public long deleteIfUntouchedSince(String name, Instant cutoff) throws IOException {
+        long asked = System.nanoTime();
         Optional<ObjectStat> s = stat(name);
         if (s.isEmpty() || !s.get().lastTouched().isBefore(cutoff)) {
             return -1;
         }
-        delete(name);
+        if (System.nanoTime() - asked > DELETE_DEADLINE.toNanos()) {
+            LOG.debug("{}: {} kept, its HEAD took longer than {}", where, name, DELETE_DEADLINE);
+            return -1;
+        }
+        try {
+            s3.deleteObject(r -> r.bucket(where.bucket()).key(key(name))
+                    .overrideConfiguration(c -> c.apiCallTimeout(DELETE_TIMEOUT)));
+        } catch (SdkException e) {
+            if (!missing(e)) {
+                throw S3Errors.translate(where, "deleting " + name, e);
+            }
+        }
         return s.get().size();
+    }
+
+    /**
+     * {@link #DELETE_DEADLINE} + {@link #DELETE_TIMEOUT}, twice over: a server may still finish a DELETE whose
+     * client gave up on it.
+     */
+    @Override
+    public Duration deleteWindow() {
+        return DELETE_DEADLINE.plus(DELETE_TIMEOUT).multipliedBy(2);
     }
 
     @Override

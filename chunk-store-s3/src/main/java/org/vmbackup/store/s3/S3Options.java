@@ -20,9 +20,11 @@ import java.util.Optional;
  * @param maxAttempts the most attempts of one request (server errors, throttling, timeouts, reset connections
  *     are retried with exponential backoff and full jitter)
  * @param attemptTimeout how long one attempt may take before it is abandoned and retried
+ * @param bandwidthLimit the most bytes per second of object data moved, uploads and downloads together (0: no
+ *     limit), for {@code --bwlimit}
  */
 public record S3Options(Optional<URI> endpoint, Optional<String> region, Optional<String> accessKeyId,
-        Optional<String> secretAccessKey, int maxConnections, int maxAttempts, Duration attemptTimeout) {
+        Optional<String> secretAccessKey, int maxConnections, int maxAttempts, Duration attemptTimeout, long bandwidthLimit) {
     /** Connections: enough for the writer's and reader's threads plus read-ahead. */
     public static final int DEFAULT_MAX_CONNECTIONS = 64;
     /** Attempts: ten, so that with backoff up to 20 s a server may be away for about a minute. */
@@ -38,6 +40,9 @@ public record S3Options(Optional<URI> endpoint, Optional<String> region, Optiona
         if (maxConnections < 1 || maxAttempts < 1 || attemptTimeout.isNegative() || attemptTimeout.isZero()) {
             throw new IllegalArgumentException("S3 connections, attempts and the attempt timeout must be positive");
         }
+        if (bandwidthLimit < 0) {
+            throw new IllegalArgumentException("the S3 bandwidth limit must not be negative");
+        }
     }
 
     /**
@@ -47,7 +52,7 @@ public record S3Options(Optional<URI> endpoint, Optional<String> region, Optiona
      */
     public static S3Options fromEnvironment() {
         return new S3Options(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
-                DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_ATTEMPTS, DEFAULT_ATTEMPT_TIMEOUT);
+                DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_ATTEMPTS, DEFAULT_ATTEMPT_TIMEOUT, 0);
     }
 
     /**
@@ -58,7 +63,7 @@ public record S3Options(Optional<URI> endpoint, Optional<String> region, Optiona
      */
     public S3Options withEndpoint(URI url) {
         return new S3Options(Optional.of(url), region, accessKeyId, secretAccessKey, maxConnections, maxAttempts,
-                attemptTimeout);
+                attemptTimeout, bandwidthLimit);
     }
 
     /**
@@ -70,7 +75,7 @@ public record S3Options(Optional<URI> endpoint, Optional<String> region, Optiona
      */
     public S3Options withCredentials(String accessKey, String secretKey) {
         return new S3Options(endpoint, region, Optional.of(accessKey), Optional.of(secretKey), maxConnections,
-                maxAttempts, attemptTimeout);
+                maxAttempts, attemptTimeout, bandwidthLimit);
     }
 
     /**
@@ -81,6 +86,18 @@ public record S3Options(Optional<URI> endpoint, Optional<String> region, Optiona
      * @return the new options
      */
     public S3Options withRetries(int attempts, Duration timeout) {
-        return new S3Options(endpoint, region, accessKeyId, secretAccessKey, maxConnections, attempts, timeout);
+        return new S3Options(endpoint, region, accessKeyId, secretAccessKey, maxConnections, attempts, timeout,
+                bandwidthLimit);
+    }
+
+    /**
+     * These options with a bandwidth limit.
+     *
+     * @param bytesPerSecond the most bytes per second of object data, uploads and downloads together; 0 for none
+     * @return the new options
+     */
+    public S3Options withBandwidthLimit(long bytesPerSecond) {
+        return new S3Options(endpoint, region, accessKeyId, secretAccessKey, maxConnections, maxAttempts,
+                attemptTimeout, bytesPerSecond);
     }
 }

@@ -6,7 +6,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -122,5 +130,51 @@ class S3BackendTest {
         assertThatThrownBy(() -> S3Location.parse("s3://ok-bucket/a//b")).hasMessageContaining("not a usable key prefix");
         assertThat(S3Location.parse("s3://ok-bucket")).isEqualTo(new S3Location("ok-bucket", ""));
         assertThat(S3Location.parse("s3://ok-bucket/a/b/").key("config")).isEqualTo("a/b/config");
+    }
+
+    @Test
+    void aBandwidthLimitHoldsUploadsAndDownloadsOfManyThreadsToTheRate() throws Exception {
+        int piece = 128 * 1024;
+        int pieces = 16; // 2 MiB each way at 1 MiB/s: at least 2 s each, however many threads
+        long rate = 1024 * 1024;
+        byte[] data = new byte[piece];
+        new Random(3).nextBytes(data);
+        try (S3Backend b = S3Backend.open(S3Location.parse("s3://bk1/bw"), TestServers.options(server).withBandwidthLimit(rate))) {
+            ExecutorService pool = Executors.newFixedThreadPool(8);
+            try {
+                long t0 = System.nanoTime();
+                List<Future<?>> up = new ArrayList<>();
+                for (int i = 0; i < pieces; i++) {
+                    String name = "chunks/bw/" + i;
+                    up.add(pool.submit(() -> b.putIfAbsent(name, ByteBuffer.wrap(data))));
+                }
+                for (var f : up) {
+                    f.get(60, TimeUnit.SECONDS);
+                }
+                Duration upload = Duration.ofNanos(System.nanoTime() - t0);
+                long t1 = System.nanoTime();
+                List<Future<ByteBuffer>> down = new ArrayList<>();
+                for (int i = 0; i < pieces; i++) {
+                    String name = "chunks/bw/" + i;
+                    down.add(pool.submit(() -> b.get(name).orElseThrow()));
+                }
+                for (var f : down) {
+                    assertThat(f.get(60, TimeUnit.SECONDS)).isEqualTo(ByteBuffer.wrap(data));
+                }
+                Duration download = Duration.ofNanos(System.nanoTime() - t1);
+                Duration floor = Duration.ofMillis(1000L * pieces * piece / rate);
+                assertThat(upload).as("2 MiB up at 1 MiB/s").isGreaterThanOrEqualTo(floor.minusMillis(130));
+                assertThat(download).as("2 MiB down at 1 MiB/s").isGreaterThanOrEqualTo(floor.minusMillis(130));
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    @Test
+    void aNegativeBandwidthLimitIsRefusedInWords() {
+        assertThatThrownBy(() -> TestServers.options(server).withBandwidthLimit(-1))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("the S3 bandwidth limit must not be negative");
     }
 }

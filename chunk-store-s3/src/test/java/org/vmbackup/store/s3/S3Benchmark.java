@@ -47,7 +47,7 @@ public final class S3Benchmark {
             S3Options viaSlow = TestServers.options(slow.endpoint());
             run("S3Proxy at 50 ms RTT, 16 in flight", S3Backend.open(S3Location.parse("s3://bench/rtt16"), viaSlow), pool, mib);
             S3Options one = new S3Options(viaSlow.endpoint(), viaSlow.region(), viaSlow.accessKeyId(),
-                    viaSlow.secretAccessKey(), 1, viaSlow.maxAttempts(), viaSlow.attemptTimeout());
+                    viaSlow.secretAccessKey(), 1, viaSlow.maxAttempts(), viaSlow.attemptTimeout(), 0);
             run("S3Proxy at 50 ms RTT, one at a time", S3Backend.open(S3Location.parse("s3://bench/rtt1"), one), pool, mib);
         }
     }

@@ -3,20 +3,31 @@ package org.vmbackup.store.s3;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vmbackup.testkit.S3ProxyServer;
 import org.vmbackup.store.ChunkStore;
+import org.vmbackup.store.DiskSpec;
+import org.vmbackup.store.RetentionPolicy;
 import org.vmbackup.store.SnapshotId;
 import org.vmbackup.store.SnapshotInfo;
+import org.vmbackup.store.SnapshotSpec;
+import org.vmbackup.store.SnapshotWriter;
 import org.vmbackup.store.StoreException;
 import org.vmbackup.store.StoreOptions;
 import org.vmbackup.store.s3.FaultProxy.Fault;
@@ -131,5 +142,68 @@ class S3FaultTest {
                 .hasMessageStartingWith("store s3://faults/c/: listing the bucket failed: ")
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(30));
+    }
+
+    /**
+     * The race FORMAT.md's "gc on S3" closes, forced through the proxy: the gc has HEADed chunk 0 of a pruned
+     * snapshot (untouched since long before its cutoff) and its DELETE reaches the proxy; the proxy holds it until
+     * a running backup has reused (touched) that chunk, then lets it through. The backup must not publish.
+     */
+    @Test
+    void aChunkReusedBetweenTheGcsHeadAndDeleteFailsTheBackupCleanlyInsteadOfPublishingIt() throws Exception {
+        byte[] img = new byte[6 * CHUNK];
+        new Random(11).nextBytes(img); // distinct chunks, none a hole
+        String hex = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Arrays.copyOf(img, CHUNK)));
+        S3Location where = S3Location.parse("s3://faults/race");
+        try (FaultProxy proxy = new FaultProxy(server.endpoint());
+                ChunkStore direct = ChunkStore.init(S3Backend.open(where, TestServers.options(server)),
+                        StoreOptions.defaults().withChunkSize(CHUNK));
+                S3Backend peek = S3Backend.open(where, TestServers.options(server))) {
+            String chunk = "chunks/" + hex.substring(0, 3) + "/" + hex;
+            Images.write(direct, new SnapshotId("x", id(0).instant()), img);
+            try (SnapshotWriter w = direct.create(SnapshotSpec.full(new SnapshotId("x", id(1).instant()), List.of(), false, Map.of()))) {
+                w.commit();
+            }
+            assertThat(direct.prune("x", new RetentionPolicy(1, 0, 0, 0), false).removed()).hasSize(1);
+            Instant before = peek.stat(chunk).orElseThrow().lastTouched();
+            // Last-Modified has whole seconds, and the cutoff is 2 s before the backup's start (marker and gc slack)
+            Thread.sleep(3100);
+            SnapshotId fresh = new SnapshotId("y", id(0).instant());
+            try (SnapshotWriter w = direct.create(SnapshotSpec.full(fresh, List.of(DiskSpec.full("d", img.length)), false, Map.of()))) {
+                AtomicBoolean held = new AtomicBoolean();
+                AtomicBoolean touched = new AtomicBoolean();
+                proxy.rule((method, path) -> {
+                    if (method.equals("DELETE") && path.endsWith("/" + chunk) && held.compareAndSet(false, true)) {
+                        try {
+                            w.write(0, 0, ByteBuffer.wrap(img, 0, CHUNK));
+                            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(8);
+                            while (!peek.stat(chunk).orElseThrow().lastTouched().isAfter(before)
+                                    && System.nanoTime() < deadline) {
+                                Thread.sleep(20);
+                            }
+                            touched.set(peek.stat(chunk).orElseThrow().lastTouched().isAfter(before));
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                    return Fault.NONE;
+                });
+                try (ChunkStore gc = ChunkStore.open(S3Backend.open(where, through(proxy, 3)), Optional.empty())) {
+                    assertThat(gc.gc(Duration.ZERO).chunksRemoved()).isGreaterThanOrEqualTo(6);
+                }
+                assertThat(held).as("the gc's DELETE of chunk 0 was held for the reuse").isTrue();
+                assertThat(touched).as("the backup touched chunk 0 before the DELETE went on").isTrue();
+                assertThat(peek.stat(chunk)).as("the reused chunk was deleted after all").isEmpty();
+                w.write(0, CHUNK, ByteBuffer.wrap(img, CHUNK, img.length - CHUNK));
+                assertThatThrownBy(w::commit)
+                        .isInstanceOf(StoreException.class)
+                        .hasMessage("snapshot " + fresh + ": chunk " + hex + " it reuses was deleted by a gc that ran"
+                                + " meanwhile; the snapshot is not published (run the backup again)");
+            }
+            assertThat(direct.list(Optional.of("y"))).isEmpty();
+            assertThat(direct.verify(List.of()).ok()).isTrue();
+            Images.write(direct, fresh, img); // the backup run again stores the chunk anew
+            assertThat(Images.read(direct, fresh)).isEqualTo(img);
+        }
     }
 }
