@@ -12,7 +12,8 @@
 #  4. `vmabackup store verify` MB/s (-Xmx256m) vs `sha256sum` of the raw image.
 # Peak RSS of every JVM from /usr/bin/time -v.
 #   SIZE_GIB=4 RAM_MIB=512 ROUNDS=3 WORK=/tmp/store-bench benchmarks/store-bench.sh
-#   SKIP_BACKUP=1 skips figure 1, SKIP_VERIFY=1 figure 4 (to re-measure restore alone)
+#   SKIP_BACKUP=1 skips figure 1, SKIP_VERIFY=1 figure 4 (to re-measure restore alone); KEEP_WORK=1 keeps WORK
+#   (the store in WORK/clones, clone 3 in WORK/clone.raw) for profiling
 #   STORE_C1=1 adds a store backup with C1 only per round (what the launcher ran for every backup before)
 # Build first: mvn -q -DskipTests package
 set -euo pipefail
@@ -36,7 +37,7 @@ median() { python3 -c "import sys, statistics; print('%.2f' % statistics.median(
 rm -rf "$work"; mkdir -p "$work"
 qemu_pid=
 stop_vm() { if [ -n "$qemu_pid" ]; then kill "$qemu_pid" 2>/dev/null || true; wait "$qemu_pid" 2>/dev/null || true; qemu_pid=; fi; }
-cleanup() { stop_vm; rm -rf "$work"; }
+cleanup() { stop_vm; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
 
 start_vm() { # disk image, RAM MiB; RAM gets 128 MiB of random data (a VM state that does not compress away)
