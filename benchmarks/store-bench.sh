@@ -166,7 +166,8 @@ for r in $(seq "$ROUNDS"); do
     for side in $sides; do
       j=$jar; [ "$side" = old ] && j=$OLD_JAR
       settle "$work/clone.raw"
-      read -r t rr < <(restore_run "$j" "$fmt" "$work/restored")
+      restore_run "$j" "$fmt" "$work/restored" >"$work/rt" # not in a subshell: a failed restore ends the script
+      read -r t rr <"$work/rt"
       [ "$r" = 1 ] && check_restored "$work/restored" "$fmt"
       rm -rf "$work/restored"
       rt[$side-$fmt]+="$t "
