@@ -6,12 +6,14 @@
 #     writes that landed in chunk buffers in place;
 #  2. store size for 3 VMs cloned from one SIZE_GIB image, each 1 % diverged (1 MiB blocks of new random data at
 #     random 1 MiB-aligned places), backed up one after the other (--no-vmstate) into one store, vs one VM's;
-#  3. restore of a snapshot's disk into a raw file (benchmarks/StoreRestoreBench.java: ArchiveSource.snapshot,
-#     -Xmx256m; `restore STORE --snapshot` is not wired yet) vs `qemu-img convert -f raw -O raw` of the raw image,
-#     both + fsync, interleaved;
+#  3. `vmabackup restore STORE --snapshot ID --to DIR` (raw, and --format qcow2; launcher, -Xmx256m, JVM start
+#     included) vs `qemu-img convert -f raw -O raw|qcow2` of the same raw image + sync, interleaved, checked bit-exact;
+#     OLD_JAR=other.jar runs that build's restore too in the same rounds (old vs new);
 #  4. `vmabackup store verify` MB/s (-Xmx256m) vs `sha256sum` of the raw image.
 # Peak RSS of every JVM from /usr/bin/time -v.
 #   SIZE_GIB=4 RAM_MIB=512 ROUNDS=3 WORK=/tmp/store-bench benchmarks/store-bench.sh
+#   SKIP_BACKUP=1 skips figure 1, SKIP_VERIFY=1 figure 4 (to re-measure restore alone); KEEP_WORK=1 keeps WORK
+#   (the store in WORK/clones, clone 3 in WORK/clone.raw) for profiling
 #   STORE_C1=1 adds a store backup with C1 only per round (what the launcher ran for every backup before)
 # Build first: mvn -q -DskipTests package
 set -euo pipefail
@@ -35,7 +37,7 @@ median() { python3 -c "import sys, statistics; print('%.2f' % statistics.median(
 rm -rf "$work"; mkdir -p "$work"
 qemu_pid=
 stop_vm() { if [ -n "$qemu_pid" ]; then kill "$qemu_pid" 2>/dev/null || true; wait "$qemu_pid" 2>/dev/null || true; qemu_pid=; fi; }
-cleanup() { stop_vm; rm -rf "$work"; }
+cleanup() { stop_vm; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
 
 start_vm() { # disk image, RAM MiB; RAM gets 128 MiB of random data (a VM state that does not compress away)
@@ -68,6 +70,7 @@ sync
 echo "bench: ${SIZE_GIB} GiB disk, ${RAM_MIB} MiB RAM, ${accel^^}, $("$qemu" --version | head -1); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # 1. backup: .vma vs store, interleaved
+if [ -z "${SKIP_BACKUP:-}" ]; then
 start_vm "$work/disk.raw" "$RAM_MIB"
 backup() { # kind round -> prints "seconds rss_mib"
   local out=$work/$1-$2 t0
@@ -107,6 +110,7 @@ for r in $(seq "$ROUNDS"); do
 done
 echo "backup: median .vma $(median "${vma_t[@]}") s, store $(median "${store_t[@]}") s, median ratio $(median "${ratios[@]}")x (goal <= 1.1x), ${accel^^}"
 stop_vm
+fi
 
 # 2. three clones, each 1 % diverged, into one store
 store=$work/clones; vmab store init "$store" >/dev/null
@@ -135,24 +139,54 @@ echo "clones: 3 VMs $(du -sb "$store" | cut -f1) bytes vs one VM $one bytes: $(r
 vmab store list "$store"
 snap=$(vmab store list "$store" --vm clone3 | awk 'NR > 1 {print $1; exit}') # clone.raw is clone 3's image now
 
-# 3. restore vs qemu-img convert (the clone's raw image), interleaved
-rest_t=(); conv_t=(); rratios=()
+# 3. restore vs qemu-img convert (the clone's raw image), interleaved: the real command, raw and qcow2, each
+#    against qemu-img convert to the same format (+ sync); OLD_JAR also runs that build's restore in the same rounds
+restore_run() { # jar format dir -> prints "seconds rss_mib"; output file checked by the caller
+  local t0; rm -rf "$3"; t0=$(now)
+  /usr/bin/time -v env JAVA_OPTS="-Xmx256m ${BENCH_JAVA_OPTS:-}" VMABACKUP_JAR="$1" "$root/examples/vmabackup" \
+    restore "$store" --snapshot "$snap" --to "$3" --format "$2" >"$work/out" 2>"$work/err" \
+    || { cat "$work/out" "$work/err" >&2; exit 1; }
+  local t; t=$(since "$t0")
+  echo "$t $(rss_of "$work/err")"
+}
+convert_run() { # format -> prints seconds
+  local t0; rm -f "$work/converted.img"; t0=$(now)
+  qemu-img convert -f raw -O "$1" "$work/clone.raw" "$work/converted.img"; sync "$work/converted.img"; since "$t0"
+  rm -f "$work/converted.img"
+}
+check_restored() { # dir format
+  local f; f=$(ls "$1"/*."$2")
+  if [ "$2" = raw ]; then cmp -s "$f" "$work/clone.raw" || { echo "restore: $f NOT bit-exact" >&2; exit 1; }
+  else qemu-img compare -q -f qcow2 -F raw "$f" "$work/clone.raw" || { echo "restore: $f differs" >&2; exit 1; }; fi
+}
+declare -A rt=() ; sides="new"; [ -n "${OLD_JAR:-}" ] && sides="old new"
 for r in $(seq "$ROUNDS"); do
-  rm -f "$work/restored.raw" "$work/converted.raw"; settle "$work/clone.raw"
-  t0=$(now); qemu-img convert -f raw -O raw "$work/clone.raw" "$work/converted.raw"; sync "$work/converted.raw"; ct=$(since "$t0")
-  rm -f "$work/converted.raw"; settle "$work/clone.raw"
-  t0=$(now)
-  /usr/bin/time -v java -Xmx256m -cp "$jar" "$here/StoreRestoreBench.java" "$store" "$snap" "$work/restored.raw" >/dev/null 2>"$work/err" \
-    || { cat "$work/err" >&2; exit 1; }
-  rt=$(since "$t0"); rr=$(rss_of "$work/err")
-  if [ "$r" = 1 ] && ! cmp -s "$work/restored.raw" "$work/clone.raw"; then echo "restore: NOT bit-exact" >&2; exit 1; fi
-  rm -f "$work/restored.raw"
-  rest_t+=("$rt"); conv_t+=("$ct"); rratios+=("$(ratio "$ct" "$rt")")
-  echo "restore round $r: qemu-img convert ${ct} s, store restore ${rt} s (RSS ${rr} MiB, JVM start and source compile included), speed ratio $(ratio "$ct" "$rt")x; load $(cut -d' ' -f1 /proc/loadavg)"
+  for fmt in raw qcow2; do
+    settle "$work/clone.raw"; ct=$(convert_run "$fmt"); rt[conv-$fmt]+="$ct "
+    for side in $sides; do
+      j=$jar; [ "$side" = old ] && j=$OLD_JAR
+      settle "$work/clone.raw"
+      restore_run "$j" "$fmt" "$work/restored" >"$work/rt" # not in a subshell: a failed restore ends the script
+      read -r t rr <"$work/rt"
+      [ "$r" = 1 ] && check_restored "$work/restored" "$fmt"
+      rm -rf "$work/restored"
+      rt[$side-$fmt]+="$t "
+      echo "restore round $r $fmt: qemu-img convert ${ct} s, $side restore ${t} s (RSS ${rr} MiB, JVM start included), speed ratio $(ratio "$ct" "$t")x; load $(cut -d' ' -f1 /proc/loadavg)"
+    done
+  done
 done
-echo "restore: median convert $(median "${conv_t[@]}") s, store $(median "${rest_t[@]}") s, median speed ratio $(median "${rratios[@]}")x (goal >= 0.8x), restored bit-exact"
+for fmt in raw qcow2; do
+  # shellcheck disable=SC2086
+  c=$(median ${rt[conv-$fmt]})
+  for side in $sides; do
+    # shellcheck disable=SC2086
+    m=$(median ${rt[$side-$fmt]})
+    echo "restore $fmt: median convert $c s, $side restore $m s, speed ratio of the medians $(ratio "$c" "$m")x (goal >= 0.8x), restored checked in round 1"
+  done
+done
 
 # 4. verify vs sha256sum
+if [ -z "${SKIP_VERIFY:-}" ]; then
 settle "$work/clone.raw"
 t0=$(now); sha256sum "$work/clone.raw" >/dev/null; sh=$(since "$t0")
 sync; if [ -w /proc/sys/vm/drop_caches ]; then echo 3 > /proc/sys/vm/drop_caches; fi
@@ -161,4 +195,5 @@ vt=$(since "$t0"); cat "$work/out"
 logical=$(( 3 * (SIZE_GIB << 30) ))
 echo "verify: 3 snapshots ($logical logical bytes) in ${vt} s = $(python3 -c "print('%.0f' % ($logical / $vt / 1e6))") MB/s logical, RSS $(rss_of "$work/err") MiB;" \
      "sha256sum of one raw image ${sh} s = $(python3 -c "print('%.0f' % ((${SIZE_GIB} << 30) / $sh / 1e6))") MB/s"
+fi
 echo "bench: load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import javax.crypto.Cipher;
@@ -174,17 +175,28 @@ final class ChunkCodec {
         if (((encoding & ENCRYPTED) != 0) != (encKey != null)) {
             throw new CorruptDataException(encKey != null ? "stored in the clear in an encrypted store" : "encrypted in a plain store");
         }
-        byte[] body = new byte[o.remaining()];
-        o.get(body);
-        if (encKey != null) {
-            body = decrypt(body, digest);
+        byte[] body;
+        int bodyOff;
+        int bodyLen = o.remaining();
+        if (encKey == null && o.hasArray()) {
+            // the backend read the object into a heap array: decompress from it in place, no copy of the payload
+            body = o.array();
+            bodyOff = o.arrayOffset() + o.position();
+        } else {
+            body = new byte[bodyLen];
+            o.get(body);
+            bodyOff = 0;
+            if (encKey != null) {
+                body = decrypt(body, digest);
+                bodyLen = body.length;
+            }
         }
         byte[] plain;
         if ((encoding & ZSTD) != 0) {
             plain = new byte[plainLen];
             long n;
             try {
-                n = Zstd.decompressByteArray(plain, 0, plainLen, body, 0, body.length);
+                n = Zstd.decompressByteArray(plain, 0, plainLen, body, bodyOff, bodyLen);
             } catch (RuntimeException e) {
                 // zstd-jni throws on damaged frames ("Data corruption detected", "Destination buffer is too small")
                 n = -1;
@@ -193,10 +205,10 @@ final class ChunkCodec {
                 throw new CorruptDataException("damaged (does not decompress to its " + plainLen + " bytes)");
             }
         } else {
-            if (body.length != plainLen) {
-                throw new CorruptDataException("damaged (length " + body.length + ", header says " + plainLen + ")");
+            if (bodyLen != plainLen) {
+                throw new CorruptDataException("damaged (length " + bodyLen + ", header says " + plainLen + ")");
             }
-            plain = body;
+            plain = bodyOff == 0 && body.length == bodyLen ? body : Arrays.copyOfRange(body, bodyOff, bodyOff + bodyLen);
         }
         if (!MessageDigest.isEqual(digest(ByteBuffer.wrap(plain)), digest)) {
             throw new CorruptDataException("damaged (its content does not match its digest)");
