@@ -36,7 +36,9 @@ class BackupFaultsIT {
     private static CompletableFuture<BackupResult> runWithFault(TestVm vm, GatedTarget target,
             BackupSession.Builder extra, Runnable fault) {
         AtomicBoolean fired = new AtomicBoolean();
-        return extra.qmpSocket(vm.qmpSocket()).target(target).progress(p -> {
+        // The gate holds writes until copying is reported, which on a loaded machine with QEMU 10 can take longer
+        // than the default cbw timeout: that guard would then fail the backup before the fault under test.
+        return extra.qmpSocket(vm.qmpSocket()).target(target).cbwTimeout(Duration.ofSeconds(90)).progress(p -> {
             if (p.phase() == BackupPhase.COPYING && fired.compareAndSet(false, true)) {
                 CompletableFuture.runAsync(fault);
             }
