@@ -16,6 +16,7 @@ import org.vmbackup.core.internal.CancelSignal;
 import org.vmbackup.core.internal.RateLimiter;
 import org.vmbackup.core.internal.RestoreDiskMatch;
 import org.vmbackup.core.internal.RestoreMigrationFeeder;
+import org.vmbackup.core.internal.RestoreProgressReporter;
 import org.vmbackup.core.internal.RestoredGuestThaw;
 import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.qmp.QmpClientOptions;
@@ -164,13 +165,17 @@ public final class LiveRestorePlan {
             }
         }
         boolean loaded = false;
-        if ("inmigrate".equals(st.status())) {
+        boolean withVmstate = "inmigrate".equals(st.status());
+        RestoreProgressReporter progress = new RestoreProgressReporter(
+                matches.stream().map(RestoreDiskMatch::device).toList(), withVmstate && hasVmstate(), listener,
+                System::nanoTime, t0);
+        if (withVmstate) {
             if (!hasVmstate()) {
                 throw new BackupException("QEMU waits for an incoming migration but the archive has no VM state: "
                         + "start it without -incoming");
             }
             awaitIndex();
-            loadVmstate(qmp);
+            loadVmstate(qmp, progress);
             loaded = true;
             st = RestoreVmSession.await(qmp.execute(new QueryCommands.QueryStatus()), "query-status");
             log.debug("live restore: query-status '{}' after {} ms", st.status(), LiveRestoreSession.ms(t0));
@@ -201,8 +206,8 @@ public final class LiveRestorePlan {
         if (loaded && RestoredGuestThaw.savedFrozen(server.source())) {
             RestoredGuestThaw.thaw(qmp); // the archive holds a guest frozen for its backup
         }
-        return new LiveRestoreRun(qmp, ownsClient, server, socket, ownedSocketDir, matches, images, jobs, listener, executor,
-                t0, toRunning);
+        return new LiveRestoreRun(qmp, ownsClient, server, socket, ownedSocketDir, matches, images, jobs, progress,
+                executor, t0, toRunning);
     }
 
     /** Waits for the archive's index (scanned in the background since prepare) and throws its failure as is. */
@@ -217,7 +222,7 @@ public final class LiveRestorePlan {
         log.debug("live restore: archive index ready after {} ms", LiveRestoreSession.ms(t0));
     }
 
-    private void loadVmstate(QmpClient qmp) throws IOException, InterruptedException {
+    private void loadVmstate(QmpClient qmp, RestoreProgressReporter progress) throws IOException, InterruptedException {
         Path mig = socket.resolveSibling("migrate.sock");
         Files.deleteIfExists(mig);
         try (QmpEventSubscription events = qmp.subscribe(e -> e instanceof QmpEvent.Migration)) {
@@ -228,7 +233,8 @@ public final class LiveRestorePlan {
             // not held to the bandwidth limit: the guest waits for its state, as for its own reads of the archive
             long sent;
             try (var vmstate = server.source().vmstate()) {
-                sent = RestoreMigrationFeeder.feed(mig, vmstate);
+                sent = RestoreMigrationFeeder.feed(mig, vmstate, RateLimiter.of(0), cancel,
+                        n -> progress.vmstate(n, false));
             }
             QmpEvent.Migration end = RestoreVmSession.await(events.await(QmpEvent.Migration.class,
                     m -> m.status().equals("completed") || m.status().equals("failed"), Duration.ofMinutes(30)),
@@ -236,6 +242,7 @@ public final class LiveRestorePlan {
             if (end.status().equals("failed")) {
                 throw new BackupException("QEMU failed to load the archive's VM state (" + sent + " bytes sent)");
             }
+            progress.vmstate(sent, true);
         } finally {
             Files.deleteIfExists(mig);
         }

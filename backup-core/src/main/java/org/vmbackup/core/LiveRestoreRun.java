@@ -14,6 +14,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.vmbackup.core.internal.RestoreProgressReporter;
 import org.vmbackup.core.internal.RestoreDiskMatch;
 import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.qmp.QmpEvent;
@@ -35,7 +36,7 @@ public final class LiveRestoreRun {
     private final Path ownedSocketDir;
     private final List<RestoreDiskMatch> matches;
     private final Map<String, Path> images;
-    private final RestoreProgressListener listener;
+    private final RestoreProgressReporter progress;
     private final long t0;
     private final Duration timeToRunning;
     private final CompletableFuture<LiveRestoreResult> completion = new CompletableFuture<>();
@@ -43,7 +44,7 @@ public final class LiveRestoreRun {
 
     LiveRestoreRun(QmpClient qmp, boolean ownsClient, ArchiveExportServer server, Path socket, Path ownedSocketDir,
             List<RestoreDiskMatch> matches, Map<String, Path> images, QmpEventSubscription jobs,
-            RestoreProgressListener listener, Executor executor, long t0, Duration timeToRunning) {
+            RestoreProgressReporter progress, Executor executor, long t0, Duration timeToRunning) {
         this.qmp = qmp;
         this.ownsClient = ownsClient;
         this.server = server;
@@ -51,7 +52,7 @@ public final class LiveRestoreRun {
         this.ownedSocketDir = ownedSocketDir;
         this.matches = List.copyOf(matches);
         this.images = images;
-        this.listener = listener;
+        this.progress = progress;
         this.t0 = t0;
         this.timeToRunning = timeToRunning;
         this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -113,20 +114,11 @@ public final class LiveRestoreRun {
             for (QueryCommands.BlockJobInfo j : list) {
                 for (RestoreDiskMatch m : matches) {
                     if (j.device().equals(jobId(m)) && !completion.isDone()) {
-                        report(new RestoreProgress(m.device().name(), Math.min(j.offset(), m.device().size()),
-                                m.device().size(), false));
+                        progress.disk(m.device().name(), j.offset(), 0);
                     }
                 }
             }
         });
-    }
-
-    private void report(RestoreProgress p) {
-        try {
-            listener.progress(p);
-        } catch (RuntimeException e) {
-            log.warn("progress listener failed", e);
-        }
     }
 
     private void awaitJobs(QmpEventSubscription jobs) {
@@ -157,7 +149,7 @@ public final class LiveRestoreRun {
                     throw new BackupException("background copy of " + m.device().name() + " into QEMU disk "
                             + m.qemuDevice() + " failed: " + error);
                 }
-                report(new RestoreProgress(m.device().name(), m.device().size(), m.device().size(), true));
+                progress.diskFinished(m.device().name());
             }
             List<QueryCommands.BlockDeviceInfo> nodes = qmp.execute(new QueryCommands.QueryNamedBlockNodes(true))
                     .get(30, TimeUnit.SECONDS);

@@ -1,26 +1,52 @@
 package org.vmbackup.core;
 
+import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 /**
- * How far the restore of one disk is.
+ * A snapshot of a running restore, handed to the {@link RestoreProgressListener}: the mirror of
+ * {@link BackupProgress}, with the same {@link DiskProgress} per disk (done, total, zero runs, recent rate, ETA).
  *
- * @param name the disk's name in the archive, e.g. {@code drive-scsi0}
- * @param doneBytes disk bytes already restored (data and zero ranges)
- * @param totalBytes the disk size
- * @param finished whether the disk is complete
+ * @param disks one entry per disk being restored, in archive order; {@link DiskProgress#name()} is the disk's
+ *     archive name
+ * @param vmstateBytes VM state bytes handed to QEMU so far (0 when the restore has no VM state)
+ * @param vmstateFinished whether the VM state is completely loaded (true when the restore has no VM state)
+ * @param elapsed time since the session started
  */
-public record RestoreProgress(String name, long doneBytes, long totalBytes, boolean finished) {
-    /** Checks the counters. */
+public record RestoreProgress(List<DiskProgress> disks, long vmstateBytes, boolean vmstateFinished,
+        Duration elapsed) {
+    /** Copies the list and checks the counters. */
     public RestoreProgress {
-        Objects.requireNonNull(name, "name");
-        if (doneBytes < 0 || totalBytes < 0) {
-            throw new IllegalArgumentException("negative progress for disk " + name);
+        disks = List.copyOf(disks);
+        Objects.requireNonNull(elapsed, "elapsed");
+        if (vmstateBytes < 0) {
+            throw new IllegalArgumentException("negative VM state progress: " + vmstateBytes);
         }
     }
 
-    /** Done as a fraction of the total, 0..1. */
-    public double fraction() {
-        return totalBytes == 0 ? 1.0 : Math.min(1.0, (double) doneBytes / totalBytes);
+    /** Bytes restored over all disks. */
+    public long doneBytes() {
+        return disks.stream().mapToLong(DiskProgress::doneBytes).sum();
+    }
+
+    /** Total size of all disks being restored. */
+    public long totalBytes() {
+        return disks.stream().mapToLong(DiskProgress::totalBytes).sum();
+    }
+
+    /** Whether every disk and the VM state are complete. */
+    public boolean finished() {
+        return vmstateFinished && disks.stream().allMatch(DiskProgress::finished);
+    }
+
+    /** The progress of the disk named {@code name} in the archive, or null when it is not being restored. */
+    public DiskProgress disk(String name) {
+        for (DiskProgress d : disks) {
+            if (d.name().equals(name)) {
+                return d;
+            }
+        }
+        return null;
     }
 }

@@ -22,6 +22,7 @@ import org.vmbackup.core.internal.CancelSignal;
 import org.vmbackup.core.internal.RateLimiter;
 import org.vmbackup.core.internal.RestoreImageFile;
 import org.vmbackup.core.internal.RestoreImageWriter;
+import org.vmbackup.core.internal.RestoreProgressReporter;
 import org.vmbackup.core.internal.RestoreNames;
 
 /**
@@ -130,6 +131,9 @@ public final class RestoreSession {
         Files.createDirectories(dir);
         RestoreImageFile[] byDisk = new RestoreImageFile[layout.disks().size()];
         List<RestoreImageFile> files = new ArrayList<>();
+        List<ArchiveDisk> chosen = new ArrayList<>();
+        selected.forEach(i -> chosen.add(layout.disk(i)));
+        RestoreProgressReporter progress = new RestoreProgressReporter(chosen, false, listener, System::nanoTime, t0);
         try {
             for (int k = 0; k < selected.size(); k++) {
                 ArchiveDisk disk = layout.disk(selected.get(k));
@@ -140,7 +144,8 @@ public final class RestoreSession {
                 files.add(f);
                 byDisk[selected.get(k)] = f;
             }
-            source.read(new RestoreImageWriter(byDisk, limiter, f -> report(f, false), null, cancel));
+            source.read(new RestoreImageWriter(byDisk, limiter,
+                    f -> progress.disk(f.device().name(), f.doneBytes(), f.doneBytes() - f.dataBytes()), null, cancel));
             for (RestoreImageFile f : files) {
                 f.seal();
                 cancel.check();
@@ -161,7 +166,7 @@ public final class RestoreSession {
                 }
             }
             cancel.check();
-            files.forEach(f -> report(f, true));
+            files.forEach(f -> progress.diskFinished(f.device().name()));
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             log.info("restored {} disk(s) of {} into {} in {} ms", out.size(), source.describe(), dir,
                     took.toMillis());
@@ -178,15 +183,6 @@ public final class RestoreSession {
             } catch (IOException e) {
                 // cancelling anyway
             }
-        }
-    }
-
-    private void report(RestoreImageFile f, boolean finished) {
-        try {
-            listener.progress(new RestoreProgress(f.device().name(), finished ? f.device().size() : f.doneBytes(),
-                    f.device().size(), finished));
-        } catch (RuntimeException e) {
-            log.warn("progress listener failed", e);
         }
     }
 

@@ -24,6 +24,7 @@ import org.vmbackup.core.internal.RateLimiter;
 import org.vmbackup.core.internal.RestoreDiskMatch;
 import org.vmbackup.core.internal.RestoreImageFile;
 import org.vmbackup.core.internal.RestoreMigrationFeeder;
+import org.vmbackup.core.internal.RestoreProgressReporter;
 import org.vmbackup.core.internal.RestoreVmDiskWriter;
 import org.vmbackup.core.internal.RestoreVmstateSpool;
 import org.vmbackup.core.internal.RestoredGuestThaw;
@@ -131,6 +132,8 @@ public final class RestoreVmSession {
             QmpClient qmp = connection.client();
             cancel.check();
             List<RestoreDiskMatch> matches = checkTarget(qmp, source.layout());
+            RestoreProgressReporter progress = new RestoreProgressReporter(
+                    matches.stream().map(RestoreDiskMatch::device).toList(), true, listener, System::nanoTime, t0);
             cancel.check();
             Path work = workDir != null ? Files.createDirectories(workDir)
                     : Files.createTempDirectory("vmabackup-restore-");
@@ -140,11 +143,18 @@ public final class RestoreVmSession {
                     : RestoreVmstateSpool.create(work.resolve("vmstate.bin"))) {
                 RateLimiter limiter = RateLimiter.of(bandwidthLimit);
                 List<RestoredDisk> disks = RestoreVmDiskWriter.write(source, matches, spool, work, limiter, cancel,
-                        qemuImg, bandwidthLimit, this::progress);
+                        qemuImg, bandwidthLimit, (f, finished) -> {
+                            if (finished) {
+                                progress.diskFinished(f.device().name());
+                            } else {
+                                progress.disk(f.device().name(), f.doneBytes(), f.doneBytes() - f.dataBytes());
+                            }
+                        });
                 cancel.check();
                 long sent;
                 try (ReadableByteChannel vmstate = spool != null ? spool.finish() : source.vmstate()) {
-                    sent = migrateIncoming(qmp, work.resolve("migrate.sock"), vmstate, limiter);
+                    sent = migrateIncoming(qmp, work.resolve("migrate.sock"), vmstate, limiter, progress);
+                    progress.vmstate(sent, true);
                 }
                 boolean running = false;
                 if (!cancel.finish()) {
@@ -215,13 +225,13 @@ public final class RestoreVmSession {
         return matches;
     }
 
-    private long migrateIncoming(QmpClient qmp, Path socket, ReadableByteChannel vmstate, RateLimiter limiter)
-            throws IOException, InterruptedException {
+    private long migrateIncoming(QmpClient qmp, Path socket, ReadableByteChannel vmstate, RateLimiter limiter,
+            RestoreProgressReporter progress) throws IOException, InterruptedException {
         try (QmpEventSubscription events = qmp.subscribe(e -> e instanceof QmpEvent.Migration)) {
             awaitOrCancel(qmp.execute(MigrationCommands.MigrateSetCapabilities.of(
                     new MigrationCommands.Capability("events", true))), "migrate-set-capabilities");
             awaitOrCancel(qmp.execute(new MigrationCommands.MigrateIncoming("unix:" + socket)), "migrate-incoming");
-            long sent = RestoreMigrationFeeder.feed(socket, vmstate, limiter, cancel);
+            long sent = RestoreMigrationFeeder.feed(socket, vmstate, limiter, cancel, n -> progress.vmstate(n, false));
             cancel.check();
             QmpEvent.Migration end = awaitOrCancel(events.await(QmpEvent.Migration.class,
                     m -> m.status().equals("completed") || m.status().equals("failed"), migrationTimeout),
@@ -230,15 +240,6 @@ public final class RestoreVmSession {
                 throw new BackupException("QEMU failed to load the archive's VM state (" + sent + " bytes sent)");
             }
             return sent;
-        }
-    }
-
-    private void progress(RestoreImageFile f, boolean finished) {
-        try {
-            listener.progress(new RestoreProgress(f.device().name(), finished ? f.device().size() : f.doneBytes(),
-                    f.device().size(), finished));
-        } catch (RuntimeException e) {
-            log.warn("progress listener failed", e);
         }
     }
 

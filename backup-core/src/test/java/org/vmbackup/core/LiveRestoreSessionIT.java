@@ -85,8 +85,8 @@ class LiveRestoreSessionIT {
                 }
             }
         }
-        assertThat(progress).anyMatch(p -> p.name().equals("drive-hd0") && p.finished())
-                .anyMatch(p -> p.name().equals("drive-hd1") && p.finished());
+        assertThat(progress).anyMatch(p -> p.disk("drive-hd0").finished())
+                .anyMatch(p -> p.disk("drive-hd1").finished()).last().matches(RestoreProgress::finished);
     }
 
     @Test

@@ -3,7 +3,6 @@ package org.vmbackup.core.internal;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.LongSupplier;
@@ -19,7 +18,7 @@ import org.vmbackup.core.DiskProgress;
 public final class ProgressTracker {
     private final List<ArchiveDisk> disks;
     private final List<DiskCounters> counters = new ArrayList<>();
-    private final List<RateMeter> meters = new ArrayList<>();
+    private final List<DiskProgressMeter> meters = new ArrayList<>();
     private final AtomicReferenceArray<Boolean> finished;
     private final AtomicLong vmstateBytes = new AtomicLong();
     private final LongSupplier nanoClock;
@@ -34,7 +33,7 @@ public final class ProgressTracker {
         this.finished = new AtomicReferenceArray<>(disks.size());
         for (int i = 0; i < disks.size(); i++) {
             counters.add(new DiskCounters());
-            meters.add(new RateMeter());
+            meters.add(new DiskProgressMeter(disks.get(i).name(), disks.get(i).size()));
             finished.set(i, Boolean.FALSE);
         }
         this.vmstateFinished = !vmstate;
@@ -80,27 +79,9 @@ public final class ProgressTracker {
         long now = nanoClock.getAsLong();
         List<DiskProgress> out = new ArrayList<>(disks.size());
         for (int i = 0; i < disks.size(); i++) {
-            ArchiveDisk d = disks.get(i);
             DiskCounters c = counters.get(i);
             long zero = c.zeroBytes();
-            long done = Math.min(d.size(), c.dataBytes() + zero);
-            zero = Math.min(zero, done);
-            boolean fin = finished.get(i);
-            if (fin) {
-                done = d.size();
-            }
-            RateMeter m = meters.get(i);
-            m.sample(now, done);
-            double rate = m.bytesPerSecond();
-            Optional<Duration> eta;
-            if (fin) {
-                eta = Optional.of(Duration.ZERO);
-            } else if (rate > 0) {
-                eta = Optional.of(Duration.ofNanos((long) ((d.size() - done) / rate * 1e9)));
-            } else {
-                eta = Optional.empty();
-            }
-            out.add(new DiskProgress(d.name(), done, d.size(), zero, rate, eta, fin));
+            out.add(meters.get(i).sample(now, c.dataBytes() + zero, zero, finished.get(i)));
         }
         return new BackupProgress(phase, out, vmstateBytes.get(), vmstateFinished,
                 Duration.ofNanos(now - startNanos));

@@ -6,6 +6,7 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.SocketChannel;
+import java.util.function.LongConsumer;
 import java.nio.file.Path;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,6 +17,8 @@ import org.slf4j.LoggerFactory;
  * pipe after at least one byte is not an error here (the MIGRATION event tells the truth).
  */
 public final class RestoreMigrationFeeder {
+    private static final long PROGRESS_NANOS = 100_000_000L;
+
     private static final Logger log = LoggerFactory.getLogger(RestoreMigrationFeeder.class);
 
     private RestoreMigrationFeeder() {
@@ -47,8 +50,18 @@ public final class RestoreMigrationFeeder {
      */
     public static long feed(Path socket, ReadableByteChannel stream, RateLimiter limiter, CancelSignal cancel)
             throws IOException {
+        return feed(socket, stream, limiter, cancel, sent -> { });
+    }
+
+    /**
+     * {@link #feed(Path, ReadableByteChannel, RateLimiter, CancelSignal)} that tells {@code progress} the bytes sent
+     * so far, at most every 100 ms (the last count comes from the caller's result).
+     */
+    public static long feed(Path socket, ReadableByteChannel stream, RateLimiter limiter, CancelSignal cancel,
+            LongConsumer progress) throws IOException {
         SocketChannel ch = connect(socket);
         long sent = 0;
+        long lastReport = System.nanoTime();
         try (ch; CancelSignal.Registration r = cancel.onCancel(() -> closeQuietly(ch))) {
             // chunks of 1 MiB unlimited; at a limit, a tenth of a second's worth, so the stream stays smooth
             int chunk = limiter.unlimited() ? 1 << 20
@@ -70,6 +83,11 @@ public final class RestoreMigrationFeeder {
                     return sent;
                 }
                 buf.clear();
+                long now = System.nanoTime();
+                if (now - lastReport >= PROGRESS_NANOS) {
+                    lastReport = now;
+                    progress.accept(sent);
+                }
             }
             ch.shutdownOutput();
         }
