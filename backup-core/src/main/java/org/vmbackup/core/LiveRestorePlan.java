@@ -46,6 +46,10 @@ public final class LiveRestorePlan {
     /** The session's: a cancel before {@link #start} discards the plan; a start makes later cancels too late. */
     private final CancelSignal cancel;
     private final java.util.concurrent.atomic.AtomicBoolean discarded = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicReference<LiveRestoreRun> run =
+            new java.util.concurrent.atomic.AtomicReference<>();
+    private volatile boolean cancelAfterStart;
+    private volatile boolean started;
 
     LiveRestorePlan(ArchiveExportServer server, Map<String, Path> images, Path socket, Path ownedSocketDir,
             long rateLimit, RestoreProgressListener listener, Executor executor, long t0, CancelSignal cancel) {
@@ -128,6 +132,7 @@ public final class LiveRestorePlan {
             }
             return CompletableFuture.failedFuture(cancel.exception());
         }
+        started = true;
         return CompletableFuture.supplyAsync(() -> {
             try {
                 return doStart(qmp, ownsClient);
@@ -206,8 +211,13 @@ public final class LiveRestorePlan {
         if (loaded && RestoredGuestThaw.savedFrozen(server.source())) {
             RestoredGuestThaw.thaw(qmp); // the archive holds a guest frozen for its backup
         }
-        return new LiveRestoreRun(qmp, ownsClient, server, socket, ownedSocketDir, matches, images, jobs, progress,
-                executor, t0, toRunning);
+        LiveRestoreRun r = new LiveRestoreRun(qmp, ownsClient, server, socket, ownedSocketDir, matches, images, jobs,
+                progress, executor, t0, toRunning);
+        run.set(r);
+        if (cancelAfterStart) {
+            r.cancel(); // the session was cancelled while this started
+        }
+        return r;
     }
 
     /** Waits for the archive's index (scanned in the background since prepare) and throws its failure as is. */
@@ -246,6 +256,21 @@ public final class LiveRestorePlan {
         } finally {
             Files.deleteIfExists(mig);
         }
+    }
+
+    /**
+     * The session's cancel once {@link #start} began: the run's {@link LiveRestoreRun#cancel()}, at once or as soon as
+     * the start created the run.
+     *
+     * @return false if too late (the copy already ended)
+     */
+    boolean cancelStarted() {
+        if (!started) {
+            return false;
+        }
+        cancelAfterStart = true;
+        LiveRestoreRun r = run.get();
+        return r == null || r.cancel();
     }
 
     /**

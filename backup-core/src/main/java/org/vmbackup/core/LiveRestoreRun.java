@@ -7,11 +7,14 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vmbackup.core.internal.RestoreProgressReporter;
@@ -20,6 +23,7 @@ import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.qmp.QmpEvent;
 import org.vmbackup.qmp.QmpEventSubscription;
 import org.vmbackup.qmp.command.BlockCommands;
+import org.vmbackup.qmp.command.JobCommands;
 import org.vmbackup.qmp.command.QueryCommands;
 
 /**
@@ -28,6 +32,8 @@ import org.vmbackup.qmp.command.QueryCommands;
  */
 public final class LiveRestoreRun {
     private static final Logger log = LoggerFactory.getLogger(LiveRestoreRun.class);
+    /** How long QEMU gets to end the copy jobs after a cancel (a job-cancel takes effect at its next chunk). */
+    private static final Duration CANCEL_WAIT = Duration.ofSeconds(60);
 
     private final QmpClient qmp;
     private final boolean ownsClient;
@@ -41,6 +47,8 @@ public final class LiveRestoreRun {
     private final Duration timeToRunning;
     private final CompletableFuture<LiveRestoreResult> completion = new CompletableFuture<>();
     private final ScheduledExecutorService poller;
+    private final AtomicBoolean cancelRequested = new AtomicBoolean();
+    private volatile long cancelDeadline;
 
     LiveRestoreRun(QmpClient qmp, boolean ownsClient, ArchiveExportServer server, Path socket, Path ownedSocketDir,
             List<RestoreDiskMatch> matches, Map<String, Path> images, QmpEventSubscription jobs,
@@ -89,24 +97,35 @@ public final class LiveRestoreRun {
     }
 
     /**
-     * Gives up: cancels the copy jobs still running and stops serving the archive. The guest then loses access to
-     * whatever was not copied yet, so use this only when the VM is being discarded (or after a failed copy).
+     * Gives up the background copy at any moment: cancels the copy jobs still running, waits (bounded) for QEMU to
+     * end them, stops serving the archive and removes its socket; {@link #completion()} then fails with a
+     * {@link CancellationException} (it completes normally if every copy finished first). The guest loses access to
+     * whatever was not copied yet: its disks still name the archive as their backing file, so reads of those parts
+     * fail from now on. Use it when the VM is being discarded, or after a failed copy; then stop QEMU.
+     *
+     * @return false if too late: the copy had already ended (or was already cancelled)
+     */
+    public boolean cancel() {
+        if (completion.isDone() || !cancelRequested.compareAndSet(false, true)) {
+            return false;
+        }
+        cancelDeadline = System.nanoTime() + CANCEL_WAIT.toNanos();
+        poller.shutdownNow();
+        log.info("live restore: cancelling the background copy");
+        for (RestoreDiskMatch m : matches) {
+            qmp.execute(new JobCommands.JobCancel(jobId(m))).exceptionally(e -> null); // a finished job is gone
+        }
+        return true;
+    }
+
+    /**
+     * {@link #cancel()}, then waits for the cancel to take effect (bounded): completes once the archive is no longer
+     * served and, if this run opened its QMP connection, that is closed.
      */
     public CompletableFuture<Void> close() {
-        poller.shutdownNow();
-        List<CompletableFuture<Void>> all = new ArrayList<>();
-        if (!completion.isDone()) {
-            for (RestoreDiskMatch m : matches) {
-                all.add(qmp.execute(new org.vmbackup.qmp.command.JobCommands.JobCancel(jobId(m)))
-                        .exceptionally(e -> null));
-            }
-        }
-        return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).thenCompose(v -> server.close())
-                .whenComplete((v, e) -> {
-                    if (ownsClient) {
-                        qmp.close();
-                    }
-                });
+        cancel();
+        return completion.handle((r, e) -> (Void) null).thenCompose(v -> server.close()).orTimeout(
+                CANCEL_WAIT.toSeconds() + 30, TimeUnit.SECONDS);
     }
 
     private void poll() {
@@ -124,9 +143,25 @@ public final class LiveRestoreRun {
     private void awaitJobs(QmpEventSubscription jobs) {
         Set<String> pending = new HashSet<>();
         matches.forEach(m -> pending.add(jobId(m)));
+        Set<String> cancelled = new HashSet<>();
+        CompletableFuture<QmpEvent> next = null;
         try (jobs) {
             while (!pending.isEmpty()) {
-                QmpEvent e = jobs.next().get();
+                if (next == null) {
+                    next = jobs.next();
+                }
+                QmpEvent e;
+                try {
+                    // unbounded while copying (a copy takes as long as the disks need); bounded once cancelled
+                    e = next.get(1, TimeUnit.SECONDS);
+                    next = null;
+                } catch (TimeoutException t) {
+                    if (cancelRequested.get() && System.nanoTime() - cancelDeadline > 0) {
+                        throw new BackupException("QEMU did not end the copy jobs " + pending + " within "
+                                + CANCEL_WAIT.toSeconds() + " s of the cancel");
+                    }
+                    continue;
+                }
                 String id;
                 String error;
                 if (e instanceof QmpEvent.BlockJobCompleted c) {
@@ -145,11 +180,23 @@ public final class LiveRestoreRun {
                     continue;
                 }
                 RestoreDiskMatch m = matches.stream().filter(x -> jobId(x).equals(id)).findFirst().orElseThrow();
+                if (cancelRequested.get() && e instanceof QmpEvent.BlockJobCancelled) {
+                    cancelled.add(m.device().name());
+                    continue;
+                }
                 if (error != null) {
                     throw new BackupException("background copy of " + m.device().name() + " into QEMU disk "
                             + m.qemuDevice() + " failed: " + error);
                 }
                 progress.diskFinished(m.device().name());
+            }
+            if (!cancelled.isEmpty()) {
+                server.close().get(30, TimeUnit.SECONDS);
+                LiveRestorePlan.removeSocket(socket, ownedSocketDir);
+                log.info("live restore cancelled: the copy of {} stopped, archive released", cancelled);
+                completion.completeExceptionally(new CancellationException("live restore cancelled: "
+                        + String.join(", ", cancelled) + " not completely copied"));
+                return;
             }
             List<QueryCommands.BlockDeviceInfo> nodes = qmp.execute(new QueryCommands.QueryNamedBlockNodes(true))
                     .get(30, TimeUnit.SECONDS);
@@ -169,6 +216,11 @@ public final class LiveRestoreRun {
             completion.complete(new LiveRestoreResult(disks, timeToRunning, total));
         } catch (Exception e) {
             poller.shutdownNow();
+            if (cancelRequested.get()) {
+                // the archive goes anyway: the caller asked to give the copy up
+                server.close();
+                LiveRestorePlan.removeSocket(socket, ownedSocketDir);
+            }
             Throwable c = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause()
                     : e;
             completion.completeExceptionally(c instanceof BackupException ? c

@@ -95,19 +95,22 @@ public final class LiveRestoreSession {
     }
 
     /**
-     * Cancels the live restore before the guest runs on its images: during {@link #prepare()}, which then fails with
-     * a {@link java.util.concurrent.CancellationException} once the images it created are removed and the archive is
+     * Cancels the live restore at any moment. During {@link #prepare()}, that then fails with a
+     * {@link java.util.concurrent.CancellationException} once the images it created are removed and the archive is
      * no longer served; after it, the plan is discarded the same way (its {@link LiveRestorePlan#start} then fails
-     * with that exception). Once {@code start} began, the guest depends on the archive: too late, use
-     * {@link LiveRestoreRun#close()} to give the copy up.
+     * with that exception). Once {@code start} began, the guest depends on the archive: the background copy is given
+     * up as by {@link LiveRestoreRun#cancel()} (the run's completion fails with that exception, the archive is no
+     * longer served, and the guest's reads of parts not yet copied fail: discard the VM).
      *
-     * @return false if too late (the plan was started)
+     * @return false if too late (the copy already ended)
      */
     public boolean cancel() {
         boolean cancelled = cancel.cancel();
         LiveRestorePlan p = plan.get();
         if (cancelled && p != null) {
             p.discard();
+        } else if (!cancelled && p != null) {
+            return p.cancelStarted();
         }
         return cancelled;
     }
