@@ -173,6 +173,27 @@ public final class ChunkStore implements AutoCloseable {
     }
 
     /**
+     * The committed snapshots like {@link #list}, but a damaged manifest does not hide the others: it is named in
+     * {@link SnapshotListing#damaged()} with what is wrong, and a snapshot pruned while listing is left out.
+     *
+     * @param vm only this VM's, or all
+     * @return the readable snapshots (sorted by VM then instant) and the damaged ones
+     * @throws IOException when the store cannot be listed or read at all
+     */
+    public SnapshotListing listing(Optional<String> vm) throws IOException {
+        List<SnapshotInfo> ok = new ArrayList<>();
+        java.util.Map<SnapshotId, String> damaged = new java.util.LinkedHashMap<>();
+        for (SnapshotId id : snapshotIds(vm)) {
+            try {
+                ctx.readManifestIfPresent(id).ifPresent(m -> ok.add(m.info()));
+            } catch (CorruptDataException e) {
+                damaged.put(id, e.getMessage());
+            }
+        }
+        return new SnapshotListing(ok, damaged);
+    }
+
+    /**
      * Re-reads and re-hashes every chunk of the given snapshots (all when empty), and checks their manifests and
      * indexes.
      *

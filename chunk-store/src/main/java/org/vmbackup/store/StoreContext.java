@@ -74,13 +74,19 @@ final class StoreContext implements AutoCloseable {
     }
 
     Manifest readManifest(SnapshotId id) throws IOException {
+        return readManifestIfPresent(id).orElseThrow(
+                () -> new StoreException("snapshot " + id + " does not exist in store " + where()));
+    }
+
+    /** The snapshot's manifest, checked; empty when there is none (never committed, or pruned meanwhile). */
+    Optional<Manifest> readManifestIfPresent(SnapshotId id) throws IOException {
         Optional<ByteBuffer> b = backend.get(Manifest.objectName(id));
         if (b.isEmpty()) {
-            throw new StoreException("snapshot " + id + " does not exist in store " + where());
+            return Optional.empty();
         }
         byte[] data = new byte[b.get().remaining()];
         b.get().get(data);
-        return Manifest.decode(data, id, manifestKey);
+        return Optional.of(Manifest.decode(data, id, manifestKey));
     }
 
     FixedIndex readDiskIndex(Manifest m, int disk) throws IOException {

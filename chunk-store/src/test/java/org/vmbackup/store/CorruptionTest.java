@@ -165,6 +165,30 @@ class CorruptionTest {
         }
     }
 
+    @Test
+    void aDamagedManifestDoesNotHideTheOtherSnapshotsFromTheListing() throws Exception {
+        SnapshotId later = StoreFixtures.id("web1", 1);
+        SnapshotId other = StoreFixtures.id("db1", 0);
+        try (ChunkStore s = ChunkStore.open(dir, key)) {
+            for (SnapshotId x : List.of(later, other)) {
+                try (SnapshotWriter w = s.create(SnapshotSpec.full(x, List.of(DiskSpec.full("drive-scsi0",
+                        image.length)), false, Map.of()))) {
+                    StoreFixtures.writeAll(w, List.of(image), new Random(3), 1);
+                    w.commit();
+                }
+            }
+        }
+        flip(dir.resolve(Manifest.objectName(id)), 10);
+        try (ChunkStore s = ChunkStore.open(dir, key)) {
+            SnapshotListing all = s.listing(Optional.empty());
+            assertThat(all.snapshots()).extracting(SnapshotInfo::id).containsExactly(other, later);
+            assertThat(all.damaged()).containsOnlyKeys(id);
+            assertThat(all.damaged().get(id)).isEqualTo("snapshot " + id + ": manifest is damaged (checksum mismatch)");
+            assertThat(s.listing(Optional.of("db1")).damaged()).isEmpty();
+            assertThatThrownBy(() -> s.list(Optional.empty())).isInstanceOf(CorruptDataException.class);
+        }
+    }
+
     private static void deleteRecursively(Path p) throws IOException {
         try (Stream<Path> s = Files.walk(p)) {
             for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) {

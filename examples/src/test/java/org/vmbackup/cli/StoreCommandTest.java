@@ -181,4 +181,30 @@ class StoreCommandTest {
                 .contains(chunk.getFileName().toString()).contains("drive-scsi0");
         assertThat(std.out.toString(StandardCharsets.UTF_8)).contains("damaged: " + ID).contains("1 problems");
     }
+
+    @Test
+    void listOfAStoreWithADamagedManifestListsTheOthersAndExitsOne() throws Exception {
+        String later = "web1/2026-12-07T00:00:00Z";
+        try (ChunkStore s = ChunkStore.open(dir.resolve("plain"), java.util.Optional.empty());
+                SnapshotWriter w = s.create(SnapshotSpec.full(SnapshotId.parse(later),
+                        List.of(DiskSpec.full("drive-scsi0", 4096)), false, Map.of()))) {
+            w.write(0, 0, ByteBuffer.wrap(new byte[] {1, 2, 3}));
+            w.commit();
+        }
+        Path manifest;
+        try (Stream<Path> s = Files.walk(dir.resolve("plain/snapshots"))) {
+            manifest = s.filter(p -> p.toString().contains("23:40") && p.getFileName().toString().startsWith("manifest"))
+                    .findFirst().orElseThrow();
+        }
+        byte[] b = Files.readAllBytes(manifest);
+        b[10] ^= 0x40;
+        Files.write(manifest, b);
+        assertThat(run(expand("store", "list", "{d}/plain"))).isEqualTo(FAILED);
+        String err = std.err.toString(StandardCharsets.UTF_8);
+        assertThat(err.lines().count()).isEqualTo(1);
+        assertThat(err).startsWith("store list: store " + dir.resolve("plain") + " is damaged: snapshot " + ID
+                + ": manifest is damaged");
+        assertThat(std.out.toString(StandardCharsets.UTF_8)).contains(later).contains("damaged: snapshot " + ID)
+                .doesNotContain(ID + "      ");
+    }
 }
