@@ -11,7 +11,8 @@
 #   .vma.zst and --proxmox; store import of the live .vma and its export to .vma and .vma.zst.
 # Each archive goes through the reference `vma verify -v`, `vma list`, `vma config` and `vma extract`: every disk
 # extracted must equal its source image byte for byte (cmp), and every file the reference extract writes (configs,
-# vmstate.bin, disks) must equal the one `vmabackup vma extract` writes from the same archive.
+# vmstate.bin, disks) must equal the one `vmabackup vma extract` writes from the same archive; and `vma extract -r
+# MAP` into volumes made beforehand (qmrestore's way) must fill them byte-equal to the source images.
 # The reverse: an archive made by the reference `vma create` is verified and extracted by vmabackup (byte-equal to
 # the images), imported into the store, exported, and the export checked by the reference tool again.
 # A .vma.zst goes to the reference tool as vzdump gives it: `zstd -d -c | vma extract -`, and decompressed to a
@@ -83,10 +84,11 @@ ref_extract() { # ARCHIVE DIR: as vzdump's restore feeds it (a .zst through zstd
   esac
 }
 
-# The reference extract writes a 4 KiB block of the vmstate stream only if it is not all zeros in the archive (the
-# block's mask bit is set): it registers no write_zeroes for the vmstate stream (vma-reader.c restore_extent), while
-# its writer, like ours, leaves every all-zero 4 KiB block out (mask bit clear), for disks and vmstate alike. So its
-# vmstate.bin is the stream with those blocks cut out (shorter, later bytes shifted): compare it with ours that way.
+# The reference extract writes a 4 KiB block of the vmstate stream only if the archive stores it (mask bit set): it
+# registers no write_zeroes for the vmstate stream (vma-reader.c restore_extent) and appends, so an all-zero block
+# left out of the archive is cut out of its vmstate.bin (shorter, later bytes shifted). Our writer stores every
+# vmstate block for that reason, so the files must be equal; if they are not, this says whether they are equal
+# but for the zero blocks (an archive that leaves them out, like the reference writer's own or ours before).
 vmstate_equal() { # REF_VMSTATE OUR_VMSTATE
   python3 - "$1" "$2" <<'EOF2'
 import sys
@@ -94,7 +96,10 @@ ref, ours = (open(p, "rb").read() for p in sys.argv[1:3])
 blocks = [ours[i:i + 4096] for i in range(0, len(ours), 4096)]
 kept = b"".join(b for b in blocks if b.count(0) != len(b))
 print(f"vmstate: ours {len(ours)} bytes ({len(blocks) - len(kept) // 4096} zero 4 KiB blocks), reference {len(ref)}")
-sys.exit(0 if kept == ref else 1)
+if ref == ours:
+    sys.exit(0)
+print("differ" + ("; equal but for the zero blocks the reference extract drops" if kept == ref else ""))
+sys.exit(1)
 EOF2
 }
 
@@ -131,6 +136,25 @@ config_equal() { # ARCHIVE: the reference `vma config` prints what ours prints
   diff <("$PVE_VMA" config "$(ref_file "$1")") <(vb vma config "$1")
 }
 
+ref_restore_mapped() { # ARCHIVE DIR DEVNAME=IMAGE...: as qmrestore restores: `vma extract -r MAP` into volumes made
+  # beforehand (fresh, so zeros need not be written: `0:`), then each volume must equal its source image
+  local archive=$1 dir=$2 pair vol; shift 2
+  mkdir -p "$dir.vols" && : > "$dir.map"
+  for pair in "$@"; do
+    vol="$dir.vols/${pair%%=*}.raw"
+    qemu-img create -q -f raw "$vol" "$(stat -c %s "${pair#*=}")" || return 1
+    echo "format=raw:0:${pair%%=*}=$vol" >> "$dir.map"
+  done
+  echo done >> "$dir.map"
+  case "$archive" in
+    *.zst) zstd -q -d -c "$archive" | "$PVE_VMA" extract -v -r "$dir.map" - "$dir" ;;
+    *) "$PVE_VMA" extract -v -r "$dir.map" "$archive" "$dir" ;;
+  esac || return 1
+  for pair in "$@"; do
+    cmp "$dir.vols/${pair%%=*}.raw" "${pair#*=}" || return 1
+  done
+}
+
 # ref_checks LABEL ARCHIVE DEVNAME=IMAGE...: the reference tool's verdicts on one of our archives.
 ref_checks() {
   local label=$1 archive=$2; shift 2
@@ -143,6 +167,8 @@ ref_checks() {
   check "$label.ref-extract-disks-equal-sources" disks_equal "$d.ref" "$@"
   check "$label.ours-extract" vb vma extract "$archive" "$d.ours"
   check "$label.ref-extract-equals-ours" same_files "$d.ref" "$d.ours"
+  rm -rf "$d.mapped" "$d.mapped.vols"
+  check "$label.ref-extract-mapped-like-qmrestore" ref_restore_mapped "$archive" "$d.mapped" "$@"
 }
 
 echo "reference tool: $PVE_VMA; vmabackup: $jar; work: $work"
