@@ -27,7 +27,7 @@ import org.vmbackup.vma.VmaWriter;
  */
 class ReferenceVmaIT {
     private static final String PVE_VMA = System.getenv("PVE_VMA");
-    /** Not a multiple of VMA's 64 KiB cluster, nor of 4 KiB: the tail of the last cluster is what a codec gets wrong. */
+    /** No multiple of VMA's 64 KiB cluster, nor of 4 KiB: the last cluster's tail is what a codec gets wrong. */
     private static final int ODD_SIZE = (1 << 20) + 4608;
 
     @RegisterExtension
@@ -61,7 +61,8 @@ class ReferenceVmaIT {
                 r.nextBytes(run);
                 System.arraycopy(run, 0, b, off, run.length);
             }
-            Arrays.fill(b, Math.min(size, off + 4096), Math.min(size, off + 8192), (byte) 0); // a zero block in every run
+            // a zero block in every run
+            Arrays.fill(b, Math.min(size, off + 4096), Math.min(size, off + 8192), (byte) 0);
         }
         Arrays.fill(b, Math.max(0, size - 4096), size, (byte) 0xa5);
         return b;
@@ -116,7 +117,8 @@ class ReferenceVmaIT {
         assertThat(run(PVE_VMA, "list", plain.toString())).as(name)
                 .contains("DEV: dev_id=1 size: " + ODD_SIZE + " devname: drive-scsi0")
                 .contains("DEV: dev_id=2 size: " + disk1.length + " devname: drive-scsi1");
-        assertThat(run(PVE_VMA, "config", plain.toString())).as(name).isEqualTo(new String(conf, StandardCharsets.UTF_8));
+        assertThat(run(PVE_VMA, "config", plain.toString())).as(name)
+                .isEqualTo(new String(conf, StandardCharsets.UTF_8));
         assertThat(Files.readAllBytes(dir.resolve("disk-drive-scsi0.raw"))).as(name).isEqualTo(disk0);
         assertThat(Files.readAllBytes(dir.resolve("disk-drive-scsi1.raw"))).as(name).isEqualTo(disk1);
         if (withVmstate) {
