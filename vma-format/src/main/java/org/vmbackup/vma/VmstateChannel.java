@@ -1,6 +1,7 @@
 package org.vmbackup.vma;
 
 import static org.vmbackup.vma.VmaConstants.CLUSTER_SIZE;
+import static org.vmbackup.vma.VmaConstants.FULL_MASK;
 
 import java.nio.ByteBuffer;
 import java.nio.channels.WritableByteChannel;
@@ -51,7 +52,12 @@ final class VmstateChannel implements WritableByteChannel {
     }
 
     private void emitCluster(ByteBuffer src, int at) {
-        int mask = ZeroBlocks.mask(src, at, CLUSTER_SIZE);
+        // Every block goes into the archive, all-zero ones too (FULL_MASK), unlike a disk's: the reference
+        // `vma extract` writes a vmstate block to vmstate.bin only when its mask bit is set (it registers no
+        // write_zeroes for the vmstate stream), appending, so an elided zero block would be cut out of its
+        // vmstate.bin and every later byte shifted. Our reader reads either; the cost is the stream's few zero
+        // blocks (QEMU's migration stream already leaves zero pages out) and the last cluster's padding.
+        int mask = FULL_MASK;
         packer.lock.lock();
         try {
             packer.ensureExtent();
