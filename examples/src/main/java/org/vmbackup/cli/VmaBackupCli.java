@@ -9,7 +9,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "vmabackup", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Live backup and restore of running QEMU virtual machines into VMA archives.",
         subcommands = {BackupCommand.class, RestoreCommand.class, VmaCommand.class, NbdCommand.class,
-            QmpCommand.class, StoreCommand.class},
+            QmpCommand.class, StoreCommand.class, BitmapsCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0    success", "  1    the operation failed (message on stderr)", "  2    usage error",
             "  3    not implemented in this version", "  130  interrupted"})

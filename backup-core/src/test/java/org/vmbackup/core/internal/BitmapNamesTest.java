@@ -29,4 +29,19 @@ class BitmapNamesTest {
         assertThat(web.parse("vmbackup-1725a80d-web-")).isEmpty();
         assertThat(web.parse("vmbackup-1725a80d-web-2026-12-07T04:25:18.5Z")).isEmpty();
     }
+
+    @Test
+    void anyStoresAndVmsBitmapIsRecognisedAndNoOtherName() {
+        SnapshotId id = SnapshotId.of("web-2", Instant.parse("2026-12-07T04:25:18Z"));
+        String name = new BitmapNames(STORE, "web-2").of(id);
+        assertThat(BitmapNames.owner(name)).contains(new BitmapNames.Owner("1725a80d", id));
+        assertThat(BitmapNames.owner(name).get().ofStore(STORE)).isTrue();
+        assertThat(BitmapNames.owner(name).get().ofStore("99999999-x")).isFalse();
+        assertThat(BitmapNames.owner("libvirt-tmp-backup")).isEmpty();
+        assertThat(BitmapNames.owner("pbs-incremental-dirty-bitmap")).isEmpty();
+        assertThat(BitmapNames.owner("vmbackup-1725a80d--2026-12-07T04:25:18Z")).isEmpty();
+        assertThat(BitmapNames.owner("vmbackup-1725a80d-web-2026-12-07T04:25:18.5Z")).isEmpty();
+        assertThat(BitmapNames.owner("vmbackup-1725a80d-web-2026-13-07T04:25:18Z")).isEmpty();
+        assertThat(BitmapNames.owner("myvmbackup-1725a80d-web-2026-12-07T04:25:18Z")).isEmpty();
+    }
 }
