@@ -1,10 +1,16 @@
-package org.vmbackup.core;
+package org.vmbackup.core.vma;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.file.Path;
+import org.vmbackup.core.ArchiveDisk;
+import org.vmbackup.core.ArchiveLayout;
+import org.vmbackup.core.ArchiveSource;
+import org.vmbackup.core.ArchiveVisitor;
+import org.vmbackup.core.BlockStatus;
+import org.vmbackup.core.RandomAccessDisk;
 import org.vmbackup.vma.VmaBlockStatus;
 import org.vmbackup.vma.VmaDevice;
 import org.vmbackup.vma.VmaFormatException;

@@ -1,4 +1,4 @@
-package org.vmbackup.core;
+package org.vmbackup.core.vma;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -7,6 +7,10 @@ import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.vmbackup.core.ArchiveDisk;
+import org.vmbackup.core.ArchiveLayout;
+import org.vmbackup.core.ArchiveSink;
+import org.vmbackup.core.ConfigBlob;
 import org.vmbackup.vma.VmaDevice;
 import org.vmbackup.vma.VmaWriter;
 
