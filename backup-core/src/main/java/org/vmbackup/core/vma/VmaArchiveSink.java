@@ -11,6 +11,7 @@ import org.vmbackup.core.ArchiveDisk;
 import org.vmbackup.core.ArchiveLayout;
 import org.vmbackup.core.ArchiveSink;
 import org.vmbackup.core.ConfigBlob;
+import org.vmbackup.core.internal.InPlaceAdapter;
 import org.vmbackup.vma.VmaDevice;
 import org.vmbackup.vma.VmaWriter;
 
@@ -83,29 +84,7 @@ public final class VmaArchiveSink implements ArchiveSink {
     @Override
     public InPlaceWrite tryReserve(int disk, long offset, int length) {
         VmaWriter.Reservation r = writer.tryReserve(devices.get(disk), offset, length);
-        if (r == null) {
-            return null;
-        }
-        return new InPlaceWrite() {
-            @Override
-            public List<ByteBuffer> buffers() {
-                return r.buffers();
-            }
-
-            @Override
-            public void commit() throws IOException {
-                try {
-                    r.commit();
-                } catch (UncheckedIOException e) {
-                    throw e.getCause();
-                }
-            }
-
-            @Override
-            public void abandon() {
-                r.abandon();
-            }
-        };
+        return r == null ? null : new InPlaceAdapter(r::buffers, r::commit, r::abandon);
     }
 
     @Override
