@@ -129,7 +129,7 @@ final class RestoreCommand implements Callable<Integer> {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                         "--snapshot needs the store's directory, not -");
             }
-            try (ChunkStore s = StoreCommand.open(archive, key)) {
+            try (ChunkStore s = StoreLocation.open(archive, key)) {
                 snapshotSource = () -> ArchiveSource.snapshot(s, id);
                 return dispatch(err);
             }

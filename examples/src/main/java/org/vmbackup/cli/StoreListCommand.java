@@ -1,7 +1,6 @@
 package org.vmbackup.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.vmbackup.store.ChunkStore;
@@ -9,9 +8,9 @@ import org.vmbackup.store.SnapshotId;
 import org.vmbackup.store.SnapshotInfo;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code vmabackup store list STORE [--vm NAME]}: one line per snapshot. */
@@ -21,14 +20,11 @@ final class StoreListCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory or s3://BUCKET/PREFIX")
-    private String store;
+    @Mixin
+    private StoreLocation store = new StoreLocation();
 
     @Option(names = "--vm", paramLabel = "NAME", description = "only this VM's snapshots")
     private String vm;
-
-    @Option(names = "--key", paramLabel = "FILE", description = "the key of an encrypted store")
-    private Path key;
 
     @Override
     public Integer call() throws Exception {
@@ -40,7 +36,7 @@ final class StoreListCommand implements Callable<Integer> {
             }
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (ChunkStore s = StoreCommand.open(store, key)) {
+        try (ChunkStore s = store.open()) {
             out.printf("%-45s %5s %16s %16s%n", "SNAPSHOT", "DISKS", "LOGICAL", "NEW");
             for (SnapshotInfo i : s.list(Optional.ofNullable(vm))) {
                 out.printf("%-45s %5d %16d %16d%n", i.id(), i.disks().size(), i.logicalDiskSize(), i.bytesNew());
