@@ -29,7 +29,7 @@ final class StoreImportCommand implements Callable<Integer> {
     private CommandSpec spec;
 
     @Mixin
-    private StoreLocation store = new StoreLocation();
+    private StoreLocation.Limited store = new StoreLocation.Limited();
 
     @Parameters(index = "1", paramLabel = "ARCHIVE",
             description = "a VMA archive (.vma, .vma.zst, .vma.gz) or a directory archive")
@@ -37,11 +37,6 @@ final class StoreImportCommand implements Callable<Integer> {
 
     @Option(names = "--vm", required = true, paramLabel = "NAME", description = "the VM the snapshot belongs to")
     private String vm;
-
-    @Option(names = "--bwlimit", paramLabel = "RATE", converter = BandwidthConverter.class, defaultValue = "0",
-            description = "limit the transfers to and from an s3:// store (uploads and downloads together) to RATE: "
-                    + BandwidthConverter.HELP)
-    private long bwlimit;
 
     @Override
     public Integer call() throws Exception {
@@ -53,7 +48,7 @@ final class StoreImportCommand implements Callable<Integer> {
         InputPaths.archiveOrDirectory(archive);
         long t0 = System.nanoTime();
         SnapshotInfo info;
-        try (ChunkStore s = store.open(bwlimit); ArchiveSource src = ArchiveSource.open(archive)) {
+        try (ChunkStore s = store.open(); ArchiveSource src = ArchiveSource.open(archive)) {
             StoreTarget target = ArchiveTarget.store(s, vm);
             ArchiveCopy.copy(src, target);
             info = target.committed().orElseThrow();

@@ -19,7 +19,7 @@ import picocli.CommandLine.Parameters;
  * a directory or an {@code s3://} location. The commands that name a store by an option ({@code backup --store},
  * {@code nbd serve --store}, {@code restore --snapshot}) open theirs with {@link #open(String, Path)}.
  */
-final class StoreLocation {
+class StoreLocation {
     @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory or s3://BUCKET/PREFIX")
     private String store;
 
@@ -31,14 +31,30 @@ final class StoreLocation {
         return store;
     }
 
+    /** The --key file, or null. */
+    Path key() {
+        return key;
+    }
+
     /** Opens the store with the key, if given. */
     ChunkStore open() throws IOException {
         return open(store, key, 0);
     }
 
-    /** {@link #open()}, the transfers of an {@code s3://} store held to {@code bwlimit} bytes/s (0: no limit). */
-    ChunkStore open(long bwlimit) throws IOException {
-        return open(store, key, bwlimit);
+    /**
+     * The store of a subcommand that moves snapshot data (export, import, verify): {@code --bwlimit} as well, which
+     * {@link #open()} applies to an {@code s3://} store's transfers.
+     */
+    static final class Limited extends StoreLocation {
+        @Option(names = "--bwlimit", paramLabel = "RATE", converter = BandwidthConverter.class, defaultValue = "0",
+                description = "limit the transfers to and from an s3:// store (uploads and downloads together) to "
+                        + "RATE: " + BandwidthConverter.HELP)
+        private long bwlimit;
+
+        @Override
+        ChunkStore open() throws IOException {
+            return open(location(), key(), bwlimit);
+        }
     }
 
     /**

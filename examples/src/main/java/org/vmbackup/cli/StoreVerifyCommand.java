@@ -10,7 +10,6 @@ import org.vmbackup.store.VerifyReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -25,15 +24,10 @@ final class StoreVerifyCommand implements Callable<Integer> {
     private CommandSpec spec;
 
     @Mixin
-    private StoreLocation store = new StoreLocation();
+    private StoreLocation.Limited store = new StoreLocation.Limited();
 
     @Parameters(index = "1..*", paramLabel = "SNAPSHOT", description = "snapshot ids (VM/INSTANT)")
     private List<String> snapshots = new ArrayList<>();
-
-    @Option(names = "--bwlimit", paramLabel = "RATE", converter = BandwidthConverter.class, defaultValue = "0",
-            description = "limit the transfers to and from an s3:// store (uploads and downloads together) to RATE: "
-                    + BandwidthConverter.HELP)
-    private long bwlimit;
 
     @Override
     public Integer call() throws Exception {
@@ -43,7 +37,7 @@ final class StoreVerifyCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         VerifyReport r;
-        try (ChunkStore s = store.open(bwlimit)) {
+        try (ChunkStore s = store.open()) {
             r = s.verify(ids);
         }
         for (VerifyReport.Damage d : r.damage()) {
