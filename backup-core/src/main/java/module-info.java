@@ -7,4 +7,5 @@ module org.vmbackup.core {
     requires io.netty.buffer;
     requires org.slf4j;
     exports org.vmbackup.core;
+    exports org.vmbackup.core.vma;
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.file.Path;
+import org.vmbackup.core.vma.VmaSources;
 
 /**
  * An archive being read by a restore: the mirror of {@link ArchiveSink}, and the pluggable part that makes restores
@@ -91,7 +92,7 @@ public interface ArchiveSource extends AutoCloseable {
      * @param description how messages name the stream (e.g. {@code "stdin"})
      */
     static ArchiveSource vmaStream(InputStream in, String description) throws IOException {
-        return VmaStreamSource.open(in, description);
+        return VmaSources.stream(in, description);
     }
 
     /**

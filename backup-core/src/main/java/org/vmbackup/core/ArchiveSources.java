@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import org.vmbackup.core.vma.VmaSources;
 import org.vmbackup.vma.VmaCompression;
 
 /** Recognises an archive at a path by its content and opens the matching {@link ArchiveSource}. */
@@ -40,10 +41,10 @@ final class ArchiveSources {
         head.flip();
         VmaCompression compression = VmaCompression.detect(head);
         if (compression != VmaCompression.NONE) {
-            return VmaStreamSource.open(p); // the reader checks the VMA magic after decompressing
+            return VmaSources.compressed(p); // the reader checks the VMA magic after decompressing
         }
         if (head.remaining() == 4 && head.getInt(0) == VMA_MAGIC) {
-            return VmaFileSource.open(p);
+            return VmaSources.file(p);
         }
         throw new IOException(p + " is not an archive: not a VMA archive (plain, zstd or gzip) and not a directory "
                 + "archive");

@@ -2,6 +2,7 @@ package org.vmbackup.core;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import org.vmbackup.core.vma.VmaArchiveSink;
 
 /**
  * Opens an {@link ArchiveSink} once the session knows the archive's layout. {@link #of(Path)} picks the

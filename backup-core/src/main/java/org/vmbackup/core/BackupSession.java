@@ -12,6 +12,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.vmbackup.core.internal.BackupRun;
+import org.vmbackup.core.vma.VmaArchiveSink;
 import org.vmbackup.nbd.NbdEventLoop;
 import org.vmbackup.qmp.QmpClient;
 

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
+import org.vmbackup.core.internal.CheckedDisk;
 import org.vmbackup.core.internal.FileTrees;
 import org.vmbackup.qmp.Json;
 import org.vmbackup.qmp.JsonObject;
@@ -212,32 +213,17 @@ final class DirectoryArchiveSource implements ArchiveSource {
         synchronized (open) {
             open.add(ch);
         }
-        return new RandomAccessDisk() {
+        return new CheckedDisk(d) {
             @Override
-            public ArchiveDisk disk() {
-                return d;
-            }
-
-            @Override
-            public int read(long offset, ByteBuffer dst) throws IOException {
-                if (offset < 0 || offset > d.size()) {
-                    throw new IllegalArgumentException("offset " + offset + " outside disk " + d.name() + " (size "
-                            + d.size() + ")");
-                }
-                int n = (int) Math.min(dst.remaining(), d.size() - offset);
-                ByteBuffer part = dst.slice(dst.position(), n);
-                readFully(ch, part, offset, file, d.size());
-                dst.position(dst.position() + n);
+            protected int readInside(long offset, ByteBuffer dst) throws IOException {
+                int n = dst.remaining();
+                readFully(ch, dst, offset, file, d.size());
                 return n;
             }
 
             @Override
-            public BlockStatus blockStatus(long offset, long maxLength) throws IOException {
-                if (offset < 0 || offset >= d.size() || maxLength <= 0) {
-                    throw new IllegalArgumentException("range [" + offset + ", +" + maxLength + ") outside disk "
-                            + d.name() + " (size " + d.size() + ")");
-                }
-                int n = (int) Math.min(Math.min(maxLength, CHUNK), d.size() - offset);
+            protected BlockStatus blockStatusInside(long offset, long length) throws IOException {
+                int n = (int) Math.min(length, CHUNK);
                 byte[] buf = new byte[n];
                 readFully(ch, ByteBuffer.wrap(buf), offset, file, d.size());
                 // the first block is measured from offset; later ones from their 4 KiB boundary

@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.TimeUnit;
@@ -53,26 +52,18 @@ public final class LiveRestoreSession {
     /** Closing the archive's NBD server after a failed start: its connections and listening socket. */
     private static final long CLOSE_SECONDS = 30;
 
-    private final Path archive;
-    private final ArchiveSource archiveSource;
+    private final RestoreInputs in;
     private final Path imageDir;
     private final Path socketDir;
-    private final long rateLimit;
-    private final RestoreProgressListener listener;
-    private final Executor executor;
     private final CancelSignal cancel = new CancelSignal("live restore");
     private final AtomicBoolean preparing = new AtomicBoolean();
     private final AtomicReference<LiveRestorePlan> plan = new AtomicReference<>();
     private final Path qemuImg;
 
-    private LiveRestoreSession(Builder b) {
-        this.archive = b.archive;
-        this.archiveSource = b.archiveSource;
+    private LiveRestoreSession(Builder b, RestoreInputs in) {
+        this.in = in;
         this.imageDir = b.imageDir;
         this.socketDir = b.socketDir;
-        this.rateLimit = b.rateLimit;
-        this.listener = b.listener;
-        this.executor = b.executor;
         this.qemuImg = b.qemuImg;
     }
 
@@ -91,7 +82,7 @@ public final class LiveRestoreSession {
         if (!preparing.compareAndSet(false, true)) {
             throw new IllegalStateException("live restore session already prepared");
         }
-        return cancel.start(executor, this::doPrepare);
+        return cancel.start(in.executor(), this::doPrepare);
     }
 
     /**
@@ -122,7 +113,7 @@ public final class LiveRestoreSession {
         // access (for a VMA file, the scan for its index) runs in the background while the images are created, the
         // server starts and QEMU starts; reads wait for it, and LiveRestorePlan.start waits for it before resuming a
         // paused guest or starting the copy.
-        ArchiveSource source = archiveSource != null ? archiveSource : ArchiveSource.open(archive);
+        ArchiveSource source = in.open();
         try {
             ArchiveExportServer.requireRandomAccess(source);
             RestoreSession.select(source.layout(), java.util.Set.of()); // refuses unsafe disk names up front
@@ -173,7 +164,7 @@ public final class LiveRestoreSession {
                 images.put(disks.get(i).name(), finals.get(i));
             }
             LiveRestorePlan p = new LiveRestorePlan(server, images, sock, socketDir == null ? sockDir : null,
-                    rateLimit, listener, executor, t0, cancel);
+                    in.bandwidthLimit(), in.listener(), in.executor(), t0, cancel);
             ok = true;
             plan.set(p);
             if (cancel.cancelled()) { // a cancel() that came before the plan was published did not see it
@@ -205,13 +196,13 @@ public final class LiveRestoreSession {
         try {
             return starting.get(10, TimeUnit.MINUTES);
         } catch (java.util.concurrent.ExecutionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : new BackupException("cannot serve " + archive
+            throw e.getCause() instanceof RuntimeException r ? r : new BackupException("cannot serve " + in.archivePath()
                     + ": " + e.getCause(), e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new BackupException("interrupted while serving " + archive, e);
+            throw new BackupException("interrupted while serving " + in.archivePath(), e);
         } catch (java.util.concurrent.TimeoutException e) {
-            throw new BackupException("cannot serve " + archive + ": " + e, e);
+            throw new BackupException("cannot serve " + in.archivePath() + ": " + e, e);
         }
     }
 
@@ -248,38 +239,35 @@ public final class LiveRestoreSession {
         }
     }
 
-    /** Options of a live restore. */
-    public static final class Builder {
-        private Path archive;
-        private ArchiveSource archiveSource;
+    /**
+     * Options of a live restore; the archive, progress (of the background copy), executor and bandwidth limit are
+     * {@link RestoreBuilder}'s.
+     */
+    public static final class Builder extends RestoreBuilder<Builder> {
         private Path imageDir;
         private Path socketDir;
-        private long rateLimit;
-        private RestoreProgressListener listener = RestoreProgressListener.NONE;
-        private Executor executor = org.vmbackup.core.internal.RestoreThreads.perTask("live-restore");
         private Path qemuImg = Path.of("qemu-img");
 
         private Builder() {
+            super("live-restore");
         }
 
         /**
          * The archive: an uncompressed {@code .vma} file or a directory archive (random access is needed; a
          * compressed VMA is refused by name).
          */
+        @Override
         public Builder archive(Path archive) {
-            this.archive = Objects.requireNonNull(archive, "archive");
-            this.archiveSource = null;
-            return this;
+            return super.archive(archive);
         }
 
         /**
          * An archive already opened, of any random-access format (e.g. {@link ArchiveSource#snapshot} of a chunk
          * store); the session owns it from now on and closes it when the restore ends.
          */
+        @Override
         public Builder archive(ArchiveSource source) {
-            this.archiveSource = Objects.requireNonNull(source, "source");
-            this.archive = null;
-            return this;
+            return super.archive(source);
         }
 
         /** Where the local images {@code <device>.qcow2} are created. */
@@ -305,9 +293,9 @@ public final class LiveRestoreSession {
          *
          * @throws IllegalArgumentException if negative
          */
+        @Override
         public Builder bandwidthLimit(long bytesPerSecond) {
-            this.rateLimit = org.vmbackup.core.internal.RateLimiter.checkRate(bytesPerSecond, "bandwidthLimit");
-            return this;
+            return super.bandwidthLimit(bytesPerSecond);
         }
 
         /**
@@ -320,18 +308,6 @@ public final class LiveRestoreSession {
             return bandwidthLimit(bytesPerSecond);
         }
 
-        /** Progress of the background copy, per disk (default none). */
-        public Builder progress(RestoreProgressListener listener) {
-            this.listener = Objects.requireNonNull(listener, "listener");
-            return this;
-        }
-
-        /** Where blocking steps run (default: a new daemon thread). */
-        public Builder executor(Executor executor) {
-            this.executor = Objects.requireNonNull(executor, "executor");
-            return this;
-        }
-
         /** The {@code qemu-img} program (default {@code qemu-img} on PATH). */
         public Builder qemuImg(Path program) {
             this.qemuImg = Objects.requireNonNull(program, "program");
@@ -340,13 +316,11 @@ public final class LiveRestoreSession {
 
         /** Checks the options and builds the session. */
         public LiveRestoreSession build() {
-            if (archive == null && archiveSource == null) {
-                throw new IllegalStateException("no archive given");
-            }
+            RestoreInputs in = inputs();
             if (imageDir == null) {
                 throw new IllegalStateException("no image directory given");
             }
-            return new LiveRestoreSession(this);
+            return new LiveRestoreSession(this, in);
         }
     }
 }

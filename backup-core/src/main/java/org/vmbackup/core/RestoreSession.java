@@ -14,7 +14,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,28 +43,18 @@ import org.vmbackup.core.internal.RestoreNames;
 public final class RestoreSession {
     private static final Logger log = LoggerFactory.getLogger(RestoreSession.class);
 
-    private final Path archivePath;
-    private final InputStream archiveStream;
-    private final ArchiveSource archiveSource;
+    private final RestoreInputs in;
     private final Path targetDir;
     private final RestoreFormat format;
     private final Set<String> devices;
-    private final RestoreProgressListener listener;
-    private final Executor executor;
-    private final long bandwidthLimit;
     private final CancelSignal cancel = new CancelSignal("restore");
     private final AtomicBoolean started = new AtomicBoolean();
 
-    private RestoreSession(Builder b) {
-        this.archivePath = b.archivePath;
-        this.archiveStream = b.archiveStream;
-        this.archiveSource = b.archiveSource;
+    private RestoreSession(Builder b, RestoreInputs in) {
+        this.in = in;
         this.targetDir = b.targetDir;
         this.format = b.format;
         this.devices = Set.copyOf(b.devices);
-        this.listener = b.listener;
-        this.executor = b.executor;
-        this.bandwidthLimit = b.bandwidthLimit;
     }
 
     /** A builder; an archive and a target directory are required. */
@@ -86,7 +75,7 @@ public final class RestoreSession {
         if (!started.compareAndSet(false, true)) {
             throw new IllegalStateException("restore session already started");
         }
-        return cancel.start(executor, this::run);
+        return cancel.start(in.executor(), this::run);
     }
 
     /**
@@ -103,13 +92,11 @@ public final class RestoreSession {
     private RestoreResult run() throws IOException {
         long t0 = System.nanoTime();
         // a stream may block in a read that no check reaches: closing it ends the read
-        try (CancelSignal.Registration unblock = cancel.onCancel(() -> closeQuietly(archiveStream));
-                ArchiveSource source = archiveSource != null ? archiveSource
-                : archivePath != null ? ArchiveSource.open(archivePath)
-                : ArchiveSource.vmaStream(archiveStream, "the archive stream")) {
+        try (CancelSignal.Registration unblock = cancel.onCancel(in::closeStreamQuietly);
+                ArchiveSource source = in.open()) {
             cancel.check();
             List<Integer> selected = select(source.layout(), devices);
-            return stream(source, selected, targetDir.toAbsolutePath().normalize(), RateLimiter.of(bandwidthLimit),
+            return stream(source, selected, targetDir.toAbsolutePath().normalize(), RateLimiter.of(in.bandwidthLimit()),
                     t0);
         }
     }
@@ -133,7 +120,7 @@ public final class RestoreSession {
         List<RestoreImageFile> files = new ArrayList<>();
         List<ArchiveDisk> chosen = new ArrayList<>();
         selected.forEach(i -> chosen.add(layout.disk(i)));
-        RestoreProgressReporter progress = new RestoreProgressReporter(chosen, false, listener, System::nanoTime, t0);
+        RestoreProgressReporter progress = new RestoreProgressReporter(chosen, false, in.listener(), System::nanoTime, t0);
         try {
             for (int k = 0; k < selected.size(); k++) {
                 ArchiveDisk disk = layout.disk(selected.get(k));
@@ -176,16 +163,6 @@ public final class RestoreSession {
         }
     }
 
-    private static void closeQuietly(InputStream in) {
-        if (in != null) {
-            try {
-                in.close();
-            } catch (IOException e) {
-                // cancelling anyway
-            }
-        }
-    }
-
     /**
      * The numbers of the disks to restore, in archive order: those named in {@code devices}, or all when it is
      * empty. Unknown names are refused, and so is every disk name that is not a plain file name, before anything is
@@ -218,19 +195,14 @@ public final class RestoreSession {
         }
     }
 
-    /** Options of a disk restore. */
-    public static final class Builder {
-        private Path archivePath;
-        private InputStream archiveStream;
-        private ArchiveSource archiveSource;
+    /** Options of a disk restore; the archive, progress, executor and bandwidth limit are {@link RestoreBuilder}'s. */
+    public static final class Builder extends RestoreBuilder<Builder> {
         private Path targetDir;
         private RestoreFormat format = RestoreFormat.RAW;
         private Set<String> devices = Set.of();
-        private RestoreProgressListener listener = RestoreProgressListener.NONE;
-        private Executor executor = org.vmbackup.core.internal.RestoreThreads.perTask("restore");
-        private long bandwidthLimit;
 
         private Builder() {
+            super("restore");
         }
 
         /**
@@ -240,39 +212,23 @@ public final class RestoreSession {
          *
          * @throws IllegalArgumentException if negative
          */
+        @Override
         public Builder bandwidthLimit(long bytesPerSecond) {
-            this.bandwidthLimit = RateLimiter.checkRate(bytesPerSecond, "bandwidthLimit");
-            return this;
+            return super.bandwidthLimit(bytesPerSecond);
         }
 
         /**
          * The archive: a VMA file ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}) or a directory archive, recognised
          * by content ({@link ArchiveSource#open}).
          */
+        @Override
         public Builder archive(Path archive) {
-            this.archivePath = Objects.requireNonNull(archive, "archive");
-            this.archiveStream = null;
-            this.archiveSource = null;
-            return this;
+            return super.archive(archive);
         }
 
         /** A VMA archive as a stream, e.g. stdin (raw, zstd or gzip); closed when the restore ends. */
         public Builder archive(InputStream archive) {
-            this.archiveStream = Objects.requireNonNull(archive, "archive");
-            this.archivePath = null;
-            this.archiveSource = null;
-            return this;
-        }
-
-        /**
-         * An archive already opened, of any format (e.g. {@link ArchiveSource#snapshot} of a chunk store, or a
-         * source of your own); the session owns it from now on and closes it when the restore ends.
-         */
-        public Builder archive(ArchiveSource source) {
-            this.archiveSource = Objects.requireNonNull(source, "source");
-            this.archivePath = null;
-            this.archiveStream = null;
-            return this;
+            return archiveStream(archive);
         }
 
         /** The directory to write the images into (created if missing; existing images are never overwritten). */
@@ -293,27 +249,13 @@ public final class RestoreSession {
             return this;
         }
 
-        /** The progress listener (default none). */
-        public Builder progress(RestoreProgressListener listener) {
-            this.listener = Objects.requireNonNull(listener, "listener");
-            return this;
-        }
-
-        /** Where the restore runs (default: a new daemon thread); it blocks on file I/O. */
-        public Builder executor(Executor executor) {
-            this.executor = Objects.requireNonNull(executor, "executor");
-            return this;
-        }
-
         /** Checks the options and builds the session. */
         public RestoreSession build() {
-            if (archivePath == null && archiveStream == null && archiveSource == null) {
-                throw new IllegalStateException("no archive given");
-            }
+            RestoreInputs in = inputs();
             if (targetDir == null) {
                 throw new IllegalStateException("no target directory given");
             }
-            return new RestoreSession(this);
+            return new RestoreSession(this, in);
         }
     }
 }

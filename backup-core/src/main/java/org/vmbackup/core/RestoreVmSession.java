@@ -13,7 +13,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -22,7 +21,6 @@ import org.slf4j.LoggerFactory;
 import org.vmbackup.core.internal.CancelSignal;
 import org.vmbackup.core.internal.RateLimiter;
 import org.vmbackup.core.internal.RestoreDiskMatch;
-import org.vmbackup.core.internal.RestoreImageFile;
 import org.vmbackup.core.internal.RestoreMigrationFeeder;
 import org.vmbackup.core.internal.RestoreProgressReporter;
 import org.vmbackup.core.internal.RestoreVmDiskWriter;
@@ -54,34 +52,24 @@ import org.vmbackup.qmp.command.QueryCommands;
 public final class RestoreVmSession {
     private static final Logger log = LoggerFactory.getLogger(RestoreVmSession.class);
 
-    private final Path archivePath;
-    private final InputStream archiveStream;
-    private final ArchiveSource archiveSource;
+    private final RestoreInputs in;
     private final QmpClient client;
     private final Path qmpSocket;
     private final Path workDir;
     private final boolean resume;
     private final Duration migrationTimeout;
-    private final RestoreProgressListener listener;
-    private final Executor executor;
     private final Path qemuImg;
-    private final long bandwidthLimit;
     private final CancelSignal cancel = new CancelSignal("restore of the running state");
     private final AtomicBoolean started = new AtomicBoolean();
 
-    private RestoreVmSession(Builder b) {
-        this.archivePath = b.archivePath;
-        this.archiveStream = b.archiveStream;
-        this.archiveSource = b.archiveSource;
+    private RestoreVmSession(Builder b, RestoreInputs in) {
+        this.in = in;
         this.client = b.client;
         this.qmpSocket = b.qmpSocket;
         this.workDir = b.workDir;
         this.resume = b.resume;
         this.migrationTimeout = b.migrationTimeout;
-        this.listener = b.listener;
-        this.executor = b.executor;
         this.qemuImg = b.qemuImg;
-        this.bandwidthLimit = b.bandwidthLimit;
     }
 
     /** A builder; an archive and a QMP connection (client or socket) are required. */
@@ -102,7 +90,7 @@ public final class RestoreVmSession {
         if (!started.compareAndSet(false, true)) {
             throw new IllegalStateException("restore session already started");
         }
-        return cancel.start(executor, this::run);
+        return cancel.start(in.executor(), this::run);
     }
 
     /**
@@ -124,16 +112,14 @@ public final class RestoreVmSession {
     private RestoreVmResult run() throws IOException, InterruptedException {
         long t0 = System.nanoTime();
         // the archive first: a bad one (or one with unsafe names) is refused before QEMU is touched
-        try (ArchiveSource source = archiveSource != null ? archiveSource
-                : archivePath != null ? ArchiveSource.open(archivePath)
-                : ArchiveSource.vmaStream(archiveStream, "the archive stream");
+        try (ArchiveSource source = in.open();
                 QmpConnection connection = new QmpConnection(client != null ? client : connect(qmpSocket),
                         client == null)) {
             QmpClient qmp = connection.client();
             cancel.check();
             List<RestoreDiskMatch> matches = checkTarget(qmp, source.layout());
             RestoreProgressReporter progress = new RestoreProgressReporter(
-                    matches.stream().map(RestoreDiskMatch::device).toList(), true, listener, System::nanoTime, t0);
+                    matches.stream().map(RestoreDiskMatch::device).toList(), true, in.listener(), System::nanoTime, t0);
             cancel.check();
             Path work = workDir != null ? Files.createDirectories(workDir)
                     : Files.createTempDirectory("vmabackup-restore-");
@@ -141,9 +127,9 @@ public final class RestoreVmSession {
             // after) the disk data, so that is spooled while the disks are written
             try (RestoreVmstateSpool spool = source.randomAccess() ? null
                     : RestoreVmstateSpool.create(work.resolve("vmstate.bin"))) {
-                RateLimiter limiter = RateLimiter.of(bandwidthLimit);
+                RateLimiter limiter = RateLimiter.of(in.bandwidthLimit());
                 List<RestoredDisk> disks = RestoreVmDiskWriter.write(source, matches, spool, work, limiter, cancel,
-                        qemuImg, bandwidthLimit, (f, finished) -> {
+                        qemuImg, in.bandwidthLimit(), (f, finished) -> {
                             if (finished) {
                                 progress.diskFinished(f.device().name());
                             } else {
@@ -276,22 +262,20 @@ public final class RestoreVmSession {
         }
     }
 
-    /** Options of a full VM-state restore. */
-    public static final class Builder {
-        private Path archivePath;
-        private InputStream archiveStream;
-        private ArchiveSource archiveSource;
+    /**
+     * Options of a full VM-state restore; the archive, progress (of the disk writes), executor and bandwidth limit
+     * are {@link RestoreBuilder}'s.
+     */
+    public static final class Builder extends RestoreBuilder<Builder> {
         private QmpClient client;
         private Path qmpSocket;
         private Path workDir;
         private boolean resume = true;
         private Duration migrationTimeout = Duration.ofMinutes(30);
-        private RestoreProgressListener listener = RestoreProgressListener.NONE;
-        private Executor executor = org.vmbackup.core.internal.RestoreThreads.perTask("restore-vm");
         private Path qemuImg = Path.of("qemu-img");
-        private long bandwidthLimit;
 
         private Builder() {
+            super("restore-vm");
         }
 
         /**
@@ -302,9 +286,9 @@ public final class RestoreVmSession {
          *
          * @throws IllegalArgumentException if negative
          */
+        @Override
         public Builder bandwidthLimit(long bytesPerSecond) {
-            this.bandwidthLimit = RateLimiter.checkRate(bytesPerSecond, "bandwidthLimit");
-            return this;
+            return super.bandwidthLimit(bytesPerSecond);
         }
 
         /** The {@code qemu-img} program, used for qcow2 target disks (default {@code qemu-img} on PATH). */
@@ -317,30 +301,14 @@ public final class RestoreVmSession {
          * The archive: a VMA file (plain, zstd or gzip) or a directory archive, recognised by content
          * ({@link ArchiveSource#open}).
          */
+        @Override
         public Builder archive(Path archive) {
-            this.archivePath = Objects.requireNonNull(archive, "archive");
-            this.archiveStream = null;
-            this.archiveSource = null;
-            return this;
+            return super.archive(archive);
         }
 
         /** A VMA archive as a stream, e.g. stdin (plain, zstd or gzip); closed when the restore ends. */
         public Builder archive(InputStream archive) {
-            this.archiveStream = Objects.requireNonNull(archive, "archive");
-            this.archivePath = null;
-            this.archiveSource = null;
-            return this;
-        }
-
-        /**
-         * An archive already opened, of any format (e.g. {@link ArchiveSource#snapshot} of a chunk store, or a
-         * source of your own); the session owns it from now on and closes it when the restore ends.
-         */
-        public Builder archive(ArchiveSource source) {
-            this.archiveSource = Objects.requireNonNull(source, "source");
-            this.archivePath = null;
-            this.archiveStream = null;
-            return this;
+            return archiveStream(archive);
         }
 
         /** An open QMP connection to the target QEMU (not closed by the session). */
@@ -379,27 +347,13 @@ public final class RestoreVmSession {
             return this;
         }
 
-        /** Progress of the disk writes (default none). */
-        public Builder progress(RestoreProgressListener listener) {
-            this.listener = Objects.requireNonNull(listener, "listener");
-            return this;
-        }
-
-        /** Where the restore runs (default: a new daemon thread); it blocks. */
-        public Builder executor(Executor executor) {
-            this.executor = Objects.requireNonNull(executor, "executor");
-            return this;
-        }
-
         /** Checks the options and builds the session. */
         public RestoreVmSession build() {
-            if (archivePath == null && archiveStream == null && archiveSource == null) {
-                throw new IllegalStateException("no archive given");
-            }
+            RestoreInputs in = inputs();
             if (client == null && qmpSocket == null) {
                 throw new IllegalStateException("no QMP connection given");
             }
-            return new RestoreVmSession(this);
+            return new RestoreVmSession(this, in);
         }
     }
 }

@@ -3,8 +3,8 @@ package org.vmbackup.core;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.WritableByteChannel;
-import java.util.List;
 import java.util.function.Consumer;
+import org.vmbackup.core.internal.InPlaceAdapter;
 import org.vmbackup.store.SnapshotId;
 import org.vmbackup.store.SnapshotInfo;
 import org.vmbackup.store.SnapshotWriter;
@@ -30,25 +30,7 @@ final class StoreArchiveSink implements ArchiveSink {
     @Override
     public InPlaceWrite tryReserve(int disk, long offset, int length) {
         SnapshotWriter.InPlaceWrite w = writer.tryReserve(disk, offset, length);
-        if (w == null) {
-            return null;
-        }
-        return new InPlaceWrite() {
-            @Override
-            public List<ByteBuffer> buffers() {
-                return w.buffers();
-            }
-
-            @Override
-            public void commit() throws IOException {
-                w.commit();
-            }
-
-            @Override
-            public void abandon() {
-                w.abandon();
-            }
-        };
+        return w == null ? null : new InPlaceAdapter(w::buffers, w::commit, w::abandon);
     }
 
     @Override

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
+import org.vmbackup.core.internal.CheckedDisk;
 import org.vmbackup.store.ChunkStore;
 import org.vmbackup.store.DiskInfo;
 import org.vmbackup.store.Extent;
@@ -118,20 +119,11 @@ final class StoreArchiveSource implements ArchiveSource {
     @Override
     public RandomAccessDisk disk(int index) {
         ArchiveDisk disk = layout.disk(index);
-        return new RandomAccessDisk() {
+        return new CheckedDisk(disk) {
             @Override
-            public ArchiveDisk disk() {
-                return disk;
-            }
-
-            @Override
-            public int read(long offset, ByteBuffer dst) throws IOException {
-                if (offset < 0 || offset > disk.size()) {
-                    throw new IllegalArgumentException("offset " + offset + " is outside disk " + disk.name()
-                            + " of " + disk.size() + " bytes");
-                }
+            protected int readInside(long offset, ByteBuffer dst) throws IOException {
                 int total = 0;
-                while (dst.hasRemaining() && offset + total < disk.size()) {
+                while (dst.hasRemaining()) {
                     int n = reader.read(index, offset + total, dst);
                     if (n <= 0) {
                         break;
@@ -142,12 +134,8 @@ final class StoreArchiveSource implements ArchiveSource {
             }
 
             @Override
-            public BlockStatus blockStatus(long offset, long maxLength) {
-                if (offset < 0 || offset >= disk.size() || maxLength <= 0) {
-                    throw new IllegalArgumentException("block status at " + offset + " (+" + maxLength
-                            + ") is outside disk " + disk.name() + " of " + disk.size() + " bytes");
-                }
-                Extent e = reader.blockStatus(index, offset, Math.min(maxLength, disk.size() - offset));
+            protected BlockStatus blockStatusInside(long offset, long length) {
+                Extent e = reader.blockStatus(index, offset, length);
                 return new BlockStatus(e.offset(), e.length(), e.hole());
             }
         };

@@ -12,7 +12,7 @@
  * {@link org.vmbackup.core.BackupException}s naming the cause.
  *
  * <h2>Archive formats</h2>
- * {@link org.vmbackup.core.ArchiveTarget#of(java.nio.file.Path)} picks {@link org.vmbackup.core.VmaArchiveSink}
+ * {@link org.vmbackup.core.ArchiveTarget#of(java.nio.file.Path)} picks {@link org.vmbackup.core.vma.VmaArchiveSink}
  * ({@code .vma}, {@code .vma.zst}, {@code .vma.gz}) or {@link org.vmbackup.core.DirectoryArchiveSink} (sparse raw
  * images, {@code vmstate.bin}, {@code manifest.json}); any other format is an {@code ArchiveTarget} lambda. Every
  * archive is written under a temporary name and appears under its final name only when complete.

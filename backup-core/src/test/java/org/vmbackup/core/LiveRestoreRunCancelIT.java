@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
@@ -47,14 +45,7 @@ class LiveRestoreRunCancelIT {
             LiveRestoreSession session = LiveRestoreSession.builder().archive(archive).imageDirectory(images)
                     .bandwidthLimit(512 << 10).build();
             LiveRestorePlan plan = session.prepare().get(60, TimeUnit.SECONDS);
-            List<String> args = new ArrayList<>(plan.driveArgs());
-            args.addAll(List.of("-device", "virtio-blk-pci,drive=hd0,id=vd0", "-device",
-                    "virtio-blk-pci,drive=hd1,id=vd1",
-                    "-device", "loader,file={dir}/blank.bin,addr=0x10000000,force-raw=on",
-                    "-qmp", "unix:{dir}/test.sock,server=on,wait=off", "-incoming", "defer"));
-            try (QemuProcess target = QemuProcess.system().memoryMiB(RestoreTestVm.MEMORY_MIB)
-                    .args(args.toArray(String[]::new))
-                    .start(dir -> Files.write(dir.resolve("blank.bin"), new byte[RestoreTestVm.PATTERN_SIZE]))) {
+            try (QemuProcess target = RestoreTestVm.startLiveTarget(plan)) {
                 var starting = plan.start(target.qmpSocket());
                 LiveRestoreRun run;
                 boolean cancelled;
@@ -110,13 +101,7 @@ class LiveRestoreRunCancelIT {
         LiveRestoreSession session = LiveRestoreSession.builder().archive(archive)
                 .imageDirectory(tmp.resolve("images")).build();
         LiveRestorePlan plan = session.prepare().get(60, TimeUnit.SECONDS);
-        List<String> args = new ArrayList<>(plan.driveArgs());
-        args.addAll(List.of("-device", "virtio-blk-pci,drive=hd0,id=vd0", "-device", "virtio-blk-pci,drive=hd1,id=vd1",
-                "-device", "loader,file={dir}/blank.bin,addr=0x10000000,force-raw=on",
-                "-qmp", "unix:{dir}/test.sock,server=on,wait=off", "-incoming", "defer"));
-        try (QemuProcess target = QemuProcess.system().memoryMiB(RestoreTestVm.MEMORY_MIB)
-                .args(args.toArray(String[]::new))
-                .start(dir -> Files.write(dir.resolve("blank.bin"), new byte[RestoreTestVm.PATTERN_SIZE]))) {
+        try (QemuProcess target = RestoreTestVm.startLiveTarget(plan)) {
             LiveRestoreRun run = plan.start(target.qmpSocket()).get(120, TimeUnit.SECONDS);
             LiveRestoreResult done = run.completion().get(120, TimeUnit.SECONDS);
             assertThat(done.disks()).hasSize(2);

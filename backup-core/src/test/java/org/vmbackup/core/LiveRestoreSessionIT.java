@@ -35,13 +35,7 @@ class LiveRestoreSessionIT {
         LiveRestorePlan plan = LiveRestoreSession.builder().archive(archive).imageDirectory(tmp.resolve("images"))
                 .bandwidthLimit(512 << 10).progress(progress::add).build().prepare().join();
         assertThat(plan.hasVmstate()).isTrue();
-        List<String> args = new ArrayList<>(plan.driveArgs());
-        args.addAll(List.of("-device", "virtio-blk-pci,drive=hd0,id=vd0", "-device", "virtio-blk-pci,drive=hd1,id=vd1",
-                "-device", "loader,file={dir}/blank.bin,addr=0x10000000,force-raw=on",
-                "-qmp", "unix:{dir}/test.sock,server=on,wait=off", "-incoming", "defer"));
-        try (QemuProcess target = QemuProcess.system().memoryMiB(RestoreTestVm.MEMORY_MIB)
-                .args(args.toArray(String[]::new))
-                .start(dir -> Files.write(dir.resolve("blank.bin"), new byte[RestoreTestVm.PATTERN_SIZE]))) {
+        try (QemuProcess target = RestoreTestVm.startLiveTarget(plan)) {
             LiveRestoreRun run = plan.start(target.qmpSocket()).get(60, TimeUnit.SECONDS);
             log.info("time to running VM: {} ms", run.timeToRunning().toMillis());
             try (RawQmp qmp = RawQmp.connect(target.dir().resolve("test.sock"))) {

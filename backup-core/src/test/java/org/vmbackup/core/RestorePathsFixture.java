@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -143,13 +141,7 @@ abstract class RestorePathsFixture {
         LiveRestorePlan plan = LiveRestoreSession.builder().archive(open()).imageDirectory(tmp.resolve("images"))
                 .bandwidthLimit(512 << 10).build().prepare().join();
         assertThat(plan.hasVmstate()).isTrue();
-        List<String> args = new ArrayList<>(plan.driveArgs());
-        args.addAll(List.of("-device", "virtio-blk-pci,drive=hd0,id=vd0", "-device", "virtio-blk-pci,drive=hd1,id=vd1",
-                "-device", "loader,file={dir}/blank.bin,addr=0x10000000,force-raw=on",
-                "-qmp", "unix:{dir}/test.sock,server=on,wait=off", "-incoming", "defer"));
-        try (QemuProcess target = QemuProcess.system().memoryMiB(RestoreTestVm.MEMORY_MIB)
-                .args(args.toArray(String[]::new))
-                .start(dir -> Files.write(dir.resolve("blank.bin"), new byte[RestoreTestVm.PATTERN_SIZE]))) {
+        try (QemuProcess target = RestoreTestVm.startLiveTarget(plan)) {
             LiveRestoreRun run = plan.start(target.qmpSocket()).get(60, TimeUnit.SECONDS);
             try (RawQmp qmp = RawQmp.connect(target.dir().resolve("test.sock"))) {
                 assertThat(qmp.execute("{\"execute\":\"query-status\"}")).contains("\"running\"");

@@ -12,7 +12,9 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -173,6 +175,20 @@ final class RestoreTestVm {
             }
             Files.write(dir.resolve("blank.bin"), new byte[PATTERN_SIZE]);
         });
+    }
+
+    /**
+     * Starts the QEMU of a live restore on {@code plan}'s images, waiting for the VM state, with a second QMP monitor
+     * at {@code {dir}/test.sock} for the test's own commands.
+     */
+    static QemuProcess startLiveTarget(LiveRestorePlan plan) throws IOException {
+        List<String> args = new ArrayList<>(plan.driveArgs());
+        args.addAll(List.of("-device", "virtio-blk-pci,drive=hd0,id=vd0",
+                "-device", "virtio-blk-pci,drive=hd1,id=vd1",
+                "-device", "loader,file={dir}/blank.bin,addr=0x10000000,force-raw=on",
+                "-qmp", "unix:{dir}/test.sock,server=on,wait=off", "-incoming", "defer"));
+        return QemuProcess.system().memoryMiB(MEMORY_MIB).args(args.toArray(String[]::new))
+                .start(dir -> Files.write(dir.resolve("blank.bin"), new byte[PATTERN_SIZE]));
     }
 
     /** {@code pmemsave} of the pattern region of a running VM. */

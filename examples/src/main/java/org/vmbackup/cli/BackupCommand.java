@@ -148,7 +148,7 @@ final class BackupCommand implements Callable<Integer> {
             return connectAndBackUp(out, blobs, proxmox::target);
         }
         // The store is opened (and its key checked) before QEMU is touched.
-        try (ChunkStore s = StoreCommand.open(store, key)) {
+        try (ChunkStore s = StoreLocation.open(store, key)) {
             StoreTarget target = full ? ArchiveTarget.store(s, vm).full() : ArchiveTarget.store(s, vm);
             int code = connectAndBackUp(out, blobs, client -> target);
             target.committed().ifPresent(info -> out.println("snapshot " + info.id()));

@@ -77,7 +77,7 @@ final class BitmapsCommand implements Callable<Integer> {
         }
 
         ChunkStore open() throws Exception {
-            return store == null ? null : StoreCommand.open(store, key);
+            return store == null ? null : StoreLocation.open(store, key);
         }
     }
 

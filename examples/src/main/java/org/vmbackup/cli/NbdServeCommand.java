@@ -120,7 +120,7 @@ final class NbdServeCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--store needs --snapshot ID");
             }
             SnapshotId id = new StoreCommand.SnapshotIdConverter().convert(snapshot, spec.commandLine());
-            try (ChunkStore s = StoreCommand.open(source.store, key)) {
+            try (ChunkStore s = StoreLocation.open(source.store, key)) {
                 return NbdServeArchiveSupport.serve(spec.commandLine().getErr(),
                         ArchiveExportServer.builder(ArchiveSource.snapshot(s, id)), "snapshot " + id, listen.socket,
                         tcp, warmUp);

@@ -8,7 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.vmbackup.core.ArchiveTarget;
-import org.vmbackup.core.ProxmoxTarget;
+import org.vmbackup.core.vma.ProxmoxTarget;
 import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.vma.ProxmoxArchiveName;
 import org.vmbackup.vma.ProxmoxConfig;

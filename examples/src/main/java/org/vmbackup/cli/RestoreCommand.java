@@ -1,6 +1,7 @@
 package org.vmbackup.cli;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -9,8 +10,10 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.Function;
 import org.vmbackup.core.ArchiveSource;
 import org.vmbackup.core.LiveRestoreSession;
+import org.vmbackup.core.RestoreBuilder;
 import org.vmbackup.core.RestoreFormat;
 import org.vmbackup.core.RestoreResult;
 import org.vmbackup.core.RestoreSession;
@@ -129,7 +132,7 @@ final class RestoreCommand implements Callable<Integer> {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                         "--snapshot needs the store's directory, not -");
             }
-            try (ChunkStore s = StoreCommand.open(archive, key)) {
+            try (ChunkStore s = StoreLocation.open(archive, key)) {
                 snapshotSource = () -> ArchiveSource.snapshot(s, id);
                 return dispatch(err);
             }
@@ -175,14 +178,7 @@ final class RestoreCommand implements Callable<Integer> {
         InputPaths.directoryOrCreatable("target directory", target.dir);
         RestoreSession.Builder b = RestoreSession.builder().imageDirectory(target.dir).format(f)
                 .disks(new LinkedHashSet<>(disks)).progress(printer).bandwidthLimit(bwlimit);
-        if (snapshotSource != null) {
-            b.archive(snapshotSource.open());
-        } else if ("-".equals(archive)) {
-            b.archive(System.in);
-        } else {
-            b.archive(Path.of(archive));
-        }
-        RestoreSession session = b.build();
+        RestoreSession session = withArchive(b, b::archive).build();
         RestoreResult r = joinCancellingOnExit(session.start(), session::cancel);
         for (RestoredDisk d : r.disks()) {
             err.printf("Restored %s -> %s (%d bytes)%n", d.name(), d.path(), d.size());
@@ -192,6 +188,17 @@ final class RestoreCommand implements Callable<Integer> {
                 r.totalBytes() / 1048576.0, secs, r.totalBytes() / 1e6 / secs);
         err.flush();
         return ExitCode.OK;
+    }
+
+    /**
+     * Gives {@code b} the archive: the store's snapshot (--snapshot), stdin ({@code -}, through {@code stdin}: the
+     * builder's {@code archive(InputStream)}) or the path.
+     */
+    private <B extends RestoreBuilder<B>> B withArchive(B b, Function<InputStream, B> stdin) throws IOException {
+        if (snapshotSource != null) {
+            return b.archive(snapshotSource.open());
+        }
+        return "-".equals(archive) ? stdin.apply(System.in) : b.archive(Path.of(archive));
     }
 
     private int intoQemu(PrintWriter err, RestoreProgressPrinter printer) throws Exception {
@@ -214,14 +221,7 @@ final class RestoreCommand implements Callable<Integer> {
             if (workDir != null) {
                 b.workDirectory(workDir);
             }
-            if (snapshotSource != null) {
-                b.archive(snapshotSource.open());
-            } else if ("-".equals(archive)) {
-                b.archive(System.in);
-            } else {
-                b.archive(Path.of(archive));
-            }
-            RestoreVmSession session = b.build();
+            RestoreVmSession session = withArchive(b, b::archive).build();
             RestoreVmResult r = joinCancellingOnExit(session.start(), session::cancel);
             for (RestoredDisk d : r.disks()) {
                 err.printf("Restored %s -> %s (%d bytes)%n", d.name(), d.path(), d.size());

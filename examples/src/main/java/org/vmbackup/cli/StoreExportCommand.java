@@ -13,7 +13,6 @@ import org.vmbackup.store.SnapshotId;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -28,8 +27,8 @@ final class StoreExportCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory or s3://BUCKET/PREFIX")
-    private String store;
+    @Mixin
+    private StoreLocation.Limited store = new StoreLocation.Limited();
 
     @Parameters(index = "1", paramLabel = "SNAPSHOT", description = "the snapshot id (VM/INSTANT)")
     private String snapshot;
@@ -42,14 +41,6 @@ final class StoreExportCommand implements Callable<Integer> {
     @Mixin
     private ProxmoxBackupOptions proxmox = new ProxmoxBackupOptions();
 
-    @Option(names = "--bwlimit", paramLabel = "RATE", converter = BandwidthConverter.class, defaultValue = "0",
-            description = "limit the transfers to and from an s3:// store (uploads and downloads together) to RATE: "
-                    + BandwidthConverter.HELP)
-    private long bwlimit;
-
-    @Option(names = "--key", paramLabel = "FILE", description = "the key of an encrypted store")
-    private Path key;
-
     @Override
     public Integer call() throws Exception {
         SnapshotId id = new StoreCommand.SnapshotIdConverter().convert(snapshot, spec.commandLine());
@@ -60,7 +51,7 @@ final class StoreExportCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         long t0 = System.nanoTime();
         String written;
-        try (ChunkStore s = StoreCommand.open(store, key, bwlimit); ArchiveSource src = ArchiveSource.snapshot(s, id)) {
+        try (ChunkStore s = store.open(); ArchiveSource src = ArchiveSource.snapshot(s, id)) {
             // a Proxmox archive is named by the snapshot's time, as vzdump names a backup by its own
             ArchiveTarget target = proxmox.enabled()
                     ? proxmox.target(null, Clock.fixed(id.instant(), ZoneId.systemDefault())) : ArchiveTarget.of(out);

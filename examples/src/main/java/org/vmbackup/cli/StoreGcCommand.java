@@ -1,13 +1,11 @@
 package org.vmbackup.cli;
 
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.vmbackup.store.ChunkStore;
 import org.vmbackup.store.GcResult;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code vmabackup store gc STORE}: deletes chunks no snapshot needs; safe while backups run. */
@@ -17,15 +15,12 @@ final class StoreGcCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory or s3://BUCKET/PREFIX")
-    private String store;
-
-    @Option(names = "--key", paramLabel = "FILE", description = "the key of an encrypted store")
-    private Path key;
+    @Mixin
+    private StoreLocation store = new StoreLocation();
 
     @Override
     public Integer call() throws Exception {
-        try (ChunkStore s = StoreCommand.open(store, key)) {
+        try (ChunkStore s = store.open()) {
             GcResult g = s.gc();
             spec.commandLine().getOut().println("gc: " + g.chunksInUse() + " chunks in use, " + g.chunksRemoved()
                     + " removed (" + g.bytesRemoved() + " bytes), " + g.chunksSpared() + " unused but spared (touched "

@@ -11,6 +11,7 @@ import org.vmbackup.store.ChunkStore;
 import org.vmbackup.store.SnapshotId;
 import org.vmbackup.store.SnapshotInfo;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -27,8 +28,8 @@ final class StoreImportCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory or s3://BUCKET/PREFIX")
-    private String store;
+    @Mixin
+    private StoreLocation.Limited store = new StoreLocation.Limited();
 
     @Parameters(index = "1", paramLabel = "ARCHIVE",
             description = "a VMA archive (.vma, .vma.zst, .vma.gz) or a directory archive")
@@ -36,14 +37,6 @@ final class StoreImportCommand implements Callable<Integer> {
 
     @Option(names = "--vm", required = true, paramLabel = "NAME", description = "the VM the snapshot belongs to")
     private String vm;
-
-    @Option(names = "--bwlimit", paramLabel = "RATE", converter = BandwidthConverter.class, defaultValue = "0",
-            description = "limit the transfers to and from an s3:// store (uploads and downloads together) to RATE: "
-                    + BandwidthConverter.HELP)
-    private long bwlimit;
-
-    @Option(names = "--key", paramLabel = "FILE", description = "the key of an encrypted store")
-    private Path key;
 
     @Override
     public Integer call() throws Exception {
@@ -55,7 +48,7 @@ final class StoreImportCommand implements Callable<Integer> {
         InputPaths.archiveOrDirectory(archive);
         long t0 = System.nanoTime();
         SnapshotInfo info;
-        try (ChunkStore s = StoreCommand.open(store, key, bwlimit); ArchiveSource src = ArchiveSource.open(archive)) {
+        try (ChunkStore s = store.open(); ArchiveSource src = ArchiveSource.open(archive)) {
             StoreTarget target = ArchiveTarget.store(s, vm);
             ArchiveCopy.copy(src, target);
             info = target.committed().orElseThrow();

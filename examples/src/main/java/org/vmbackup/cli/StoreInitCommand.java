@@ -42,7 +42,7 @@ final class StoreInitCommand implements Callable<Integer> {
         if (keyFile != null) {
             options = options.withKey(StoreKey.load(keyFile));
         }
-        try (ChunkStore s = StoreCommand.init(store, options)) {
+        try (ChunkStore s = StoreLocation.init(store, options)) {
             spec.commandLine().getOut().println("initialized store " + store + " (chunk size " + s.chunkSize() + " bytes, "
                     + (s.encrypted() ? "encrypted" : "not encrypted") + ")");
         }

@@ -1,7 +1,6 @@
 package org.vmbackup.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.vmbackup.store.ChunkStore;
@@ -10,9 +9,9 @@ import org.vmbackup.store.SnapshotInfo;
 import org.vmbackup.store.SnapshotListing;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code vmabackup store list STORE [--vm NAME]}: one line per snapshot. */
@@ -23,14 +22,11 @@ final class StoreListCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory or s3://BUCKET/PREFIX")
-    private String store;
+    @Mixin
+    private StoreLocation store = new StoreLocation();
 
     @Option(names = "--vm", paramLabel = "NAME", description = "only this VM's snapshots")
     private String vm;
-
-    @Option(names = "--key", paramLabel = "FILE", description = "the key of an encrypted store")
-    private Path key;
 
     @Override
     public Integer call() throws Exception {
@@ -42,7 +38,7 @@ final class StoreListCommand implements Callable<Integer> {
             }
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (ChunkStore s = StoreCommand.open(store, key)) {
+        try (ChunkStore s = store.open()) {
             out.printf("%-45s %5s %16s %16s%n", "SNAPSHOT", "DISKS", "LOGICAL", "NEW");
             SnapshotListing listing = s.listing(Optional.ofNullable(vm));
             for (SnapshotInfo i : listing.snapshots()) {
@@ -53,7 +49,7 @@ final class StoreListCommand implements Callable<Integer> {
             out.flush();
             if (!listing.damaged().isEmpty()) {
                 int n = listing.damaged().size();
-                throw new CliFailure("store " + store + " is damaged: " + listing.damaged().values().iterator().next()
+                throw new CliFailure("store " + store.location() + " is damaged: " + listing.damaged().values().iterator().next()
                         + (n > 1 ? " (and " + (n - 1) + " more, listed on stdout)" : ""));
             }
         }

@@ -1,7 +1,6 @@
 package org.vmbackup.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.vmbackup.store.ChunkStore;
 import org.vmbackup.store.PruneResult;
@@ -9,9 +8,9 @@ import org.vmbackup.store.RetentionPolicy;
 import org.vmbackup.store.SnapshotId;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code vmabackup store prune STORE --vm NAME --keep-last N [--keep-daily N] ... [--dry-run]}. */
@@ -21,8 +20,8 @@ final class StorePruneCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory or s3://BUCKET/PREFIX")
-    private String store;
+    @Mixin
+    private StoreLocation store = new StoreLocation();
 
     @Option(names = "--vm", required = true, paramLabel = "NAME", description = "the VM")
     private String vm;
@@ -42,9 +41,6 @@ final class StorePruneCommand implements Callable<Integer> {
     @Option(names = "--dry-run", description = "only say what would be removed")
     private boolean dryRun;
 
-    @Option(names = "--key", paramLabel = "FILE", description = "the key of an encrypted store")
-    private Path key;
-
     @Override
     public Integer call() throws Exception {
         RetentionPolicy policy;
@@ -55,7 +51,7 @@ final class StorePruneCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (ChunkStore s = StoreCommand.open(store, key)) {
+        try (ChunkStore s = store.open()) {
             PruneResult r = s.prune(vm, policy, dryRun);
             r.kept().forEach(id -> out.println("keep   " + id));
             r.removed().forEach(id -> out.println((dryRun ? "would remove " : "remove ") + id));

@@ -1,7 +1,6 @@
 package org.vmbackup.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -9,8 +8,8 @@ import org.vmbackup.store.ChunkStore;
 import org.vmbackup.store.SnapshotId;
 import org.vmbackup.store.VerifyReport;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -24,19 +23,11 @@ final class StoreVerifyCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "STORE", description = "the store's directory or s3://BUCKET/PREFIX")
-    private String store;
+    @Mixin
+    private StoreLocation.Limited store = new StoreLocation.Limited();
 
     @Parameters(index = "1..*", paramLabel = "SNAPSHOT", description = "snapshot ids (VM/INSTANT)")
     private List<String> snapshots = new ArrayList<>();
-
-    @Option(names = "--bwlimit", paramLabel = "RATE", converter = BandwidthConverter.class, defaultValue = "0",
-            description = "limit the transfers to and from an s3:// store (uploads and downloads together) to RATE: "
-                    + BandwidthConverter.HELP)
-    private long bwlimit;
-
-    @Option(names = "--key", paramLabel = "FILE", description = "the key of an encrypted store")
-    private Path key;
 
     @Override
     public Integer call() throws Exception {
@@ -46,7 +37,7 @@ final class StoreVerifyCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         VerifyReport r;
-        try (ChunkStore s = StoreCommand.open(store, key, bwlimit)) {
+        try (ChunkStore s = store.open()) {
             r = s.verify(ids);
         }
         for (VerifyReport.Damage d : r.damage()) {
@@ -56,7 +47,7 @@ final class StoreVerifyCommand implements Callable<Integer> {
                 + r.bytesChecked() + " bytes: " + (r.ok() ? "ok" : r.damage().size() + " problems"));
         out.flush();
         if (!r.ok()) {
-            throw new CliFailure("store " + store + " is damaged: " + r.damage().get(0)
+            throw new CliFailure("store " + store.location() + " is damaged: " + r.damage().get(0)
                     + (r.damage().size() > 1 ? " (and " + (r.damage().size() - 1) + " more, listed on stdout)" : ""));
         }
         return ExitCode.OK;

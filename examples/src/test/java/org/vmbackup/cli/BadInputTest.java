@@ -16,8 +16,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
-import java.util.TreeSet;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -298,22 +296,8 @@ class BadInputTest {
     @MethodSource("cases")
     void failsWithOneClearLineAndLeavesNothingBehind(String name, int exit, String message, String[] template)
             throws Exception {
-        String[] args = Arrays.stream(template).map(a -> a.replace("{d}", dir.toString())).toArray(String[]::new);
-        Set<String> before = tree();
-        long t0 = System.nanoTime();
-        int code = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> VmaBackupCli.execute(args));
-        Duration took = Duration.ofNanos(System.nanoTime() - t0);
-        String err = std.err.toString(StandardCharsets.UTF_8);
-
-        assertThat(code).as("exit code; stderr: %s", err).isEqualTo(exit);
-        assertThat(err).as("stderr").endsWith("\n");
-        String line = err.substring(0, err.length() - 1);
-        assertThat(line).as("exactly one line on stderr").doesNotContain("\n").isNotBlank();
-        assertThat(line).as("no Java names or stack trace").doesNotContain("java.").doesNotContain("Exception")
-                .doesNotContain("\tat ").doesNotContainPattern("\\b[a-z]+\\.[a-z]+\\.[A-Z]\\w+");
-        assertThat(line).containsPattern(message);
+        Duration took = OneLineFailure.check(dir, std, exit, message, template).took();
         assertThat(took).as("fails at once").isLessThan(message.contains("within 1 s") ? QUICK.plusSeconds(1) : QUICK);
-        assertThat(tree()).as("nothing left behind").isEqualTo(before);
     }
 
     @Test
@@ -353,19 +337,7 @@ class BadInputTest {
         assertThat(tree()).as("nothing left behind").isEqualTo(before);
     }
 
-    /** Every path under the test directory (with the file size, so a grown file shows too). */
     private Set<String> tree() throws IOException {
-        try (Stream<Path> s = Files.walk(dir)) {
-            return s.map(p -> dir.relativize(p) + (Files.isRegularFile(p) ? ":" + size(p) : ""))
-                    .collect(Collectors.toCollection(TreeSet::new));
-        }
-    }
-
-    private static long size(Path p) {
-        try {
-            return Files.size(p);
-        } catch (IOException e) {
-            return -1;
-        }
+        return OneLineFailure.tree(dir);
     }
 }

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.vmbackup.core.ArchiveDisk;
 import org.vmbackup.core.ArchiveLayout;
 import org.vmbackup.core.BackupException;
-import org.vmbackup.core.VmaArchiveSink;
+import org.vmbackup.core.vma.VmaArchiveSink;
 import org.vmbackup.nbd.NbdWriteTarget;
 import org.vmbackup.vma.VmaIndex;
 

@@ -1,4 +1,4 @@
-package org.vmbackup.core.internal;
+package org.vmbackup.core.vma;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -23,7 +23,7 @@ import org.vmbackup.core.ArchiveSink;
  * and the side files renamed, so a failed backup leaves neither. Disks whose size is not whole sectors are padded
  * in the archive; the padding is recorded as zeros just before the archive completes.
  */
-public final class ProxmoxSink implements ArchiveSink {
+final class ProxmoxSink implements ArchiveSink {
     private static final Logger log = LoggerFactory.getLogger(ProxmoxSink.class);
     private final ArchiveSink inner;
     private final long[] sizes;

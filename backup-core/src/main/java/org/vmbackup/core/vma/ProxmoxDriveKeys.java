@@ -1,4 +1,4 @@
-package org.vmbackup.core.internal;
+package org.vmbackup.core.vma;
 
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -13,7 +13,7 @@ import org.vmbackup.vma.ProxmoxDriveKey;
  * do ({@code -drive id=drive-scsi0}, {@code -device ...,id=scsi0}); a VM started otherwise names each disk's key
  * explicitly. The writable firmware flash ({@code pflash1}, the UEFI variables) is the EFI disk.
  */
-public final class ProxmoxDriveKeys {
+final class ProxmoxDriveKeys {
     private ProxmoxDriveKeys() {
     }
 

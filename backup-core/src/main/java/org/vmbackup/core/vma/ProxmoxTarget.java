@@ -1,4 +1,4 @@
-package org.vmbackup.core;
+package org.vmbackup.core.vma;
 
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
@@ -15,11 +15,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Supplier;
-import org.vmbackup.core.internal.ProxmoxConfigPlan;
-import org.vmbackup.core.internal.ProxmoxDriveKeys;
-import org.vmbackup.core.internal.ProxmoxSink;
-import org.vmbackup.core.internal.ProxmoxTaskLog;
-import org.vmbackup.core.internal.ProxmoxVmFacts;
+import org.vmbackup.core.ArchiveDisk;
+import org.vmbackup.core.ArchiveLayout;
+import org.vmbackup.core.ArchiveSink;
+import org.vmbackup.core.ArchiveTarget;
+import org.vmbackup.core.BackupException;
+import org.vmbackup.core.ConfigBlob;
+import org.vmbackup.core.VmDescription;
 import org.vmbackup.core.internal.VmDescriptionReader;
 import org.vmbackup.qmp.QmpClient;
 import org.vmbackup.vma.ProxmoxArchiveName;

@@ -1,4 +1,4 @@
-package org.vmbackup.core;
+package org.vmbackup.core.vma;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -16,6 +16,11 @@ import java.util.UUID;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vmbackup.core.ArchiveDisk;
+import org.vmbackup.core.ArchiveLayout;
+import org.vmbackup.core.ArchiveSink;
+import org.vmbackup.core.BackupException;
+import org.vmbackup.core.VmDescription;
 import org.vmbackup.vma.ProxmoxArchiveName;
 import org.vmbackup.vma.ProxmoxConfig;
 import org.vmbackup.vma.ProxmoxRestoreCheck;

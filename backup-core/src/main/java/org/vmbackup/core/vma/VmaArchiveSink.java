@@ -1,4 +1,4 @@
-package org.vmbackup.core;
+package org.vmbackup.core.vma;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -7,6 +7,11 @@ import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.vmbackup.core.ArchiveDisk;
+import org.vmbackup.core.ArchiveLayout;
+import org.vmbackup.core.ArchiveSink;
+import org.vmbackup.core.ConfigBlob;
+import org.vmbackup.core.internal.InPlaceAdapter;
 import org.vmbackup.vma.VmaDevice;
 import org.vmbackup.vma.VmaWriter;
 
@@ -79,29 +84,7 @@ public final class VmaArchiveSink implements ArchiveSink {
     @Override
     public InPlaceWrite tryReserve(int disk, long offset, int length) {
         VmaWriter.Reservation r = writer.tryReserve(devices.get(disk), offset, length);
-        if (r == null) {
-            return null;
-        }
-        return new InPlaceWrite() {
-            @Override
-            public List<ByteBuffer> buffers() {
-                return r.buffers();
-            }
-
-            @Override
-            public void commit() throws IOException {
-                try {
-                    r.commit();
-                } catch (UncheckedIOException e) {
-                    throw e.getCause();
-                }
-            }
-
-            @Override
-            public void abandon() {
-                r.abandon();
-            }
-        };
+        return r == null ? null : new InPlaceAdapter(r::buffers, r::commit, r::abandon);
     }
 
     @Override

@@ -1,4 +1,4 @@
-package org.vmbackup.core.internal;
+package org.vmbackup.core.vma;
 
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;

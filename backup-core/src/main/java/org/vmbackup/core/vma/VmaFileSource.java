@@ -1,10 +1,17 @@
-package org.vmbackup.core;
+package org.vmbackup.core.vma;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.file.Path;
+import org.vmbackup.core.ArchiveDisk;
+import org.vmbackup.core.ArchiveLayout;
+import org.vmbackup.core.ArchiveSource;
+import org.vmbackup.core.ArchiveVisitor;
+import org.vmbackup.core.BlockStatus;
+import org.vmbackup.core.RandomAccessDisk;
+import org.vmbackup.core.internal.CheckedDisk;
 import org.vmbackup.vma.VmaBlockStatus;
 import org.vmbackup.vma.VmaDevice;
 import org.vmbackup.vma.VmaFormatException;
@@ -78,14 +85,9 @@ final class VmaFileSource implements ArchiveSource {
         VmaDevice dev = vma.device(index);
         ArchiveDisk disk = layout().disk(index);
         VmaIndex idx = index();
-        return new RandomAccessDisk() {
+        return new CheckedDisk(disk) {
             @Override
-            public ArchiveDisk disk() {
-                return disk;
-            }
-
-            @Override
-            public int read(long offset, ByteBuffer dst) throws IOException {
+            protected int readInside(long offset, ByteBuffer dst) throws IOException {
                 try {
                     return idx.read(dev, offset, dst);
                 } catch (VmaFormatException e) {
@@ -96,8 +98,8 @@ final class VmaFileSource implements ArchiveSource {
             }
 
             @Override
-            public BlockStatus blockStatus(long offset, long maxLength) {
-                VmaBlockStatus s = idx.blockStatus(dev, offset, maxLength);
+            protected BlockStatus blockStatusInside(long offset, long length) {
+                VmaBlockStatus s = idx.blockStatus(dev, offset, length);
                 return new BlockStatus(s.offset(), s.length(), s.zero());
             }
 

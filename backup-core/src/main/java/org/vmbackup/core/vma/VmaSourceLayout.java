@@ -1,4 +1,4 @@
-package org.vmbackup.core;
+package org.vmbackup.core.vma;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -6,6 +6,10 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.vmbackup.core.ArchiveDisk;
+import org.vmbackup.core.ArchiveLayout;
+import org.vmbackup.core.ArchiveVisitor;
+import org.vmbackup.core.ConfigBlob;
 import org.vmbackup.vma.VmaClusterVisitor;
 import org.vmbackup.vma.VmaConfig;
 import org.vmbackup.vma.VmaDevice;

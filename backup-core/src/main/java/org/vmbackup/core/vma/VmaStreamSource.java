@@ -1,10 +1,14 @@
-package org.vmbackup.core;
+package org.vmbackup.core.vma;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.file.Path;
+import org.vmbackup.core.ArchiveLayout;
+import org.vmbackup.core.ArchiveSource;
+import org.vmbackup.core.ArchiveVisitor;
+import org.vmbackup.core.RandomAccessDisk;
 import org.vmbackup.vma.VmaFormatException;
 import org.vmbackup.vma.VmaReader;
 

@@ -1,4 +1,4 @@
-package org.vmbackup.core.internal;
+package org.vmbackup.core.vma;
 
 import java.time.Duration;
 import java.time.LocalDateTime;
@@ -12,7 +12,7 @@ import java.util.Locale;
  * {@code YYYY-MM-DD HH:MM:SS INFO: text} in the node's local time, saying what vzdump's log says (start, VM name,
  * disks with sizes, the archive, what was transferred, duration, end).
  */
-public final class ProxmoxTaskLog {
+final class ProxmoxTaskLog {
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
     private final List<String> lines = new ArrayList<>();
 

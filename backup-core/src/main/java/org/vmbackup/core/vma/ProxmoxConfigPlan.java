@@ -1,4 +1,4 @@
-package org.vmbackup.core.internal;
+package org.vmbackup.core.vma;
 
 import java.util.ArrayList;
 import java.util.TreeMap;
@@ -18,7 +18,7 @@ import org.vmbackup.vma.ProxmoxMapLine;
  * ({@code drive-<key>}), the storage and format its config line gives (a hint qmrestore's {@code --storage}
  * overrides), or none.
  */
-public final class ProxmoxConfigPlan {
+final class ProxmoxConfigPlan {
     /** What Proxmox accepts as a VM name ({@code dns-name} format): generated configs leave other names out. */
     private static final Pattern DNS_NAME = Pattern.compile(
             "(?:[a-zA-Z0-9](?:[a-zA-Z0-9\\-]*[a-zA-Z0-9])?\\.)*[a-zA-Z0-9](?:[a-zA-Z0-9\\-]*[a-zA-Z0-9])?");
