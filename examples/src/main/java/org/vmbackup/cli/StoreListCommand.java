@@ -49,8 +49,8 @@ final class StoreListCommand implements Callable<Integer> {
             out.flush();
             if (!listing.damaged().isEmpty()) {
                 int n = listing.damaged().size();
-                throw new CliFailure("store " + store.location() + " is damaged: " + listing.damaged().values().iterator().next()
-                        + (n > 1 ? " (and " + (n - 1) + " more, listed on stdout)" : ""));
+                throw new CliFailure("store " + store.location() + " is damaged: "
+                        + listing.damaged().values().iterator().next() + (n > 1 ? " (and " + (n - 1) + " more, listed on stdout)" : ""));
             }
         }
         return ExitCode.OK;
