@@ -14,6 +14,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.vmbackup.core.internal.FileTrees;
 import org.vmbackup.qmp.Json;
 import org.vmbackup.qmp.JsonObject;
@@ -29,6 +33,9 @@ final class DirectoryArchiveSource implements ArchiveSource {
     private static final int CHUNK = 1 << 20;
     private static final int BLOCK = 4096;
     private static final byte[] ZEROES = new byte[CHUNK];
+    /** Bytes read at once by {@link #read} (larger reads, fewer syscalls; two buffers of it). */
+    private static final int READ_CHUNK = 4 << 20;
+    private static final ByteBuffer ZERO_BLOCK = ByteBuffer.allocateDirect(BLOCK).asReadOnlyBuffer();
     private static final long MAX_MANIFEST = 16L << 20;
 
     private final Path dir;
@@ -139,34 +146,80 @@ final class DirectoryArchiveSource implements ArchiveSource {
 
     @Override
     public void read(ArchiveVisitor visitor) throws IOException {
-        byte[] buf = new byte[CHUNK];
-        for (int i = 0; i < layout.disks().size(); i++) {
-            ArchiveDisk d = layout.disk(i);
-            try (FileChannel ch = FileChannel.open(diskFile(d), StandardOpenOption.READ)) {
-                for (long pos = 0; pos < d.size(); ) {
-                    int n = (int) Math.min(CHUNK, d.size() - pos);
-                    readFully(ch, ByteBuffer.wrap(buf, 0, n), pos, DirectoryArchiveSink.diskFileName(d.name()), d.size());
-                    bytesRead += n;
-                    runs(visitor, i, pos, buf, n);
-                    pos += n;
+        // Two direct buffers: the next chunk is read on a second thread while this one scans and writes the current
+        // one, and direct buffers go to the kernel as they are (a heap array costs a copy on the read and another on
+        // the image write).
+        ByteBuffer[] bufs = {ByteBuffer.allocateDirect(READ_CHUNK), ByteBuffer.allocateDirect(READ_CHUNK)};
+        ExecutorService ahead = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "directory-archive-read-ahead");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            for (int i = 0; i < layout.disks().size(); i++) {
+                ArchiveDisk d = layout.disk(i);
+                String name = DirectoryArchiveSink.diskFileName(d.name());
+                try (FileChannel ch = FileChannel.open(diskFile(d), StandardOpenOption.READ)) {
+                    Future<ByteBuffer> next = d.size() > 0 ? readAhead(ahead, ch, bufs[0], 0, d.size(), name) : null;
+                    int k = 0;
+                    for (long pos = 0; pos < d.size(); k++) {
+                        ByteBuffer cur = await(next);
+                        int n = cur.remaining();
+                        long after = pos + n;
+                        next = after < d.size() ? readAhead(ahead, ch, bufs[(k + 1) & 1], after, d.size(), name) : null;
+                        bytesRead += n;
+                        runs(visitor, i, pos, cur);
+                        pos = after;
+                    }
                 }
             }
+        } finally {
+            ahead.shutdownNow();
         }
         if (vmstateSize > 0) {
+            ByteBuffer buf = bufs[0];
             try (FileChannel ch = FileChannel.open(dir.resolve(DirectoryArchiveSink.VMSTATE), StandardOpenOption.READ)) {
                 for (long pos = 0; pos < vmstateSize; ) {
-                    int n = (int) Math.min(CHUNK, vmstateSize - pos);
-                    readFully(ch, ByteBuffer.wrap(buf, 0, n), pos, DirectoryArchiveSink.VMSTATE, vmstateSize);
+                    int n = (int) Math.min(READ_CHUNK, vmstateSize - pos);
+                    buf.clear().limit(n);
+                    readFully(ch, buf, pos, DirectoryArchiveSink.VMSTATE, vmstateSize);
                     bytesRead += n;
-                    visitor.vmstate(pos, ByteBuffer.wrap(buf, 0, n).asReadOnlyBuffer());
+                    visitor.vmstate(pos, buf.flip().asReadOnlyBuffer());
                     pos += n;
                 }
             }
         }
     }
 
-    /** Passes {@code buf[0, n)}, disk bytes from {@code base}, on as runs of data and of all-zero blocks. */
-    private static void runs(ArchiveVisitor visitor, int disk, long base, byte[] buf, int n) throws IOException {
+    private Future<ByteBuffer> readAhead(ExecutorService ahead, FileChannel ch, ByteBuffer buf, long pos, long size,
+            String file) {
+        return ahead.submit(() -> {
+            buf.clear().limit((int) Math.min(READ_CHUNK, size - pos));
+            readFully(ch, buf, pos, file, size);
+            return buf.flip();
+        });
+    }
+
+    private static ByteBuffer await(Future<ByteBuffer> f) throws IOException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while reading the archive");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IOException(e.getCause());
+        }
+    }
+
+    /** Passes {@code buf} (position 0), disk bytes from {@code base}, on as runs of data and of all-zero blocks. */
+    private static void runs(ArchiveVisitor visitor, int disk, long base, ByteBuffer buf) throws IOException {
+        int n = buf.limit();
         int at = 0;
         while (at < n) {
             boolean zero = isZero(buf, at, Math.min(BLOCK, n - at));
@@ -178,10 +231,14 @@ final class DirectoryArchiveSource implements ArchiveSource {
             if (zero) {
                 visitor.zero(disk, base + at, end - at);
             } else {
-                visitor.data(disk, base + at, ByteBuffer.wrap(buf, at, end - at).slice().asReadOnlyBuffer());
+                visitor.data(disk, base + at, buf.slice(at, end - at).asReadOnlyBuffer());
             }
             at = end;
         }
+    }
+
+    private static boolean isZero(ByteBuffer b, int from, int len) {
+        return b.slice(from, len).mismatch(ZERO_BLOCK.slice(0, len)) < 0;
     }
 
     private static boolean isZero(byte[] b, int from, int len) {
