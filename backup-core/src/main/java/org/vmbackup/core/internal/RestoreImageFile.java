@@ -7,6 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.vmbackup.core.ArchiveDisk;
 
 /**
@@ -16,6 +20,18 @@ import org.vmbackup.core.ArchiveDisk;
  * zero runs stay holes (raw) or unallocated clusters (qcow2).
  */
 public final class RestoreImageFile implements AutoCloseable {
+    /**
+     * Data written between two background flushes. The image is flushed once before its rename anyway; flushing
+     * while the restore goes on starts the disk's writes early (the kernel would wait for ~10 % of RAM to be dirty),
+     * so the final flush has little left to do and the I/O overlaps the reading and decoding.
+     */
+    private static final long FLUSH_EVERY = 256L << 20;
+    private static final ExecutorService FLUSHER = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "restore-image-flush");
+        t.setDaemon(true);
+        return t;
+    });
+
     private final ArchiveDisk device;
     private final Path temp;
     private final Path target;
@@ -24,6 +40,9 @@ public final class RestoreImageFile implements AutoCloseable {
     private final Qcow2Layout qcow2;
     private long doneBytes;
     private long dataBytes;
+    private long flushedUpTo;
+    /** The background flush running or last run, null before the first. */
+    private CompletableFuture<Void> flushing;
     private boolean committed;
 
     private RestoreImageFile(ArchiveDisk device, Path temp, Path target, FileChannel channel, Qcow2Layout qcow2) {
@@ -109,6 +128,32 @@ public final class RestoreImageFile implements AutoCloseable {
         }
         dataBytes += len;
         doneBytes += len;
+        if (dataBytes - flushedUpTo >= FLUSH_EVERY && (flushing == null || flushing.isDone())) {
+            awaitFlush(); // a failed flush fails the restore now, not only at the end
+            flushedUpTo = dataBytes;
+            flushing = CompletableFuture.runAsync(() -> {
+                try {
+                    channel.force(false);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, FLUSHER);
+        }
+    }
+
+    /** Waits for the background flush, if any, and throws its failure (an fdatasync error is reported only once). */
+    private void awaitFlush() throws IOException {
+        if (flushing == null) {
+            return;
+        }
+        try {
+            flushing.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof java.io.UncheckedIOException u) {
+                throw new IOException("flushing " + temp + ": " + u.getCause().getMessage(), u.getCause());
+            }
+            throw e;
+        }
     }
 
     /** Counts a zero run: nothing to write, the file is sparse (or was emptied) there. */
@@ -134,6 +179,7 @@ public final class RestoreImageFile implements AutoCloseable {
         if (!channel.isOpen()) {
             return;
         }
+        awaitFlush();
         if (qcow2 != null) {
             qcow2.finish(channel);
         }
@@ -154,6 +200,9 @@ public final class RestoreImageFile implements AutoCloseable {
     @Override
     public void close() {
         try {
+            if (flushing != null) {
+                flushing.handle((v, e) -> null).join(); // not under a flush still running: it fails, harmlessly
+            }
             channel.close();
             if (!committed) {
                 Files.deleteIfExists(temp);
