@@ -12,7 +12,8 @@
 #  4. `vmabackup store verify` MB/s (-Xmx256m) vs `sha256sum` of the raw image.
 # Peak RSS of every JVM from /usr/bin/time -v.
 #   SIZE_GIB=4 RAM_MIB=512 ROUNDS=3 WORK=/tmp/store-bench benchmarks/store-bench.sh
-#   SKIP_BACKUP=1 skips figure 1, SKIP_VERIFY=1 figure 4 (to re-measure restore alone); KEEP_WORK=1 keeps WORK
+#   SKIP_BACKUP=1 skips figure 1, SKIP_VERIFY=1 figure 4 (to re-measure restore alone), BACKUP_ONLY=1 figures 2-4
+#   (to re-measure the backup alone); KEEP_WORK=1 keeps WORK
 #   (the store in WORK/clones, clone 3 in WORK/clone.raw) for profiling
 #   STORE_C1=1 adds a store backup with C1 only per round (what the launcher ran for every backup before)
 # Build first: mvn -q -DskipTests package
@@ -111,6 +112,7 @@ done
 echo "backup: median .vma $(median "${vma_t[@]}") s, store $(median "${store_t[@]}") s, median ratio $(median "${ratios[@]}")x (goal <= 1.1x), ${accel^^}"
 stop_vm
 fi
+[ -z "${BACKUP_ONLY:-}" ] || { echo "bench: load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"; exit 0; }
 
 # 2. three clones, each 1 % diverged, into one store
 store=$work/clones; vmab store init "$store" >/dev/null

@@ -22,11 +22,15 @@ import javax.crypto.spec.SecretKeySpec;
  */
 final class ChunkCodec {
     static final int HEADER = 16;
+    /** Object buffers start at a multiple of this (the largest block size LocalBackend's O_DIRECT writes use). */
+    static final int ALIGN = 4096;
     private static final int MAGIC = 0x5642434b; // "VBCK"
     private static final int IV = 12;
     private static final int TAG = 16;
     private static final int ZSTD = 1;
     private static final int ENCRYPTED = 2;
+    private static final int WARM_UP_PIECE = 256;
+    private static final int WARM_UP_CALLS = 20_000;
 
     private final int chunkSize;
     private final int level;
@@ -39,8 +43,10 @@ final class ChunkCodec {
 
     /** One thread's reusable state. */
     private final class Scratch {
-        final ByteBuffer packed = ByteBuffer.allocateDirect(Math.toIntExact(Zstd.compressBound(chunkSize)));
-        final ByteBuffer object = ByteBuffer.allocateDirect(HEADER + IV + Math.toIntExact(Zstd.compressBound(chunkSize)) + TAG);
+        /** Encrypted stores only: the zstd frame, before it is encrypted into {@link #object}. */
+        final ByteBuffer packed = digestKey == null ? null : ByteBuffer.allocateDirect(Math.toIntExact(Zstd.compressBound(chunkSize)));
+        /** Aligned, so that LocalBackend can write it with O_DIRECT; a plain store compresses straight into it. */
+        final ByteBuffer object = aligned(HEADER + IV + Math.toIntExact(Zstd.compressBound(chunkSize)) + TAG);
         final MessageDigest sha;
         final Mac mac;
         final Cipher cipher;
@@ -62,6 +68,13 @@ final class ChunkCodec {
         }
     }
 
+    /** A direct buffer of at least {@code size} bytes starting at a multiple of {@link #ALIGN}. */
+    static ByteBuffer aligned(int size) {
+        // alignedSlice also rounds the end down to a multiple: room for a whole block more at both ends
+        int whole = (size + ALIGN - 1) & -ALIGN;
+        return ByteBuffer.allocateDirect(whole + ALIGN).alignedSlice(ALIGN).limit(size).slice();
+    }
+
     /** An encoded chunk: its digest and object bytes (valid until the same thread encodes again). */
     record Encoded(byte[] digest, ByteBuffer object) {
     }
@@ -72,6 +85,38 @@ final class ChunkCodec {
         this.digestKey = key.map(k -> k.derive("chunk-digest")).orElse(null);
         this.encKey = key.map(k -> new SecretKeySpec(k.derive("chunk-encryption"), "AES")).orElse(null);
         this.scratch = ThreadLocal.withInitial(Scratch::new);
+        warmUp();
+    }
+
+    private static final java.util.concurrent.atomic.AtomicBoolean WARMED = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Once per JVM, hashes a few MB in small pieces on a thread of its own, so that the C2 compiler turns the JDK's
+     * SHA-256 into the CPU's SHA instructions before the first chunks arrive. Until C2 compiles
+     * {@code DigestBase.implCompressMultiBlock} (after thousands of calls), every chunk is hashed by the
+     * interpreted or C1 Java code at a few percent of that speed: JFR of a live backup showed the store's workers
+     * spend their first second almost only there ({@code SHA2.implCompress0}, {@code ByteArrayAccess.b2iBig64}),
+     * while the compile queue was busy with start-up code. Small pieces reach the call count with little CPU.
+     */
+    private static void warmUp() {
+        if (!WARMED.compareAndSet(false, true)) {
+            return;
+        }
+        Thread t = new Thread(() -> {
+            try {
+                MessageDigest md = MessageDigest.getInstance("SHA-256");
+                ByteBuffer b = ByteBuffer.allocateDirect(WARM_UP_PIECE);
+                for (int i = 0; i < WARM_UP_CALLS; i++) {
+                    md.update(b.duplicate());
+                    md.digest();
+                }
+            } catch (GeneralSecurityException e) {
+                // no SHA-256: the codec's constructor fails on its own
+            }
+        }, "chunk-store-sha-warm-up");
+        t.setDaemon(true);
+        t.setPriority(Thread.MIN_PRIORITY);
+        t.start();
     }
 
     /** The digest of {@code plain} (position to limit, not consumed). */
@@ -93,28 +138,46 @@ final class ChunkCodec {
         }
         byte[] digest = digest(plain);
         Scratch s = scratch.get();
-        ByteBuffer body = compress(plain, s);
-        int encoding = body == plain ? 0 : ZSTD;
         ByteBuffer out = s.object.clear();
-        out.putInt(MAGIC);
-        int payload = body.remaining() + (encKey != null ? IV + TAG : 0);
-        out.put((byte) (encoding | (encKey != null ? ENCRYPTED : 0))).put((byte) 0).putShort((short) 0);
-        out.putInt(len).putInt(payload);
-        if (encKey != null) {
-            encrypt(body, digest, out, s);
+        int encoding;
+        int payload;
+        if (encKey == null) {
+            // plain store: zstd writes its frame straight behind the header (no copy of the frame); a chunk that
+            // does not shrink is copied in as it is
+            int n = compress(plain, out, HEADER, out.capacity() - HEADER);
+            if (n > 0) {
+                encoding = ZSTD;
+                payload = n;
+            } else {
+                encoding = 0;
+                payload = len;
+                out.put(HEADER, plain, plain.position(), len);
+            }
         } else {
-            out.put(body.duplicate());
+            int n = compress(plain, s.packed.clear(), 0, s.packed.capacity());
+            ByteBuffer body = n > 0 ? s.packed.clear().limit(n) : plain;
+            encoding = n > 0 ? ZSTD : 0;
+            payload = body.remaining() + IV + TAG;
+            out.position(HEADER);
+            encrypt(body, digest, out, s);
         }
-        return new Encoded(digest, out.flip());
+        out.putInt(0, MAGIC);
+        out.put(4, (byte) (encoding | (encKey != null ? ENCRYPTED : 0))).put(5, (byte) 0).putShort(6, (short) 0);
+        out.putInt(8, len).putInt(12, payload);
+        return new Encoded(digest, out.position(0).limit(HEADER + payload));
     }
 
-    private ByteBuffer compress(ByteBuffer plain, Scratch s) {
+    /**
+     * Compresses {@code plain} into {@code dst} from {@code off}, at most {@code room} bytes.
+     *
+     * @return the frame's length, or 0 when the chunk does not shrink (stored raw)
+     */
+    private int compress(ByteBuffer plain, ByteBuffer dst, int off, int room) {
         ByteBuffer src = plain;
         if (!plain.isDirect()) {
             // heap input (config blobs, tests): zstd-jni wants direct memory for the buffer call
             src = ByteBuffer.allocateDirect(plain.remaining()).put(plain.duplicate()).flip();
         }
-        ByteBuffer dst = s.packed.clear();
         // a reused context: Zstd's static call allocates and initialises a new one (its tables) per chunk
         ZstdCompressCtx z = compressors.poll();
         if (z == null) {
@@ -122,16 +185,13 @@ final class ChunkCodec {
         }
         long n;
         try {
-            n = z.compressDirectByteBuffer(dst, 0, dst.capacity(), src, src.position(), src.remaining());
+            n = z.compressDirectByteBuffer(dst, off, room, src, src.position(), src.remaining());
         } catch (ZstdException e) {
             n = -1;
         } finally {
             compressors.offer(z);
         }
-        if (n < 0 || n >= plain.remaining()) {
-            return plain;
-        }
-        return dst.limit((int) n);
+        return n < 0 || n >= plain.remaining() ? 0 : (int) n;
     }
 
     /** Frees the compression contexts (native memory); encoding afterwards makes new ones. */

@@ -12,17 +12,19 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Makes one snapshot's chunks durable behind its writers (FORMAT.md, "Durability"): chunk names collect into
- * batches that one thread of its own syncs, so neither the NBD receive nor the encoding workers wait for the
+ * batches that two threads of its own sync, so neither the NBD receive nor the encoding workers wait for the
  * disk, and {@link #finish} syncs the rest before the caller publishes the indexes and the manifest. Memory is
  * bounded: at most {@link #MAX_QUEUED} full batches wait; a writer adding beyond that waits for the disk.
  */
 final class ChunkSyncer implements AutoCloseable {
     static final int BATCH = 256;
     static final int MAX_QUEUED = 4;
+    static final int SYNC_THREADS = 2;
     private static final long FINISH_TIMEOUT_MINUTES = 30;
 
     private final StoreBackend backend;
@@ -36,8 +38,11 @@ final class ChunkSyncer implements AutoCloseable {
 
     ChunkSyncer(StoreBackend backend, String snapshot) {
         this.backend = backend;
-        this.thread = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "store-sync " + snapshot);
+        // two batches flush at once: fdatasync waits for the disk, not the CPU, and two in flight let the file
+        // system merge journal commits (1700 chunk files: 0.46 s with one thread, 0.22 s with four, BENCHMARKS.md)
+        AtomicInteger n = new AtomicInteger();
+        this.thread = Executors.newFixedThreadPool(SYNC_THREADS, r -> {
+            Thread t = new Thread(r, "store-sync-" + n.incrementAndGet() + " " + snapshot);
             t.setDaemon(true);
             return t;
         });

@@ -1,10 +1,12 @@
 package org.vmbackup.store;
 
+import com.sun.nio.file.ExtendedOpenOption;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -60,6 +62,16 @@ public final class LocalBackend implements StoreBackend {
         }
         this.root = dir;
         this.sync = sync;
+        int align = 0;
+        try {
+            long b = Files.getFileStore(dir).getBlockSize();
+            if (b >= 512 && b <= ChunkCodec.ALIGN && Long.bitCount(b) == 1) {
+                align = (int) b;
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            // unknown block size: no O_DIRECT
+        }
+        this.directAlign = align;
     }
 
     private Path path(String name) {
@@ -155,29 +167,100 @@ public final class LocalBackend implements StoreBackend {
         Path tmp = p.resolveSibling(".tmp-" + p.getFileName() + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
         for (int attempt = 0;; attempt++) {
             try {
-                Files.createDirectories(p.getParent());
-                try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                    ByteBuffer d = data.duplicate();
-                    while (d.hasRemaining()) {
-                        ch.write(d);
-                    }
-                    if (force) {
-                        ch.force(false);
-                    }
-                }
+                writeFile(tmp, data, force);
                 Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE);
                 return;
             } catch (NoSuchFileException e) {
-                // a prune removed the (then empty) directory between createDirectories and the write: once more
+                // The directory is missing: made only now, not before every write (a mkdir that fails with EEXIST
+                // still takes the parent directory's lock, which all workers share: JFR showed them in mkdir).
+                // Or a prune removed the (then empty) directory between our mkdir and the write: once more.
                 Files.deleteIfExists(tmp);
                 if (attempt >= 3) {
                     throw e;
                 }
+                Files.createDirectories(p.getParent());
             } catch (IOException | RuntimeException e) {
                 Files.deleteIfExists(tmp);
                 throw e;
             }
         }
+    }
+
+    /**
+     * Writes {@code data} to the new file {@code tmp}. A direct buffer whose start is aligned to the file system's
+     * block size (the codec's object buffers are) goes through O_DIRECT, all but its last partial block: no copy
+     * into page cache pages (slow to allocate in this kind of VM, see vma-format's DirectFileOutput) and no dirty
+     * pages for the batch flush to write out (measured: 1700 objects of ~1 MiB written and fdatasynced in 1.4 s
+     * with O_DIRECT against 3.2 s through the page cache, BENCHMARKS.md). The tail (under one block) goes through
+     * an ordinary descriptor: it starts at the end of the file, so no block is read back.
+     */
+    private void writeFile(Path tmp, ByteBuffer data, boolean force) throws IOException {
+        int align = directAlign;
+        int aligned = align > 0 && data.isDirect() && data.alignmentOffset(data.position(), align) == 0
+                ? data.remaining() & -align : 0;
+        if (aligned > 0) {
+            FileChannel ch = openDirect(tmp);
+            if (ch == null) {
+                aligned = 0;
+            }
+            if (ch != null) {
+                try (ch) {
+                    ByteBuffer d = data.duplicate().limit(data.position() + aligned);
+                    while (d.hasRemaining()) {
+                        ch.write(d, d.position() - data.position());
+                    }
+                } catch (IOException e) {
+                    // EINVAL on the write: O_DIRECT opened but is not usable with this alignment; the page cache
+                    Files.deleteIfExists(tmp);
+                    if (directAlign == 0) {
+                        throw e;
+                    }
+                    directAlign = 0;
+                    writeFile(tmp, data, force);
+                    return;
+                }
+                if (aligned == data.remaining() && !force) {
+                    return;
+                }
+            }
+        }
+        StandardOpenOption[] opts = aligned > 0
+                ? new StandardOpenOption[] {StandardOpenOption.WRITE}
+                : new StandardOpenOption[] {StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE};
+        try (FileChannel ch = FileChannel.open(tmp, opts)) {
+            ByteBuffer d = data.duplicate().position(data.position() + aligned);
+            while (d.hasRemaining()) {
+                ch.write(d, d.position() - data.position());
+            }
+            if (force) {
+                ch.force(false);
+            }
+        }
+    }
+
+    /** A new file opened with O_DIRECT, or null (and no more tries) where the JDK or file system refuses it. */
+    private FileChannel openDirect(Path tmp) throws IOException {
+        try {
+            return FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
+        } catch (UnsupportedOperationException | IllegalArgumentException e) {
+            directAlign = 0; // no O_DIRECT on this JDK
+            return null;
+        } catch (NoSuchFileException | FileAlreadyExistsException e) {
+            throw e;
+        } catch (IOException e) {
+            // EINVAL: the file system refuses O_DIRECT (tmpfs): the page cache from now on
+            directAlign = 0;
+            Files.deleteIfExists(tmp);
+            return null;
+        }
+    }
+
+    /** The block size O_DIRECT writes align to, 0 once the file system or JDK refused O_DIRECT. */
+    private volatile int directAlign;
+
+    /** @return the block size of O_DIRECT writes, 0 when they are not used (for tests) */
+    int directAlign() {
+        return directAlign;
     }
 
     @Override

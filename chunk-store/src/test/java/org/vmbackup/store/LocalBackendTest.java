@@ -64,6 +64,35 @@ class LocalBackendTest {
     }
 
     @Test
+    void alignedDirectBuffersOfAnyLengthAreWrittenWholeIntoDirectoriesMadeOnDemand() throws Exception {
+        LocalBackend b = new LocalBackend(tmp);
+        java.util.Random r = new java.util.Random(7);
+        // lengths: several blocks and a tail, whole blocks only, under one block; starts aligned and not aligned
+        int[] lengths = {3 * 4096 + 100, 2 * 4096, 100, 1 << 20, (1 << 20) + 16 - 12345};
+        int[] starts = {0, 0, 0, 0, 1};
+        for (int i = 0; i < lengths.length; i++) {
+            byte[] want = new byte[lengths[i]];
+            r.nextBytes(want);
+            ByteBuffer buf = ByteBuffer.allocateDirect(lengths[i] + 2 * ChunkCodec.ALIGN).alignedSlice(ChunkCodec.ALIGN);
+            buf.position(starts[i]).put(want).flip().position(starts[i]);
+            String name = "chunks/" + String.format("%03x", i) + "/c" + i;
+            assertThat(i % 2 == 0 ? b.putIfAbsentUnsynced(name, buf) : b.putIfAbsent(name, buf)).isTrue();
+            assertThat(buf.position()).isEqualTo(starts[i]); // not consumed
+            ByteBuffer got = b.get(name).orElseThrow();
+            byte[] have = new byte[got.remaining()];
+            got.get(have);
+            assertThat(have).as("object %d of %d bytes", i, lengths[i]).isEqualTo(want);
+        }
+        try (var s = Files.walk(tmp)) {
+            assertThat(s.filter(p -> p.getFileName().toString().startsWith(".tmp-")).toList()).isEmpty();
+        }
+        String type = Files.getFileStore(tmp).type();
+        if (type.equals("ext4") || type.equals("xfs") || type.equals("btrfs")) {
+            assertThat(b.directAlign()).as("O_DIRECT still in use on %s", type).isGreaterThanOrEqualTo(512);
+        }
+    }
+
+    @Test
     void deleteIfUntouchedSinceKeepsTouchedObjectsAndAMovedAsideChunkComesBackOnRead() throws Exception {
         LocalBackend b = new LocalBackend(tmp);
         b.putIfAbsent("chunks/abc/old", bytes("old"));
