@@ -120,14 +120,22 @@ for kind in local s3; do
 done
 echo "restore: S3 ${rt[s3]} s vs local ${rt[local]} s: S3 takes $(ratio "${rt[s3]}" "${rt[local]}")x the local time"
 
+# the fixed cost of a command on each store (JVM, S3 client, the bucket check, the listing): store list
+for kind in local s3; do
+  store=$work/store; [ "$kind" = s3 ] && store=s3://bench/store
+  t0=$(now); vmab store list "$store" > /dev/null; echo "store list $kind: $(since "$t0") s (JVM start included)"
+done
+
 # 3. live restore: command -> guest running (the copy is not waited for)
 live() { # kind -> prints seconds
   local kind=$1 store=$work/store log=$work/live-$kind.log qmp=$work/live-qmp.sock t0 t1 rpid qpid
   [ "$kind" = s3 ] && store=s3://bench/store
   rm -rf "$work/live" "$qmp"; : > "$log"
   t0=$(now)
+  local t0ns; t0ns=$(date +%s%N)
+  # each line of the command stamped with the milliseconds since the command started (where the time goes)
   JAVA_OPTS="-Xmx256m" VMABACKUP_JAR="$jar" "$root/examples/vmabackup" restore "$store" --snapshot "${snap[$kind]}" \
-    --live "$work/live" --qmp "$qmp" > "$log" 2>&1 &
+    --live "$work/live" --qmp "$qmp" > >(while IFS= read -r l; do echo "+$(( ($(date +%s%N) - t0ns) / 1000000 )) ms $l"; done > "$log") 2>&1 &
   rpid=$!
   for _ in $(seq 3000); do grep -q "Start QEMU with" "$log" && break; kill -0 "$rpid" 2>/dev/null || break; sleep 0.01; done
   grep -q "Start QEMU with" "$log" || { cat "$log" >&2; exit 1; }
@@ -142,7 +150,7 @@ live() { # kind -> prints seconds
   kill "$rpid" 2>/dev/null || true; wait "$rpid" 2>/dev/null || true
   kill "$qpid" 2>/dev/null || true; wait "$qpid" 2>/dev/null || true
   local sock # killed: the command cannot remove its own socket directory
-  sock=$(sed -n 's/^Serving .* over NBD on \(.*\)\/[^/]*$/\1/p' "$log")
+  sock=$(sed -n 's/^+[0-9]* ms Serving .* over NBD on \(.*\)\/[^/]*$/\1/p' "$log")
   case "$sock" in /tmp/vmabackup-live-*) rm -rf "$sock" ;; esac
   python3 -c "print('%.2f' % ($t1 - $t0))"
 }
@@ -150,6 +158,7 @@ declare -A lt=()
 for kind in local s3; do
   lt[$kind]=$(live "$kind")
   echo "live restore $kind: command -> guest running ${lt[$kind]} s ($(grep -o 'Guest running after [0-9]* ms' "$work/live-$kind.log")), ${accel^^}; load $(cut -d' ' -f1 /proc/loadavg)"
+  sed "s/^/  $kind: /" "$work/live-$kind.log" | grep -v "^  $kind: +[0-9]* ms  " | head -12
 done
 echo "live restore: S3 ${lt[s3]} s vs local ${lt[local]} s, ${accel^^}"
 echo "bench: load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
