@@ -34,8 +34,9 @@ import org.vmbackup.testkit.S3ProxyServer;
 /**
  * {@code s3://BUCKET/PREFIX} wherever the command line takes a STORE (the real jar, endpoint and credentials in
  * the standard AWS environment variables, S3Proxy as the server): init, list, verify, restore bit-exact, prune,
- * gc; a live backup of a real QEMU into S3 restored bit-exact and served over NBD from S3; a missing bucket and wrong credentials are one line
- * each.
+ * gc; a live backup of a real QEMU into S3 (with the progress lines of a backup into a directory store) restored
+ * bit-exact (with a restore's progress lines) and served over NBD from S3; a missing bucket and wrong credentials
+ * are one line each.
  */
 class StoreS3IT {
     private static final Path JAR = Path.of("target/vmabackup.jar").toAbsolutePath();
@@ -140,6 +141,9 @@ class StoreS3IT {
                 "-device", "virtio-blk-pci,drive=hd0").start(dir -> Files.write(dir.resolve("d0.raw"), disk))) {
             ProcessResult backup = cli("backup", "--qmp", vm.qmpSocket().toString(), "--store", store, "--vm", "web1");
             assertThat(backup.exitCode()).as(backup.output()).isZero();
+            // progress as a backup into a directory store shows it (BackupCommandIT): bar lines, the finished disk
+            assertThat(backup.stdout()).containsPattern("drive-hd0 \\[#{20}\\] 100%")
+                    .contains("Finished device drive-hd0").contains("new in the store");
             java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^snapshot (\\S+/\\S+)$").matcher(backup.stdout());
             assertThat(m.find()).as(backup.output()).isTrue();
             id = m.group(1);
@@ -148,6 +152,9 @@ class StoreS3IT {
         ProcessResult restore = cli("restore", store, "--snapshot", id, "--to", to.toString());
         assertThat(restore.exitCode()).as(restore.output()).isZero();
         assertThat(Files.readAllBytes(to.resolve("drive-hd0.raw"))).isEqualTo(disk);
+        // and a restore from S3 reports like one from a directory store (RestoreCommandTest)
+        assertThat(restore.stderr()).containsPattern("drive-hd0: +\\d+% \\(\\d+ of 16777216 bytes\\)")
+                .contains("Finished device drive-hd0 (16777216 bytes)");
 
         // the snapshot over NBD straight from S3 (the live-restore export): qemu-img reads exactly the disk
         Path sock = tmp.resolve("s3snap.sock");

@@ -15,6 +15,8 @@ import java.util.List;
  * process of its own, on jclouds' filesystem backend in a directory of the test, so that it can be killed and
  * restarted on the same data and port. Always killed on {@link #close}. A module that uses it copies the jar
  * ({@code org.gaul:s3proxy:jar-with-dependencies}) there with the dependency plugin.
+ * {@link #startInMemory} runs it on jclouds' transient (in-memory) backend instead: for benchmarks that measure
+ * the client and the network, not the server's disk.
  */
 public final class S3ProxyServer implements AutoCloseable {
     /** The access key the server accepts. */
@@ -25,11 +27,15 @@ public final class S3ProxyServer implements AutoCloseable {
 
     private final Path dir;
     private final int port;
+    private final boolean inMemory;
+    private final String heap;
     private RunningProcess process;
 
-    private S3ProxyServer(Path dir, int port) {
+    private S3ProxyServer(Path dir, int port, boolean inMemory, String heap) {
         this.dir = dir;
         this.port = port;
+        this.inMemory = inMemory;
+        this.heap = heap;
     }
 
     /**
@@ -46,7 +52,24 @@ public final class S3ProxyServer implements AutoCloseable {
             // the filesystem backend's buckets are the base directory's subdirectories
             Files.createDirectories(data.resolve(b));
         }
-        S3ProxyServer s = new S3ProxyServer(dir, freePort());
+        S3ProxyServer s = new S3ProxyServer(dir, freePort(), false, "256m");
+        s.startProcess();
+        return s;
+    }
+
+    /**
+     * Starts a server that keeps its objects in its heap (jclouds' {@code transient} backend: no disk, no fsync, no
+     * extended attributes). Its buckets are created by the client (a PUT of the bucket); a {@link #kill} loses
+     * them all.
+     *
+     * @param dir a directory of the test (for the configuration)
+     * @param heap the server's {@code -Xmx}, which must hold every object stored, e.g. {@code "2g"}
+     * @return the running server
+     * @throws Exception when it does not start
+     */
+    public static S3ProxyServer startInMemory(Path dir, String heap) throws Exception {
+        Files.createDirectories(dir);
+        S3ProxyServer s = new S3ProxyServer(dir, freePort(), true, heap);
         s.startProcess();
         return s;
     }
@@ -78,12 +101,12 @@ public final class S3ProxyServer implements AutoCloseable {
                 "s3proxy.authorization=aws-v2-or-v4",
                 "s3proxy.identity=" + ACCESS_KEY,
                 "s3proxy.credential=" + SECRET_KEY,
-                "jclouds.provider=filesystem",
+                "jclouds.provider=" + (inMemory ? "transient" : "filesystem"),
                 "jclouds.identity=unused",
                 "jclouds.credential=unused",
                 "jclouds.filesystem.basedir=" + dir.resolve("data").toAbsolutePath())) + "\n");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        process = ProcessRunner.command(java, "-Xmx256m", "-jar", jar().toAbsolutePath().toString(),
+        process = ProcessRunner.command(java, "-Xmx" + heap, "-jar", jar().toAbsolutePath().toString(),
                 "--properties", props.toAbsolutePath().toString())
                 .mergeStderr().timeout(Duration.ofMinutes(20)).start();
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
@@ -125,6 +148,11 @@ public final class S3ProxyServer implements AutoCloseable {
      */
     public Path bucketDir(String bucket) {
         return dir.resolve("data").resolve(bucket);
+    }
+
+    /** @return the CPU time the server process has used so far (for benchmarks: who is the bottleneck) */
+    public Duration cpuTime() {
+        return process.process().toHandle().info().totalCpuDuration().orElse(Duration.ZERO);
     }
 
     /** @return what the server printed so far */
