@@ -15,7 +15,10 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * read-ahead of the next chunks when a disk is read sequentially.
  */
 final class StoreSnapshotReader implements SnapshotReader {
+    /** Chunks read ahead of a sequential reader on a local store: the disk and the CPUs do the rest. */
     private static final int READ_AHEAD = 2;
+    /** The most decoded bytes a reader keeps ahead, however many requests its backend serves at once. */
+    private static final int READ_AHEAD_BYTES = 32 << 20;
     private static final byte[] ZEROS = new byte[64 << 10];
     private final StoreContext ctx;
     private final Manifest manifest;
@@ -24,6 +27,11 @@ final class StoreSnapshotReader implements SnapshotReader {
     private final ChunkCache cache;
     /** Per disk: the chunk after the last one read, to see sequential access. */
     private final AtomicLongArray nextExpected;
+    /**
+     * Chunks fetched ahead of a sequential read: a remote backend waits a round trip per request, so as many as it
+     * serves at once (S3: 16), bounded in bytes; a local one {@link #READ_AHEAD}.
+     */
+    private final int readAhead;
 
     StoreSnapshotReader(StoreContext ctx, Manifest manifest) throws IOException {
         this.ctx = ctx;
@@ -32,7 +40,9 @@ final class StoreSnapshotReader implements SnapshotReader {
         for (int i = 0; i < manifest.disks().size(); i++) {
             disks.add(ctx.readDiskIndex(manifest, i));
         }
-        this.cache = new ChunkCache(ctx, ctx.threads + 2 * READ_AHEAD + 4);
+        this.readAhead = Math.max(READ_AHEAD, Math.min(ctx.backend.parallelism(),
+                READ_AHEAD_BYTES / ctx.config.chunkSize()));
+        this.cache = new ChunkCache(ctx, ctx.threads + 2 * readAhead + 4);
         this.nextExpected = new AtomicLongArray(disks.size());
     }
 
@@ -96,7 +106,7 @@ final class StoreSnapshotReader implements SnapshotReader {
         if (expected != ci && expected != ci + 1L) {
             return;
         }
-        for (int k = ci + 1; k <= ci + READ_AHEAD && k < idx.count(); k++) {
+        for (int k = ci + 1; k <= ci + readAhead && k < idx.count(); k++) {
             if (!idx.isHole(k)) {
                 cache.fetch(idx.digest(k), place(disk, (long) k * idx.chunkSize()));
             }
@@ -199,8 +209,10 @@ final class StoreSnapshotReader implements SnapshotReader {
                 if (Digests.isHole(e.digest())) {
                     current = ByteBuffer.allocate(len);
                 } else {
-                    if (entry + 1 < index.entries().size() && !Digests.isHole(index.entries().get(entry + 1).digest())) {
-                        cache.fetch(index.entries().get(entry + 1).digest(), where(entry + 1));
+                    for (int k = entry + 1; k <= entry + readAhead && k < index.entries().size(); k++) {
+                        if (!Digests.isHole(index.entries().get(k).digest())) {
+                            cache.fetch(index.entries().get(k).digest(), where(k));
+                        }
                     }
                     byte[] plain = cache.get(e.digest(), where(entry));
                     if (plain.length != len) {
