@@ -153,7 +153,7 @@ class StoreS3IT {
         assertThat(restore.exitCode()).as(restore.output()).isZero();
         assertThat(Files.readAllBytes(to.resolve("drive-hd0.raw"))).isEqualTo(disk);
         // and a restore from S3 reports like one from a directory store (RestoreCommandTest)
-        assertThat(restore.stderr()).containsPattern("drive-hd0: +\\d+% \\(\\d+ of 16777216 bytes\\)")
+        assertThat(restore.stderr()).containsPattern("drive-hd0: +\\d+% \\(\\d+ of 16777216 bytes, [0-9.]+ MiB/s\\)")
                 .contains("Finished device drive-hd0 (16777216 bytes)");
 
         // the snapshot over NBD straight from S3 (the live-restore export): qemu-img reads exactly the disk
