@@ -245,6 +245,9 @@ final class DirectoryArchiveSource implements ArchiveSource {
     private static final Pattern MAP_LINE = Pattern.compile(
             "\\{\\s*\"start\":\\s*(\\d+),\\s*\"length\":\\s*(\\d+),.*\"data\":\\s*(true|false)[,}].*");
 
+    /** How long {@code qemu-img map} may take before the file is read whole instead. */
+    private static final long MAP_SECONDS = 60;
+
     /**
      * The data extents {@code [start, length]} of the raw file, in order, from the file system's holes
      * ({@code SEEK_DATA}/{@code SEEK_HOLE}, which the JDK does not offer) as {@code qemu-img map} reports them; the
@@ -262,6 +265,10 @@ final class DirectoryArchiveSource implements ArchiveSource {
             p = new ProcessBuilder("qemu-img", "map", "--output=json", "-f", "raw", file.toString())
                     .redirectError(ProcessBuilder.Redirect.DISCARD).start();
             p.getOutputStream().close();
+            // the reads below end when qemu-img exits: a qemu-img that hangs is killed, and the file read whole
+            Process started = p;
+            java.util.concurrent.CompletableFuture.delayedExecutor(MAP_SECONDS, java.util.concurrent.TimeUnit.SECONDS)
+                    .execute(started::destroyForcibly);
             List<long[]> out = new ArrayList<>();
             long expect = 0;
             try (java.io.BufferedReader r = new java.io.BufferedReader(
@@ -294,7 +301,7 @@ final class DirectoryArchiveSource implements ArchiveSource {
                     }
                 }
             }
-            if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0 || expect != size) {
+            if (!p.waitFor(MAP_SECONDS, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0 || expect != size) {
                 return whole;
             }
             return out;
