@@ -131,8 +131,7 @@ public final class RestoreSession {
                 files.add(f);
                 byDisk[selected.get(k)] = f;
             }
-            source.read(new RestoreImageWriter(byDisk, limiter,
-                    f -> progress.disk(f.device().name(), f.doneBytes(), f.doneBytes() - f.dataBytes()), null, cancel));
+            source.read(new RestoreImageWriter(byDisk, limiter, progress::disk, null, cancel));
             for (RestoreImageFile f : files) {
                 f.seal();
                 cancel.check();

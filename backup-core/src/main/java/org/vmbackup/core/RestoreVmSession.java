@@ -129,13 +129,7 @@ public final class RestoreVmSession {
                     : RestoreVmstateSpool.create(work.resolve("vmstate.bin"))) {
                 RateLimiter limiter = RateLimiter.of(in.bandwidthLimit());
                 List<RestoredDisk> disks = RestoreVmDiskWriter.write(source, matches, spool, work, limiter, cancel,
-                        qemuImg, in.bandwidthLimit(), (f, finished) -> {
-                            if (finished) {
-                                progress.diskFinished(f.device().name());
-                            } else {
-                                progress.disk(f.device().name(), f.doneBytes(), f.doneBytes() - f.dataBytes());
-                            }
-                        });
+                        qemuImg, in.bandwidthLimit(), progress);
                 cancel.check();
                 long sent;
                 try (ReadableByteChannel vmstate = spool != null ? spool.finish() : source.vmstate()) {

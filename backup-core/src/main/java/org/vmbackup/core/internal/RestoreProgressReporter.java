@@ -64,6 +64,11 @@ public final class RestoreProgressReporter {
         emit();
     }
 
+    /** The image file {@code f} of a restore to files advanced (its data and zero runs so far); reports. */
+    public void disk(RestoreImageFile f) {
+        disk(f.device().name(), f.doneBytes(), f.doneBytes() - f.dataBytes());
+    }
+
     /** The disk named {@code name} is complete; reports. */
     public synchronized void diskFinished(String name) {
         Disk d = disks.get(name);

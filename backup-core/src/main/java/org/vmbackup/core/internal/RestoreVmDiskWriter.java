@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.BiConsumer;
 import org.vmbackup.core.ArchiveLayout;
 import org.vmbackup.core.ArchiveSource;
 import org.vmbackup.core.ArchiveVisitor;
@@ -28,12 +27,12 @@ public final class RestoreVmDiskWriter {
      *
      * @param matches the archive disks with QEMU's image files, in archive order
      * @param work where a qcow2 disk's raw copy is made (removed after its {@code qemu-img convert -n})
-     * @param progress told about a disk that advanced ({@code false}) or is done ({@code true})
+     * @param progress told about a disk that advanced or is done
      * @return the disks written, in the order of {@code matches}
      */
     public static List<RestoredDisk> write(ArchiveSource source, List<RestoreDiskMatch> matches,
             RestoreVmstateSpool spool, Path work, RateLimiter limiter, CancelSignal cancel, Path qemuImg,
-            long bandwidthLimit, BiConsumer<RestoreImageFile, Boolean> progress) throws IOException {
+            long bandwidthLimit, RestoreProgressReporter progress) throws IOException {
         ArchiveLayout layout = source.layout();
         RestoreImageFile[] byDisk = new RestoreImageFile[layout.disks().size()];
         List<RestoreImageFile> files = new ArrayList<>();
@@ -63,7 +62,7 @@ public final class RestoreVmDiskWriter {
                     spool.write(offset, data);
                 }
             };
-            source.read(new RestoreImageWriter(byDisk, limiter, f -> progress.accept(f, false), toSpool, cancel));
+            source.read(new RestoreImageWriter(byDisk, limiter, progress::disk, toSpool, cancel));
             List<RestoredDisk> out = new ArrayList<>();
             for (int i = 0; i < files.size(); i++) {
                 RestoreImageFile f = files.get(i);
@@ -80,7 +79,7 @@ public final class RestoreVmDiskWriter {
                     }
                     format = RestoreFormat.QCOW2;
                 }
-                progress.accept(f, true);
+                progress.diskFinished(f.device().name());
                 out.add(new RestoredDisk(f.device().name(), image, format, f.device().size(), f.dataBytes()));
             }
             return out;
