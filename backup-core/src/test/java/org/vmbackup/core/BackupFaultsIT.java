@@ -32,13 +32,20 @@ class BackupFaultsIT {
     @TempDir
     Path tmp;
 
-    /** Runs a session that holds its disk writes at the gate and calls {@code fault} once copying started. */
-    private static CompletableFuture<BackupResult> runWithFault(TestVm vm, GatedTarget target,
+    /**
+     * The disks' copy rate during a fault test: the 4 and 8 MiB disks then take 30-60 s to copy, so the fault
+     * fired once copying started always meets a running backup. A throttle rather than an archive that holds
+     * writes back: QEMU may wait for its in-flight writes to the archive (a drain) with its monitor blocked, and a
+     * held write then shows as a QMP timeout instead of the fault under test (one such CI run: "QEMU did not
+     * answer block-job-set-speed").
+     */
+    private static final long THROTTLE = 256 << 10;
+
+    /** Runs a throttled session that calls {@code fault} once copying started. */
+    private static CompletableFuture<BackupResult> runWithFault(TestVm vm, ArchiveTarget target,
             BackupSession.Builder extra, Runnable fault) {
         AtomicBoolean fired = new AtomicBoolean();
-        // The gate holds writes until copying is reported, which on a loaded machine with QEMU 10 can take longer
-        // than the default cbw timeout: that guard would then fail the backup before the fault under test.
-        return extra.qmpSocket(vm.qmpSocket()).target(target).cbwTimeout(Duration.ofSeconds(90)).progress(p -> {
+        return extra.qmpSocket(vm.qmpSocket()).target(target).bandwidthLimit(THROTTLE).progress(p -> {
             if (p.phase() == BackupPhase.COPYING && fired.compareAndSet(false, true)) {
                 CompletableFuture.runAsync(fault);
             }
@@ -62,11 +69,8 @@ class BackupFaultsIT {
     @Test
     void qemuKilledMidBackup() throws Exception {
         try (TestVm vm = TestVm.start(31, 128, 8 * MIB, 4 * MIB)) {
-            GatedTarget gated = new GatedTarget(ArchiveTarget.of(tmp.resolve("a.vma")));
-            CompletableFuture<BackupResult> f = runWithFault(vm, gated, BackupSession.builder(), () -> {
-                vm.qemu.process().destroyForcibly();
-                CompletableFuture.delayedExecutor(200, TimeUnit.MILLISECONDS).execute(gated::open);
-            });
+            CompletableFuture<BackupResult> f = runWithFault(vm, ArchiveTarget.of(tmp.resolve("a.vma")),
+                    BackupSession.builder(), () -> vm.qemu.process().destroyForcibly());
             assertThat(failure(f)).hasMessageContaining("QEMU connection lost");
             assertThat(vm.qemu.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
             assertNoArchive();
@@ -94,13 +98,10 @@ class BackupFaultsIT {
     @Test
     void nbdConnectionDropped() throws Exception {
         try (TestVm vm = TestVm.start(33, 128, 8 * MIB, 4 * MIB)) {
-            GatedTarget gated = new GatedTarget(ArchiveTarget.of(tmp.resolve("a.vma")));
             AtomicReference<NbdServer> server = new AtomicReference<>();
-            CompletableFuture<BackupResult> f = runWithFault(vm, gated,
-                    BackupSession.builder().nbdServerListener(server::set), () -> {
-                        server.get().removeExport("drive-hd0").join();
-                        gated.open();
-                    });
+            CompletableFuture<BackupResult> f = runWithFault(vm, ArchiveTarget.of(tmp.resolve("a.vma")),
+                    BackupSession.builder().nbdServerListener(server::set),
+                    () -> server.get().removeExport("drive-hd0").join());
             assertThat(failure(f)).hasMessageContaining("drive-hd0");
             assertNoArchive();
             vm.assertClean();
@@ -141,11 +142,9 @@ class BackupFaultsIT {
     @Test
     void sinkThrowing() throws Exception {
         try (TestVm vm = TestVm.start(34, 128, 8 * MIB, 4 * MIB)) {
-            GatedTarget gated = new GatedTarget(ArchiveTarget.of(tmp.resolve("a.vma")));
-            CompletableFuture<BackupResult> f = runWithFault(vm, gated, BackupSession.builder(), () -> {
-                gated.failWith = new IOException("simulated archive failure");
-                gated.open();
-            });
+            FailingTarget failing = new FailingTarget(ArchiveTarget.of(tmp.resolve("a.vma")));
+            CompletableFuture<BackupResult> f = runWithFault(vm, failing, BackupSession.builder(),
+                    () -> failing.failWith = new IOException("simulated archive failure"));
             assertThat(failure(f)).hasMessageContaining("simulated archive failure").hasMessageMatching(
                     "(?s).*disk drive-hd[01] at offset \\d+.*");
             assertNoArchive();
@@ -156,12 +155,10 @@ class BackupFaultsIT {
     @Test
     void sinkThrowingInADirectoryArchiveWithoutVmstate() throws Exception {
         try (TestVm vm = TestVm.start(35, 128, 8 * MIB)) {
-            GatedTarget gated = new GatedTarget(ArchiveTarget.directory(tmp.resolve("dir")));
-            CompletableFuture<BackupResult> f = runWithFault(vm, gated, BackupSession.builder().includeVmstate(false),
-                    () -> {
-                        gated.failWith = new IOException("simulated archive failure");
-                        gated.open();
-                    });
+            FailingTarget failing = new FailingTarget(ArchiveTarget.directory(tmp.resolve("dir")));
+            CompletableFuture<BackupResult> f = runWithFault(vm, failing,
+                    BackupSession.builder().includeVmstate(false),
+                    () -> failing.failWith = new IOException("simulated archive failure"));
             assertThat(failure(f)).hasMessageContaining("simulated archive failure");
             assertNoArchive();
             vm.assertClean();
