@@ -15,6 +15,8 @@ import org.vmbackup.store.SnapshotInfo;
 final class SnapshotLookup {
     private final ChunkStore store;
     private final Map<SnapshotId, Optional<SnapshotInfo>> found = new HashMap<>();
+    /** {@link #noneOf}'s answer, once asked (one VM per plan). */
+    private Boolean none;
 
     SnapshotLookup(ChunkStore store) {
         this.store = store;
@@ -37,10 +39,13 @@ final class SnapshotLookup {
 
     /** Whether the store holds no snapshot of {@code vm} (false when that cannot be told): for messages only. */
     boolean noneOf(String vm) {
-        try {
-            return store.list(Optional.of(vm)).isEmpty();
-        } catch (IOException | RuntimeException e) {
-            return false;
+        if (none == null) {
+            try {
+                none = store.list(Optional.of(vm)).isEmpty();
+            } catch (IOException | RuntimeException e) {
+                none = false;
+            }
         }
+        return none;
     }
 }
