@@ -163,6 +163,9 @@ final class BackupCommand implements Callable<Integer> {
                 opening.take().close();
                 throw e;
             }
+            // the backup's first check reads QEMU's schema (hundreds of KB of JSON): asked for now, it is parsed
+            // on the QMP client's thread while this one waits for the store and builds the session
+            client.schema();
             try (client; ChunkStore s = opening.take()) {
                 StoreTarget target = full ? ArchiveTarget.store(s, vm).full() : ArchiveTarget.store(s, vm);
                 int code = backup(out, client, blobs, target);
