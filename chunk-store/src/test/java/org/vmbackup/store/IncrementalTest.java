@@ -128,7 +128,8 @@ class IncrementalTest {
             byte[] disk = StoreFixtures.image(r, 40 * StoreFixtures.SMALL_CHUNK);
             SnapshotId p = StoreFixtures.id("v", 0);
             try (SnapshotWriter w = store.create(SnapshotSpec.full(p, List.of(DiskSpec.full("d", disk.length)), false, Map.of()))) {
-                StoreFixtures.writeAll(w, List.of(disk), r, 1);
+                // in order, chunk by chunk: no chunk is spilled half-written, so every chunk file is the parent's
+                w.write(0, 0, ByteBuffer.wrap(disk));
                 w.commit();
             }
             List<Path> chunks;
