@@ -8,10 +8,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A deduplicating store of VM snapshots on a {@link StoreBackend}: each snapshot is logically full, only chunks
@@ -19,6 +19,7 @@ import java.util.Set;
  * backups, list, verify, prune, one gc). The layout is in {@code FORMAT.md}.
  */
 public final class ChunkStore implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ChunkStore.class);
     /** The default time a gc spares unreferenced chunks touched before it started (clock skew between hosts). */
     public static final Duration DEFAULT_GC_GRACE = Duration.ofMinutes(5);
 
@@ -119,6 +120,7 @@ public final class ChunkStore implements AutoCloseable {
      * @throws IOException when the id exists or is being written, or the parent is missing or unusable
      */
     public SnapshotWriter create(SnapshotSpec spec) throws IOException {
+        long t0 = System.nanoTime();
         SnapshotId id = spec.id();
         String marker = Markers.WRITERS + id.vm() + "_" + id.instantText();
         // the marker exists before anything is written or reused: a gc from now on spares what this writer
@@ -138,9 +140,17 @@ public final class ChunkStore implements AutoCloseable {
             ctx.backend.delete(marker);
             throw new StoreException("snapshot " + id + " exists already in store " + describe());
         }
+        ParentTouches touches = ParentTouches.NONE;
         try {
-            return new StoreSnapshotWriter(ctx, spec, marker, parentIndexes(spec));
+            List<FixedIndex> parents = parentIndexes(spec);
+            if (spec.parent().isPresent()) {
+                touches = ParentTouches.start(ctx, spec.parent().get(), spec.disks(), parents);
+            }
+            StoreSnapshotWriter w = new StoreSnapshotWriter(ctx, spec, marker, parents, touches);
+            LOG.debug("snapshot {}: writer ready in {} ms", id, (System.nanoTime() - t0) / 1_000_000);
+            return w;
         } catch (IOException | RuntimeException e) {
+            touches.cancel();
             ctx.backend.delete(marker);
             throw e;
         }
@@ -170,6 +180,18 @@ public final class ChunkStore implements AutoCloseable {
             out.add(ctx.readManifest(id).info());
         }
         return out;
+    }
+
+    /**
+     * One committed snapshot's description, from its manifest alone: cheaper than {@link #list} when the caller
+     * knows which snapshot it wants (an incremental backup's parent, named by a dirty bitmap).
+     *
+     * @param id the snapshot
+     * @return its description; empty when it does not exist (never committed, or pruned)
+     * @throws IOException when the store cannot be read or the manifest is damaged
+     */
+    public Optional<SnapshotInfo> find(SnapshotId id) throws IOException {
+        return ctx.readManifestIfPresent(id).map(Manifest::info);
     }
 
     /**
@@ -290,7 +312,7 @@ public final class ChunkStore implements AutoCloseable {
         return ids;
     }
 
-    /** For each disk of {@code spec}: the parent's index when incremental (its chunks touched), else null. */
+    /** For each disk of {@code spec}: the parent's index when incremental, else null ({@link ParentTouches}). */
     private List<FixedIndex> parentIndexes(SnapshotSpec spec) throws IOException {
         List<FixedIndex> out = new ArrayList<>();
         Manifest parent = null;
@@ -316,14 +338,6 @@ public final class ChunkStore implements AutoCloseable {
             if (idx.size() != d.size() || idx.chunkSize() != ctx.config.chunkSize()) {
                 throw new StoreException("disk " + d.name() + " is " + d.size() + " bytes, in parent " + pid + " "
                         + idx.size() + " (take a full copy of it)");
-            }
-            Set<String> touched = new HashSet<>();
-            for (int i = 0; i < idx.count(); i++) {
-                if (!idx.isHole(i) && touched.add(Digests.hex(idx.digest(i)))
-                        && !ctx.backend.touch(Digests.chunkName(idx.digest(i)))) {
-                    throw new StoreException("parent " + pid + ", disk " + d.name() + ": chunk "
-                            + Digests.hex(idx.digest(i)) + " is missing from the store (take a full copy of it)");
-                }
             }
             out.add(idx);
         }

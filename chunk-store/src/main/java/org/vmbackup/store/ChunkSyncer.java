@@ -98,9 +98,12 @@ final class ChunkSyncer implements AutoCloseable {
             rest = batch;
             batch = new ArrayList<>();
         }
-        if (!rest.isEmpty()) {
+        // the rest goes to both threads: the commit waits for it, and concurrent fdatasyncs share journal commits
+        // (an incremental backup's 163 chunks: one batch on one thread took ~100 ms of its ~1 s)
+        int per = (rest.size() + SYNC_THREADS - 1) / SYNC_THREADS;
+        for (int from = 0; from < rest.size(); from += per) {
             room.acquireUninterruptibly();
-            submit(rest);
+            submit(rest.subList(from, Math.min(rest.size(), from + per)));
         }
         List<Future<?>> all;
         synchronized (this) {

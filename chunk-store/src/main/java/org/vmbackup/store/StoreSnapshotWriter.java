@@ -33,13 +33,15 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
     private StreamChunker vmstate;
     /** The stream indexes (VM state, configs) writeIndexes stored, for the {@link ReuseCheck}. */
     private final List<StreamIndex> streams = new ArrayList<>();
-    /** When create touched the parent's chunks (incremental disks reuse them all), as System.nanoTime(). */
-    private final long created = System.nanoTime();
+    /** The touches of the chunks incremental disks inherit from the parent, running from create on. */
+    private final ParentTouches touches;
     private int inflight;
     private State state = State.OPEN;
 
-    StoreSnapshotWriter(StoreContext ctx, SnapshotSpec spec, String marker, List<FixedIndex> parents) {
+    StoreSnapshotWriter(StoreContext ctx, SnapshotSpec spec, String marker, List<FixedIndex> parents,
+            ParentTouches touches) {
         this.ctx = ctx;
+        this.touches = touches;
         this.spec = spec;
         this.marker = marker;
         this.syncer = new ChunkSyncer(ctx.backend, spec.id().toString());
@@ -215,16 +217,23 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
             if (spec.vmstate() && (vmstate == null || vmstate.isOpen())) {
                 throw new StoreException("snapshot " + spec.id() + ": the VM state stream was not written and closed");
             }
+            long t0 = System.nanoTime();
             for (DiskAssembler d : disks) {
                 d.finish();
             }
             awaitIdle();
             checkUsable();
+            long t1 = System.nanoTime();
+            OptionalLong touched = touches.await();
+            long t2 = System.nanoTime();
             Manifest m = writeIndexes();
+            long t3 = System.nanoTime();
             // every chunk the indexes name is durable before the manifest makes them reachable
             long synced = syncer.finish();
-            LOG.debug("snapshot {}: {} chunk objects synced before the manifest", spec.id(), synced);
-            ReuseCheck.check(ctx, spec.id(), lastReuse(), disks.stream().map(d -> d.index).toList(), streams);
+            LOG.debug("snapshot {}: {} chunk objects synced before the manifest (ms: last chunks {}, parent touches {},"
+                    + " indexes {}, sync {})", spec.id(), synced, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
+                    (t3 - t2) / 1_000_000, (System.nanoTime() - t3) / 1_000_000);
+            ReuseCheck.check(ctx, spec.id(), lastReuse(touched), disks.stream().map(d -> d.index).toList(), streams);
             ctx.backend.publish(Manifest.objectName(spec.id()), ByteBuffer.wrap(m.encode(ctx.manifestKey)));
             synchronized (this) {
                 state = State.COMMITTED;
@@ -248,11 +257,11 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
         }
     }
 
-    /** The last reuse of a chunk: the syncer's, or create's touches of the parent's chunks. */
-    private OptionalLong lastReuse() {
+    /** The last reuse of a chunk: the syncer's, or the last touch of the parent's chunks. */
+    private OptionalLong lastReuse(OptionalLong touched) {
         OptionalLong r = syncer.lastReuse();
-        if (disks.stream().anyMatch(d -> d.parent != null)) {
-            return OptionalLong.of(r.isPresent() && r.getAsLong() - created > 0 ? r.getAsLong() : created);
+        if (touched.isPresent() && (r.isEmpty() || touched.getAsLong() - r.getAsLong() > 0)) {
+            return touched;
         }
         return r;
     }
@@ -321,6 +330,7 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
             toDelete = new ArrayList<>(written);
         }
         failure.compareAndSet(null, new StoreException("snapshot " + spec.id() + " was aborted"));
+        touches.cancel();
         try {
             awaitIdle();
         } catch (IOException e) {

@@ -115,4 +115,49 @@ class IncrementalTest {
             }
         }
     }
+
+    /**
+     * The parent's chunks are touched on the store's workers while the snapshot is written, not in create: a chunk
+     * missing by then (a gc took it) still fails the commit, and no manifest is published.
+     */
+    @Test
+    void aParentChunkMissingFailsTheCommitAndEveryOtherIsTouchedBeforeIt() throws Exception {
+        Path dir = tmp.resolve("s");
+        try (ChunkStore store = ChunkStore.init(dir, StoreOptions.defaults().withChunkSize(StoreFixtures.SMALL_CHUNK))) {
+            Random r = new Random(7);
+            byte[] disk = StoreFixtures.image(r, 40 * StoreFixtures.SMALL_CHUNK);
+            SnapshotId p = StoreFixtures.id("v", 0);
+            try (SnapshotWriter w = store.create(SnapshotSpec.full(p, List.of(DiskSpec.full("d", disk.length)), false, Map.of()))) {
+                // in order, chunk by chunk: no chunk is spilled half-written, so every chunk file is the parent's
+                w.write(0, 0, ByteBuffer.wrap(disk));
+                w.commit();
+            }
+            List<Path> chunks;
+            try (var files = java.nio.file.Files.walk(dir.resolve("chunks"))) {
+                chunks = files.filter(java.nio.file.Files::isRegularFile).sorted().toList();
+            }
+            assertThat(chunks).hasSizeGreaterThan(1);
+            java.nio.file.attribute.FileTime old = java.nio.file.attribute.FileTime.fromMillis(0);
+            for (Path c : chunks) {
+                java.nio.file.Files.setLastModifiedTime(c, old);
+            }
+            var spec = new SnapshotSpec(StoreFixtures.id("v", 1), List.of(new DiskSpec("d", disk.length, true)), false,
+                    Map.of(), Optional.of(p));
+            try (SnapshotWriter w = store.create(spec)) {
+                w.commit();
+            }
+            for (Path c : chunks) {
+                assertThat(java.nio.file.Files.getLastModifiedTime(c)).as("%s touched", c).isGreaterThan(old);
+            }
+            java.nio.file.Files.delete(chunks.get(chunks.size() / 2));
+            SnapshotId next = StoreFixtures.id("v", 2);
+            var spec2 = new SnapshotSpec(next, List.of(new DiskSpec("d", disk.length, true)), false, Map.of(),
+                    Optional.of(StoreFixtures.id("v", 1)));
+            try (SnapshotWriter w = store.create(spec2)) {
+                assertThatThrownBy(w::commit).isInstanceOf(StoreException.class)
+                        .hasMessageContaining("is missing from the store (take a full copy of it)");
+            }
+            assertThat(store.find(next)).isEmpty();
+        }
+    }
 }

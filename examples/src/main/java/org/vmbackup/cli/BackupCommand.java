@@ -147,13 +147,32 @@ final class BackupCommand implements Callable<Integer> {
             }
             return connectAndBackUp(out, blobs, proxmox::target);
         }
-        // The store is opened (and its key checked) before QEMU is touched.
-        try (ChunkStore s = StoreLocation.open(store, key)) {
-            StoreTarget target = full ? ArchiveTarget.store(s, vm).full() : ArchiveTarget.store(s, vm);
-            int code = connectAndBackUp(out, blobs, client -> target);
-            target.committed().ifPresent(info -> out.println("snapshot " + info.id()));
-            out.flush();
-            return code;
+        return backUpIntoStore(out, blobs);
+    }
+
+    /**
+     * The store is opened (and its key checked) before QEMU is touched; the QMP connection is made meanwhile (it
+     * changes nothing in QEMU). A store that cannot be opened is the error reported, even if QEMU is missing too.
+     */
+    private int backUpIntoStore(PrintWriter out, List<ConfigBlob> blobs) throws Exception {
+        try (StoreOpening opening = StoreOpening.start(store, key)) {
+            QmpClient client;
+            try {
+                client = connect();
+            } catch (Exception e) {
+                opening.take().close();
+                throw e;
+            }
+            // the backup's first check reads QEMU's schema (hundreds of KB of JSON): asked for now, it is parsed
+            // on the QMP client's thread while this one waits for the store and builds the session
+            client.schema();
+            try (client; ChunkStore s = opening.take()) {
+                StoreTarget target = full ? ArchiveTarget.store(s, vm).full() : ArchiveTarget.store(s, vm);
+                int code = backup(out, client, blobs, target);
+                target.committed().ifPresent(info -> out.println("snapshot " + info.id()));
+                out.flush();
+                return code;
+            }
         }
     }
 
@@ -184,10 +203,13 @@ final class BackupCommand implements Callable<Integer> {
     }
 
     private int connectAndBackUp(PrintWriter out, List<ConfigBlob> blobs, TargetFactory target) throws Exception {
-        try (QmpClient client = QmpConnect.connect(qmp, Duration.ofSeconds(waitSeconds),
-                QmpClientOptions.DEFAULT_CONNECT_TIMEOUT)) {
+        try (QmpClient client = connect()) {
             return backup(out, client, blobs, target.make(client));
         }
+    }
+
+    private QmpClient connect() throws Exception {
+        return QmpConnect.connect(qmp, Duration.ofSeconds(waitSeconds), QmpClientOptions.DEFAULT_CONNECT_TIMEOUT);
     }
 
     private int backup(PrintWriter out, QmpClient client, List<ConfigBlob> blobs, ArchiveTarget target)

@@ -54,4 +54,19 @@ class VmaBackupCliTest {
     void missingSubcommandIsAUsageError() {
         assertThat(VmaBackupCli.execute()).isEqualTo(ExitCode.USAGE);
     }
+
+    @Test
+    void onlyTheNamedSubcommandIsBuiltAndEverythingElseGetsAll() {
+        assertThat(VmaBackupCli.subcommandsFor("backup", "--qmp", "q.sock")).containsExactly(BackupCommand.class);
+        assertThat(VmaBackupCli.subcommandsFor("store", "list")).containsExactly(StoreCommand.class);
+        assertThat(VmaBackupCli.subcommandsFor("--help")).hasSize(7).startsWith(BackupCommand.class);
+        assertThat(VmaBackupCli.subcommandsFor("bakup")).hasSize(7);
+        assertThat(VmaBackupCli.subcommandsFor()).hasSize(7);
+    }
+
+    @Test
+    void aMistypedSubcommandIsAUsageErrorThatSuggestsTheRightOne() {
+        assertThat(VmaBackupCli.execute("bakup", "--qmp", "q.sock")).isEqualTo(ExitCode.USAGE);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("backup");
+    }
 }

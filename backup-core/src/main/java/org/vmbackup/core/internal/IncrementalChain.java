@@ -64,21 +64,16 @@ public final class IncrementalChain {
             StoreTarget target) {
         BitmapNames names = new BitmapNames(target.store().id(), target.vm());
         String newBitmap = names.of(target.snapshotId(layout));
+        long t0 = System.nanoTime();
         Map<String, List<DirtyBitmapInfo>> bitmaps = new HashMap<>();
         for (BlockInfo b : q.call(new QueryBlock())) {
             if (b.inserted() != null && b.inserted().nodeName() != null) {
                 bitmaps.put(b.inserted().nodeName(), b.inserted().dirtyBitmaps());
             }
         }
-        Map<SnapshotId, SnapshotInfo> snapshots = new HashMap<>();
-        String storeTrouble = null;
-        try {
-            for (SnapshotInfo s : target.store().list(Optional.of(target.vm()))) {
-                snapshots.put(s.id(), s);
-            }
-        } catch (IOException | RuntimeException e) {
-            storeTrouble = "cannot list the snapshots in the store: " + e.getMessage();
-        }
+        // Only the snapshots our bitmaps name are looked up (one manifest each, usually one in all): listing the
+        // VM's snapshots would read every manifest of its history.
+        SnapshotLookup snapshots = new SnapshotLookup(target.store());
         // each disk's newest bitmap of ours naming a snapshot that is in the store
         Map<SourceDisk, DirtyBitmapInfo> proofs = new HashMap<>();
         Map<SourceDisk, String> reasons = new HashMap<>();
@@ -87,14 +82,26 @@ public final class IncrementalChain {
                     .filter(b -> names.parse(b.name()).isPresent())
                     .sorted(Comparator.comparing((DirtyBitmapInfo b) -> names.parse(b.name()).get()).reversed())
                     .toList();
-            Optional<DirtyBitmapInfo> proof = ours.stream()
-                    .filter(b -> snapshots.containsKey(names.parse(b.name()).get())).findFirst();
             if (target.fullForced()) {
                 reasons.put(d, "full copy requested");
-            } else if (storeTrouble != null) {
+                continue;
+            }
+            Optional<DirtyBitmapInfo> proof = Optional.empty();
+            String storeTrouble = null;
+            try {
+                for (DirtyBitmapInfo b : ours) {
+                    if (snapshots.find(names.parse(b.name()).get()).isPresent()) {
+                        proof = Optional.of(b);
+                        break;
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                storeTrouble = "cannot read the snapshots in the store: " + e.getMessage();
+            }
+            if (storeTrouble != null) {
                 reasons.put(d, storeTrouble);
             } else if (ours.isEmpty()) {
-                reasons.put(d, snapshots.isEmpty() ? "first backup of the VM into the store"
+                reasons.put(d, snapshots.noneOf(target.vm()) ? "first backup of the VM into the store"
                         : "bitmap missing (new disk, or QEMU restarted and the bitmap was not persistent)");
             } else if (proof.isEmpty()) {
                 reasons.put(d, "the snapshot its bitmap " + ours.get(0).name() + " started with is no longer in "
@@ -112,14 +119,17 @@ public final class IncrementalChain {
         }
         Optional<SnapshotId> parent = proofs.values().stream().map(b -> names.parse(b.name()).get())
                 .max(Comparator.naturalOrder());
+        long t1 = System.nanoTime();
         String damaged = parent.map(p -> readable(target, p)).orElse(null);
+        log.debug("incremental plan: bitmaps and snapshots {} ms, parent readable {} ms", (t1 - t0) / 1_000_000,
+                (System.nanoTime() - t1) / 1_000_000);
         List<Plan> plans = new ArrayList<>();
         for (int i = 0; i < disks.size(); i++) {
             SourceDisk d = disks.get(i);
             String name = layout.disk(i).name();
             DirtyBitmapInfo proof = proofs.get(d);
             String reason = reasons.get(d);
-            SnapshotInfo p = parent.map(snapshots::get).orElse(null);
+            SnapshotInfo p = parent.flatMap(snapshots::known).orElse(null);
             int inParent = p == null ? -1 : p.diskNumber(name);
             if (reason == null) {
                 SnapshotId of = names.parse(proof.name()).get();
