@@ -8,6 +8,9 @@
 #   and a directory archive (the image copied sparse, a manifest), warms the page cache, then per round times
 #   qemu-img convert -O qcow2 / -O raw of the image + sync (the peer) and each jar's restore --to (each fsyncs its
 #   images), every run in a fresh JVM (-Xmx256m). Prints one line per run: label, seconds; then the median per label.
+#   SETTLE=SECONDS (default 5): before each timed run, sync and then wait this long, so the previous run's writeback
+#   and the discards of its deleted output (ext4 mounted with discard) land before the clock starts, not in the next
+#   side's time.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=${1:?WORKDIR}; gib=${2:-1}; rounds=${3:-3}
@@ -15,6 +18,7 @@ size=$((gib << 30))
 jars=${JARS:-new=$here/examples/target/vmabackup.jar}
 sources=${SOURCES:-vma zst dir}
 formats=${FORMATS:-qcow2 raw}
+settle=${SETTLE:-5}
 mkdir -p "$work"; cd "$work"
 if [ ! -f disk.raw ]; then
   python3 "$here/benchmarks/sparse-image.py" disk.raw "$size"
@@ -31,14 +35,14 @@ cat disk.raw a.vma a.vma.zst dir/disk-drive-hd0.raw > /dev/null
 declare -A src=([vma]=a.vma [zst]=a.vma.zst [dir]=dir)
 results=$work/results.txt; : > "$results"
 timed() { # label, command...
-  local label=$1; shift; sync
+  local label=$1; shift; sync; sleep "$settle"
   local t0 t1; t0=$(date +%s.%N)
   if ! "$@" > /dev/null 2>&1; then echo "$label: failed (not counted; an old build may not read this source)"; return 0; fi
   t1=$(date +%s.%N)
   local s; s=$(python3 -c "print(f'{$t1 - $t0:.2f}')")
   printf '%-28s %6s s\n' "$label" "$s" | tee -a "$results"
 }
-echo "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(qemu-img --version | head -1)"
+echo "settle ${settle} s; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(qemu-img --version | head -1)"
 for r in $(seq "$rounds"); do
   for f in $formats; do
     timed "peer qemu-img -O $f" bash -c "qemu-img convert -f raw -O $f disk.raw copy.img && sync copy.img"; rm -f copy.img

@@ -14,13 +14,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
-import java.util.Iterator;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.vmbackup.core.internal.CheckedDisk;
 import org.vmbackup.core.internal.FileTrees;
 import org.vmbackup.qmp.Json;
@@ -29,18 +22,17 @@ import org.vmbackup.qmp.JsonObject;
 /**
  * A directory archive as {@link DirectoryArchiveSink} writes it, read back: the manifest gives the layout, each
  * disk is a raw image file of exactly its size. Random access is positional reads. The JDK cannot ask a file for
- * its holes (no {@code SEEK_HOLE}): {@link #read} asks {@code qemu-img map} for them when it can and reads only the
- * data extents; within those (and everywhere for block status) an all-zero 4 KiB block counts as a hole, which is
+ * its holes (no {@code SEEK_HOLE}): {@link #read} asks {@code qemu-img map} for them when it can
+ * ({@link RawDataExtents}) and reads only the data extents ({@link DirectoryDiskReader}); within those (and everywhere for block status) an all-zero 4 KiB block counts as a hole, which is
  * what the sink made of zero ranges in the first place.
  */
 final class DirectoryArchiveSource implements ArchiveSource {
-    /** Bytes read at once by {@link #read}; also the most a {@link RandomAccessDisk#blockStatus} call scans. */
+    /** The most a {@link RandomAccessDisk#blockStatus} call reads and scans. */
     private static final int CHUNK = 1 << 20;
     private static final int BLOCK = 4096;
     private static final byte[] ZEROES = new byte[CHUNK];
-    /** Bytes read at once by {@link #read} (larger reads, fewer syscalls; two buffers of it). */
+    /** Bytes of VM state read at once by {@link #read}. */
     private static final int READ_CHUNK = 4 << 20;
-    private static final ByteBuffer ZERO_BLOCK = ByteBuffer.allocateDirect(BLOCK).asReadOnlyBuffer();
     private static final long MAX_MANIFEST = 16L << 20;
 
     private final Path dir;
@@ -151,49 +143,24 @@ final class DirectoryArchiveSource implements ArchiveSource {
 
     @Override
     public void read(ArchiveVisitor visitor) throws IOException {
-        // Two direct buffers: the next chunk is read on a second thread while this one scans and writes the current
-        // one, and direct buffers go to the kernel as they are (a heap array costs a copy on the read and another on
-        // the image write).
-        ByteBuffer[] bufs = {ByteBuffer.allocateDirect(READ_CHUNK), ByteBuffer.allocateDirect(READ_CHUNK)};
-        ExecutorService ahead = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "directory-archive-read-ahead");
-            t.setDaemon(true);
-            return t;
-        });
-        try {
-            for (int i = 0; i < layout.disks().size(); i++) {
-                ArchiveDisk d = layout.disk(i);
-                String name = DirectoryArchiveSink.diskFileName(d.name());
-                // only the file's data extents are read: holes are known zero without reading them
-                Iterator<long[]> pieces = pieces(dataExtents(diskFile(d), d.size()));
-                try (FileChannel ch = FileChannel.open(diskFile(d), StandardOpenOption.READ)) {
-                    long[] piece = pieces.hasNext() ? pieces.next() : null;
-                    Future<ByteBuffer> next = piece == null ? null
-                            : readAhead(ahead, ch, bufs[0], piece, d.size(), name);
-                    long covered = 0;
-                    for (int k = 0; piece != null; k++) {
-                        ByteBuffer cur = await(next);
-                        long[] following = pieces.hasNext() ? pieces.next() : null;
-                        next = following == null ? null
-                                : readAhead(ahead, ch, bufs[(k + 1) & 1], following, d.size(), name);
-                        if (piece[0] > covered) {
-                            visitor.zero(i, covered, piece[0] - covered);
-                        }
-                        bytesRead += cur.remaining();
-                        runs(visitor, i, piece[0], cur);
-                        covered = piece[0] + piece[1];
-                        piece = following;
-                    }
-                    if (covered < d.size()) {
-                        visitor.zero(i, covered, d.size() - covered);
+        try (DirectoryDiskReader reader = new DirectoryDiskReader()) {
+            try {
+                for (int i = 0; i < layout.disks().size(); i++) {
+                    ArchiveDisk d = layout.disk(i);
+                    String name = DirectoryArchiveSink.diskFileName(d.name());
+                    // only the file's data extents are read: holes are known zero without reading them
+                    List<long[]> extents = RawDataExtents.of(diskFile(d), d.size());
+                    try (FileChannel ch = FileChannel.open(diskFile(d), StandardOpenOption.READ)) {
+                        reader.copy(ch, extents, d.size(), i, visitor, (c, dst, pos) -> readFully(c, dst, pos, name,
+                                d.size()));
                     }
                 }
+            } finally {
+                bytesRead += reader.bytesRead();
             }
-        } finally {
-            ahead.shutdownNow();
         }
         if (vmstateSize > 0) {
-            ByteBuffer buf = bufs[0];
+            ByteBuffer buf = ByteBuffer.allocateDirect(READ_CHUNK);
             try (FileChannel ch = FileChannel.open(dir.resolve(DirectoryArchiveSink.VMSTATE), StandardOpenOption.READ)) {
                 for (long pos = 0; pos < vmstateSize; ) {
                     int n = (int) Math.min(READ_CHUNK, vmstateSize - pos);
@@ -205,157 +172,6 @@ final class DirectoryArchiveSource implements ArchiveSource {
                 }
             }
         }
-    }
-
-    private Future<ByteBuffer> readAhead(ExecutorService ahead, FileChannel ch, ByteBuffer buf, long[] piece, long size,
-            String file) {
-        return ahead.submit(() -> {
-            buf.clear().limit((int) piece[1]);
-            readFully(ch, buf, piece[0], file, size);
-            return buf.flip();
-        });
-    }
-
-    /** The extents {@code [start, length]} cut into reads of at most {@link #READ_CHUNK} bytes, as they are read. */
-    private static Iterator<long[]> pieces(List<long[]> extents) {
-        return new Iterator<>() {
-            private int e;
-            private long at = extents.isEmpty() ? 0 : extents.get(0)[0];
-
-            @Override
-            public boolean hasNext() {
-                return e < extents.size();
-            }
-
-            @Override
-            public long[] next() {
-                long[] x = extents.get(e);
-                long[] piece = {at, Math.min(READ_CHUNK, x[0] + x[1] - at)};
-                at += piece[1];
-                if (at >= x[0] + x[1] && ++e < extents.size()) {
-                    at = extents.get(e)[0];
-                }
-                return piece;
-            }
-        };
-    }
-
-    /** The most data extents kept for one disk file (16 bytes each). */
-    private static final int MAX_EXTENTS = 1 << 18;
-    private static final Pattern MAP_LINE = Pattern.compile(
-            "\\{\\s*\"start\":\\s*(\\d+),\\s*\"length\":\\s*(\\d+),.*\"data\":\\s*(true|false)[,}].*");
-
-    /** How long {@code qemu-img map} may take before the file is read whole instead. */
-    private static final long MAP_SECONDS = 60;
-
-    /**
-     * The data extents {@code [start, length]} of the raw file, in order, from the file system's holes
-     * ({@code SEEK_DATA}/{@code SEEK_HOLE}, which the JDK does not offer) as {@code qemu-img map} reports them; the
-     * whole file when qemu-img is not there or says something unexpected (every byte is then read and scanned, as
-     * before). A hole reads as zeroes by definition, so skipping it cannot change what the restore writes; data
-     * extents are still scanned for all-zero blocks.
-     */
-    static List<long[]> dataExtents(Path file, long size) {
-        List<long[]> whole = size == 0 ? List.of() : List.<long[]>of(new long[] {0, size});
-        if (size == 0) {
-            return whole;
-        }
-        Process p = null;
-        try {
-            p = new ProcessBuilder("qemu-img", "map", "--output=json", "-f", "raw", file.toString())
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            p.getOutputStream().close();
-            // the reads below end when qemu-img exits: a qemu-img that hangs is killed, and the file read whole
-            Process started = p;
-            java.util.concurrent.CompletableFuture.delayedExecutor(MAP_SECONDS, java.util.concurrent.TimeUnit.SECONDS)
-                    .execute(started::destroyForcibly);
-            List<long[]> out = new ArrayList<>();
-            long expect = 0;
-            try (java.io.BufferedReader r = new java.io.BufferedReader(
-                    new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null; ) {
-                    line = line.strip();
-                    if (line.isEmpty() || line.equals("[") || line.equals("]")) {
-                        continue;
-                    }
-                    Matcher m = MAP_LINE.matcher(line.startsWith("[") ? line.substring(1) : line);
-                    if (!m.matches()) {
-                        return whole;
-                    }
-                    long start = Long.parseLong(m.group(1));
-                    long length = Long.parseLong(m.group(2));
-                    if (start != expect || length <= 0) {
-                        return whole;
-                    }
-                    expect = start + length;
-                    if (m.group(3).equals("true")) {
-                        if (out.size() >= MAX_EXTENTS) {
-                            return whole; // bounded memory: a file this fragmented is read whole
-                        }
-                        long[] last = out.isEmpty() ? null : out.get(out.size() - 1);
-                        if (last != null && last[0] + last[1] == start) {
-                            last[1] += length;
-                        } else {
-                            out.add(new long[] {start, length});
-                        }
-                    }
-                }
-            }
-            if (!p.waitFor(MAP_SECONDS, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0 || expect != size) {
-                return whole;
-            }
-            return out;
-        } catch (IOException | RuntimeException e) {
-            return whole;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return whole;
-        } finally {
-            if (p != null) {
-                p.destroy();
-            }
-        }
-    }
-
-    private static ByteBuffer await(Future<ByteBuffer> f) throws IOException {
-        try {
-            return f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while reading the archive");
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof IOException io) {
-                throw io;
-            }
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            throw new IOException(e.getCause());
-        }
-    }
-
-    /** Passes {@code buf} (position 0), disk bytes from {@code base}, on as runs of data and of all-zero blocks. */
-    private static void runs(ArchiveVisitor visitor, int disk, long base, ByteBuffer buf) throws IOException {
-        int n = buf.limit();
-        int at = 0;
-        while (at < n) {
-            boolean zero = isZero(buf, at, Math.min(BLOCK, n - at));
-            int end = at + BLOCK;
-            while (end < n && isZero(buf, end, Math.min(BLOCK, n - end)) == zero) {
-                end += BLOCK;
-            }
-            end = Math.min(end, n);
-            if (zero) {
-                visitor.zero(disk, base + at, end - at);
-            } else {
-                visitor.data(disk, base + at, buf.slice(at, end - at).asReadOnlyBuffer());
-            }
-            at = end;
-        }
-    }
-
-    private static boolean isZero(ByteBuffer b, int from, int len) {
-        return b.slice(from, len).mismatch(ZERO_BLOCK.slice(0, len)) < 0;
     }
 
     private static boolean isZero(byte[] b, int from, int len) {

@@ -44,7 +44,7 @@ class DirectoryArchiveHolesTest {
             ch.truncate(size);
             ch.write(ByteBuffer.allocate(1), size - 1);
         }
-        List<long[]> ext = DirectoryArchiveSource.dataExtents(f, size);
+        List<long[]> ext = RawDataExtents.of(f, size);
         long total = ext.stream().mapToLong(e -> e[1]).sum();
         assertThat(total).as("bytes the read will look at").isLessThan(8L << 20);
         assertThat(covered(ext, 1 << 20, 8192)).isTrue();
@@ -54,7 +54,7 @@ class DirectoryArchiveHolesTest {
 
     @Test
     void aFileQemuImgCannotMapIsReadWhole() {
-        List<long[]> ext = DirectoryArchiveSource.dataExtents(dir.resolve("missing.raw"), 12345);
+        List<long[]> ext = RawDataExtents.of(dir.resolve("missing.raw"), 12345);
         assertThat(ext).hasSize(1);
         assertThat(ext.get(0)).containsExactly(0, 12345);
     }
