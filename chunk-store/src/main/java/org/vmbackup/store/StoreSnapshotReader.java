@@ -185,7 +185,7 @@ final class StoreSnapshotReader implements SnapshotReader {
      * what the caller does meanwhile), never more than the cache keeps beside a reader's own read-ahead.
      */
     @Override
-    public void prefetchVmstate() {
+    public synchronized void prefetchVmstate() {
         if (manifest.vmstate().isEmpty() || vmstateIndex != null) {
             return;
         }
