@@ -60,6 +60,14 @@ public interface ArchiveSource extends AutoCloseable {
     ReadableByteChannel vmstate() throws IOException;
 
     /**
+     * Starts fetching the start of the VM state in the background where that is worth it (a chunk store, whose
+     * every chunk is a request to its backend), for a caller that reads {@link #vmstate()} soon. Bounded; a failure
+     * is reported by {@link #vmstate()}, not here.
+     */
+    default void prefetchVmstate() {
+    }
+
+    /**
      * Archive bytes {@link #read} went through so far (for a compressed VMA: decompressed), for results and
      * throughput figures; 0 when the source does not count them.
      */

@@ -121,6 +121,9 @@ public final class LiveRestoreSession {
             source.close();
             throw e;
         }
+        // A guest restored with its VM state waits for that state before anything else: a store starts fetching it
+        // now, while the images are created and QEMU starts (a remote store's first chunks are then there).
+        source.prefetchVmstate();
         List<ArchiveDisk> disks = source.layout().disks();
         List<Path> finals = new ArrayList<>();
         for (ArchiveDisk d : disks) {

@@ -150,6 +150,13 @@ final class StoreArchiveSource implements ArchiveSource {
     }
 
     @Override
+    public void prefetchVmstate() {
+        if (layout.hasVmstate()) {
+            reader.prefetchVmstate();
+        }
+    }
+
+    @Override
     public long bytesRead() {
         return bytesRead;
     }

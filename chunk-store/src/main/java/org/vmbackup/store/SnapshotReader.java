@@ -68,6 +68,15 @@ public interface SnapshotReader extends AutoCloseable {
     ReadableByteChannel vmstate() throws IOException;
 
     /**
+     * Starts fetching the start of the VM state in the background, for a caller that will read it soon: a live
+     * restore calls it before QEMU starts, so that QEMU's wait for its state does not begin with a cold store. Bounded
+     * (a few chunks, held in the reader's cache); does nothing when there is no VM state. A failure is not reported
+     * here but by {@link #vmstate()} and its reads, as without the prefetch.
+     */
+    default void prefetchVmstate() {
+    }
+
+    /**
      * A configuration blob.
      *
      * @param name its name

@@ -20,6 +20,7 @@ final class StoreSnapshotReader implements SnapshotReader {
     /** The most decoded bytes a reader keeps ahead, however many requests its backend serves at once. */
     private static final int READ_AHEAD_BYTES = 32 << 20;
     private static final byte[] ZEROS = new byte[64 << 10];
+    private static final String VMSTATE = "VM state";
     private final StoreContext ctx;
     private final Manifest manifest;
     private final SnapshotInfo info;
@@ -32,6 +33,8 @@ final class StoreSnapshotReader implements SnapshotReader {
      * serves at once (S3: 16), bounded in bytes; a local one {@link #READ_AHEAD}.
      */
     private final int readAhead;
+    /** The VM state's index, read ahead by {@link #prefetchVmstate()}; null until then. */
+    private volatile CompletableFuture<StreamIndex> vmstateIndex;
 
     StoreSnapshotReader(StoreContext ctx, Manifest manifest) throws IOException {
         this.ctx = ctx;
@@ -162,7 +165,54 @@ final class StoreSnapshotReader implements SnapshotReader {
         if (manifest.vmstate().isEmpty()) {
             throw new StoreException("snapshot " + info.id() + " has no VM state");
         }
-        return new StreamReader(manifest.vmstate().get(), "VM state");
+        CompletableFuture<StreamIndex> early = vmstateIndex;
+        if (early != null) {
+            try {
+                return new StreamReader(early.get(), VMSTATE);
+            } catch (java.util.concurrent.ExecutionException e) {
+                // read again below: a failure is reported as without the prefetch (and a passing one retried)
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while reading the VM state's index");
+            }
+        }
+        return new StreamReader(ctx.readStreamIndex(manifest, manifest.vmstate().get(), VMSTATE), VMSTATE);
+    }
+
+    /**
+     * Reads the VM state's index and starts fetching its first chunks into the cache, on the store's workers: as
+     * many as the read-ahead holds in bytes ({@link #READ_AHEAD_BYTES}; a remote store's requests then overlap
+     * what the caller does meanwhile), never more than the cache keeps beside a reader's own read-ahead.
+     */
+    @Override
+    public synchronized void prefetchVmstate() {
+        if (manifest.vmstate().isEmpty() || vmstateIndex != null) {
+            return;
+        }
+        CompletableFuture<StreamIndex> f = new CompletableFuture<>();
+        vmstateIndex = f;
+        int chunks = Math.max(readAhead, Math.min(2 * readAhead, READ_AHEAD_BYTES / ctx.config.chunkSize()));
+        try {
+            ctx.workers.execute(() -> {
+                try {
+                    StreamIndex index = ctx.readStreamIndex(manifest, manifest.vmstate().get(), VMSTATE);
+                    f.complete(index);
+                    for (int k = 0; k < chunks && k < index.entries().size(); k++) {
+                        if (!Digests.isHole(index.entries().get(k).digest())) {
+                            cache.fetch(index.entries().get(k).digest(), streamPlace(VMSTATE, index, k));
+                        }
+                    }
+                } catch (IOException | RuntimeException e) {
+                    f.completeExceptionally(e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            f.completeExceptionally(new StoreException("the store is closed"));
+        }
+    }
+
+    private String streamPlace(String label, StreamIndex index, int entry) {
+        return "snapshot " + info.id() + ", " + label + " offset " + index.start(entry);
     }
 
     @Override
@@ -171,7 +221,8 @@ final class StoreSnapshotReader implements SnapshotReader {
             if (e.name().equals(name)) {
                 byte[] out = new byte[Math.toIntExact(e.size())];
                 ByteBuffer b = ByteBuffer.wrap(out);
-                try (StreamReader r = new StreamReader(e, "config " + name)) {
+                String label = "config " + name;
+                try (StreamReader r = new StreamReader(ctx.readStreamIndex(manifest, e, label), label)) {
                     while (b.hasRemaining() && r.read(b) >= 0) {
                         // until full
                     }
@@ -190,8 +241,8 @@ final class StoreSnapshotReader implements SnapshotReader {
         private ByteBuffer current = ByteBuffer.allocate(0);
         private boolean open = true;
 
-        StreamReader(Manifest.StreamEntry e, String label) throws IOException {
-            this.index = ctx.readStreamIndex(manifest, e, label);
+        StreamReader(StreamIndex index, String label) {
+            this.index = index;
             this.label = label;
         }
 
@@ -230,7 +281,7 @@ final class StoreSnapshotReader implements SnapshotReader {
         }
 
         private String where(int i) {
-            return "snapshot " + info.id() + ", " + label + " offset " + index.start(i);
+            return streamPlace(label, index, i);
         }
 
         @Override

@@ -97,6 +97,7 @@ class StoreLocation {
         } catch (IllegalArgumentException e) {
             throw new StoreException(e.getMessage()); // a usage error in words, reported like any store error
         }
-        return S3Backend.open(where, S3Options.fromEnvironment().withBandwidthLimit(bwlimit));
+        StoreBackend early = S3EarlyOpen.take(store, bwlimit); // opened since the command started, if it was
+        return early != null ? early : S3Backend.open(where, S3Options.fromEnvironment().withBandwidthLimit(bwlimit));
     }
 }

@@ -22,6 +22,7 @@ public final class VmaBackupCli implements Runnable {
 
     /** Runs the command line and exits the JVM with its exit code. */
     public static void main(String[] args) {
+        S3EarlyOpen.start(args);
         System.exit(execute(args));
     }
 
