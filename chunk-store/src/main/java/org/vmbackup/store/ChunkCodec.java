@@ -46,16 +46,7 @@ final class ChunkCodec {
         /** Encrypted stores only: the zstd frame, before it is encrypted into {@link #object}. */
         final ByteBuffer packed = digestKey == null ? null : ByteBuffer.allocateDirect(Math.toIntExact(Zstd.compressBound(chunkSize)));
         /** Aligned, so that LocalBackend can write it with O_DIRECT; a plain store compresses straight into it. */
-        private ByteBuffer object;
-
-        /** Made on first use: threads that encode into buffers of their caller's (ChunkWriter) never need one. */
-        ByteBuffer object() {
-            if (object == null) {
-                object = newObjectBuffer();
-            }
-            return object;
-        }
-
+        final ByteBuffer object = aligned(HEADER + IV + Math.toIntExact(Zstd.compressBound(chunkSize)) + TAG);
         final MessageDigest sha;
         final Mac mac;
         final Cipher cipher;
@@ -141,26 +132,13 @@ final class ChunkCodec {
 
     /** Encodes {@code plain} (position to limit, 1 to chunk size bytes, not consumed). */
     Encoded encode(ByteBuffer plain) {
-        return encode(plain, scratch.get().object());
-    }
-
-    /** An aligned buffer that {@link #encode(ByteBuffer, ByteBuffer)} can encode any chunk into. */
-    ByteBuffer newObjectBuffer() {
-        return aligned(HEADER + IV + Math.toIntExact(Zstd.compressBound(chunkSize)) + TAG);
-    }
-
-    /**
-     * Encodes {@code plain} into {@code object} (from {@link #newObjectBuffer}), whose bytes the result's object
-     * then is: a buffer the caller owns can be handed to another thread to be written.
-     */
-    Encoded encode(ByteBuffer plain, ByteBuffer object) {
         int len = plain.remaining();
         if (len == 0 || len > chunkSize) {
             throw new IllegalArgumentException("chunk of " + len + " bytes");
         }
         byte[] digest = digest(plain);
         Scratch s = scratch.get();
-        ByteBuffer out = object.clear();
+        ByteBuffer out = s.object.clear();
         int encoding;
         int payload;
         if (encKey == null) {

@@ -27,7 +27,6 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
     private final String marker;
     private final ChunkBufferPool pool;
     private final ChunkSyncer syncer;
-    private final ChunkWriter chunkWriter;
     private final List<DiskAssembler> disks = new ArrayList<>();
     private final AtomicReference<IOException> failure = new AtomicReference<>();
     private final List<String> written = new ArrayList<>();
@@ -44,12 +43,6 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
         this.spec = spec;
         this.marker = marker;
         this.syncer = new ChunkSyncer(ctx.backend, spec.id().toString());
-        // as many writer threads as workers (2 x threads), and object buffers for all of them plus one encoded
-        // chunk waiting per thread: a worker then waits for a write only when the disk is slower than the CPU.
-        // The workers no longer need an object buffer of their own (ChunkCodec makes it lazily), so the direct
-        // memory grows by only ctx.threads buffers
-        int workers = 2 * ctx.threads;
-        this.chunkWriter = new ChunkWriter(ctx, syncer, spec.id().toString(), workers, workers + ctx.threads);
         // a buffer per worker being stored and as many again filling: with fewer, NBD writes find none free and
         // are copied in instead of landing in place (store-bench.sh counts both)
         this.pool = new ChunkBufferPool(ctx.config.chunkSize(), 4 * ctx.threads + 2 * spec.disks().size() + 2);
@@ -165,25 +158,19 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
                 }
                 return;
             }
-            ChunkWriter.Done done = (s, e) -> {
-                if (e == null) {
-                    d.index.set(chunk, s.digest());
-                    d.bytesNew.addAndGet(s.bytesNew());
-                    if (stored != null) {
-                        stored.complete(s.bytesNew());
-                    }
-                    return;
+            try {
+                ChunkStoring.Stored s = ChunkStoring.store(ctx, data, syncer);
+                d.index.set(chunk, s.digest());
+                d.bytesNew.addAndGet(s.bytesNew());
+                if (stored != null) {
+                    stored.complete(s.bytesNew());
                 }
+            } catch (IOException | RuntimeException e) {
                 if (stored != null) {
                     stored.completeExceptionally(e);
                 }
                 fail(new StoreException("cannot store the chunk of " + d.place((long) chunk * ctx.config.chunkSize())
                         + " in store " + ctx.where() + ": " + e.getMessage(), e));
-            };
-            try {
-                chunkWriter.store(data, done);
-            } catch (IOException | RuntimeException e) {
-                done.stored(null, e);
             }
         }, buffer);
     }
@@ -194,35 +181,25 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
             if (failure.get() != null) {
                 return;
             }
-            ChunkWriter.Done done = (s, e) -> {
-                if (e == null) {
-                    stream.setDigest(slot, s.digest());
-                    stream.bytesNew.addAndGet(s.bytesNew());
-                } else {
-                    fail(new StoreException("cannot store a VM state chunk in store " + ctx.where() + ": " + e.getMessage(), e));
-                }
-            };
             try {
-                chunkWriter.store(data, done);
+                ChunkStoring.Stored s = ChunkStoring.store(ctx, data, syncer);
+                stream.setDigest(slot, s.digest());
+                stream.bytesNew.addAndGet(s.bytesNew());
             } catch (IOException | RuntimeException e) {
-                done.stored(null, e);
+                fail(new StoreException("cannot store a VM state chunk in store " + ctx.where() + ": " + e.getMessage(), e));
             }
         }, buffer);
     }
 
-    /** Waits for the workers (encoding) and then for the writes they queued (ChunkWriter). */
-    private void awaitIdle() throws IOException {
-        synchronized (this) {
-            while (inflight > 0) {
-                try {
-                    wait(1000);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new java.io.InterruptedIOException("interrupted while storing chunks");
-                }
+    private synchronized void awaitIdle() throws IOException {
+        while (inflight > 0) {
+            try {
+                wait(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while storing chunks");
             }
         }
-        chunkWriter.awaitIdle();
     }
 
     @Override
@@ -253,7 +230,6 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
                 state = State.COMMITTED;
             }
             deleteMarker();
-            chunkWriter.close();
             syncer.close();
             logInPlace();
             LOG.info("snapshot {} committed: {} bytes new", spec.id(), m.bytesNew());
@@ -358,7 +334,6 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
             }
         }
         deleteMarker();
-        chunkWriter.close();
         syncer.close();
     }
 
