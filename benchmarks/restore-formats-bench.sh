@@ -7,7 +7,9 @@
 #   (random 256 KiB regions, fixed seed, as restore-bench.sh), its .vma (vmabackup vma create), .vma.zst (zstd -1)
 #   and a directory archive (the image copied sparse, a manifest), warms the page cache, then per round times
 #   qemu-img convert -O qcow2 / -O raw of the image + sync (the peer) and each jar's restore --to (each fsyncs its
-#   images), every run in a fresh JVM (-Xmx256m). Prints one line per run: label, seconds; then the median per label.
+#   images), every run in a fresh JVM (-Xmx256m) started through the examples/vmabackup launcher as a user runs it
+#   (its class-data sharing archive and JIT choice; RUNNER=java runs plain `java -jar` instead, as before
+#   2026-12-07 17:00). Prints one line per run: label, seconds; then the median per label.
 #   SETTLE=SECONDS (default 5): before each timed run, sync and then wait this long, so the previous run's writeback
 #   and the discards of its deleted output (ext4 mounted with discard) land before the clock starts, not in the next
 #   side's time.
@@ -19,6 +21,15 @@ jars=${JARS:-new=$here/examples/target/vmabackup.jar}
 sources=${SOURCES:-vma zst dir}
 formats=${FORMATS:-qcow2 raw}
 settle=${SETTLE:-5}
+runner=${RUNNER:-launcher}
+run_jar() { # jar, vmabackup arguments...
+  local jar=$1; shift
+  if [ "$runner" = java ]; then
+    java -Xmx256m -jar "$jar" "$@"
+  else
+    JAVA_OPTS="-Xmx256m ${JAVA_OPTS:-}" VMABACKUP_JAR="$jar" "$here/examples/vmabackup" "$@"
+  fi
+}
 mkdir -p "$work"; cd "$work"
 if [ ! -f disk.raw ]; then
   python3 "$here/benchmarks/sparse-image.py" disk.raw "$size"
@@ -33,6 +44,10 @@ if [ ! -f dir/manifest.json ]; then
 fi
 cat disk.raw a.vma a.vma.zst dir/disk-drive-hd0.raw > /dev/null
 declare -A src=([vma]=a.vma [zst]=a.vma.zst [dir]=dir)
+if [ "$runner" = launcher ]; then # each jar's first restore records the launcher's class-data sharing archive
+  for j in $jars; do run_jar "${j#*=}" restore a.vma --to warm > /dev/null 2>&1; rm -rf warm; done
+  sleep 3 # the archive is checked and published after that JVM exits
+fi
 results=$work/results.txt; : > "$results"
 timed() { # label, command...
   local label=$1; shift; sync; sleep "$settle"
@@ -49,7 +64,7 @@ for r in $(seq "$rounds"); do
     for j in $jars; do
       for s in $sources; do
         rm -rf out
-        timed "${j%%=*} $s -> $f" java -Xmx256m -jar "${j#*=}" restore "${src[$s]}" --to out --format "$f"
+        timed "${j%%=*} $s -> $f" run_jar "${j#*=}" restore "${src[$s]}" --to out --format "$f"
         if [ "$r" = 1 ] && [ -f out/drive-hd0."$f" ]; then qemu-img compare -q -f "$f" -F raw out/drive-hd0."$f" disk.raw || echo "MISMATCH ${j%%=*} $s $f"; fi
         rm -rf out
       done
