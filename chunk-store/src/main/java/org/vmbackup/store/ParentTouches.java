@@ -40,7 +40,7 @@ final class ParentTouches {
 
     /**
      * Starts touching every distinct chunk of {@code parents} (null entries: disks copied in full) in slices, one
-     * per worker thread the store has, so that half the workers stay free for the chunks the backup stores.
+     * per worker thread the store has; the chunks the backup stores queue behind them on the same workers.
      */
     static ParentTouches start(StoreContext ctx, SnapshotId parent, List<DiskSpec> disks, List<FixedIndex> parents)
             throws IOException {
