@@ -20,6 +20,8 @@ final class GarbageCollector {
     private static final Logger LOG = LoggerFactory.getLogger(GarbageCollector.class);
     private final StoreContext ctx;
     private final Duration grace;
+    /** Temporaries younger than this are never removed, whatever the grace (a writer can be slow, not dead). */
+    static final Duration TEMP_AGE = Duration.ofHours(1);
     private long leftovers;
 
     GarbageCollector(StoreContext ctx, Duration grace) {
@@ -38,6 +40,9 @@ final class GarbageCollector {
             Set<String> writing = new HashSet<>();
             Instant oldest = runningWriters(start, writing);
             Instant cutoff = oldest.minus(grace).minus(Markers.CLOCK_SLACK);
+            // a temporary's time is its last write, and its writer may sit in fsync for a while before the rename
+            Instant tempCutoff = cutoff.isBefore(start.minus(TEMP_AGE)) ? cutoff : start.minus(TEMP_AGE);
+            leftovers += ctx.backend.cleanUpAfterKilledProcesses(tempCutoff);
             List<SnapshotId> ids;
             try {
                 ids = snapshots.call();

@@ -411,6 +411,61 @@ public final class LocalBackend implements StoreBackend {
         return -1;
     }
 
+    /**
+     * Walks the whole store once: {@code .tmp-*} files (see {@link #writeAtomically}) of writers killed between
+     * their write and their rename, and {@code .gc-*} files of a gc killed between its two renames (see
+     * {@link #deleteIfUntouchedSince}). Without this both stay forever: nothing lists or reads them (a read puts a
+     * moved-aside chunk back, but only a chunk that some snapshot still needs is ever read).
+     */
+    @Override
+    public long cleanUpAfterKilledProcesses(Instant cutoff) throws IOException {
+        List<Path> found = new ArrayList<>();
+        try (Stream<Path> s = Files.walk(root)) {
+            s.forEach(p -> {
+                String n = p.getFileName().toString();
+                if (n.startsWith(".tmp-") || n.startsWith(".gc-")) {
+                    found.add(p);
+                }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            if (!(e.getCause() instanceof NoSuchFileException)) {
+                throw e.getCause();
+            }
+        }
+        long removed = 0;
+        for (Path p : found) {
+            String n = p.getFileName().toString();
+            try {
+                if (n.startsWith(".tmp-")) {
+                    // a live writer renames its temporary within moments of its last write: an old one is orphaned
+                    if (Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(cutoff)) {
+                        Files.delete(p);
+                        removed++;
+                    }
+                } else {
+                    putBackAside(p, n);
+                }
+            } catch (NoSuchFileException e) {
+                // renamed or put back meanwhile
+            }
+        }
+        return removed;
+    }
+
+    /** {@code .gc-NAME-RANDOM}: back to NAME, or away where NAME was stored anew (same digest, same content). */
+    private static void putBackAside(Path aside, String n) throws IOException {
+        int dash = n.lastIndexOf('-');
+        if (dash <= ".gc-".length()) {
+            return; // not one of ours
+        }
+        Path p = aside.resolveSibling(n.substring(".gc-".length(), dash));
+        if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+            Files.delete(aside);
+        } else {
+            Files.move(aside, p, StandardCopyOption.ATOMIC_MOVE);
+        }
+    }
+
     @Override
     public String describe() {
         return root.toString();

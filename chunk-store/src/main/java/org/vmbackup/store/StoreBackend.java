@@ -129,6 +129,21 @@ public interface StoreBackend extends AutoCloseable {
     long deleteIfUntouchedSince(String name, Instant cutoff) throws IOException;
 
     /**
+     * Cleans up what killed processes left beside the objects, before a gc's sweep: temporary files of writes
+     * that never completed and were last written before {@code cutoff} are deleted, and objects that a killed gc
+     * left moved aside go back under their names (or are deleted where the name exists again), so that the sweep
+     * judges them like any other object. Only a gc calls this, holding {@code locks/gc}. The default does nothing:
+     * a backend whose writes leave no temporaries (S3's PUT is all or nothing).
+     *
+     * @param cutoff temporaries written at or after this instant may still be in use and are kept
+     * @return how many temporaries were deleted
+     * @throws IOException when the clean-up fails
+     */
+    default long cleanUpAfterKilledProcesses(Instant cutoff) throws IOException {
+        return 0;
+    }
+
+    /**
      * How long after a touch a {@link #deleteIfUntouchedSince} that checked the object before that touch can still
      * delete it: zero where the check and the delete are one atomic step (a local directory), the bound of the
      * check-then-delete window where they are two requests (S3). A writer that reused chunks waits this long after

@@ -219,4 +219,47 @@ class GcPruneTest {
             assertThat(chunkFiles(dir)).isZero();
         }
     }
+    @Test
+    void gcRemovesOldTemporariesOfKilledWritersAndPutsBackWhatAKilledGcMovedAside() throws Exception {
+        Path dir = tmp.resolve("s");
+        try (ChunkStore store = ChunkStore.init(dir, StoreOptions.defaults().withChunkSize(StoreFixtures.SMALL_CHUNK))) {
+            write(store, StoreFixtures.id("x", 0), StoreFixtures.image(new Random(9), 500_000));
+            age(dir);
+            List<Path> chunks;
+            try (Stream<Path> s = Files.walk(dir.resolve("chunks"))) {
+                chunks = s.filter(Files::isRegularFile).toList();
+            }
+            assertThat(chunks).isNotEmpty();
+            // a gc killed between its two renames: a needed chunk left aside
+            Path live = chunks.get(0);
+            Path aside = live.resolveSibling(".gc-" + live.getFileName() + "-5eed");
+            Files.move(live, aside);
+            // ... and an unneeded one
+            Path garbage = live.resolveSibling("00" + live.getFileName().toString().substring(2));
+            assertThat(garbage).doesNotExist();
+            Path garbageAside = live.resolveSibling(".gc-" + garbage.getFileName() + "-beef");
+            Files.write(garbageAside, new byte[100]);
+            // writers killed between write and rename: one long ago, one that may still be running
+            Path oldTemp = live.resolveSibling(".tmp-" + live.getFileName() + "-1");
+            Path newTemp = live.resolveSibling(".tmp-" + live.getFileName() + "-2");
+            Files.write(oldTemp, new byte[10]);
+            Files.write(newTemp, new byte[10]);
+            Files.setLastModifiedTime(garbageAside, FileTime.from(Instant.now().minus(Duration.ofHours(1))));
+            Files.setLastModifiedTime(oldTemp,
+                    FileTime.from(Instant.now().minus(GarbageCollector.TEMP_AGE).minus(Duration.ofMinutes(1))));
+
+            GcResult g = store.gc(Duration.ZERO);
+
+            assertThat(live).exists();
+            assertThat(aside).doesNotExist();
+            assertThat(garbageAside).doesNotExist();
+            assertThat(garbage).doesNotExist();
+            assertThat(oldTemp).doesNotExist();
+            assertThat(newTemp).exists();
+            assertThat(g.leftoversRemoved()).isEqualTo(1);
+            assertThat(g.chunksRemoved()).isEqualTo(1);
+            assertThat(g.chunksInUse()).isEqualTo(chunks.size());
+            assertThat(store.verify(List.of()).ok()).isTrue();
+        }
+    }
 }
