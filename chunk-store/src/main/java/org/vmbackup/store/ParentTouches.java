@@ -50,8 +50,12 @@ final class ParentTouches {
         for (int d = 0; d < parents.size(); d++) {
             FixedIndex idx = parents.get(d);
             for (int i = 0; idx != null && i < idx.count(); i++) {
-                if (!idx.isHole(i) && seen.add(ByteBuffer.wrap(idx.digest(i)))) {
-                    digests.add(idx.digest(i));
+                if (idx.isHole(i)) {
+                    continue;
+                }
+                byte[] digest = idx.digest(i); // a copy: one per chunk, not two
+                if (seen.add(ByteBuffer.wrap(digest))) {
+                    digests.add(digest);
                     names.add(disks.get(d).name());
                 }
             }
