@@ -17,17 +17,21 @@ import org.vmbackup.core.BackupException;
  * A tool the library runs (qemu-img), waited for with a bound: its output (stderr merged into stdout) is read on
  * a daemon thread while it runs, so the wait is {@link Process#waitFor(long, TimeUnit)} (bounded, interruptible)
  * rather than a read of its pipe that returns only when every process holding the pipe has gone (issue 13). A
- * tool that outlasts its bound, or whose wait is interrupted, is killed with its children.
+ * tool that outlasts its bound, or whose wait is interrupted, is killed with its children. Only the end of its
+ * output is kept, so memory stays bounded whatever the tool prints.
  */
 public final class ToolProcess {
     private static final Logger log = LoggerFactory.getLogger(ToolProcess.class);
     /** How long to wait for the rest of the output once the tool has exited (a child may hold the pipe). */
     private static final long DRAIN_MILLIS = 2_000;
+    /** Output kept for messages: the last this many bytes (a tool's error is at its end; a chatty one is bounded). */
+    static final int KEPT = 64 * 1024;
 
     private final List<String> command;
     private final Process process;
     private final ByteArrayOutputStream output = new ByteArrayOutputStream();
     private final Thread reader;
+    private long dropped;
 
     private ToolProcess(List<String> command, Process process) {
         this.command = command;
@@ -39,6 +43,9 @@ public final class ToolProcess {
 
     /** Starts {@code command} with stdin closed. */
     public static ToolProcess start(List<String> command) throws IOException {
+        if (command.isEmpty()) {
+            throw new IllegalArgumentException("empty command");
+        }
         Process p = new ProcessBuilder(new ArrayList<>(command)).redirectErrorStream(true).start();
         p.getOutputStream().close();
         return new ToolProcess(List.copyOf(command), p);
@@ -88,7 +95,8 @@ public final class ToolProcess {
 
     private String outputSoFar() {
         synchronized (output) {
-            return output.toString(StandardCharsets.UTF_8).strip();
+            String out = output.toString(StandardCharsets.UTF_8).strip();
+            return dropped == 0 ? out : "[" + dropped + " bytes of output left out] " + out;
         }
     }
 
@@ -99,6 +107,12 @@ public final class ToolProcess {
             while ((n = in.read(buf)) >= 0) {
                 synchronized (output) {
                     output.write(buf, 0, n);
+                    if (output.size() > 2 * KEPT) {
+                        byte[] all = output.toByteArray();
+                        dropped += all.length - KEPT;
+                        output.reset();
+                        output.write(all, all.length - KEPT, KEPT);
+                    }
                 }
             }
         } catch (IOException e) { // closed when the tool was killed
