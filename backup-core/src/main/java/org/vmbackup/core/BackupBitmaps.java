@@ -115,17 +115,41 @@ public final class BackupBitmaps {
         if (ours.isEmpty()) {
             return ours;
         }
-        for (JobInfo j : new QemuCalls(client, TIMEOUT).call(new QueryJobs())) {
-            if ("backup".equals(j.type()) && j.status() != QmpJobStatus.CONCLUDED && j.status() != QmpJobStatus.NULL) {
-                throw new BackupException("a backup job (" + j.id() + ") is running in this QEMU: its new bitmap "
-                        + "names a snapshot not committed yet, so stale bitmaps cannot be told apart now; retry after it");
-            }
+        Optional<String> job = runningBackupJob(client);
+        if (job.isPresent()) {
+            throw new BackupException("a backup job (" + job.get() + ") is running in this QEMU: its new bitmap "
+                    + "names a snapshot not committed yet, so stale bitmaps cannot be told apart now; retry after it");
+        }
+        return notInStore(ours, store, vm);
+    }
+
+    /**
+     * The bitmaps of {@code bitmaps} whose snapshot is not (or not yet) in {@code store}.
+     *
+     * @throws IOException if the store cannot list its snapshots
+     */
+    public static List<Bitmap> notInStore(List<Bitmap> bitmaps, ChunkStore store, Optional<String> vm) throws IOException {
+        if (bitmaps.isEmpty()) {
+            return bitmaps;
         }
         Set<SnapshotId> present = new HashSet<>();
         for (SnapshotInfo s : store.list(vm)) {
             present.add(s.id());
         }
-        return ours.stream().filter(b -> !present.contains(b.snapshot())).toList();
+        return bitmaps.stream().filter(b -> !present.contains(b.snapshot())).toList();
+    }
+
+    /**
+     * The id of a backup job running in this QEMU, if any: while one runs, its new bitmap names a snapshot that is
+     * not committed yet.
+     */
+    public static Optional<String> runningBackupJob(QmpClient client) {
+        for (JobInfo j : new QemuCalls(client, TIMEOUT).call(new QueryJobs())) {
+            if ("backup".equals(j.type()) && j.status() != QmpJobStatus.CONCLUDED && j.status() != QmpJobStatus.NULL) {
+                return Optional.of(j.id());
+            }
+        }
+        return Optional.empty();
     }
 
     /**

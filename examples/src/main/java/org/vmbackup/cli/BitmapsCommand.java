@@ -109,9 +109,12 @@ final class BitmapsCommand implements Callable<Integer> {
                     print(out, BackupBitmaps.list(q), null);
                 } else {
                     List<Bitmap> all = BackupBitmaps.list(q, s, Optional.ofNullable(sel.vm));
-                    List<Bitmap> stale = BackupBitmaps.stale(q, s, Optional.ofNullable(sel.vm));
-                    print(out, all.stream().filter(b -> !stale.contains(b)).toList(), "in store");
-                    print(out, stale, "stale: snapshot not in store");
+                    // while a backup runs, its new bitmap's snapshot is not committed yet: not stale, not known
+                    boolean running = BackupBitmaps.runningBackupJob(q).isPresent();
+                    List<Bitmap> missing = BackupBitmaps.notInStore(all, s, Optional.ofNullable(sel.vm));
+                    print(out, all.stream().filter(b -> !missing.contains(b)).toList(), "in store");
+                    print(out, missing, running ? "not in store yet (a backup is running; may be its new bitmap)"
+                            : "stale: snapshot not in store");
                 }
             }
             out.flush();
