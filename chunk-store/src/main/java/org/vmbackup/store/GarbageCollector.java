@@ -51,14 +51,14 @@ final class GarbageCollector {
             } catch (Exception e) {
                 throw new StoreException("gc: cannot list the snapshots: " + e.getMessage(), e);
             }
-            Set<String> live = mark(ids);
+            DigestSet live = mark(ids);
             long inUse = 0;
             long removed = 0;
             long bytes = 0;
             long spared = 0;
             for (String name : ctx.backend.list("chunks/")) {
                 String hex = name.substring(name.lastIndexOf('/') + 1);
-                if (live.contains(hex)) {
+                if (isLive(live, hex)) {
                     inUse++;
                     continue;
                 }
@@ -144,8 +144,8 @@ final class GarbageCollector {
     }
 
     /** The digests (hex) of every chunk a committed snapshot needs. A damaged manifest or index stops the gc. */
-    private Set<String> mark(List<SnapshotId> ids) throws IOException {
-        Set<String> live = new HashSet<>();
+    private DigestSet mark(List<SnapshotId> ids) throws IOException {
+        DigestSet live = new DigestSet();
         for (SnapshotId id : ids) {
             Manifest m;
             try {
@@ -161,7 +161,7 @@ final class GarbageCollector {
                     FixedIndex idx = ctx.readDiskIndex(m, d);
                     for (int i = 0; i < idx.count(); i++) {
                         if (!idx.isHole(i)) {
-                            live.add(Digests.hex(idx.digest(i)));
+                            live.add(idx.digest(i));
                         }
                     }
                 }
@@ -169,7 +169,7 @@ final class GarbageCollector {
                 m.vmstate().ifPresent(streams::add);
                 for (Manifest.StreamEntry s : streams) {
                     for (StreamIndex.Entry e : ctx.readStreamIndex(m, s, s.name()).entries()) {
-                        live.add(Digests.hex(e.digest()));
+                        live.add(e.digest());
                     }
                 }
             } catch (StoreException e) {
@@ -180,6 +180,18 @@ final class GarbageCollector {
             }
         }
         return live;
+    }
+
+    /** A chunk object's name part is its digest in hex; anything else in chunks/ is no chunk of a snapshot. */
+    private static boolean isLive(DigestSet live, String hex) {
+        if (hex.length() != 2 * Digests.LENGTH) {
+            return false;
+        }
+        try {
+            return live.contains(Digests.unhex(hex));
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     /** Objects of snapshot directories without a manifest (pruned half-way, never committed), not being written. */

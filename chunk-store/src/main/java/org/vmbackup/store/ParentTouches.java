@@ -2,12 +2,9 @@ package org.vmbackup.store;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
@@ -46,15 +43,15 @@ final class ParentTouches {
             throws IOException {
         List<byte[]> digests = new ArrayList<>();
         List<String> names = new ArrayList<>();
-        Set<ByteBuffer> seen = new HashSet<>();
+        DigestSet seen = new DigestSet();
         for (int d = 0; d < parents.size(); d++) {
             FixedIndex idx = parents.get(d);
             for (int i = 0; idx != null && i < idx.count(); i++) {
                 if (idx.isHole(i)) {
                     continue;
                 }
-                byte[] digest = idx.digest(i); // a copy: one per chunk, not two
-                if (seen.add(ByteBuffer.wrap(digest))) {
+                byte[] digest = idx.digest(i);
+                if (seen.add(digest)) {
                     digests.add(digest);
                     names.add(disks.get(d).name());
                 }

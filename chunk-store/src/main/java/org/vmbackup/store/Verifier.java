@@ -3,22 +3,36 @@ package org.vmbackup.store;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * {@link ChunkStore#verify}: checks manifests and indexes, then re-reads and re-hashes each distinct chunk once
  * (on the store's workers), and reports every snapshot place that needs a damaged or missing chunk.
+ *
+ * <p>Memory: one snapshot's indexes at a time and a {@link DigestSet} of the chunks checked so far (tens of bytes
+ * per distinct chunk), not the places that need each chunk: a store of 30 snapshots of a 1 TiB disk has 30 million
+ * of those. The places of the damaged chunks only are found afterwards, by reading the indexes once more.
  */
 final class Verifier {
     private final StoreContext ctx;
-    /** Distinct chunks, each with the places (snapshot, where) that need it. */
-    private final Map<String, List<Use>> uses = new LinkedHashMap<>();
     private final List<VerifyReport.Damage> damage = new ArrayList<>();
+    private final DigestSet checked = new DigestSet();
+    /** Damaged or missing chunks (hex digest) and what is wrong with each. */
+    private final Map<String, String> bad = new HashMap<>();
+    private final ArrayDeque<Check> window = new ArrayDeque<>();
+    private long chunks;
+    private long bytes;
 
-    private record Use(SnapshotId id, String place) {
+    private record Check(byte[] digest, CompletableFuture<Integer> length) {
+    }
+
+    /** What a snapshot's indexes name, chunk by chunk: the place is {@code where + offset}, built only when needed. */
+    private interface ChunkVisitor {
+        void chunk(byte[] digest, String where, long offset);
     }
 
     Verifier(StoreContext ctx) {
@@ -27,39 +41,51 @@ final class Verifier {
 
     VerifyReport verify(List<SnapshotId> ids) throws IOException {
         for (SnapshotId id : ids) {
-            collect(id);
-        }
-        long chunks = 0;
-        long bytes = 0;
-        ArrayDeque<Map.Entry<String, CompletableFuture<Integer>>> window = new ArrayDeque<>();
-        var it = uses.entrySet().iterator();
-        while (it.hasNext() || !window.isEmpty()) {
-            while (it.hasNext() && window.size() < 2 * ctx.threads) {
-                var e = it.next();
-                byte[] digest = Digests.unhex(e.getKey());
-                CompletableFuture<Integer> f = CompletableFuture.supplyAsync(() -> {
-                    try {
-                        return ctx.readChunk(digest, "needed by " + e.getValue().get(0).place()).length;
-                    } catch (IOException ex) {
-                        throw new java.util.concurrent.CompletionException(ex);
-                    }
-                }, ctx.workers);
-                window.add(Map.entry(e.getKey(), f));
-            }
-            var done = window.poll();
-            try {
-                bytes += done.getValue().join();
-                chunks++;
-            } catch (java.util.concurrent.CompletionException ex) {
-                String problem = ex.getCause() instanceof CorruptDataException c ? reason(c.getMessage())
-                        : "cannot be read: " + ex.getCause().getMessage();
-                for (Use u : uses.get(done.getKey())) {
-                    damage.add(new VerifyReport.Damage(u.id(), Digests.chunkName(Digests.unhex(done.getKey())),
-                            problem + ", needed at " + u.place()));
+            walk(id, true, (digest, where, offset) -> {
+                if (checked.add(digest)) {
+                    submit(digest, where + offset);
                 }
+            });
+        }
+        while (!window.isEmpty()) {
+            complete(window.poll());
+        }
+        if (!bad.isEmpty()) {
+            for (SnapshotId id : ids) {
+                walk(id, false, (digest, where, offset) -> {
+                    String problem = bad.get(Digests.hex(digest));
+                    if (problem != null) {
+                        damage.add(new VerifyReport.Damage(id, Digests.chunkName(digest),
+                                problem + ", needed at " + where + offset));
+                    }
+                });
             }
         }
         return new VerifyReport(ids, chunks, bytes, damage);
+    }
+
+    private void submit(byte[] digest, String place) {
+        while (window.size() >= 2 * ctx.threads) {
+            complete(window.poll());
+        }
+        CompletableFuture<Integer> f = CompletableFuture.supplyAsync(() -> {
+            try {
+                return ctx.readChunk(digest, "needed by " + place).length;
+            } catch (IOException ex) {
+                throw new CompletionException(ex);
+            }
+        }, ctx.workers);
+        window.add(new Check(digest, f));
+    }
+
+    private void complete(Check c) {
+        try {
+            bytes += c.length().join();
+            chunks++;
+        } catch (CompletionException ex) {
+            bad.put(Digests.hex(c.digest()), ex.getCause() instanceof CorruptDataException x ? reason(x.getMessage())
+                    : "cannot be read: " + ex.getCause().getMessage());
+        }
     }
 
     /** The part of a chunk error after its "(place)": "is missing...", "is damaged (...)". */
@@ -68,25 +94,35 @@ final class Verifier {
         return close >= 0 ? message.substring(close + 2) : message;
     }
 
-    private void collect(SnapshotId id) {
+    /**
+     * Visits every chunk that snapshot {@code id} needs. A manifest or index that cannot be read is damage (reported
+     * when {@code report}, in the first pass; the second pass skips what it cannot read).
+     */
+    private void walk(SnapshotId id, boolean report, ChunkVisitor visitor) {
         Manifest m;
         try {
             m = ctx.readManifest(id);
         } catch (IOException e) {
-            damage.add(new VerifyReport.Damage(id, Manifest.objectName(id), e.getMessage()));
+            if (report) {
+                damage.add(new VerifyReport.Damage(id, Manifest.objectName(id), e.getMessage()));
+            }
             return;
         }
+        String prefix = "snapshot " + id + ", ";
         for (int d = 0; d < m.disks().size(); d++) {
             Manifest.DiskEntry e = m.disks().get(d);
             try {
                 FixedIndex idx = ctx.readDiskIndex(m, d);
+                String where = prefix + "disk " + d + " (" + e.name() + ") offset ";
                 for (int i = 0; i < idx.count(); i++) {
                     if (!idx.isHole(i)) {
-                        use(idx.digest(i), id, "disk " + d + " (" + e.name() + ") offset " + (long) i * idx.chunkSize());
+                        visitor.chunk(idx.digest(i), where, (long) i * idx.chunkSize());
                     }
                 }
             } catch (IOException ex) {
-                damage.add(new VerifyReport.Damage(id, Manifest.dir(id) + e.index(), ex.getMessage()));
+                if (report) {
+                    damage.add(new VerifyReport.Damage(id, Manifest.dir(id) + e.index(), ex.getMessage()));
+                }
             }
         }
         List<Manifest.StreamEntry> streams = new ArrayList<>(m.configs());
@@ -95,18 +131,17 @@ final class Verifier {
             String label = s.name().equals("vmstate") && s.index().equals("vmstate.didx") ? "VM state" : "config " + s.name();
             try {
                 StreamIndex idx = ctx.readStreamIndex(m, s, label);
+                String where = prefix + label + " offset ";
                 for (int i = 0; i < idx.entries().size(); i++) {
                     if (!Digests.isHole(idx.entries().get(i).digest())) {
-                        use(idx.entries().get(i).digest(), id, label + " offset " + idx.start(i));
+                        visitor.chunk(idx.entries().get(i).digest(), where, idx.start(i));
                     }
                 }
             } catch (IOException ex) {
-                damage.add(new VerifyReport.Damage(id, Manifest.dir(id) + s.index(), ex.getMessage()));
+                if (report) {
+                    damage.add(new VerifyReport.Damage(id, Manifest.dir(id) + s.index(), ex.getMessage()));
+                }
             }
         }
-    }
-
-    private void use(byte[] digest, SnapshotId id, String place) {
-        uses.computeIfAbsent(Digests.hex(digest), k -> new ArrayList<>()).add(new Use(id, "snapshot " + id + ", " + place));
     }
 }
