@@ -9,7 +9,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -224,7 +226,20 @@ public final class ChunkStore implements AutoCloseable {
      * @throws IOException when the store cannot be read at all (damage is reported, not thrown)
      */
     public VerifyReport verify(Collection<SnapshotId> ids) throws IOException {
-        return new Verifier(ctx).verify(ids.isEmpty() ? snapshotIds(Optional.empty()) : List.copyOf(ids));
+        return verify(ids, p -> { });
+    }
+
+    /**
+     * {@link #verify(Collection)}, telling {@code progress} each time a snapshot is done (on the calling thread).
+     *
+     * @param ids the snapshots (all when empty)
+     * @param progress called once per snapshot, in order
+     * @return what was checked and what is damaged
+     * @throws IOException when the store cannot be read at all (damage is reported, not thrown)
+     */
+    public VerifyReport verify(Collection<SnapshotId> ids, Consumer<VerifyProgress> progress) throws IOException {
+        Objects.requireNonNull(progress, "progress");
+        return new Verifier(ctx).verify(ids.isEmpty() ? snapshotIds(Optional.empty()) : List.copyOf(ids), progress);
     }
 
     /**

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.Consumer;
 
 /**
  * {@link ChunkStore#verify}: checks manifests and indexes, then re-reads and re-hashes each distinct chunk once
@@ -39,16 +40,17 @@ final class Verifier {
         this.ctx = ctx;
     }
 
-    VerifyReport verify(List<SnapshotId> ids) throws IOException {
-        for (SnapshotId id : ids) {
-            walk(id, true, (digest, where, offset) -> {
+    VerifyReport verify(List<SnapshotId> ids, Consumer<VerifyProgress> progress) throws IOException {
+        for (int n = 0; n < ids.size(); n++) {
+            walk(ids.get(n), true, (digest, where, offset) -> {
                 if (checked.add(digest)) {
                     submit(digest, where + offset);
                 }
             });
-        }
-        while (!window.isEmpty()) {
-            complete(window.poll());
+            while (!window.isEmpty()) { // a short stall per snapshot, so that progress counts only what is done
+                complete(window.poll());
+            }
+            progress.accept(new VerifyProgress(ids.get(n), n + 1, ids.size(), chunks, bytes, damage.size() + bad.size()));
         }
         if (!bad.isEmpty()) {
             for (SnapshotId id : ids) {

@@ -9,13 +9,15 @@ import org.vmbackup.store.SnapshotId;
 import org.vmbackup.store.VerifyReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code vmabackup store verify STORE [SNAPSHOT]... [--key FILE] [--bwlimit RATE]}: re-reads and re-hashes every chunk; each damaged
- * object on stdout, and exit 1 with a one-line summary naming the first.
+ * {@code vmabackup store verify STORE [SNAPSHOT]... [--key FILE] [--bwlimit RATE]}: re-reads and re-hashes every chunk; one
+ * progress line per snapshot on stderr (with --progress, or on a terminal), each damaged object on stdout, and exit 1 with a one-line summary naming
+ * the first.
  */
 @Command(name = "verify", mixinStandardHelpOptions = true,
         description = "Re-read and re-hash every chunk of the snapshots (all when none is named).")
@@ -29,6 +31,10 @@ final class StoreVerifyCommand implements Callable<Integer> {
     @Parameters(index = "1..*", paramLabel = "SNAPSHOT", description = "snapshot ids (VM/INSTANT)")
     private List<String> snapshots = new ArrayList<>();
 
+    @Option(names = "--progress", negatable = true, description = "a line per snapshot on stderr as it is done "
+            + "(default: only when run on a terminal)")
+    private Boolean progress;
+
     @Override
     public Integer call() throws Exception {
         List<SnapshotId> ids = new ArrayList<>();
@@ -36,9 +42,19 @@ final class StoreVerifyCommand implements Callable<Integer> {
             ids.add(new StoreCommand.SnapshotIdConverter().convert(text, spec.commandLine()));
         }
         PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
         VerifyReport r;
         try (ChunkStore s = store.open()) {
-            r = s.verify(ids);
+            boolean show = progress != null ? progress : System.console() != null;
+            r = s.verify(ids, p -> {
+                if (!show) {
+                    return;
+                }
+                err.printf("verified %d of %d: %s (%d chunks, %d MiB checked so far%s)%n", p.done(), p.total(),
+                        p.snapshot(), p.chunksChecked(), p.bytesChecked() >> 20,
+                        p.damaged() == 0 ? "" : ", " + p.damaged() + " problems");
+                err.flush();
+            });
         }
         for (VerifyReport.Damage d : r.damage()) {
             out.println("damaged: " + d);

@@ -142,6 +142,11 @@ class StoreCommandTest {
         assertThat(out).containsPattern("web1/2026-12-06T23:40:00Z +1 +300000 +[1-9][0-9]*");
         assertThat(run(expand("store", "verify", "{d}/plain", ID))).isZero();
         assertThat(std.out.toString(StandardCharsets.UTF_8)).contains("checked 1 snapshots, 6 chunks, 300001 bytes: ok");
+        assertThat(std.err.toString(StandardCharsets.UTF_8)).isEmpty();
+        assertThat(run(expand("store", "verify", "{d}/plain", "--progress"))).isZero();
+        assertThat(std.err.toString(StandardCharsets.UTF_8)).isEqualTo(
+                "verified 1 of 1: " + ID + " (6 chunks, 0 MiB checked so far)" + System.lineSeparator());
+        std.err.reset();
         try (ChunkStore s = ChunkStore.open(dir.resolve("plain"), Optional.empty());
                 SnapshotWriter w = s.create(SnapshotSpec.full(new SnapshotId("web1", Instant.parse("2026-12-07T23:40:00Z")),
                         List.of(), false, Map.of()))) {
