@@ -22,6 +22,8 @@ final class GarbageCollector {
     private final Duration grace;
     /** Temporaries younger than this are never removed, whatever the grace (a writer can be slow, not dead). */
     static final Duration TEMP_AGE = Duration.ofHours(1);
+    /** A writer registered longer than this is worth a warning: backups take hours, not days. */
+    static final Duration LONG_RUNNING = Duration.ofDays(1);
     private long leftovers;
 
     GarbageCollector(StoreContext ctx, Duration grace) {
@@ -138,6 +140,14 @@ final class GarbageCollector {
             m.ifPresent(x -> writing.add(x.id()));
             if (since.isBefore(oldest)) {
                 oldest = since;
+            }
+            if (since.isBefore(start.minus(LONG_RUNNING))) {
+                // a writer on another host cannot be checked from here (markers have no heartbeat yet): say what
+                // its marker holds back, and how to release it if that backup is gone
+                LOG.warn("gc: a backup that started {} ago ({}) is still registered as running: nothing it may use, "
+                        + "touched since then, is removed; if that process is gone, remove {} from the store",
+                        Duration.between(since, start).truncatedTo(java.time.temporal.ChronoUnit.MINUTES),
+                        m.map(Markers.Marker::describe).orElse("unreadable marker"), name);
             }
         }
         return oldest;

@@ -24,9 +24,12 @@ final class Markers {
 
     /** A parsed marker. */
     record Marker(String name, String id, String host, long pid, Instant start) {
-        /** True when the marker's process is on this host and no longer runs. */
+        /**
+         * True when the marker's process is on this host and no longer runs. (Inside this record a bare
+         * {@code host()} is the accessor of the marker's own host: this host is {@link Markers#host()}.)
+         */
         boolean dead() {
-            return host.equals(host()) && pid != ProcessHandle.current().pid()
+            return host.equals(Markers.host()) && pid != ProcessHandle.current().pid()
                     && !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
         }
 

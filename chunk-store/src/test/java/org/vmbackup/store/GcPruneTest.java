@@ -262,4 +262,26 @@ class GcPruneTest {
             assertThat(store.verify(List.of()).ok()).isTrue();
         }
     }
+    @Test
+    void aWriterRegisteredForDaysOnAnotherHostIsNamedWithTheWayToReleaseIt() throws Exception {
+        Path dir = tmp.resolve("s");
+        try (ChunkStore store = ChunkStore.init(dir, StoreOptions.defaults().withChunkSize(StoreFixtures.SMALL_CHUNK))) {
+            Instant twoDaysAgo = Instant.now().minus(Duration.ofDays(2));
+            Files.createDirectories(dir.resolve("writers"));
+            Files.writeString(dir.resolve("writers/old_2026-12-01T00:00:00Z"), "{\"id\":\"old/2026-12-01T00:00:00Z\","
+                    + "\"host\":\"elsewhere.example\",\"pid\":4242,\"start\":\"" + twoDaysAgo + "\"}");
+            java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+            java.io.PrintStream saved = System.err;
+            System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+            try {
+                store.gc(Duration.ZERO);
+            } finally {
+                System.setErr(saved);
+            }
+            assertThat(err.toString(java.nio.charset.StandardCharsets.UTF_8))
+                    .contains("a backup that started PT48H ago (host elsewhere.example, pid 4242")
+                    .contains("remove writers/old_2026-12-01T00:00:00Z from the store");
+            assertThat(dir.resolve("writers/old_2026-12-01T00:00:00Z")).exists();
+        }
+    }
 }
