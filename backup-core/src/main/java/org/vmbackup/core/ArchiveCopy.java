@@ -24,15 +24,31 @@ public final class ArchiveCopy {
      *     final name then
      */
     public static String copy(ArchiveSource from, ArchiveTarget to) throws IOException {
+        return copy(from, to, RestoreProgressListener.NONE);
+    }
+
+    /**
+     * {@link #copy(ArchiveSource, ArchiveTarget)}, reporting how far each disk's copy is to {@code progress} (at
+     * most every 100 ms, and once at the end with every disk finished), on the calling thread.
+     *
+     * @return the new archive's description ({@link ArchiveSink#describe()})
+     * @throws IOException naming the source or the target and what went wrong; nothing is left under the target's
+     *     final name then
+     */
+    public static String copy(ArchiveSource from, ArchiveTarget to, RestoreProgressListener progress)
+            throws IOException {
         Objects.requireNonNull(from, "from");
         Objects.requireNonNull(to, "to");
-        ArchiveSink sink = to.open(from.layout());
+        Objects.requireNonNull(progress, "progress");
+        ArchiveLayout layout = from.layout();
+        ArchiveSink sink = to.open(layout);
         boolean done = false;
         try {
-            Copier copier = new Copier(sink);
+            Copier copier = new Copier(sink, new CopyProgress(layout, progress));
             from.read(copier);
             copier.closeVmstate();
             sink.commit();
+            copier.progress.finish();
             done = true;
             return sink.describe();
         } finally {
@@ -45,20 +61,25 @@ public final class ArchiveCopy {
     /** Passes each run of the source on to the sink; the VM state goes through one channel opened at its start. */
     private static final class Copier implements ArchiveVisitor {
         private final ArchiveSink sink;
+        private final CopyProgress progress;
         private WritableByteChannel vmstate;
 
-        Copier(ArchiveSink sink) {
+        Copier(ArchiveSink sink, CopyProgress progress) {
             this.sink = sink;
+            this.progress = progress;
         }
 
         @Override
         public void data(int disk, long offset, ByteBuffer data) throws IOException {
+            int n = data.remaining();
             sink.write(disk, offset, data);
+            progress.data(disk, n);
         }
 
         @Override
         public void zero(int disk, long offset, long length) throws IOException {
             sink.writeZeroes(disk, offset, length);
+            progress.zero(disk, length);
         }
 
         @Override
@@ -66,9 +87,11 @@ public final class ArchiveCopy {
             if (vmstate == null) {
                 vmstate = sink.vmstateChannel();
             }
+            int n = data.remaining();
             while (data.hasRemaining()) {
                 vmstate.write(data);
             }
+            progress.vmstate(n);
         }
 
         void closeVmstate() throws IOException {

@@ -91,9 +91,16 @@ class StoreArchiveTest {
                 SnapshotId id = target.committed().orElseThrow().id();
                 for (String out : List.of("out.vma", "out.vma.zst")) {
                     Path exported = tmp.resolve(name + "-" + out);
+                    List<RestoreProgress> seen = new java.util.ArrayList<>();
                     try (ArchiveSource snap = ArchiveSource.snapshot(store, id)) {
-                        ArchiveCopy.copy(snap, ArchiveTarget.vma(exported));
+                        ArchiveCopy.copy(snap, ArchiveTarget.vma(exported), seen::add);
                     }
+                    // the last report: every disk whole, and nothing counted twice before it
+                    RestoreProgress end = seen.get(seen.size() - 1);
+                    assertThat(end.finished()).isTrue();
+                    assertThat(end.disks()).extracting(DiskProgress::doneBytes)
+                            .containsExactlyElementsOf(e.getValue().stream().map(RestoreVectors.Device::size).toList());
+                    assertThat(seen).allSatisfy(p -> assertThat(p.doneBytes()).isLessThanOrEqualTo(p.totalBytes()));
                     try (ArchiveSource back = ArchiveSource.open(exported)) {
                         List<byte[]> disks = ArchiveSourceFixtures.readAll(back).disks();
                         assertThat(back.layout().disks()).hasSameSizeAs(e.getValue());

@@ -55,7 +55,7 @@ final class StoreExportCommand implements Callable<Integer> {
             // a Proxmox archive is named by the snapshot's time, as vzdump names a backup by its own
             ArchiveTarget target = proxmox.enabled()
                     ? proxmox.target(null, Clock.fixed(id.instant(), ZoneId.systemDefault())) : ArchiveTarget.of(out);
-            written = ArchiveCopy.copy(src, target);
+            written = ArchiveCopy.copy(src, target, new RestoreProgressPrinter(err));
         }
         err.printf("Exported %s to %s in %.2f s%n", id, written, (System.nanoTime() - t0) / 1e9);
         err.flush();

@@ -48,15 +48,15 @@ final class StoreImportCommand implements Callable<Integer> {
         InputPaths.archiveOrDirectory(archive);
         long t0 = System.nanoTime();
         SnapshotInfo info;
+        PrintWriter err = spec.commandLine().getErr();
         try (ChunkStore s = store.open(); ArchiveSource src = ArchiveSource.open(archive)) {
             StoreTarget target = ArchiveTarget.store(s, vm);
-            ArchiveCopy.copy(src, target);
+            ArchiveCopy.copy(src, target, new RestoreProgressPrinter(err));
             info = target.committed().orElseThrow();
         }
         PrintWriter out = spec.commandLine().getOut();
         out.println(info.id());
         out.flush();
-        PrintWriter err = spec.commandLine().getErr();
         err.printf("Imported %s as %s: %d disk(s), %d bytes logical, %d bytes new, in %.2f s%n", archive, info.id(),
                 info.disks().size(), info.logicalDiskSize(), info.bytesNew(), (System.nanoTime() - t0) / 1e9);
         err.flush();
