@@ -24,9 +24,10 @@ final class CompressibilityProbe {
     private final ByteBuffer packed = ByteBuffer.allocateDirect(Math.toIntExact(Zstd.compressBound(SAMPLE)));
 
     /**
-     * Whether {@code plain} (position to limit, direct, not consumed) is worth compressing with {@code z}: true
-     * when it is small or its sample shrinks by at least 1/32 (about 3 %, borg's threshold), which also keeps
-     * chunks whose savings would hardly pay for decompressing them raw.
+     * Whether {@code plain} (position to limit, not consumed) is worth compressing with {@code z}: true when it
+     * is small or its sample shrinks by at least 1/64. Random bytes never do (zstd's frame is a little longer than
+     * its input); chunks of a /usr tree that shrink by less than that are few and save little
+     * (BENCHMARKS.md, "Chunk store with a VM").
      */
     boolean worthCompressing(ByteBuffer plain, ZstdCompressCtx z) {
         int len = plain.remaining();
@@ -43,6 +44,6 @@ final class CompressibilityProbe {
         } catch (ZstdException e) {
             return true; // the full compression decides (and falls back to raw on its own error)
         }
-        return n < SAMPLE - SAMPLE / 32;
+        return n < SAMPLE - SAMPLE / 64;
     }
 }
