@@ -11,7 +11,9 @@ import java.nio.ByteBuffer;
  * zstd and borg's {@code auto} compression. The sample is {@link #SLICES} slices spread over the chunk, so that a
  * chunk that is partly compressible (a file's tail, then zeros) shows it. A wrong "no" costs only space (the
  * chunk is kept raw, as the format already allows for chunks that do not shrink); a wrong "yes" costs the full
- * compression, as without the probe. Not thread-safe: one per thread (its scratch buffers).
+ * compression, as without the probe. Data that repeats only at distances longer than a slice (a block copied
+ * within the chunk) looks random to the sample and is kept raw. Not thread-safe: one per thread (its scratch
+ * buffers).
  */
 final class CompressibilityProbe {
     static final int SLICES = 8;
