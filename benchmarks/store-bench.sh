@@ -10,7 +10,7 @@
 #     included) vs `qemu-img convert -f raw -O raw|qcow2` of the same raw image + sync, interleaved, checked bit-exact;
 #     OLD_JAR=other.jar runs that build's restore too in the same rounds (old vs new);
 #  4. `vmabackup store verify` MB/s (-Xmx256m) vs `sha256sum` of the raw image.
-# Peak RSS of every JVM from /usr/bin/time -v.
+# Peak RSS of every JVM from /usr/bin/time -v; a backup's CPU seconds (user + system) of its JVM and of QEMU.
 #   SIZE_GIB=4 RAM_MIB=512 ROUNDS=3 WORK=/tmp/store-bench benchmarks/store-bench.sh
 #   SKIP_BACKUP=1 skips figure 1, SKIP_VERIFY=1 figure 4 (to re-measure restore alone), BACKUP_ONLY=1 figures 2-4
 #   (to re-measure the backup alone); KEEP_WORK=1 keeps WORK
@@ -30,6 +30,8 @@ accel=tcg; [ -r /dev/kvm ] && [ -w /dev/kvm ] && accel=kvm; accel=${VMBACKUP_ACC
 qemu=${QEMU:-qemu-system-x86_64}
 vmab() { JAVA_OPTS="-Xmx256m ${BENCH_JAVA_OPTS:-}" VMABACKUP_JAR="$jar" "$root/examples/vmabackup" "$@"; }
 rss_of() { sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\)/\1/p' "$1" | awk '{print int($1/1024)}'; }
+cpu_of() { awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$1"; } # user + system seconds
+qemu_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$qemu_pid/stat"; }
 now() { date +%s.%N; }
 since() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$(now)"; }
 ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
@@ -73,8 +75,9 @@ echo "bench: ${SIZE_GIB} GiB disk, ${RAM_MIB} MiB RAM, ${accel^^}, $("$qemu" --v
 # 1. backup: .vma vs store, interleaved
 if [ -z "${SKIP_BACKUP:-}" ]; then
 start_vm "$work/disk.raw" "$RAM_MIB"
-backup() { # kind round -> prints "seconds rss_mib"
-  local out=$work/$1-$2 t0
+backup() { # kind round -> prints "seconds rss_mib bytes cpu_seconds qemu_cpu_seconds"
+  local out=$work/$1-$2 t0 q0
+  q0=$(qemu_cpu)
   if [ "$1" = store ] || [ "$1" = storec1 ]; then
     vmab store init "$out" >/dev/null
     local c1=; [ "$1" = storec1 ] && c1=-XX:TieredStopAtLevel=1
@@ -88,8 +91,9 @@ backup() { # kind round -> prints "seconds rss_mib"
       backup --qmp "$work/qmp.sock" "$out.vma" >"$work/out" 2>"$work/err" || { cat "$work/out" "$work/err" >&2; exit 1; }
   fi
   local t; t=$(since "$t0")
+  local q; q=$(python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$q0" "$(qemu_cpu)")
   grep -h "in place" "$work/err" | sed 's/^.*disk /  in-place count: disk /' >&2 || true
-  echo "$t $(rss_of "$work/err") $(du -sb "$out"* | awk '{s += $1} END {print s}')"
+  echo "$t $(rss_of "$work/err") $(du -sb "$out"* | awk '{s += $1} END {print s}') $(cpu_of "$work/err") $q"
   rm -rf "$out" "$out.vma"
   settle "$work/disk.raw"
 }
@@ -98,16 +102,16 @@ vma_t=(); store_t=(); ratios=()
 settle "$work/disk.raw"
 for r in $(seq "$ROUNDS"); do
   if [ $((r % 2)) = 1 ]; then
-    read -r vt vr vb < <(backup vma "$r"); read -r st sr sb < <(backup store "$r")
+    read -r vt vr vb vc vq < <(backup vma "$r"); read -r st sr sb sc sq < <(backup store "$r")
   else
-    read -r st sr sb < <(backup store "$r"); read -r vt vr vb < <(backup vma "$r")
+    read -r st sr sb sc sq < <(backup store "$r"); read -r vt vr vb vc vq < <(backup vma "$r")
   fi
   if [ -n "${STORE_C1:-}" ]; then
-    read -r ct cr cb < <(backup storec1 "$r")
+    read -r ct cr cb cc cq < <(backup storec1 "$r")
     echo "backup round $r: store with C1 only (the launcher's choice for backup before): ${ct} s, $(ratio "$ct" "$vt")x the .vma's"
   fi
   vma_t+=("$vt"); store_t+=("$st"); ratios+=("$(ratio "$st" "$vt")")
-  echo "backup round $r: .vma ${vt} s (RSS ${vr} MiB, ${vb} bytes), store ${st} s (RSS ${sr} MiB, ${sb} bytes), ratio $(ratio "$st" "$vt")x (time); load $(cut -d' ' -f1 /proc/loadavg)"
+  echo "backup round $r: .vma ${vt} s (CPU ${vc} s + QEMU ${vq} s, RSS ${vr} MiB, ${vb} bytes), store ${st} s (CPU ${sc} s + QEMU ${sq} s, RSS ${sr} MiB, ${sb} bytes), ratio $(ratio "$st" "$vt")x (time); load $(cut -d' ' -f1 /proc/loadavg)"
 done
 echo "backup: median .vma $(median "${vma_t[@]}") s, store $(median "${store_t[@]}") s, median ratio $(median "${ratios[@]}")x (goal <= 1.1x), ${accel^^}"
 stop_vm

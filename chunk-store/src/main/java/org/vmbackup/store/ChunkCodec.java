@@ -17,7 +17,7 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Turns chunk plaintext into a chunk object and back (FORMAT.md, "Chunk object"): digest (SHA-256 or keyed),
- * zstd when it shrinks, AES-256-GCM when the store is encrypted. Thread-safe: per-thread scratch buffers, so
+ * zstd when it shrinks (a sample decides first whether to try: {@link CompressibilityProbe}), AES-256-GCM when the store is encrypted. Thread-safe: per-thread scratch buffers, so
  * the memory is bounded by the number of threads encoding.
  */
 final class ChunkCodec {
@@ -47,6 +47,7 @@ final class ChunkCodec {
         final ByteBuffer packed = digestKey == null ? null : ByteBuffer.allocateDirect(Math.toIntExact(Zstd.compressBound(chunkSize)));
         /** Aligned, so that LocalBackend can write it with O_DIRECT; a plain store compresses straight into it. */
         final ByteBuffer object = aligned(HEADER + IV + Math.toIntExact(Zstd.compressBound(chunkSize)) + TAG);
+        final CompressibilityProbe probe = new CompressibilityProbe();
         final MessageDigest sha;
         final Mac mac;
         final Cipher cipher;
@@ -144,7 +145,7 @@ final class ChunkCodec {
         if (encKey == null) {
             // plain store: zstd writes its frame straight behind the header (no copy of the frame); a chunk that
             // does not shrink is copied in as it is
-            int n = compress(plain, out, HEADER, out.capacity() - HEADER);
+            int n = compress(plain, out, HEADER, out.capacity() - HEADER, s.probe);
             if (n > 0) {
                 encoding = ZSTD;
                 payload = n;
@@ -154,7 +155,7 @@ final class ChunkCodec {
                 out.put(HEADER, plain, plain.position(), len);
             }
         } else {
-            int n = compress(plain, s.packed.clear(), 0, s.packed.capacity());
+            int n = compress(plain, s.packed.clear(), 0, s.packed.capacity(), s.probe);
             ByteBuffer body = n > 0 ? s.packed.clear().limit(n) : plain;
             encoding = n > 0 ? ZSTD : 0;
             payload = body.remaining() + IV + TAG;
@@ -170,9 +171,9 @@ final class ChunkCodec {
     /**
      * Compresses {@code plain} into {@code dst} from {@code off}, at most {@code room} bytes.
      *
-     * @return the frame's length, or 0 when the chunk does not shrink (stored raw)
+     * @return the frame's length, or 0 when the chunk does not shrink or its sample says it would not (stored raw)
      */
-    private int compress(ByteBuffer plain, ByteBuffer dst, int off, int room) {
+    private int compress(ByteBuffer plain, ByteBuffer dst, int off, int room, CompressibilityProbe probe) {
         ByteBuffer src = plain;
         if (!plain.isDirect()) {
             // heap input (config blobs, tests): zstd-jni wants direct memory for the buffer call
@@ -185,6 +186,9 @@ final class ChunkCodec {
         }
         long n;
         try {
+            if (!probe.worthCompressing(src, z)) {
+                return 0;
+            }
             n = z.compressDirectByteBuffer(dst, off, room, src, src.position(), src.remaining());
         } catch (ZstdException e) {
             n = -1;
