@@ -53,7 +53,7 @@ change() { # 163 fresh 1 MiB runs (fresh data: a run the store holds already wou
 b() { # label jar launcher [JVM options...]
   local l=$1 jar=$2 launcher=$3; shift 3; local t0 rc=0
   t0=$(date +%s.%N)
-  VMABACKUP_JAR="$jar" VMABACKUP_CACHE="$w/cds-$l" JAVA_OPTS="-Xmx256m $*" /usr/bin/time -f "%U+%S" -o "$w/cpu" \
+  VMABACKUP_JAR="$jar" VMABACKUP_CACHE="$w/cds-${l%-*}" JAVA_OPTS="-Xmx256m $*" /usr/bin/time -f "%U+%S" -o "$w/cpu" \
     "$launcher" backup --qmp "$w/qmp.sock" --no-vmstate --store "$w/store" --vm bench >"$w/out" 2>&1 || rc=$?
   [ $rc = 0 ] || { echo "$l failed: $(tail -5 "$w/out")" >&2; exit 1; }
   printf '%-16s %.3f s, cpu %s s (load %s), new in the store %s\n' "$l" "$(echo "$(date +%s.%N) - $t0" | bc)" \
@@ -63,6 +63,7 @@ b() { # label jar launcher [JVM options...]
 }
 b full "$first" "$firstl"
 for v in "${vs[@]}"; do IFS='|' read -r l j L o <<<"$v"; b "$l-warm" "$j" "$L" $o; done # records its CDS archive
+sleep 5 # the launchers' background publishers (a JDK 17 archive, a JDK 25 AOT cache) finish before the rounds
 for _ in $(seq "$ROUNDS"); do
   for v in "${vs[@]}"; do
     IFS='|' read -r l j L o <<<"$v"

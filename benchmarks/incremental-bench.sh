@@ -9,6 +9,8 @@
 #   SIZE_GIB=16 CHANGED_PCT=1 WORK=/tmp/incr-bench benchmarks/incremental-bench.sh
 #   SCATTERED=0 skips the scattered 4 KiB variant (its 41 943 HMP writes take minutes at 16 GiB)
 #   VMBACKUP_QEMU_PREFIX=DIR runs the QEMU unpacked there; VMBACKUP_ACCEL=tcg runs TCG on a KVM host
+#   EMBEDDED=1 runs the same backups and changes in one JVM through the library's API (EmbeddedIncrementalBench.java
+#   beside this script), as a management service runs them: no JVM start per backup. The same lines are printed.
 # Build first: mvn -q -DskipTests package
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -73,21 +75,35 @@ for line in open('/dev/stdin'):
     n += 1
 print(f"{n} writes", file=sys.stderr)
 PY
-hmp_writes() { python3 "$work/hmp.py" "$work/hmp.sock"; }
 
-backup "full"
-backup "incremental, nothing changed" # the fixed cost: JVM start, QMP, NBD set-up, store listing, index
+# The changes, as scripts: run between the backups by this script or by the embedded driver.
 runs=$((SIZE_GIB * 1024 * CHANGED_PCT / 100))
 mkdir -p "$work/runs"
 for ((i = 0; i < runs; i++)); do rand "run$i" $((1 << 20)) >"$work/runs/$i"; done
 shuf -i 0-$((SIZE_GIB * 1024 - 1)) -n "$runs" --random-source=<(rand shuf 100000000) | nl -v0 |
-  while read -r i mib; do echo "qemu-io hd0 \"write -s $work/runs/$i $((mib << 20)) 1M\""; done | hmp_writes
-echo "changed: $runs MiB in 1 MiB runs"
-backup "incremental, 1 MiB runs"
-[ "${SCATTERED:-1}" = 1 ] || { echo "accel $accel, $("$qemu" --version | head -1) (SCATTERED=0: no 4 KiB variant)"; exit 0; }
+  while read -r i mib; do echo "qemu-io hd0 \"write -s $work/runs/$i $((mib << 20)) 1M\""; done >"$work/runs.hmp"
+echo "python3 $work/hmp.py $work/hmp.sock <$work/runs.hmp && echo 'changed: $runs MiB in 1 MiB runs'" >"$work/runs.sh"
 writes=$((SIZE_GIB * 1024 * 256 * CHANGED_PCT / 100))
-shuf -i 0-$((SIZE_GIB * 1024 * 256 - 1)) -n "$writes" --random-source=<(rand shuf4k 100000000) |
-  awk '{ printf "qemu-io hd0 \"write -P %d %.0f 4k\"\n", NR % 255 + 1, $1 * 4096 }' | hmp_writes  # %d is 32-bit in mawk
-echo "changed: $((writes * 4 / 1024)) MiB in $writes scattered 4 KiB writes"
-backup "incremental, 4 KiB writes"
-echo "accel $accel, $("$qemu" --version | head -1), store chunk size 1 MiB (default)"
+if [ "${SCATTERED:-1}" = 1 ]; then
+  shuf -i 0-$((SIZE_GIB * 1024 * 256 - 1)) -n "$writes" --random-source=<(rand shuf4k 100000000) |
+    awk '{ printf "qemu-io hd0 \"write -P %d %.0f 4k\"\n", NR % 255 + 1, $1 * 4096 }' >"$work/scattered.hmp" # %d is 32-bit in mawk
+  echo "python3 $work/hmp.py $work/hmp.sock <$work/scattered.hmp &&
+    echo 'changed: $((writes * 4 / 1024)) MiB in $writes scattered 4 KiB writes'" >"$work/scattered.sh"
+fi
+
+steps=("backup:full" "backup:incremental, nothing changed" # the second: the fixed cost
+  "run:bash $work/runs.sh" "backup:incremental, 1 MiB runs")
+[ "${SCATTERED:-1}" = 1 ] && steps+=("run:bash $work/scattered.sh" "backup:incremental, 4 KiB writes")
+if [ "${EMBEDDED:-0}" = 1 ]; then
+  echo "embedded: one JVM, the library's BackupSession per backup (no JVM start per backup)"
+  java -Xmx256m ${JAVA_OPTS:-} -cp "$jar" "$here/EmbeddedIncrementalBench.java" "$work/qmp.sock" "$work/store" bench \
+    "${steps[@]}"
+else
+  for step in "${steps[@]}"; do
+    case "$step" in
+      backup:*) backup "${step#backup:}" ;;
+      run:*) bash -c "${step#run:}" ;;
+    esac
+  done
+fi
+echo "accel $accel, $("$qemu" --version | head -1), store chunk size 1 MiB (default)$([ "${SCATTERED:-1}" = 1 ] || echo '; SCATTERED=0: no 4 KiB variant')"

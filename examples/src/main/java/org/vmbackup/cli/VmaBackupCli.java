@@ -1,6 +1,7 @@
 package org.vmbackup.cli;
 
 import java.util.List;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -22,8 +23,19 @@ public final class VmaBackupCli implements Runnable {
 
     /** Runs the command line and exits the JVM with its exit code. */
     public static void main(String[] args) {
+        initLogging();
         S3EarlyOpen.start(args);
         System.exit(execute(args));
+    }
+
+    /**
+     * Initialises slf4j on this thread, before the command starts others. Its first use otherwise comes from
+     * several threads at once (the store opening, S3's early open, netty's QMP connection): slf4j then hands out
+     * substitute loggers and replays their calls with three "SLF4J(W)" lines on stderr (every other
+     * {@code backup --store}), and one JDK 25 backup failed inside netty's first logger meanwhile.
+     */
+    static void initLogging() {
+        LoggerFactory.getILoggerFactory();
     }
 
     /** Runs the command line and returns its exit code (for tests and embedding). */

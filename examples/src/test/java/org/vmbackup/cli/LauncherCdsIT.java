@@ -1,6 +1,7 @@
 package org.vmbackup.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -18,8 +19,8 @@ import org.vmbackup.testkit.ProcessRunner;
 
 /**
  * The launcher {@code examples/vmabackup} and its class-data-sharing cache: the first run of a subcommand records an
- * archive, published only once complete; later runs map it; a rebuilt jar replaces its own (and only its own)
- * archive; any problem with the cache falls back to a plain start, silently.
+ * archive (on JDK 25+ an AOT cache), published only once complete; later runs map it; a rebuilt jar replaces its
+ * own (and only its own) archive; any problem with the cache falls back to a plain start, silently.
  */
 class LauncherCdsIT {
     private static final Path LAUNCHER = Path.of("vmabackup").toAbsolutePath();
@@ -110,6 +111,46 @@ class LauncherCdsIT {
         Path rebuilt = awaitArchive(cache, "cds-none-*-*.jsa", "!" + slot + "-*");
         assertThat(rebuilt).isNotEqualTo(copyJsa);
         assertThat(jsa).exists();
+    }
+
+    /**
+     * A JDK 25+ for the AOT cache path: {@code -Dvmbackup.test.java25=PATH/bin/java}, else Temurin 25's usual
+     * place; the test is skipped without one.
+     */
+    private static Path java25() {
+        return Path.of(System.getProperty("vmbackup.test.java25", "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java"));
+    }
+
+    @Test
+    void onJdk25TheFirstRunRecordsAnAotCacheSilentlyAndTheNextRunMapsIt() throws Exception {
+        assumeTrue(Files.isExecutable(java25()), "no JDK 25 at " + java25());
+        Path cache = tmp.resolve("cache");
+        Path copy = tmp.resolve("vmabackup.jar");
+        Files.copy(JAR, copy);
+        Map<String, String> env = Map.of("VMABACKUP_CACHE", cache.toString(), "VMABACKUP_JAR", copy.toString(),
+                "JAVA", java25().toString());
+        Run first = launch(env, "--version");
+        assertThat(first.exit()).isZero();
+        // the recording JVM's "AOTConfiguration recorded" line would land in a command's output
+        assertThat(first.out()).startsWith("vmabackup ").contains("Java 25").doesNotContain("AOT");
+        assertThat(first.err()).isEmpty();
+        Path aot = awaitArchive(cache, "cds-none-*-*.aot");
+        assertThat(archives(cache, ".*")).as("no recording or half-made cache left").isEmpty();
+
+        Path classes = tmp.resolve("classes.txt");
+        Map<String, String> logged = new java.util.HashMap<>(env);
+        logged.put("JAVA_TOOL_OPTIONS", "-Xlog:class+load:file=" + classes);
+        Run second = launch(logged, "--version");
+        assertThat(second.exit()).isZero();
+        assertThat(second.out()).isEqualTo(first.out());
+        assertThat(Files.readString(classes)).contains("org.vmbackup.cli.VmaBackupCli source: shared objects file");
+
+        // the jar rebuilt (new mtime): its cache is recorded again and replaces the old one
+        Files.setLastModifiedTime(copy, FileTime.fromMillis(Files.getLastModifiedTime(copy).toMillis() - 86_400_000L));
+        assertThat(launch(env, "--version").out()).isEqualTo(first.out());
+        Path rebuilt = awaitArchive(cache, "cds-none-*-*.aot");
+        assertThat(rebuilt).isNotEqualTo(aot);
+        assertThat(aot).doesNotExist();
     }
 
     @Test
