@@ -92,15 +92,18 @@ public final class LocalBackend implements StoreBackend {
     }
 
     /**
-     * An existing file of another length than {@code data} is replaced: chunks are renamed into place before
+     * An existing chunk file of another length than {@code data} is replaced: chunks are renamed into place before
      * their batch fsync, so a power loss can leave one empty or cut short under its name (ext4's ordered mode
      * never shows other data, only a shorter file), and reusing it would make a new manifest reach a damaged chunk.
+     * Only chunks: their name is their content's digest, so another length can only be a torn copy. Any other
+     * object (a writer marker, {@code locks/gc}, the config) differs in content and length from another
+     * process's, and existing is exactly what putIfAbsent must report for it.
      */
     private boolean put(String name, ByteBuffer data, boolean force) throws IOException {
         Path p = path(name);
         if (touchPath(p)) {
             try {
-                if (Files.size(p) == data.remaining()) {
+                if (!name.startsWith("chunks/") || Files.size(p) == data.remaining()) {
                     return false;
                 }
             } catch (NoSuchFileException e) {

@@ -132,6 +132,32 @@ class GcPruneTest {
     }
 
     @Test
+    void theLockOrAWriterMarkerOfAnotherHostIsNeverReplacedWhateverItsLength() throws Exception {
+        Path dir = tmp.resolve("s");
+        try (ChunkStore store = ChunkStore.init(dir, StoreOptions.defaults())) {
+            // a gc running on another host: its marker is longer than this host's would be
+            String other = "{\"id\":\"gc\",\"host\":\"another-host-with-a-long-name.example.com\",\"pid\":1,"
+                    + "\"start\":\"" + Instant.now() + "\"}";
+            Files.createDirectories(dir.resolve("locks"));
+            Files.writeString(dir.resolve("locks/gc"), other);
+            assertThatThrownBy(store::gc).isInstanceOf(StoreException.class)
+                    .hasMessageContaining("another gc is running (host another-host-with-a-long-name.example.com, pid 1");
+            assertThat(Files.readString(dir.resolve("locks/gc"))).isEqualTo(other);
+            Files.delete(dir.resolve("locks/gc"));
+            // a backup of the same id running on another host
+            SnapshotId id = StoreFixtures.id("x", 0);
+            String marker = "{\"id\":\"" + id + "\",\"host\":\"another-host-with-a-long-name.example.com\","
+                    + "\"pid\":1,\"start\":\"" + Instant.now() + "\"}";
+            Path m = dir.resolve("writers/" + id.vm() + "_" + id.instantText());
+            Files.createDirectories(m.getParent());
+            Files.writeString(m, marker);
+            assertThatThrownBy(() -> store.create(SnapshotSpec.full(id, List.of(DiskSpec.full("d", 1000)), false, Map.of())))
+                    .hasMessageContaining("is being written already");
+            assertThat(Files.readString(m)).isEqualTo(marker);
+        }
+    }
+
+    @Test
     void retentionKeepsTheNewestPerRuleAndPeriod() throws Exception {
         Path dir = tmp.resolve("s");
         try (ChunkStore store = ChunkStore.init(dir, StoreOptions.defaults())) {
