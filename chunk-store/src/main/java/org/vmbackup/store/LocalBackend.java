@@ -126,15 +126,26 @@ public final class LocalBackend implements StoreBackend {
         Set<Path> dirs = new HashSet<>();
         for (String name : names) {
             Path p = path(name);
-            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-                ch.force(false);
-            } catch (NoSuchFileException e) {
-                continue; // moved aside by a gc: the snapshot stores it anew or fails, never references it
+            // Missing: a running gc holds it moved aside between its two renames (every chunk no manifest names
+            // yet bounces so, also this snapshot's new and touched ones), and moves it back unsynced. Put back
+            // here and synced, as a read does; a gc that finds it gone keeps it (deleteIfUntouchedSince).
+            if (!forceFile(p) && !(restoreMovedAside(p) && forceFile(p))) {
+                continue; // gone for good: a gc deleted it (untouched since its cutoff): never this writer's
             }
             dirs.add(p.getParent());
         }
         for (Path d : dirs) {
             syncDirectory(d);
+        }
+    }
+
+    /** fdatasync of one file; false when it does not exist. */
+    private static boolean forceFile(Path p) throws IOException {
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+            ch.force(false);
+            return true;
+        } catch (NoSuchFileException e) {
+            return false;
         }
     }
 
