@@ -128,9 +128,13 @@ public final class LocalBackend implements StoreBackend {
             Path p = path(name);
             // Missing: a running gc holds it moved aside between its two renames (every chunk no manifest names
             // yet bounces so, also this snapshot's new and touched ones), and moves it back unsynced. Put back
-            // here and synced, as a read does; a gc that finds it gone keeps it (deleteIfUntouchedSince).
-            if (!forceFile(p) && !(restoreMovedAside(p) && forceFile(p))) {
-                continue; // gone for good: a gc deleted it (untouched since its cutoff): never this writer's
+            // here and synced, as a read does; a gc that finds it gone keeps it (deleteIfUntouchedSince). Synced
+            // again whatever the put-back found: the gc may have moved it back itself meanwhile.
+            if (!forceFile(p)) {
+                restoreMovedAside(p);
+                if (!forceFile(p)) {
+                    continue; // gone for good: a gc deleted it (untouched since its cutoff): never this writer's
+                }
             }
             dirs.add(p.getParent());
         }
