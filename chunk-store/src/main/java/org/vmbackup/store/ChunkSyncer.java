@@ -33,6 +33,8 @@ final class ChunkSyncer implements AutoCloseable {
     private final List<Future<?>> pending = new ArrayList<>();
     private List<String> batch = new ArrayList<>(BATCH);
     private final AtomicLong synced = new AtomicLong();
+    /** The first batch's failure: its future leaves {@link #pending} once done, so finish cannot rely on it. */
+    private final java.util.concurrent.atomic.AtomicReference<Exception> failure = new java.util.concurrent.atomic.AtomicReference<>();
     /** System.nanoTime() of the last chunk found present (reused), for {@link ReuseCheck}; MIN_VALUE: none. */
     private final AtomicLong lastReuse = new AtomicLong(Long.MIN_VALUE);
 
@@ -80,6 +82,9 @@ final class ChunkSyncer implements AutoCloseable {
                 backend.sync(names);
                 synced.addAndGet(names.size());
                 return null;
+            } catch (IOException | RuntimeException e) {
+                failure.compareAndSet(null, e);
+                throw e;
             } finally {
                 room.release();
             }
@@ -121,6 +126,11 @@ final class ChunkSyncer implements AutoCloseable {
                 Throwable c = e.getCause();
                 throw c instanceof IOException io ? io : new StoreException("cannot sync chunks: " + c.getMessage(), c);
             }
+        }
+        Exception f = failure.get();
+        if (f != null) {
+            // a batch that failed before later ones were submitted (its future was dropped from pending then)
+            throw f instanceof IOException io ? io : new StoreException("cannot sync chunks: " + f.getMessage(), f);
         }
         return synced.get();
     }

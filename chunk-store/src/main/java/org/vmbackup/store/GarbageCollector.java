@@ -111,7 +111,12 @@ final class GarbageCollector {
                 return;
             }
             Optional<Markers.Marker> other = Markers.read(ctx.backend, Markers.GC_LOCK);
-            if (other.isPresent() && !other.get().dead()) {
+            if (other.isEmpty()) {
+                // gone since the put (that gc ended; another may have taken it since) or unreadable: never deleted
+                // unread, it could be the lock of a gc that runs now; once more
+                continue;
+            }
+            if (!other.get().dead()) {
                 throw new StoreException("store " + ctx.where() + ": another gc is running (" + other.get().describe()
                         + "); if that process is gone, remove " + Markers.GC_LOCK + " from the store");
             }
@@ -119,7 +124,8 @@ final class GarbageCollector {
             LOG.info("gc: removing the stale lock of a gc that no longer runs");
             ctx.backend.delete(Markers.GC_LOCK);
         }
-        throw new StoreException("store " + ctx.where() + ": another gc took the lock at the same moment");
+        throw new StoreException("store " + ctx.where() + ": another gc took the lock at the same moment (or "
+                + Markers.GC_LOCK + " is unreadable: if no gc runs, remove it from the store)");
     }
 
     /** The start of the oldest running writer (or {@code start}); removes markers of dead writers. */

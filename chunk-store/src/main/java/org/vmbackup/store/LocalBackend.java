@@ -92,15 +92,18 @@ public final class LocalBackend implements StoreBackend {
     }
 
     /**
-     * An existing file of another length than {@code data} is replaced: chunks are renamed into place before
+     * An existing chunk file of another length than {@code data} is replaced: chunks are renamed into place before
      * their batch fsync, so a power loss can leave one empty or cut short under its name (ext4's ordered mode
      * never shows other data, only a shorter file), and reusing it would make a new manifest reach a damaged chunk.
+     * Only chunks: their name is their content's digest, so another length can only be a torn copy. Any other
+     * object (a writer marker, {@code locks/gc}, the config) differs in content and length from another
+     * process's, and existing is exactly what putIfAbsent must report for it.
      */
     private boolean put(String name, ByteBuffer data, boolean force) throws IOException {
         Path p = path(name);
         if (touchPath(p)) {
             try {
-                if (Files.size(p) == data.remaining()) {
+                if (!name.startsWith("chunks/") || Files.size(p) == data.remaining()) {
                     return false;
                 }
             } catch (NoSuchFileException e) {
@@ -123,15 +126,30 @@ public final class LocalBackend implements StoreBackend {
         Set<Path> dirs = new HashSet<>();
         for (String name : names) {
             Path p = path(name);
-            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-                ch.force(false);
-            } catch (NoSuchFileException e) {
-                continue; // moved aside by a gc: the snapshot stores it anew or fails, never references it
+            // Missing: a running gc holds it moved aside between its two renames (every chunk no manifest names
+            // yet bounces so, also this snapshot's new and touched ones), and moves it back unsynced. Put back
+            // here and synced, as a read does; a gc that finds it gone keeps it (deleteIfUntouchedSince). Synced
+            // again whatever the put-back found: the gc may have moved it back itself meanwhile.
+            if (!forceFile(p)) {
+                restoreMovedAside(p);
+                if (!forceFile(p)) {
+                    continue; // gone for good: a gc deleted it (untouched since its cutoff): never this writer's
+                }
             }
             dirs.add(p.getParent());
         }
         for (Path d : dirs) {
             syncDirectory(d);
+        }
+    }
+
+    /** fdatasync of one file; false when it does not exist. */
+    private static boolean forceFile(Path p) throws IOException {
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+            ch.force(false);
+            return true;
+        } catch (NoSuchFileException e) {
+            return false;
         }
     }
 

@@ -234,8 +234,13 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
                     + " indexes {}, sync {})", spec.id(), synced, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
                     (t3 - t2) / 1_000_000, (System.nanoTime() - t3) / 1_000_000);
             ReuseCheck.check(ctx, spec.id(), lastReuse(touched), disks.stream().map(d -> d.index).toList(), streams);
-            ctx.backend.publish(Manifest.objectName(spec.id()), ByteBuffer.wrap(m.encode(ctx.manifestKey)));
+            // the commit point, holding the lock abort() takes to flip the state: an abort from another thread
+            // either came first (then no manifest: abort deletes the indexes) or waits and finds it committed
             synchronized (this) {
+                if (state != State.COMMITTING) {
+                    throw new StoreException("snapshot " + spec.id() + " was aborted during its commit");
+                }
+                ctx.backend.publish(Manifest.objectName(spec.id()), ByteBuffer.wrap(m.encode(ctx.manifestKey)));
                 state = State.COMMITTED;
             }
             deleteMarker();

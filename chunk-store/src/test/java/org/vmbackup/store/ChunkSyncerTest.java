@@ -74,6 +74,32 @@ class ChunkSyncerTest {
     }
 
     @Test
+    void aBatchThatFailedBeforeLaterBatchesWereSubmittedStillFailsFinish() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        java.util.concurrent.CountDownLatch failed = new java.util.concurrent.CountDownLatch(1);
+        StoreBackend firstFails = (StoreBackend) Proxy.newProxyInstance(StoreBackend.class.getClassLoader(),
+                new Class<?>[] {StoreBackend.class}, (proxy, method, args) -> {
+                    if (calls.incrementAndGet() == 1) {
+                        failed.countDown();
+                        throw new IOException("EIO on fdatasync");
+                    }
+                    return null;
+                });
+        try (ChunkSyncer s = new ChunkSyncer(firstFails, "v/t")) {
+            for (int i = 0; i < ChunkSyncer.BATCH; i++) {
+                s.add("chunks/" + i, false);
+            }
+            assertThat(failed.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            Thread.sleep(100); // the failed batch's future is done
+            for (int i = ChunkSyncer.BATCH; i < 2 * ChunkSyncer.BATCH + 3; i++) {
+                s.add("chunks/" + i, false);
+            }
+            // the first batch's chunks never reached the disk: the manifest must not be published
+            assertThatThrownBy(s::finish).isInstanceOf(IOException.class).hasMessage("EIO on fdatasync");
+        }
+    }
+
+    @Test
     void aFailedBatchFailsFinish() throws Exception {
         AtomicInteger calls = new AtomicInteger();
         try (ChunkSyncer s = new ChunkSyncer(recording(new ArrayList<>(), calls, 2), "v/t")) {

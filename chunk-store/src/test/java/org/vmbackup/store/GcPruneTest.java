@@ -132,6 +132,65 @@ class GcPruneTest {
     }
 
     @Test
+    void theLockOrAWriterMarkerOfAnotherHostIsNeverReplacedWhateverItsLength() throws Exception {
+        Path dir = tmp.resolve("s");
+        try (ChunkStore store = ChunkStore.init(dir, StoreOptions.defaults())) {
+            // a gc running on another host: its marker is longer than this host's would be
+            String other = "{\"id\":\"gc\",\"host\":\"another-host-with-a-long-name.example.com\",\"pid\":1,"
+                    + "\"start\":\"" + Instant.now() + "\"}";
+            Files.createDirectories(dir.resolve("locks"));
+            Files.writeString(dir.resolve("locks/gc"), other);
+            assertThatThrownBy(store::gc).isInstanceOf(StoreException.class)
+                    .hasMessageContaining("another gc is running (host another-host-with-a-long-name.example.com, pid 1");
+            assertThat(Files.readString(dir.resolve("locks/gc"))).isEqualTo(other);
+            Files.delete(dir.resolve("locks/gc"));
+            // a backup of the same id running on another host
+            SnapshotId id = StoreFixtures.id("x", 0);
+            String marker = "{\"id\":\"" + id + "\",\"host\":\"another-host-with-a-long-name.example.com\","
+                    + "\"pid\":1,\"start\":\"" + Instant.now() + "\"}";
+            Path m = dir.resolve("writers/" + id.vm() + "_" + id.instantText());
+            Files.createDirectories(m.getParent());
+            Files.writeString(m, marker);
+            assertThatThrownBy(() -> store.create(SnapshotSpec.full(id, List.of(DiskSpec.full("d", 1000)), false, Map.of())))
+                    .hasMessageContaining("is being written already");
+            assertThat(Files.readString(m)).isEqualTo(marker);
+        }
+    }
+
+    @Test
+    void aGcThatFindsTheLockGoneNeverDeletesTheLockAnotherGcTookMeanwhile() throws Exception {
+        Path dir = tmp.resolve("s");
+        ChunkStore.init(dir, StoreOptions.defaults()).close();
+        LocalBackend local = new LocalBackend(dir);
+        String lockOf = "{\"id\":\"gc\",\"host\":\"HOST\",\"pid\":1,\"start\":\"" + Instant.now() + "\"}";
+        Files.createDirectories(dir.resolve("locks"));
+        Files.writeString(dir.resolve("locks/gc"), lockOf.replace("HOST", "host-b"));
+        // gc B ends just after this gc's putIfAbsent failed (its read finds no lock); gc C takes the lock right after
+        java.util.concurrent.atomic.AtomicInteger step = new java.util.concurrent.atomic.AtomicInteger();
+        StoreBackend racing = (StoreBackend) java.lang.reflect.Proxy.newProxyInstance(StoreBackend.class.getClassLoader(),
+                new Class<?>[] {StoreBackend.class}, (proxy, m, args) -> {
+                    if (step.get() == 1) {
+                        step.set(2);
+                        Files.writeString(dir.resolve("locks/gc"), lockOf.replace("HOST", "host-c"));
+                    }
+                    if (m.getName().equals("get") && args.length == 1 && args[0].equals("locks/gc") && step.get() == 0) {
+                        step.set(1);
+                        Files.delete(dir.resolve("locks/gc"));
+                    }
+                    try {
+                        return m.invoke(local, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        try (ChunkStore store = ChunkStore.open(racing, Optional.empty())) {
+            assertThatThrownBy(store::gc).isInstanceOf(StoreException.class)
+                    .hasMessageContaining("another gc is running (host host-c, pid 1");
+        }
+        assertThat(Files.readString(dir.resolve("locks/gc"))).contains("host-c");
+    }
+
+    @Test
     void retentionKeepsTheNewestPerRuleAndPeriod() throws Exception {
         Path dir = tmp.resolve("s");
         try (ChunkStore store = ChunkStore.init(dir, StoreOptions.defaults())) {

@@ -64,6 +64,18 @@ class LocalBackendTest {
     }
 
     @Test
+    void syncOfAChunkAGcHoldsMovedAsideMakesItDurableUnderItsNameInsteadOfSkippingIt() throws Exception {
+        LocalBackend b = new LocalBackend(tmp);
+        assertThat(b.putIfAbsentUnsynced("chunks/abc/x", bytes("one"))).isTrue();
+        // a gc between its two renames of a chunk it keeps (deleteIfUntouchedSince of a chunk touched since the cutoff)
+        Files.move(tmp.resolve("chunks/abc/x"), tmp.resolve("chunks/abc/.gc-x-1234"));
+        b.sync(java.util.List.of("chunks/abc/x"));
+        // skipped, the chunk would go back unsynced and the manifest after this sync could reach a chunk lost in a power cut
+        assertThat(Files.exists(tmp.resolve("chunks/abc/.gc-x-1234"))).isFalse();
+        assertThat(Files.readString(tmp.resolve("chunks/abc/x"))).isEqualTo("one");
+    }
+
+    @Test
     void alignedDirectBuffersOfAnyLengthAreWrittenWholeIntoDirectoriesMadeOnDemand() throws Exception {
         LocalBackend b = new LocalBackend(tmp);
         java.util.Random r = new java.util.Random(7);

@@ -167,6 +167,56 @@ class RoundTripTest {
     }
 
     @Test
+    void anAbortFromAnotherThreadWhileTheManifestIsPublishedNeverLeavesAListedSnapshotWithoutItsIndexes() throws Exception {
+        Path dir = tmp.resolve("s");
+        java.nio.file.Files.createDirectories(dir);
+        LocalBackend local = new LocalBackend(dir);
+        java.util.concurrent.CountDownLatch publishing = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch aborted = new java.util.concurrent.CountDownLatch(1);
+        StoreBackend b = (StoreBackend) java.lang.reflect.Proxy.newProxyInstance(StoreBackend.class.getClassLoader(),
+                new Class<?>[] {StoreBackend.class}, (proxy, m, args) -> {
+                    if (m.getName().equals("publish") && ((String) args[0]).endsWith("/manifest")) {
+                        publishing.countDown();
+                        aborted.await(2, java.util.concurrent.TimeUnit.SECONDS); // the abort runs now, or waits
+                    }
+                    try {
+                        return m.invoke(local, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        byte[] img = StoreFixtures.image(new Random(3), 300_000);
+        try (ChunkStore store = ChunkStore.init(b, StoreOptions.defaults().withChunkSize(StoreFixtures.SMALL_CHUNK))) {
+            SnapshotId id = StoreFixtures.id("v", 0);
+            SnapshotWriter w = store.create(SnapshotSpec.full(id, List.of(DiskSpec.full("d", img.length)), false, Map.of()));
+            w.write(0, 0, ByteBuffer.wrap(img));
+            Thread aborter = new Thread(() -> {
+                try {
+                    publishing.await();
+                } catch (InterruptedException e) {
+                    return;
+                }
+                w.abort(); // a backup cancelled (or a stuck job's undo) on another thread
+                aborted.countDown();
+            });
+            aborter.start();
+            try {
+                w.commit();
+            } catch (java.io.IOException e) {
+                // refused because of the abort: fine, as long as nothing is listed
+            }
+            aborter.join(10_000);
+            List<SnapshotInfo> listed = store.list(Optional.empty());
+            if (!listed.isEmpty()) {
+                assertThat(store.verify(List.of()).ok()).as("a listed snapshot verifies").isTrue();
+                try (SnapshotReader r = store.open(id)) {
+                    assertThat(StoreFixtures.readAll(r, 0, new Random(4))).isEqualTo(img);
+                }
+            }
+        }
+    }
+
+    @Test
     void writesOutsideTheDiskOrIntoACompleteChunkAreRefused() throws Exception {
         try (ChunkStore store = ChunkStore.init(tmp.resolve("s"), StoreOptions.defaults().withChunkSize(StoreFixtures.SMALL_CHUNK))) {
             SnapshotId id = StoreFixtures.id("v", 0);
