@@ -3,7 +3,7 @@ package org.vmbackup.store;
 import java.util.Arrays;
 
 /**
- * A set of chunk digests in one flat array (open addressing, linear probing): about 46 bytes per digest, against
+ * A set of chunk digests in flat arrays of 32 MiB (open addressing, linear probing): about 46 bytes per digest, against
  * ~150 for a {@code HashSet} of hex strings or wrapped arrays. verify and gc hold one entry per distinct chunk of a
  * store, so this is what their memory grows with (as Proxmox Backup Server's verify keeps its set of verified
  * digests). Digests are uniform (SHA-256, or HMAC-SHA-256 on encrypted stores), so their first bytes are the hash.
@@ -11,8 +11,11 @@ import java.util.Arrays;
  */
 final class DigestSet {
     private static final int L = Digests.LENGTH;
-    private static final int MAX_SLOTS = 1 << 26; // 2 GiB of digests: beyond any heap this runs in
-    private byte[] slots;
+    /** Slots per segment: 32 MiB arrays, so that no array index overflows however many digests there are. */
+    private static final int SEGMENT_SHIFT = 20;
+    private static final int SEGMENT_MASK = (1 << SEGMENT_SHIFT) - 1;
+    private static final int MAX_SLOTS = 1 << 30;
+    private byte[][] slots;
     private long[] used;
     private int mask;
     private int size;
@@ -22,7 +25,10 @@ final class DigestSet {
     }
 
     private void allocate(int capacity) {
-        slots = new byte[capacity * L];
+        slots = new byte[Math.max(1, capacity >>> SEGMENT_SHIFT)][];
+        for (int k = 0; k < slots.length; k++) {
+            slots[k] = new byte[Math.min(capacity, 1 << SEGMENT_SHIFT) * L];
+        }
         used = new long[(capacity + 63) >>> 6];
         mask = capacity - 1;
         size = 0;
@@ -66,7 +72,7 @@ final class DigestSet {
     /** The slot holding {@code d}, or the free slot where it would go. */
     private int find(byte[] d) {
         int i = home(d, 0);
-        while (isUsed(i) && !Arrays.equals(slots, i * L, i * L + L, d, 0, L)) {
+        while (isUsed(i) && !Arrays.equals(segment(i), offset(i), offset(i) + L, d, 0, L)) {
             i = (i + 1) & mask;
         }
         return i;
@@ -77,12 +83,20 @@ final class DigestSet {
         return h & mask;
     }
 
+    private byte[] segment(int i) {
+        return slots[i >>> SEGMENT_SHIFT];
+    }
+
+    private static int offset(int i) {
+        return (i & SEGMENT_MASK) * L;
+    }
+
     private boolean isUsed(int i) {
         return (used[i >>> 6] & (1L << i)) != 0;
     }
 
     private void put(int i, byte[] src, int off) {
-        System.arraycopy(src, off, slots, i * L, L);
+        System.arraycopy(src, off, segment(i), offset(i), L);
         used[i >>> 6] |= 1L << i;
         size++;
     }
@@ -92,16 +106,17 @@ final class DigestSet {
         if (capacity >= MAX_SLOTS) {
             throw new IllegalStateException("more than " + (MAX_SLOTS / 10 * 7) + " distinct chunks in one set");
         }
-        byte[] oldSlots = slots;
+        byte[][] oldSlots = slots;
         long[] oldUsed = used;
         allocate(capacity * 2);
         for (int j = 0; j < capacity; j++) {
             if ((oldUsed[j >>> 6] & (1L << j)) != 0) {
-                int i = home(oldSlots, j * L);
+                byte[] seg = oldSlots[j >>> SEGMENT_SHIFT];
+                int i = home(seg, offset(j));
                 while (isUsed(i)) {
                     i = (i + 1) & mask;
                 }
-                put(i, oldSlots, j * L);
+                put(i, seg, offset(j));
             }
         }
     }

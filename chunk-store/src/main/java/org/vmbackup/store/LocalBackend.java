@@ -161,9 +161,14 @@ public final class LocalBackend implements StoreBackend {
         }
     }
 
+    /**
+     * A chunk that a killed gc left moved aside is put back first, as a read does: an incremental backup touches its
+     * parent's chunks without their data and would otherwise fail on it until the next gc cleans up.
+     */
     @Override
     public boolean touch(String name) throws IOException {
-        return touchPath(path(name));
+        Path p = path(name);
+        return touchPath(p) || (restoreMovedAside(p) && touchPath(p));
     }
 
     private static boolean touchPath(Path p) throws IOException {

@@ -38,6 +38,24 @@ class DigestSetTest {
     }
 
     @Test
+    void holdsMoreDigestsThanOneSegmentOfSlots() {
+        DigestSet set = new DigestSet();
+        Random r = new Random(6);
+        byte[] d = new byte[32];
+        int n = 1_000_000; // 2^21 slots once grown: two segments
+        for (int i = 0; i < n; i++) {
+            r.nextBytes(d);
+            assertThat(set.add(d.clone())).isTrue();
+        }
+        assertThat(set.size()).isEqualTo(n);
+        Random again = new Random(6);
+        for (int i = 0; i < n; i++) {
+            again.nextBytes(d);
+            assertThat(set.contains(d)).isTrue();
+        }
+    }
+
+    @Test
     void refusesWhatIsNotADigest() {
         assertThatThrownBy(() -> new DigestSet().add(new byte[31])).isInstanceOf(IllegalArgumentException.class);
     }

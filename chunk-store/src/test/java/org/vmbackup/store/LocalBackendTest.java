@@ -76,6 +76,16 @@ class LocalBackendTest {
     }
 
     @Test
+    void aTouchPutsBackAChunkAKilledGcLeftAside() throws Exception {
+        LocalBackend b = new LocalBackend(tmp);
+        assertThat(b.putIfAbsent("chunks/abc/y", bytes("parent"))).isTrue();
+        Files.move(tmp.resolve("chunks/abc/y"), tmp.resolve("chunks/abc/.gc-y-99"));
+        assertThat(b.touch("chunks/abc/y")).isTrue();
+        assertThat(Files.readString(tmp.resolve("chunks/abc/y"))).isEqualTo("parent");
+        assertThat(b.touch("chunks/abc/never")).isFalse();
+    }
+
+    @Test
     void alignedDirectBuffersOfAnyLengthAreWrittenWholeIntoDirectoriesMadeOnDemand() throws Exception {
         LocalBackend b = new LocalBackend(tmp);
         java.util.Random r = new java.util.Random(7);
