@@ -1,9 +1,12 @@
 package org.vmbackup.store;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -38,18 +41,37 @@ public final class StoreKey {
         byte[] k = new byte[32];
         new SecureRandom().nextBytes(k);
         String text = HEADER + "\n" + Base64.getEncoder().encodeToString(k) + "\n";
-        try {
-            Files.createFile(keyFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        } catch (FileAlreadyExistsException e) {
-            throw new StoreException("key file " + keyFile + " exists already (a key is never overwritten)");
+        Path abs = keyFile.toAbsolutePath();
+        if (Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) {
+            throw exists(keyFile);
         }
+        // Written and fsynced under a temporary name, then linked to its name (link(2) never replaces a file), and
+        // the directory fsynced: a crash leaves no empty key file under the final name, and a key a store was
+        // encrypted with is never lost to a power cut after this returns.
+        Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp-" + Long.toHexString(new SecureRandom().nextLong()));
         try {
-            Files.writeString(keyFile, text, StandardCharsets.US_ASCII, StandardOpenOption.TRUNCATE_EXISTING);
-        } catch (IOException e) {
-            Files.deleteIfExists(keyFile);
-            throw e;
+            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII));
+                while (b.hasRemaining()) {
+                    ch.write(b);
+                }
+                ch.force(true);
+            }
+            Files.createLink(abs, tmp);
+        } catch (FileAlreadyExistsException e) {
+            throw exists(keyFile);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+        try (FileChannel dir = FileChannel.open(abs.getParent(), StandardOpenOption.READ)) {
+            dir.force(true);
         }
         return new StoreKey(k);
+    }
+
+    private static StoreException exists(Path keyFile) {
+        return new StoreException("key file " + keyFile + " exists already (a key is never overwritten)");
     }
 
     /**
