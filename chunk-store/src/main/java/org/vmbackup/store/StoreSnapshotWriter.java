@@ -243,6 +243,9 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
                 ctx.backend.publish(Manifest.objectName(spec.id()), ByteBuffer.wrap(m.encode(ctx.manifestKey)));
                 state = State.COMMITTED;
             }
+            // its rename (and the indexes' before it: the same directory) durable before the commit returns, so a
+            // power cut after a reported success cannot take the snapshot away (a directory fsync; nothing on S3)
+            ctx.backend.sync(List.of(Manifest.objectName(spec.id())));
             deleteMarker();
             syncer.close();
             logInPlace();
