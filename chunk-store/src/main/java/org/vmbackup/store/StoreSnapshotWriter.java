@@ -240,7 +240,13 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
                 if (state != State.COMMITTING) {
                     throw new StoreException("snapshot " + spec.id() + " was aborted during its commit");
                 }
-                ctx.backend.publish(Manifest.objectName(spec.id()), ByteBuffer.wrap(m.encode(ctx.manifestKey)));
+                try {
+                    ctx.backend.publish(Manifest.objectName(spec.id()), ByteBuffer.wrap(m.encode(ctx.manifestKey)));
+                } catch (IOException | RuntimeException e) {
+                    if (!manifestStoredDespite(e)) {
+                        throw e;
+                    }
+                }
                 state = State.COMMITTED;
             }
             // its rename (and the indexes' before it: the same directory) durable before the commit returns, so a
@@ -255,6 +261,25 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
             abort();
             throw e;
         }
+    }
+
+    /**
+     * Whether the manifest is stored although its publish failed: an S3 PUT whose answer was lost after the server
+     * stored it. Then the snapshot is complete and visible (its id is this writer's alone: create refused an
+     * existing one, and the writer marker keeps out a second writer), and an abort would delete the indexes of a
+     * snapshot that others already list.
+     */
+    private boolean manifestStoredDespite(Exception failure) {
+        try {
+            if (ctx.backend.stat(Manifest.objectName(spec.id())).isPresent()) {
+                LOG.warn("snapshot {}: storing the manifest reported '{}', but it is stored: committed", spec.id(),
+                        failure.getMessage());
+                return true;
+            }
+        } catch (IOException | RuntimeException e) {
+            failure.addSuppressed(e);
+        }
+        return false;
     }
 
     private void logInPlace() {

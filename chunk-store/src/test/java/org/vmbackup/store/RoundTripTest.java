@@ -307,4 +307,50 @@ class RoundTripTest {
             }
         }
     }
+    /** A backend whose manifest publish stores the object (or not) and then fails, as a PUT whose answer was lost. */
+    private static StoreBackend failingManifestPublish(LocalBackend local, boolean storeFirst) {
+        return (StoreBackend) java.lang.reflect.Proxy.newProxyInstance(StoreBackend.class.getClassLoader(),
+                new Class<?>[] {StoreBackend.class}, (proxy, m, args) -> {
+                    if (m.getName().equals("publish") && ((String) args[0]).endsWith("/" + Manifest.NAME)) {
+                        if (storeFirst) {
+                            local.publish((String) args[0], (java.nio.ByteBuffer) args[1]);
+                        }
+                        throw new java.io.IOException("connection reset");
+                    }
+                    try {
+                        return m.invoke(local, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
+    @Test
+    void aManifestStoredDespiteAFailedPublishCommitsAndOneNotStoredLeavesNothing() throws Exception {
+        Path dir = tmp.resolve("lost-answer");
+        ChunkStore.init(dir, StoreOptions.defaults().withChunkSize(StoreFixtures.SMALL_CHUNK)).close();
+        byte[] img = StoreFixtures.image(new Random(12), 300_000);
+        for (boolean stored : new boolean[] {true, false}) {
+            SnapshotId id = StoreFixtures.id(stored ? "kept" : "gone", 0);
+            try (ChunkStore s = ChunkStore.open(failingManifestPublish(new LocalBackend(dir), stored), Optional.empty());
+                    SnapshotWriter w = s.create(SnapshotSpec.full(id, List.of(DiskSpec.full("d", img.length)), false,
+                            java.util.Map.of()))) {
+                StoreFixtures.writeAll(w, List.of(img), new Random(1), 2);
+                if (stored) {
+                    assertThat(w.commit().id()).isEqualTo(id);
+                } else {
+                    assertThatThrownBy(w::commit).hasMessageContaining("connection reset");
+                }
+            }
+            try (ChunkStore s = ChunkStore.open(dir, Optional.empty())) {
+                if (stored) {
+                    assertThat(s.list(Optional.of("kept"))).extracting(SnapshotInfo::id).containsExactly(id);
+                    assertThat(s.verify(List.of(id)).ok()).isTrue();
+                } else {
+                    assertThat(s.list(Optional.of("gone"))).isEmpty();
+                    assertThat(dir.resolve(Manifest.dir(id))).doesNotExist();
+                }
+            }
+        }
+    }
 }
