@@ -22,12 +22,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * bounded: at most {@link #MAX_QUEUED} full batches wait; a writer adding beyond that waits for the disk.
  */
 final class ChunkSyncer implements AutoCloseable {
-    /**
-     * Small batches start syncing while the copy still runs: an incremental backup's ~160 new chunks filled no
-     * batch of 256 and all waited for the commit. The bound on names waiting is the same (BATCH x MAX_QUEUED).
-     */
-    static final int BATCH = 32;
-    static final int MAX_QUEUED = 32;
+    static final int BATCH = 256;
+    static final int MAX_QUEUED = 4;
     static final int SYNC_THREADS = 2;
     private static final long FINISH_TIMEOUT_MINUTES = 30;
 
