@@ -40,8 +40,11 @@ class BackupCommandInterruptIT {
                 })) {
             Path archive = tmp.resolve("vm.vma");
             ProcessResult r;
-            try (RunningProcess p = ProcessRunner.command("java", "-Xmx256m", "-jar", jar.toString(), "backup",
-                    // throttled: unthrottled, a fast run finished the copy before the signal arrived (CI, 540 MB/s)
+            // SIGINT back to its default first: a test run started in the background by a non-interactive shell
+            // inherits it ignored (POSIX), and a JVM leaves an ignored SIGINT ignored, as nohup expects
+            try (RunningProcess p = ProcessRunner.command("env", "--default-signal=INT", "java", "-Xmx256m", "-jar",
+                    jar.toString(), "backup",
+                    // throttled, so that the copy is surely still running when the signal arrives
                     "--bwlimit", "16M", "--qmp", vm.qmpSocket().toString(), archive.toString()).mergeStderr().start()) {
                 p.awaitLine(line -> line.startsWith("drive-hd0 ["), Duration.ofSeconds(120)); // copying
                 ProcessRunner.command("kill", "-INT", Long.toString(p.pid())).run().requireSuccess();
