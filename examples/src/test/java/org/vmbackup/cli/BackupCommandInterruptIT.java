@@ -8,21 +8,26 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Random;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.vmbackup.testkit.ProcessResult;
 import org.vmbackup.testkit.ProcessRunner;
 import org.vmbackup.testkit.QemuProcess;
 import org.vmbackup.testkit.RawQmp;
 import org.vmbackup.testkit.RunningProcess;
 
-/** SIGINT during {@code vmabackup backup} (the real jar): exit 130, no archive, the guest running, QEMU clean. */
+/**
+ * SIGINT (Ctrl-C) or SIGTERM (a service manager, a script's kill) during {@code vmabackup backup} (the real jar):
+ * exit 130 / 143, no archive, the guest running, QEMU clean.
+ */
 class BackupCommandInterruptIT {
     @TempDir
     Path tmp;
 
-    @Test
-    void sigintCancelsCleanly() throws Exception {
+    @ParameterizedTest
+    @CsvSource({"INT, 130", "TERM, 143"})
+    void aSignalCancelsCleanly(String signal, int exitCode) throws Exception {
         Path jar = Path.of("target/vmabackup.jar").toAbsolutePath();
         assertThat(jar).as("built by the package phase").exists();
         byte[] chunk = new byte[1 << 20];
@@ -47,10 +52,10 @@ class BackupCommandInterruptIT {
                     // throttled, so that the copy is surely still running when the signal arrives
                     "--bwlimit", "16M", "--qmp", vm.qmpSocket().toString(), archive.toString()).mergeStderr().start()) {
                 p.awaitLine(line -> line.startsWith("drive-hd0 ["), Duration.ofSeconds(120)); // copying
-                ProcessRunner.command("kill", "-INT", Long.toString(p.pid())).run().requireSuccess();
+                ProcessRunner.command("kill", "-" + signal, Long.toString(p.pid())).run().requireSuccess();
                 r = p.await(Duration.ofSeconds(90));
             }
-            assertThat(r.exitCode()).as(r.stdout()).isEqualTo(ExitCode.INTERRUPTED);
+            assertThat(r.exitCode()).as(r.stdout()).isEqualTo(exitCode);
             assertThat(r.stdout()).doesNotContain("Backup complete");
             try (var s = Files.list(tmp)) {
                 assertThat(s.toList()).as("no archive, no temporary file").isEmpty();
