@@ -175,4 +175,21 @@ class LauncherCdsIT {
         Run usage = launch(Map.of("VMABACKUP_CACHE", cache.toString(), "VMABACKUP_CDS", "0"), "no-such-command");
         assertThat(usage.exit()).isEqualTo(ExitCode.USAGE);
     }
+    @Test
+    void aStoreCommandsStdoutIsOnlyItsOwnOnJdk17And25() throws Exception {
+        // the compiler directives file makes HotSpot announce "2 compiler directives added" on stdout, which a
+        // script reading a snapshot id or a listing would take for data; JDK 25 also warns about native access
+        List<Path> javas = new java.util.ArrayList<>(List.of(Path.of("java")));
+        if (Files.isExecutable(java25())) {
+            javas.add(java25());
+        }
+        for (Path java : javas) {
+            Path store = tmp.resolve("store-" + javas.indexOf(java));
+            Run init = launch(Map.of("VMABACKUP_CDS", "0", "JAVA", java.toString()), "store", "init", store.toString());
+            assertThat(init.exit()).isZero();
+            assertThat(init.out()).as(java.toString()).isEqualTo("initialized store " + store
+                    + " (chunk size 1048576 bytes, not encrypted)" + System.lineSeparator());
+            assertThat(init.err()).as(java.toString()).isEmpty();
+        }
+    }
 }
