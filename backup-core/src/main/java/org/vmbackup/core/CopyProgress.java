@@ -1,37 +1,33 @@
 package org.vmbackup.core;
 
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import org.vmbackup.core.internal.DiskProgressMeter;
+import org.vmbackup.core.internal.RestoreProgressReporter;
 
 /**
- * Counts what an {@link ArchiveCopy} has passed on, per disk, and tells its listener at most every 100 ms and once
- * at the end. Each byte range of a disk reaches the copy once (data or zero run), so the sum is how far it is.
+ * Counts what an {@link ArchiveCopy} has passed on, per disk, and hands it to a {@link RestoreProgressReporter} at
+ * most every 100 ms and once at the end. Each byte range of a disk reaches the copy once (data or zero run), so
+ * the sum is how far it is.
  */
 final class CopyProgress {
-    private static final Logger LOG = LoggerFactory.getLogger(CopyProgress.class);
     private static final long INTERVAL_NANOS = 100_000_000L;
 
-    private final RestoreProgressListener listener;
-    private final List<DiskProgressMeter> meters = new ArrayList<>();
+    private final ArchiveLayout layout;
+    private final RestoreProgressReporter reporter;
+    private final boolean quiet;
     private final long[] done;
     private final long[] zero;
-    private final boolean hasVmstate;
-    private final long start = System.nanoTime();
+    private final long[] reported;
     private long vmstateBytes;
-    private long last = start;
+    private long vmstateReported;
+    private long last = System.nanoTime();
 
     CopyProgress(ArchiveLayout layout, RestoreProgressListener listener) {
-        this.listener = listener;
-        for (ArchiveDisk d : layout.disks()) {
-            meters.add(new DiskProgressMeter(d.name(), d.size()));
-        }
-        done = new long[meters.size()];
-        zero = new long[meters.size()];
-        hasVmstate = layout.vmstateEstimate() > 0;
+        this.layout = layout;
+        this.quiet = listener == RestoreProgressListener.NONE;
+        this.reporter = new RestoreProgressReporter(layout.disks(), layout.vmstateEstimate() > 0, listener,
+                System::nanoTime, last);
+        done = new long[layout.disks().size()];
+        zero = new long[done.length];
+        reported = new long[done.length];
     }
 
     void data(int disk, long n) {
@@ -51,33 +47,33 @@ final class CopyProgress {
     }
 
     void finish() {
-        report(System.nanoTime(), true);
+        if (quiet) {
+            return;
+        }
+        for (ArchiveDisk d : layout.disks()) {
+            reporter.diskFinished(d.name());
+        }
+        reporter.vmstate(vmstateBytes, true);
     }
 
     private void maybeReport() {
-        if (listener == RestoreProgressListener.NONE) {
+        if (quiet) {
             return;
         }
         long now = System.nanoTime();
-        if (now - last >= INTERVAL_NANOS) {
-            last = now;
-            report(now, false);
-        }
-    }
-
-    private void report(long now, boolean finished) {
-        if (listener == RestoreProgressListener.NONE) {
+        if (now - last < INTERVAL_NANOS) {
             return;
         }
-        List<DiskProgress> disks = new ArrayList<>(meters.size());
-        for (int i = 0; i < meters.size(); i++) {
-            disks.add(meters.get(i).sample(now, done[i], zero[i], finished));
+        last = now;
+        for (int i = 0; i < done.length; i++) { // only what moved: each call reports to the listener
+            if (done[i] != reported[i]) {
+                reported[i] = done[i];
+                reporter.disk(layout.disk(i).name(), done[i], zero[i]);
+            }
         }
-        try {
-            listener.onProgress(new RestoreProgress(disks, vmstateBytes, finished || !hasVmstate,
-                    Duration.ofNanos(now - start)));
-        } catch (RuntimeException e) {
-            LOG.warn("progress listener failed: {}", e.toString());
+        if (vmstateBytes != vmstateReported) {
+            vmstateReported = vmstateBytes;
+            reporter.vmstate(vmstateBytes, false);
         }
     }
 }

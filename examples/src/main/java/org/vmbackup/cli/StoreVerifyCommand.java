@@ -4,8 +4,10 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import org.vmbackup.store.ChunkStore;
 import org.vmbackup.store.SnapshotId;
+import org.vmbackup.store.VerifyProgress;
 import org.vmbackup.store.VerifyReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -43,18 +45,16 @@ final class StoreVerifyCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        Consumer<VerifyProgress> printer = p -> {
+            err.printf("verified %d of %d: %s (%d chunks, %d MiB checked so far%s)%n", p.done(), p.total(),
+                    p.snapshot(), p.chunksChecked(), p.bytesChecked() >> 20,
+                    p.damaged() == 0 ? "" : ", " + p.damaged() + " problems");
+            err.flush();
+        };
+        boolean show = progress != null ? progress : System.console() != null;
         VerifyReport r;
         try (ChunkStore s = store.open()) {
-            boolean show = progress != null ? progress : System.console() != null;
-            r = s.verify(ids, p -> {
-                if (!show) {
-                    return;
-                }
-                err.printf("verified %d of %d: %s (%d chunks, %d MiB checked so far%s)%n", p.done(), p.total(),
-                        p.snapshot(), p.chunksChecked(), p.bytesChecked() >> 20,
-                        p.damaged() == 0 ? "" : ", " + p.damaged() + " problems");
-                err.flush();
-            });
+            r = show ? s.verify(ids, printer) : s.verify(ids);
         }
         for (VerifyReport.Damage d : r.damage()) {
             out.println("damaged: " + d);
