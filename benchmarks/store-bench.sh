@@ -16,6 +16,7 @@
 #   (to re-measure the backup alone); KEEP_WORK=1 keeps WORK
 #   (the store in WORK/clones, clone 3 in WORK/clone.raw) for profiling
 #   STORE_C1=1 adds a store backup with C1 only per round (what the launcher ran for every backup before)
+#   NOCOMP=1 adds a backup per round into a store made with `store init --compression none`
 # Build first: mvn -q -DskipTests package
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -78,8 +79,9 @@ start_vm "$work/disk.raw" "$RAM_MIB"
 backup() { # kind round -> prints "seconds rss_mib bytes cpu_seconds qemu_cpu_seconds"
   local out=$work/$1-$2 t0 q0
   q0=$(qemu_cpu)
-  if [ "$1" = store ] || [ "$1" = storec1 ]; then
-    vmab store init "$out" >/dev/null
+  if [ "$1" = store ] || [ "$1" = storec1 ] || [ "$1" = storeraw ]; then
+    local init_opts=(); [ "$1" = storeraw ] && init_opts=(--compression none)
+    vmab store init "$out" "${init_opts[@]}" >/dev/null
     local c1=; [ "$1" = storec1 ] && c1=-XX:TieredStopAtLevel=1
     t0=$(now)
     JAVA_OPTS="-Xmx256m $c1 -Dorg.slf4j.simpleLogger.log.org.vmbackup.store.StoreSnapshotWriter=info ${BENCH_JAVA_OPTS:-}" \
@@ -98,7 +100,7 @@ backup() { # kind round -> prints "seconds rss_mib bytes cpu_seconds qemu_cpu_se
   settle "$work/disk.raw"
 }
 export JAVA_OPTS="-Xmx256m"; export VMABACKUP_JAR="$jar"
-vma_t=(); store_t=(); ratios=()
+vma_t=(); store_t=(); ratios=(); raw_ratios=()
 settle "$work/disk.raw"
 for r in $(seq "$ROUNDS"); do
   if [ $((r % 2)) = 1 ]; then
@@ -110,10 +112,17 @@ for r in $(seq "$ROUNDS"); do
     read -r ct cr cb cc cq < <(backup storec1 "$r")
     echo "backup round $r: store with C1 only (the launcher's choice for backup before): ${ct} s, $(ratio "$ct" "$vt")x the .vma's"
   fi
+  if [ -n "${NOCOMP:-}" ]; then
+    read -r nt nr nb nc nq < <(backup storeraw "$r")
+    raw_ratios+=("$(ratio "$nt" "$vt")")
+    echo "backup round $r: store without compression ${nt} s (CPU ${nc} s + QEMU ${nq} s, RSS ${nr} MiB, ${nb} bytes), $(ratio "$nt" "$vt")x the .vma's"
+  fi
   vma_t+=("$vt"); store_t+=("$st"); ratios+=("$(ratio "$st" "$vt")")
   echo "backup round $r: .vma ${vt} s (CPU ${vc} s + QEMU ${vq} s, RSS ${vr} MiB, ${vb} bytes), store ${st} s (CPU ${sc} s + QEMU ${sq} s, RSS ${sr} MiB, ${sb} bytes), ratio $(ratio "$st" "$vt")x (time); load $(cut -d' ' -f1 /proc/loadavg)"
 done
 echo "backup: median .vma $(median "${vma_t[@]}") s, store $(median "${store_t[@]}") s, median ratio $(median "${ratios[@]}")x (goal <= 1.1x), ${accel^^}"
+[ -z "${NOCOMP:-}" ] || echo "backup: store without compression, median ratio $(median "${raw_ratios[@]}")x"
+
 stop_vm
 fi
 [ -z "${BACKUP_ONLY:-}" ] || { echo "bench: load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"; exit 0; }

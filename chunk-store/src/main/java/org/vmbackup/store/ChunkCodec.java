@@ -17,7 +17,8 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Turns chunk plaintext into a chunk object and back (FORMAT.md, "Chunk object"): digest (SHA-256 or keyed),
- * zstd when it shrinks (a sample decides first whether to try: {@link CompressibilityProbe}), AES-256-GCM when the store is encrypted. Thread-safe: per-thread scratch buffers, so
+ * zstd when it shrinks (a sample decides first whether to try: {@link CompressibilityProbe}; never in a store made
+ * without compression), AES-256-GCM when the store is encrypted. Thread-safe: per-thread scratch buffers, so
  * the memory is bounded by the number of threads encoding.
  */
 final class ChunkCodec {
@@ -174,6 +175,9 @@ final class ChunkCodec {
      * @return the frame's length, or 0 when the chunk does not shrink or its sample says it would not (stored raw)
      */
     private int compress(ByteBuffer plain, ByteBuffer dst, int off, int room, CompressibilityProbe probe) {
+        if (level == StoreOptions.NO_COMPRESSION) {
+            return 0; // (zstd's own level 0 would mean its default, 3)
+        }
         ByteBuffer src = plain;
         if (!plain.isDirect()) {
             // heap input (config blobs, tests): zstd-jni wants direct memory for the buffer call

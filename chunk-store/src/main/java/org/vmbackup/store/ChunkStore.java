@@ -293,6 +293,11 @@ public final class ChunkStore implements AutoCloseable {
         return ctx.config.chunkSize();
     }
 
+    /** @return the store's zstd level, or {@link StoreOptions#NO_COMPRESSION} */
+    public int compressionLevel() {
+        return ctx.config.compressionLevel();
+    }
+
     /** @return true when the store is encrypted */
     public boolean encrypted() {
         return ctx.config.encrypted();

@@ -39,8 +39,12 @@ record StoreConfig(int format, String storeId, int chunkSize, int compressionLev
         m.put("format", (long) format);
         m.put("storeId", storeId);
         m.put("chunkSize", (long) chunkSize);
-        m.put("compression", "zstd");
-        m.put("compressionLevel", (long) compressionLevel);
+        if (compressionLevel == StoreOptions.NO_COMPRESSION) {
+            m.put("compression", "none");
+        } else {
+            m.put("compression", "zstd");
+            m.put("compressionLevel", (long) compressionLevel);
+        }
         m.put("digest", encrypted ? "hmac-sha256" : "sha256");
         m.put("encryption", encrypted ? "aes-256-gcm" : "none");
         if (encrypted) {
@@ -71,16 +75,18 @@ record StoreConfig(int format, String storeId, int chunkSize, int compressionLev
             case "aes-256-gcm" -> true;
             default -> throw new StoreException(what + ": unknown encryption '" + enc + "'");
         };
-        if (!"zstd".equals(Json.string(m, "compression", what))) {
-            throw new StoreException(what + ": unknown compression '" + m.get("compression") + "'");
-        }
-        long level = Json.number(m, "compressionLevel", what);
+        String compression = Json.string(m, "compression", what);
+        long level = switch (compression) {
+            case "none" -> StoreOptions.NO_COMPRESSION;
+            case "zstd" -> Math.max(1, Math.min(19, Json.number(m, "compressionLevel", what)));
+            default -> throw new StoreException(what + ": unknown compression '" + compression + "'");
+        };
         String digest = Json.string(m, "digest", what);
         if (!digest.equals(encrypted ? "hmac-sha256" : "sha256")) {
             throw new StoreException(what + ": digest '" + digest + "' does not match encryption '" + enc + "'");
         }
         return new StoreConfig((int) format, Json.string(m, "storeId", what), (int) chunk,
-                (int) Math.max(1, Math.min(19, level)), encrypted, encrypted ? Json.string(m, "keyCheck", what) : "");
+                (int) level, encrypted, encrypted ? Json.string(m, "keyCheck", what) : "");
     }
 
     /** Checks that {@code key} fits this store (none for a plain store, the right one for an encrypted one). */

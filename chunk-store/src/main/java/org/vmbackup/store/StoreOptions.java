@@ -7,7 +7,8 @@ import java.util.Optional;
  * How {@link ChunkStore#init} sets a store up.
  *
  * @param chunkSize the chunk size of disks and streams: a power of two from 64 KiB to 16 MiB
- * @param compressionLevel the zstd level, 1 to 19
+ * @param compressionLevel the zstd level, 1 to 19, or {@link #NO_COMPRESSION}: every chunk stored as it is (for
+ *     hosts where compressing costs more backup time than the space it saves is worth; FORMAT.md, "config")
  * @param key the key to encrypt with, or empty for a store in the clear
  */
 public record StoreOptions(int chunkSize, int compressionLevel, Optional<StoreKey> key) {
@@ -19,6 +20,8 @@ public record StoreOptions(int chunkSize, int compressionLevel, Optional<StoreKe
     public static final int MAX_CHUNK_SIZE = 16 << 20;
     /** The default zstd level. */
     public static final int DEFAULT_COMPRESSION_LEVEL = 1;
+    /** The compression level of a store that keeps every chunk uncompressed. */
+    public static final int NO_COMPRESSION = 0;
 
     /** Checks the invariants. */
     public StoreOptions {
@@ -26,8 +29,8 @@ public record StoreOptions(int chunkSize, int compressionLevel, Optional<StoreKe
         if (chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE || Integer.bitCount(chunkSize) != 1) {
             throw new IllegalArgumentException("chunk size " + chunkSize + " is not a power of two from 64 KiB to 16 MiB");
         }
-        if (compressionLevel < 1 || compressionLevel > 19) {
-            throw new IllegalArgumentException("compression level " + compressionLevel + " is not 1 to 19");
+        if (compressionLevel < NO_COMPRESSION || compressionLevel > 19) {
+            throw new IllegalArgumentException("compression level " + compressionLevel + " is not 1 to 19 (0: none)");
         }
     }
 
@@ -44,6 +47,16 @@ public record StoreOptions(int chunkSize, int compressionLevel, Optional<StoreKe
      */
     public StoreOptions withChunkSize(int size) {
         return new StoreOptions(size, compressionLevel, key);
+    }
+
+    /**
+     * These options with another zstd level.
+     *
+     * @param level 1 to 19, or {@link #NO_COMPRESSION}
+     * @return the new options
+     */
+    public StoreOptions withCompressionLevel(int level) {
+        return new StoreOptions(chunkSize, level, key);
     }
 
     /**

@@ -188,7 +188,7 @@ class LauncherCdsIT {
             Run init = launch(Map.of("VMABACKUP_CDS", "0", "JAVA", java.toString()), "store", "init", store.toString());
             assertThat(init.exit()).isZero();
             assertThat(init.out()).as(java.toString()).isEqualTo("initialized store " + store
-                    + " (chunk size 1048576 bytes, not encrypted)" + System.lineSeparator());
+                    + " (chunk size 1048576 bytes, not encrypted, zstd level 1)" + System.lineSeparator());
             assertThat(init.err()).as(java.toString()).isEmpty();
         }
     }

@@ -87,6 +87,9 @@ class StoreCommandTest {
         List<Arguments> c = new ArrayList<>();
         c.add(Arguments.of(USAGE, "--chunk-size: chunk size 1000 is not a power of two", List.of("store", "init", "{d}/new", "--chunk-size", "1000")));
         c.add(Arguments.of(USAGE, "not a size", List.of("store", "init", "{d}/new", "--chunk-size", "big")));
+        c.add(Arguments.of(USAGE, "--compression: 'lz4' is not zstd or none", List.of("store", "init", "{d}/new", "--compression", "lz4")));
+        c.add(Arguments.of(USAGE, "--compression-level: compression level 20 is not 1 to 19", List.of("store", "init", "{d}/new", "--compression-level", "20")));
+        c.add(Arguments.of(USAGE, "--compression-level goes with --compression zstd, not none", List.of("store", "init", "{d}/new", "--compression", "none", "--compression-level", "3")));
         c.add(Arguments.of(FAILED, "^store init: store .*text\\.txt is a file, not a directory$", List.of("store", "init", "{d}/text.txt")));
         c.add(Arguments.of(FAILED, "^store init: store .*plain exists already$", List.of("store", "init", "{d}/plain")));
         c.add(Arguments.of(FAILED, "^store init: key file .*none\\.key: no such file$", List.of("store", "init", "{d}/new", "--encrypt", "{d}/none.key")));
@@ -137,6 +140,16 @@ class StoreCommandTest {
             assertThat(s.chunkSize()).isEqualTo(256 << 10);
             assertThat(s.encrypted()).isTrue();
         }
+        assertThat(run(expand("store", "init", "{d}/raw", "--compression", "none"))).isZero();
+        assertThat(std.out.toString(StandardCharsets.UTF_8)).endsWith("(chunk size 1048576 bytes, not encrypted, not compressed)" + System.lineSeparator());
+        assertThat(run(expand("store", "init", "{d}/z9", "--compression-level", "9"))).isZero();
+        assertThat(std.out.toString(StandardCharsets.UTF_8)).endsWith("(chunk size 1048576 bytes, not encrypted, zstd level 9)" + System.lineSeparator());
+        try (ChunkStore raw = ChunkStore.open(dir.resolve("raw"));
+                ChunkStore z9 = ChunkStore.open(dir.resolve("z9"))) {
+            assertThat(raw.compressionLevel()).isEqualTo(StoreOptions.NO_COMPRESSION);
+            assertThat(z9.compressionLevel()).isEqualTo(9);
+        }
+        std.out.reset();
         assertThat(run(expand("store", "list", "{d}/plain", "--vm", "web1"))).isZero();
         String out = std.out.toString(StandardCharsets.UTF_8);
         assertThat(out).containsPattern("web1/2026-12-06T23:40:00Z +1 +300000 +[1-9][0-9]*");
