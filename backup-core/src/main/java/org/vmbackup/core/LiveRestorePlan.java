@@ -134,18 +134,21 @@ public final class LiveRestorePlan {
         }
         started = true;
         return CompletableFuture.supplyAsync(() -> {
+            boolean handedOver = false;
             try {
-                return doStart(qmp, ownsClient);
+                LiveRestoreRun r = doStart(qmp, ownsClient);
+                handedOver = true; // the run owns the connection now
+                return r;
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new BackupException("interrupted", e);
-            } catch (RuntimeException e) {
-                if (ownsClient) {
+            } finally {
+                // whatever failed (an I/O error feeding the VM state too): QEMU's monitor serves one client at a time
+                if (!handedOver && ownsClient) {
                     qmp.close();
                 }
-                throw e;
             }
         }, executor).exceptionallyCompose(e -> CompletableFuture.failedFuture(
                 e instanceof CompletionException && e.getCause() != null ? e.getCause() : e));
