@@ -41,6 +41,8 @@ class LiveRestoreFailedCopyCancelTest {
     private static final class FakeQemu {
         final List<String> commands = new CopyOnWriteArrayList<>();
         volatile OutputStream out;
+        /** A job id whose block-stream QEMU refuses, or null. */
+        volatile String refuse;
 
         void serve(ServerSocketChannel server, Map<String, Path> images, Map<String, Long> sizes) {
             try (SocketChannel ch = server.accept()) {
@@ -50,7 +52,8 @@ class LiveRestoreFailedCopyCancelTest {
                 send("{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 0, \"major\": 10}, "
                         + "\"package\": \"\"}, \"capabilities\": []}}");
                 Pattern cmd = Pattern.compile("\"execute\"\\s*:\\s*\"([^\"]+)\"");
-                Pattern id = Pattern.compile("\"id\"\\s*:\\s*(\"[^\"]*\"|\\d+)");
+                // the command's own id comes last (job-cancel's arguments have an "id" too)
+                Pattern id = Pattern.compile("\"id\"\\s*:\\s*(\"[^\"]*\"|\\d+)\\s*}\\s*$");
                 String block = images.entrySet().stream().map(e -> "{\"device\": \"" + e.getKey().substring(6)
                         + "\", \"qdev\": \"\", \"removable\": false, \"inserted\": {\"node-name\": \"n-"
                         + e.getKey() + "\", \"drv\": \"qcow2\", \"file\": \"" + e.getValue() + "\", \"ro\": false, "
@@ -61,6 +64,11 @@ class LiveRestoreFailedCopyCancelTest {
                     Matcher m = cmd.matcher(line);
                     Matcher i = id.matcher(line);
                     if (!m.find()) {
+                        continue;
+                    }
+                    if (refuse != null && m.group(1).equals("block-stream") && line.contains("\"" + refuse + "\"")) {
+                        send("{\"error\": {\"class\": \"GenericError\", \"desc\": \"Device is busy\"}"
+                                + (i.find() ? ", \"id\": " + i.group(1) : "") + "}");
                         continue;
                     }
                     String ret = switch (m.group(1)) {
@@ -115,6 +123,42 @@ class LiveRestoreFailedCopyCancelTest {
                 assertThat(cancelled(qemu, "restore-virtio1")).as("copy of drive-virtio1 cancelled").isTrue();
                 assertThat(cancelled(qemu, "restore-efidisk0")).as("copy of drive-efidisk0 cancelled").isTrue();
                 assertThat(cancelled(qemu, "restore-scsi0")).as("the failed copy is over already").isFalse();
+            }
+        } finally {
+            plan.close().get(1, TimeUnit.MINUTES);
+        }
+    }
+
+    /**
+     * The guest runs (on the archive) before the copies start: when QEMU refuses one, the start fails, and the copies
+     * it already started must not run on without anyone watching them.
+     */
+    @Test
+    @Timeout(value = 1, unit = TimeUnit.MINUTES)
+    void aStartWhoseCopyIsRefusedCancelsTheCopiesItStarted() throws Exception {
+        LiveRestorePlan plan = LiveRestoreSession.builder().archive(RestoreVectors.dir().resolve("two-disks.vma"))
+                .imageDirectory(tmp.resolve("images")).socketDirectory(tmp.resolve("s")).build().prepare()
+                .get(1, TimeUnit.MINUTES);
+        Map<String, Long> sizes = RestoreVectors.expected().get("two-disks.vma").stream()
+                .collect(Collectors.toMap(RestoreVectors.Device::name, RestoreVectors.Device::size));
+        Path qmp = tmp.resolve("qmp.sock");
+        FakeQemu qemu = new FakeQemu();
+        qemu.refuse = "restore-virtio1";
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(UnixDomainSocketAddress.of(qmp));
+            Thread t = new Thread(() -> qemu.serve(server, plan.images(), sizes), "fake-qemu");
+            t.setDaemon(true);
+            t.start();
+            try (QmpClient client = QmpClient.connect(qmp).get(30, TimeUnit.SECONDS)) {
+                assertThatThrownBy(() -> plan.start(client).get(1, TimeUnit.MINUTES))
+                        .hasMessageContaining("Device is busy");
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (!cancelled(qemu, "restore-scsi0") && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                assertThat(cancelled(qemu, "restore-scsi0")).as("the copy started before the refused one").isTrue();
+                assertThat(qemu.commands).as("no copy started after the refused one")
+                        .noneMatch(c -> c.contains("block-stream") && c.contains("restore-efidisk0"));
             }
         } finally {
             plan.close().get(1, TimeUnit.MINUTES);
