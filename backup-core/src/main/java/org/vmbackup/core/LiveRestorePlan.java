@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -23,6 +24,7 @@ import org.vmbackup.qmp.QmpClientOptions;
 import org.vmbackup.qmp.QmpEvent;
 import org.vmbackup.qmp.QmpEventSubscription;
 import org.vmbackup.qmp.command.BlockCommands;
+import org.vmbackup.qmp.command.JobCommands;
 import org.vmbackup.qmp.command.MachineCommands;
 import org.vmbackup.qmp.command.MigrationCommands;
 import org.vmbackup.qmp.command.QueryCommands;
@@ -134,18 +136,21 @@ public final class LiveRestorePlan {
         }
         started = true;
         return CompletableFuture.supplyAsync(() -> {
+            boolean handedOver = false;
             try {
-                return doStart(qmp, ownsClient);
+                LiveRestoreRun r = doStart(qmp, ownsClient);
+                handedOver = true; // the run owns the connection now
+                return r;
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new BackupException("interrupted", e);
-            } catch (RuntimeException e) {
-                if (ownsClient) {
+            } finally {
+                // whatever failed (an I/O error feeding the VM state too): QEMU's monitor serves one client at a time
+                if (!handedOver && ownsClient) {
                     qmp.close();
                 }
-                throw e;
             }
         }, executor).exceptionallyCompose(e -> CompletableFuture.failedFuture(
                 e instanceof CompletionException && e.getCause() != null ? e.getCause() : e));
@@ -197,15 +202,19 @@ public final class LiveRestorePlan {
         awaitIndex(); // a guest started running by itself ran on the exports, which waited for the index
         QmpEventSubscription jobs = qmp.subscribe(e -> e instanceof QmpEvent.BlockJobCompleted
                 || e instanceof QmpEvent.BlockJobCancelled || e instanceof QmpEvent.BlockJobError);
+        List<String> copying = new ArrayList<>();
         try {
             for (RestoreDiskMatch m : matches) {
+                copying.add(LiveRestoreRun.jobId(m)); // before the answer: one that timed out may still start
                 RestoreVmSession.await(qmp.execute(new BlockCommands.BlockStream(LiveRestoreRun.jobId(m),
                         m.qemuDevice(), null, rateLimit > 0 ? RateLimiter.share(rateLimit, matches.size()) : null,
                         null, null)), "block-stream of "
                         + m.qemuDevice());
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | InterruptedException e) {
             jobs.close();
+            // no run watches the copies already started: they would read the archive until it is closed under them
+            cancelCopies(qmp, copying);
             throw e;
         }
         if (loaded && RestoredGuestThaw.savedFrozen(server.source())) {
@@ -218,6 +227,19 @@ public final class LiveRestorePlan {
             r.cancel(); // the session was cancelled while this started
         }
         return r;
+    }
+
+    /** Cancels the copy jobs {@code ids} (those that exist), waiting a bounded time for QEMU's answers. */
+    private static void cancelCopies(QmpClient qmp, List<String> ids) {
+        CompletableFuture<?>[] sent = ids.stream().map(id -> qmp.execute(new JobCommands.JobCancel(id))
+                .exceptionally(e -> null)).toArray(CompletableFuture[]::new); // a refused copy is no job
+        try {
+            CompletableFuture.allOf(sent).get(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.warn("live restore: cancelling the copies {}: {}", ids, e.toString());
+        }
     }
 
     /** Waits for the archive's index (scanned in the background since prepare) and throws its failure as is. */

@@ -48,6 +48,9 @@ public final class LiveRestoreRun {
     private final CompletableFuture<LiveRestoreResult> completion = new CompletableFuture<>();
     private final ScheduledExecutorService poller;
     private final AtomicBoolean cancelRequested = new AtomicBoolean();
+    /** The copy jobs still running when a copy failed (null until then): a later {@link #cancel()} ends them. */
+    private volatile Set<String> runningAfterFailure;
+    private final AtomicBoolean leftCancelled = new AtomicBoolean();
     private volatile long cancelDeadline;
 
     LiveRestoreRun(QmpClient qmp, boolean ownsClient, ArchiveExportServer server, Path socket, Path ownedSocketDir,
@@ -101,12 +104,30 @@ public final class LiveRestoreRun {
      * end them, stops serving the archive and removes its socket; {@link #completion()} then fails with a
      * {@link CancellationException} (it completes normally if every copy finished first). The guest loses access to
      * whatever was not copied yet: its disks still name the archive as their backing file, so reads of those parts
-     * fail from now on. Use it when the VM is being discarded, or after a failed copy; then stop QEMU.
+     * fail from now on. Use it when the VM is being discarded, or after a failed copy (then it cancels the other disks'
+     * copies still running, and {@link #completion()} keeps the copy's failure); then stop QEMU.
      *
      * @return false if too late: the copy had already ended (or was already cancelled)
      */
     public boolean cancel() {
-        if (completion.isDone() || !cancelRequested.compareAndSet(false, true)) {
+        if (completion.isDone()) {
+            // after a failed copy the other disks' copies still run: those are what a cancel gives up now
+            Set<String> left = runningAfterFailure;
+            if (left == null || left.isEmpty() || !leftCancelled.compareAndSet(false, true)) {
+                return false;
+            }
+            log.info("live restore: cancelling the background copies still running after a failed one: {}", left);
+            List<CompletableFuture<Void>> sent = new ArrayList<>();
+            for (String job : left) {
+                sent.add(qmp.execute(new JobCommands.JobCancel(job)).exceptionally(e -> null)); // may be over
+            }
+            if (ownsClient) { // kept open for this cancel (see awaitJobs)
+                CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new))
+                        .orTimeout(CANCEL_WAIT.toSeconds(), TimeUnit.SECONDS).whenComplete((v, e) -> qmp.close());
+            }
+            return true;
+        }
+        if (!cancelRequested.compareAndSet(false, true)) {
             return false;
         }
         cancelDeadline = System.nanoTime() + CANCEL_WAIT.toNanos();
@@ -185,6 +206,7 @@ public final class LiveRestoreRun {
                     continue;
                 }
                 if (error != null) {
+                    runningAfterFailure = Set.copyOf(pending);
                     throw new BackupException("background copy of " + m.device().name() + " into QEMU disk "
                             + m.qemuDevice() + " failed: " + error);
                 }
@@ -226,7 +248,10 @@ public final class LiveRestoreRun {
             completion.completeExceptionally(c instanceof BackupException ? c
                     : new BackupException("live restore failed: " + c.getMessage(), c));
         } finally {
-            if (ownsClient) {
+            // after a failed copy with others still running, the connection stays for the cancel (or close) the
+            // caller is told to make then, which closes it
+            Set<String> left = runningAfterFailure;
+            if (ownsClient && (left == null || left.isEmpty())) {
                 qmp.close();
             }
         }

@@ -114,10 +114,14 @@ public final class LiveRestoreSession {
         // server starts and QEMU starts; reads wait for it, and LiveRestorePlan.start waits for it before resuming a
         // paused guest or starting the copy.
         ArchiveSource source = in.open();
+        Path sockDir;
         try {
             ArchiveExportServer.requireRandomAccess(source);
             RestoreSession.select(source.layout(), java.util.Set.of()); // refuses unsafe disk names up front
-        } catch (RuntimeException e) {
+            // made here, where a failure still closes the source (a socket directory that cannot be made)
+            sockDir = socketDir != null ? Files.createDirectories(socketDir)
+                    : Files.createTempDirectory("vmabackup-live-");
+        } catch (IOException | RuntimeException e) {
             source.close();
             throw e;
         }
@@ -129,11 +133,10 @@ public final class LiveRestoreSession {
         for (ArchiveDisk d : disks) {
             finals.add(RestoreNames.imagePath(dir, d.name(), RestoreFormat.QCOW2.extension()));
         }
-        Path sockDir = socketDir != null ? Files.createDirectories(socketDir)
-                : Files.createTempDirectory("vmabackup-live-");
         Path sock = sockDir.resolve("archive-nbd.sock");
         List<ToolProcess> creating = new ArrayList<>();
         ArchiveExportServer server = null;
+        CompletableFuture<ArchiveExportServer> starting = null;
         boolean started = false;
         boolean ok = false;
         try {
@@ -147,16 +150,10 @@ public final class LiveRestoreSession {
                         disks.get(i).size()));
             }
             started = true; // from here on the server owns the source
-            CompletableFuture<ArchiveExportServer> starting = ArchiveExportServer.builder(source).unixSocket(sock)
-                    .indexInBackground(true).start();
-            try {
-                for (int i = 0; i < creating.size(); i++) {
-                    awaitOverlay(creating.get(i), finals.get(i));
-                    log.debug("live restore: {} created after {} ms", finals.get(i), ms(t0));
-                }
-            } catch (RuntimeException e) {
-                starting.thenAccept(ArchiveExportServer::close);
-                throw e;
+            starting = ArchiveExportServer.builder(source).unixSocket(sock).indexInBackground(true).start();
+            for (int i = 0; i < creating.size(); i++) {
+                awaitOverlay(creating.get(i), finals.get(i));
+                log.debug("live restore: {} created after {} ms", finals.get(i), ms(t0));
             }
             cancel.check();
             server = awaitServer(starting);
@@ -184,6 +181,10 @@ public final class LiveRestoreSession {
                 }
                 if (server != null) {
                     closeBounded(server);
+                } else if (starting != null) {
+                    // failed or cancelled before the server was awaited: it owns the source, close it once started
+                    // (a failed start closed the source itself)
+                    starting.thenAccept(ArchiveExportServer::close);
                 } else if (!started) {
                     source.close();
                 }

@@ -94,9 +94,11 @@ final class BackupTargets {
         List<String> nodes = new ArrayList<>();
         for (int i = 0; i < layout.disks().size(); i++) {
             String node = "vmbk-" + o.tag() + "-t" + i;
+            // before the add: one that times out may still be carried out by QEMU (deleting a node that does
+            // not exist only logs a warning)
+            cleanup.push("blockdev-del " + node, () -> q.tryRun(new BlockdevDel(node), CLOSE_TIMEOUT));
             q.call(new BlockdevAdd(new BlockdevOptions.Nbd(node, SocketAddress.unix(nbdSocket.toString()),
                     layout.disk(i).name())));
-            cleanup.push("blockdev-del " + node, () -> q.tryRun(new BlockdevDel(node), CLOSE_TIMEOUT));
             nodes.add(node);
         }
         return new BackupTargets(dir, List.copyOf(nodes));

@@ -55,6 +55,8 @@ public final class GuestFreeze implements AutoCloseable {
     private long frozenAt;
     private long thawedAt;
     private String thawFailure = "";
+    /** Whether a failed thaw was tried once more (by a session thaw after the watchdog's, say). */
+    private boolean retried;
 
     /**
      * A freeze through {@code agent} that the watchdog ends after {@code bound}.
@@ -172,8 +174,8 @@ public final class GuestFreeze implements AutoCloseable {
 
     /**
      * Ends the freeze, if any, and waits (uninterruptibly, within the bound) for the agent's reply; any later
-     * call waits for the first one's outcome. Never throws: the outcome is in {@link #thawed()} and
-     * {@link #thawFailure()}.
+     * call waits for the first one's outcome, except that a failed thaw is tried once more. Never throws: the
+     * outcome is in {@link #thawed()} and {@link #thawFailure()}.
      */
     public void thaw() {
         thaw(false);
@@ -195,7 +197,14 @@ public final class GuestFreeze implements AutoCloseable {
         boolean freezeRunning;
         synchronized (this) {
             freezeRunning = state == State.FREEZING;
-            if (state == State.FREEZING || state == State.FROZEN) {
+            // A failed thaw is tried once more by the session's thaw: the watchdog's may have found the guest
+            // paused (its agent cannot answer then), and the session thaws only once the guest runs again.
+            boolean retry = state == State.THAW_FAILED && !byWatchdog && !retried;
+            if (retry) {
+                retried = true;
+                log.info("trying the failed thaw of the guest's file systems again");
+            }
+            if (state == State.FREEZING || state == State.FROZEN || retry) {
                 state = State.THAWING;
                 mine = true;
                 if (!byWatchdog && alarm != null) {

@@ -3,7 +3,10 @@ package org.vmbackup.core.internal;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -191,9 +194,34 @@ public final class RestoreImageFile implements AutoCloseable {
     public void commit() throws IOException {
         seal();
         if (!temp.equals(target)) {
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+            moveNoReplace(temp, target);
         }
         committed = true;
+    }
+
+    /**
+     * Renames {@code from} to {@code to} unless {@code to} exists: checked before the restore started, a file may
+     * still appear there meanwhile, and rename(2) would silently replace it. A hard link fails instead, atomically;
+     * on a file system without hard links the check is repeated right before the rename.
+     */
+    private static void moveNoReplace(Path from, Path to) throws IOException {
+        try {
+            Files.createLink(to, from);
+        } catch (FileAlreadyExistsException e) {
+            throw appeared(to);
+        } catch (UnsupportedOperationException | FileSystemException e) {
+            if (Files.exists(to, LinkOption.NOFOLLOW_LINKS)) {
+                throw appeared(to);
+            }
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+            return;
+        }
+        Files.delete(from);
+    }
+
+    private static FileAlreadyExistsException appeared(Path to) {
+        return new FileAlreadyExistsException(to.toString(), null,
+                "appeared during the restore; refusing to overwrite it");
     }
 
     /** Closes the file; an uncommitted temporary file is deleted. */

@@ -181,6 +181,29 @@ class GuestFreezeTest {
         }
     }
 
+    /**
+     * The watchdog fires while the guest is paused (a failing backup's cleanup can hold the pause for longer than
+     * the bound): its agent cannot answer, so that thaw fails for lack of a reply. The session's own thaw, which runs
+     * once the guest runs again, must try again rather than take the old failure as the end of it.
+     */
+    @Test
+    void aWatchdogThawThatGotNoReplyIsTriedAgainByTheSessionsThaw() throws Exception {
+        agent.thawReply = new CompletableFuture<>(); // paused guest: no reply
+        try (GuestFreeze f = new GuestFreeze(agent, Duration.ofMillis(100), Duration.ofMillis(200), () -> true)) {
+            f.freeze();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (f.thawFailure().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(f.thawFailure()).as("the watchdog's thaw got no reply").contains("no reply");
+            agent.thawReply = CompletableFuture.completedFuture(1); // the guest runs again: its agent answers
+            f.thaw();
+            assertThat(agent.thaws).as("thawed again").hasValue(2);
+            assertThat(f.thawed()).isTrue();
+            assertThat(f.thawFailure()).isEmpty();
+        }
+    }
+
     @Test
     void aSilentThawIsReportedWithinTheBound() {
         agent.thawReply = new CompletableFuture<>();
