@@ -12,6 +12,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -104,5 +105,77 @@ class NbdServerTest {
         c.close();
         closing.get(10, TimeUnit.SECONDS);
         assertThat(socket).doesNotExist();
+    }
+
+    /** A memory disk whose size() can be made to wait once, on whichever thread calls it next, and counts writes. */
+    static final class GatedBackend implements NbdBackend {
+        final MemoryBackend disk = new MemoryBackend(1 << 20);
+        final java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
+        final java.util.concurrent.atomic.AtomicInteger writes = new java.util.concurrent.atomic.AtomicInteger();
+
+        @Override
+        public long size() {
+            if (armed.compareAndSet(true, false)) {
+                entered.countDown();
+                try {
+                    release.await(10, TimeUnit.SECONDS); // bounded: a broken test must not hold the event loop
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return disk.size();
+        }
+
+        @Override
+        public java.util.concurrent.CompletableFuture<io.netty.buffer.ByteBuf> read(long offset, int length) {
+            return disk.read(offset, length);
+        }
+
+        @Override
+        public java.util.concurrent.CompletableFuture<Void> write(long offset, io.netty.buffer.ByteBuf data,
+                boolean fua) {
+            writes.incrementAndGet();
+            return disk.write(offset, data, fua);
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void anExportRemovedWhileAClientIsChoosingItIsNotServedAfterRemoveExportCompleted() throws Exception {
+        // The handshake looks the export up, then (after building its replies) counts the connection on it: an
+        // export removed in between used to have a connection removeExport never saw, served after it completed.
+        Path socket = dir.resolve("r.sock");
+        GatedBackend backend = new GatedBackend();
+        NbdServer server = NbdServer.builder().unixSocket(socket).export(NbdExport.of("x", backend)).build().start()
+                .get(10, TimeUnit.SECONDS);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            backend.armed.set(true); // the GO reply asks for the size: the event loop waits there
+            java.util.concurrent.Future<BlockingNbdClient> connecting = pool.submit(
+                    () -> BlockingNbdClient.connect(UnixDomainSocketAddress.of(socket), true, "x"));
+            assertThat(backend.entered.await(10, TimeUnit.SECONDS)).as("GO reached the export").isTrue();
+            server.removeExport("x").get(10, TimeUnit.SECONDS);
+            backend.release.countDown();
+            BlockingNbdClient c;
+            try {
+                c = connecting.get(10, TimeUnit.SECONDS);
+            } catch (ExecutionException refused) {
+                assertThat(refused).hasCauseInstanceOf(IOException.class);
+                c = null;
+            }
+            if (c != null) {
+                BlockingNbdClient client = c;
+                assertThatThrownBy(() -> client.write(0, new byte[512])).as("no request served on a removed export")
+                        .isInstanceOf(IOException.class);
+                client.close();
+            }
+            assertThat(backend.writes.get()).isZero();
+        } finally {
+            backend.release.countDown();
+            pool.shutdownNow();
+            server.close().get(10, TimeUnit.SECONDS);
+        }
     }
 }
