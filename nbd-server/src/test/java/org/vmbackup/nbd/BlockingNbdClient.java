@@ -126,6 +126,11 @@ final class BlockingNbdClient implements Closeable {
         write(ch, h);
     }
 
+    /** Sends a READ without waiting for its reply. */
+    void sendRead(long offset, int length) throws IOException {
+        request(0, offset, length, null);
+    }
+
     /** A WRITE whose reply error is returned instead of thrown. */
     int writeError(long offset, byte[] data) throws IOException {
         request(1, offset, data.length, data);

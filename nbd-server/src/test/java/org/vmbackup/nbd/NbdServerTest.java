@@ -178,4 +178,42 @@ class NbdServerTest {
             server.close().get(10, TimeUnit.SECONDS);
         }
     }
+
+    @Test
+    @Timeout(60)
+    void aReadCompletingAfterTheServerClosedItsOwnEventLoopHasItsBuffersReleased() throws Exception {
+        // A backend may complete on its own threads (FileBackend's pool) after close() shut the server's private
+        // event loop down: the completion could not be handed to the loop any more and its data was never released.
+        Path socket = dir.resolve("h.sock");
+        java.util.concurrent.CompletableFuture<io.netty.buffer.ByteBuf> held = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CountDownLatch asked = new java.util.concurrent.CountDownLatch(1);
+        NbdBackend backend = new NbdBackend() {
+            @Override
+            public long size() {
+                return 1 << 20;
+            }
+
+            @Override
+            public java.util.concurrent.CompletableFuture<io.netty.buffer.ByteBuf> read(long offset, int length) {
+                asked.countDown();
+                return held;
+            }
+        };
+        NbdServer server = NbdServer.builder().unixSocket(socket).export(NbdExport.of("h", backend)).build().start()
+                .get(10, TimeUnit.SECONDS);
+        BlockingNbdClient c = BlockingNbdClient.connect(UnixDomainSocketAddress.of(socket), true, "h");
+        io.netty.buffer.ByteBuf data = io.netty.buffer.PooledByteBufAllocator.DEFAULT.directBuffer(4096).writeZero(4096);
+        try {
+            c.sendRead(0, 4096);
+            assertThat(asked.await(10, TimeUnit.SECONDS)).as("the READ reached the backend").isTrue();
+            server.close().get(10, TimeUnit.SECONDS);
+            held.complete(data);
+            assertThat(data.refCnt()).as("the late read's buffer was released").isZero();
+        } finally {
+            c.hangUp();
+            if (data.refCnt() > 0) {
+                data.release(data.refCnt());
+            }
+        }
+    }
 }

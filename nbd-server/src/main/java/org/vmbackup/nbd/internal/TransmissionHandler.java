@@ -10,6 +10,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
@@ -130,8 +131,16 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
             this.failure = failure;
             if (ctx.channel().eventLoop().inEventLoop()) {
                 run();
-            } else {
+                return;
+            }
+            try {
                 ctx.channel().eventLoop().execute(this);
+            } catch (RejectedExecutionException e) {
+                // The loop was shut down (a server closed with its own loop) before a backend thread completed the
+                // request: its connection is gone and nobody will write, or release, these frames but us.
+                if (frames != null) {
+                    frames.forEach(ReferenceCountUtil::safeRelease);
+                }
             }
         }
 
