@@ -158,6 +158,15 @@ public final class RequestDecoder extends ByteToMessageDecoder {
                 t.abandon();
                 t = null;
             }
+            if (t != null && !direct(t)) {
+                // The native transport reads only into native memory: a heap target failed the read and with it
+                // the connection (NIO reads heap memory through a native buffer of its own: no copy saved either).
+                // Such a payload is received as usual and handed to write().
+                log.debug("{}: backend write target for offset {} is heap memory, receiving normally", ctx.channel(),
+                        offset);
+                t.abandon();
+                t = null;
+            }
             if (t != null) {
                 target = t;
                 targetBuffers = t.buffers();
@@ -209,6 +218,15 @@ public final class RequestDecoder extends ByteToMessageDecoder {
             room += b.remaining();
         }
         return room == length;
+    }
+
+    private static boolean direct(NbdWriteTarget t) {
+        for (ByteBuffer b : t.buffers()) {
+            if (!b.isDirect()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private ByteBuffer currentTarget() {
