@@ -216,4 +216,31 @@ class NbdServerTest {
             }
         }
     }
+
+    @ParameterizedTest(name = "native={0}")
+    @ValueSource(booleans = {true, false})
+    @Timeout(120)
+    void pipelinedReadsFarBeyondTheInFlightLimitAreAllAnswered(boolean allowNative) throws Exception {
+        // 200 READs of 1 MiB sent at once: the connection pauses at 64 MiB in flight with most of them received but
+        // not yet started, and must go on with those (not wait for more bytes from the client) as replies drain.
+        Path socket = dir.resolve("p.sock");
+        MemoryBackend disk = new MemoryBackend(4 << 20);
+        byte[] pattern = new byte[1 << 20];
+        new java.util.Random(9).nextBytes(pattern);
+        try (NbdEventLoop loop = NbdEventLoop.create(1, allowNative)) {
+            NbdServer server = NbdServer.builder().unixSocket(socket).eventLoop(loop)
+                    .export(NbdExport.of("p", disk)).build().start().get(10, TimeUnit.SECONDS);
+            try (BlockingNbdClient c = BlockingNbdClient.connect(UnixDomainSocketAddress.of(socket), true, "p")) {
+                c.write(1 << 20, pattern);
+                int requests = 200;
+                for (int i = 0; i < requests; i++) {
+                    c.sendRead(1 << 20, 1 << 20);
+                }
+                for (int i = 0; i < requests; i++) {
+                    assertThat(c.receiveRead(1 << 20)).as("reply %d", i).isEqualTo(pattern);
+                }
+            }
+            server.close().get(10, TimeUnit.SECONDS);
+        }
+    }
 }

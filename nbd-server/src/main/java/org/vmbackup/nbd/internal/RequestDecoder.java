@@ -27,6 +27,17 @@ public final class RequestDecoder extends ByteToMessageDecoder {
 
     private enum State { HEADER, PAYLOAD, PLACE, DRAIN, BROKEN }
 
+    /**
+     * Fired through the pipeline once the connection reads again after a pause: decodes the requests that had
+     * already been received when it paused (nothing else would, if the client sends no more).
+     */
+    static final Object RESUME = new Object() {
+        @Override
+        public String toString() {
+            return "RequestDecoder.RESUME";
+        }
+    };
+
     private final int maxPayload;
     private final WritePlacement placement;
     private DirectReceive slot;
@@ -86,6 +97,27 @@ public final class RequestDecoder extends ByteToMessageDecoder {
     }
 
     @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt != RESUME) {
+            super.userEventTriggered(ctx, evt);
+        } else if (internalBuffer().isReadable() && ctx.channel().config().isAutoRead()) {
+            super.channelRead(ctx, Unpooled.EMPTY_BUFFER); // decodes what is cumulated
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        if (state == State.HEADER && !ctx.channel().config().isAutoRead() && internalBuffer().isReadable()) {
+            // Paused with requests waiting: ByteToMessageDecoder would ask for another read because this one decoded
+            // nothing (under TLS the SslHandler hands over bytes read for a partial record), and then another, each
+            // cumulated: the client's bytes would pile up here unbounded. RESUME decodes them.
+            ctx.fireChannelReadComplete();
+            return;
+        }
+        super.channelReadComplete(ctx);
+    }
+
+    @Override
     protected void handlerRemoved0(ChannelHandlerContext ctx) {
         if (slot != null) {
             slot.close();
@@ -102,7 +134,12 @@ public final class RequestDecoder extends ByteToMessageDecoder {
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         boolean progress = true;
-        while (progress && in.isReadable()) {
+        // While the connection is paused (too much in flight, or replies not read) no new request starts: pausing
+        // only stops socket reads, and one read may carry tens of thousands of headers. The rest stays cumulated
+        // until TransmissionHandler resumes (RESUME). One request per call, so that the handler has seen it (and
+        // maybe paused) before the next header is looked at.
+        while (progress && out.isEmpty() && in.isReadable()
+                && (state != State.HEADER || ctx.channel().config().isAutoRead())) {
             progress = switch (state) {
                 case HEADER -> header(ctx, in, out);
                 case PAYLOAD -> payload(in, out);

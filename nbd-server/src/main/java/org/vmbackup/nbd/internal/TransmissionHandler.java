@@ -56,6 +56,13 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
         ctx.flush();
     };
 
+    /** Lets the request decoder go on with requests it held back while reading was paused. */
+    private final Runnable resume = () -> {
+        if (!closed) {
+            ctx.pipeline().fireUserEventTriggered(RequestDecoder.RESUME);
+        }
+    };
+
     /**
      * A handler for a session, pausing reads while more than {@code maxPendingBytes} are in flight, and refusing
      * new requests with ESHUTDOWN once {@code shuttingDown} is set.
@@ -277,6 +284,9 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
         boolean shouldRead = pendingBytes <= lowWater && ch.isWritable() && !disconnecting && !closed;
         if (shouldRead && !ch.config().isAutoRead()) {
             ch.config().setAutoRead(true);
+            // Requests received before the pause wait in the decoder; later, not from inside this call, which may
+            // come from a write's listener while the decoder is at work.
+            ch.eventLoop().execute(resume);
         }
     }
 

@@ -232,17 +232,67 @@ class TransmissionHandlerTest {
             ch.writeInbound(request(0, CMD_WRITE, i, (long) i << 20, mib.length, mib));
         }
         assertThat(ch.config().isAutoRead()).as("4 MiB limit exceeded").isFalse();
-        backend.completeAll();
-        ch.runPendingTasks();
-        assertThat(ch.config().isAutoRead()).isTrue();
-        ByteBuf out = drain(ch);
+        assertThat(backend.pending).as("the writes past the limit wait undecoded").hasSizeLessThan(8);
         int replies = 0;
-        while (out.isReadable()) {
-            assertThat(reply(out, 0).error()).isZero();
-            replies++;
+        for (int round = 0; round < 8 && replies < 8; round++) {
+            backend.completeAll(); // the ones held back are decoded once the connection reads again
+            ch.runPendingTasks();
+            ByteBuf out = drain(ch);
+            while (out.isReadable()) {
+                assertThat(reply(out, 0).error()).isZero();
+                replies++;
+            }
+            out.release();
         }
-        out.release();
+        assertThat(ch.config().isAutoRead()).isTrue();
         assertThat(replies).isEqualTo(8);
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void requestsAlreadyReceivedWaitWhileReadingIsPaused() {
+        // Pausing only stopped socket reads: every request already in the receive buffer was still decoded and sent
+        // to the backend, so one read of 2 MiB (~75,000 headers) could have the backend allocate 32 MiB per READ.
+        List<java.util.concurrent.CompletableFuture<ByteBuf>> held = new ArrayList<>();
+        org.vmbackup.nbd.NbdBackend backend = new org.vmbackup.nbd.NbdBackend() {
+            @Override
+            public long size() {
+                return 64L << 20;
+            }
+
+            @Override
+            public java.util.concurrent.CompletableFuture<ByteBuf> read(long offset, int length) {
+                java.util.concurrent.CompletableFuture<ByteBuf> f = new java.util.concurrent.CompletableFuture<>();
+                held.add(f);
+                return f;
+            }
+        };
+        ch = transmission(NbdExport.of("d", backend), false);
+        int requests = 64;
+        int length = 1 << 20;
+        ByteBuf all = Unpooled.buffer();
+        for (int i = 0; i < requests; i++) {
+            ByteBuf r = request(0, CMD_READ, i, 0, length, null);
+            all.writeBytes(r);
+            r.release();
+        }
+        ch.writeInbound(all); // one socket read carrying every header
+        assertThat(ch.config().isAutoRead()).as("4 MiB limit exceeded").isFalse();
+        assertThat(held.size()).as("READs started while the connection is paused").isLessThanOrEqualTo(5);
+        int replies = 0;
+        for (int served = 0; served < held.size() && served < 1000; served++) {
+            held.get(served).complete(Unpooled.wrappedBuffer(new byte[length]));
+            ch.runPendingTasks();
+            ByteBuf out = drain(ch);
+            while (out.isReadable()) {
+                assertThat(reply(out, length).error()).isZero();
+                replies++;
+            }
+            out.release();
+            ch.runPendingTasks();
+        }
+        assertThat(replies).as("every READ answered once the backend caught up").isEqualTo(requests);
+        assertThat(held).hasSize(requests);
     }
 
     @Test
