@@ -19,8 +19,7 @@ public interface NbdWriteTarget {
     /**
      * The memory to fill, in order: the bytes between each buffer's position and limit, adding up to the write's
      * length. The server only writes into them and never keeps them past {@link #commit} or {@link #abandon}.
-     * Only direct buffers are received into: a target with a heap buffer is abandoned at once and the payload
-     * goes to {@link NbdBackend#write}.
+     * Direct buffers are read into from the socket; heap buffers are filled by a copy from receive buffers.
      */
     List<ByteBuffer> buffers();
 

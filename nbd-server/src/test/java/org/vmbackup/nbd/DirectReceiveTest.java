@@ -310,5 +310,6 @@ class DirectReceiveTest {
             }
             server.close().get(10, TimeUnit.SECONDS);
         }
+        assertThat(commits.get()).as("both payloads went into the target").isEqualTo(2);
     }
 }

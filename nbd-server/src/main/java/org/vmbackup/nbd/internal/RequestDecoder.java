@@ -46,6 +46,8 @@ public final class RequestDecoder extends ByteToMessageDecoder {
     private int targetIndex;
     private long placeRemaining;
     private long placedCopied;
+    /** Whether the current target is heap memory, filled by copying from receive buffers instead of by reads. */
+    private boolean copyInto;
     /**
      * Whether reads are limited to one request header (as nbdkit reads them): from a WRITE received in place until
      * one is not, so that the next WRITE's payload is never pulled into a pooled buffer along with its header.
@@ -195,15 +197,6 @@ public final class RequestDecoder extends ByteToMessageDecoder {
                 t.abandon();
                 t = null;
             }
-            if (t != null && !direct(t)) {
-                // The native transport reads only into native memory: a heap target failed the read and with it
-                // the connection (NIO reads heap memory through a native buffer of its own: no copy saved either).
-                // Such a payload is received as usual and handed to write().
-                log.debug("{}: backend write target for offset {} is heap memory, receiving normally", ctx.channel(),
-                        offset);
-                t.abandon();
-                t = null;
-            }
             if (t != null) {
                 target = t;
                 targetBuffers = t.buffers();
@@ -211,6 +204,12 @@ public final class RequestDecoder extends ByteToMessageDecoder {
                 placeRemaining = length;
                 placedCopied = 0;
                 state = State.PLACE;
+                // The native transport reads only into native memory (a heap target failed the read, and with it
+                // the connection): heap targets get the payload through receive buffers, copied in as it arrives.
+                copyInto = !direct(t);
+                if (copyInto) {
+                    fullReads();
+                }
                 // At once, not on the next pass of the decode loop: with the header read alone, nothing is left
                 // to decode and the loop would end before the very next read is steered into the target.
                 return place(in, out);
@@ -275,6 +274,9 @@ public final class RequestDecoder extends ByteToMessageDecoder {
     }
 
     private void armNext() {
+        if (copyInto) {
+            return; // place() copies the next bytes in when they reach the decoder
+        }
         ByteBuffer b = currentTarget();
         // A view of the backend's memory (never freed by Netty) that the next socket read fills from index 0.
         slot.arm(Unpooled.wrappedBuffer(b.slice()).clear());
@@ -282,8 +284,10 @@ public final class RequestDecoder extends ByteToMessageDecoder {
 
     private NbdRequest placedRequest() {
         NbdRequest r = NbdRequest.placedWrite(flags, cookie, offset, length, target, length - placedCopied);
-        headerReads = true;
-        slot.limitReads(NbdConstants.REQUEST_HEADER_SIZE);
+        if (!copyInto) {
+            headerReads = true;
+            slot.limitReads(NbdConstants.REQUEST_HEADER_SIZE);
+        }
         target = null;
         targetBuffers = null;
         state = State.HEADER;
