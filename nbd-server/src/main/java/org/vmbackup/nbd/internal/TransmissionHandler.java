@@ -29,6 +29,12 @@ import org.vmbackup.nbd.NbdErrno;
 public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(TransmissionHandler.class);
     private static final long REQUEST_OVERHEAD = 1024;
+    /**
+     * What a WRITE_ZEROES may hold while in flight: a backend without zero() of its own gets it as writes of a zero
+     * buffer of up to 1 MiB (ZeroEmulation), allocated per request. Counted for every backend: one that zeroes
+     * natively completes at once or holds as much.
+     */
+    private static final long ZERO_BUFFER = 1 << 20;
 
     private final TransmissionSession session;
     private final AtomicBoolean shuttingDown;
@@ -109,7 +115,8 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
             writeFrames(errorReply(r.cookie(), r.type(), rejection.error(), rejection.reason()), 0);
             return;
         }
-        long cost = REQUEST_OVERHEAD + (r.type() == CMD_READ || r.type() == CMD_WRITE ? r.length() : 0);
+        long cost = REQUEST_OVERHEAD + (r.type() == CMD_READ || r.type() == CMD_WRITE ? r.length()
+                : r.type() == CMD_WRITE_ZEROES ? Math.min(r.length(), ZERO_BUFFER) : 0);
         acquire(cost);
         executor.execute(r).whenComplete(new Completion(r, cost));
     }

@@ -296,6 +296,36 @@ class TransmissionHandlerTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void emulatedZeroesCountTheirBufferAgainstTheInFlightLimit() {
+        // A backend without zero() of its own gets WRITE_ZEROES as writes of a 1 MiB zero buffer per request, which
+        // stays allocated while the request is in flight; counted as 1 KiB each, thousands could be in flight.
+        ManualBackend backend = new ManualBackend(64L << 20);
+        ch = transmission(NbdExport.of("d", backend), false);
+        ByteBuf all = Unpooled.buffer();
+        for (int i = 0; i < 48; i++) {
+            ByteBuf r = request(0, CMD_WRITE_ZEROES, i, (long) i << 20, 1 << 20, null);
+            all.writeBytes(r);
+            r.release();
+        }
+        ch.writeInbound(all);
+        assertThat(ch.config().isAutoRead()).as("4 MiB limit exceeded").isFalse();
+        assertThat(backend.pending).as("zero buffers of 1 MiB held at a 4 MiB limit").hasSizeLessThanOrEqualTo(5);
+        int replies = 0;
+        for (int round = 0; round < 48 && replies < 48; round++) {
+            backend.completeAll();
+            ch.runPendingTasks();
+            ByteBuf out = drain(ch);
+            while (out.isReadable()) {
+                assertThat(reply(out, 0).error()).isZero();
+                replies++;
+            }
+            out.release();
+        }
+        assertThat(replies).isEqualTo(48);
+    }
+
+    @Test
     void discWaitsForRequestsInFlightThenCloses() {
         ManualBackend backend = new ManualBackend(SIZE);
         ch = transmission(NbdExport.of("d", backend), false);
