@@ -92,7 +92,9 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
-        if (disconnecting || closed) {
+        // Not active: the decoder is decoding what was left when the connection closed (before channelInactive
+        // reaches this handler); nobody can get the replies, and the export may already be removed.
+        if (disconnecting || closed || !ctx.channel().isActive()) {
             r.discard();
             return;
         }

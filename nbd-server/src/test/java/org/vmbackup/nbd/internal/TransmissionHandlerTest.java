@@ -297,6 +297,35 @@ class TransmissionHandlerTest {
 
     @Test
     @org.junit.jupiter.api.Timeout(60)
+    void requestsHeldBackWhenTheConnectionClosesAreNotStarted() {
+        // Closing decodes what is left in the decoder (channelInactive) before the handler learns of the close: the
+        // writes held back by the pause reached the backend after the connection, and removeExport, had ended.
+        ManualBackend backend = new ManualBackend(64L << 20);
+        ch = transmission(NbdExport.of("d", backend), false);
+        byte[] mib = new byte[1 << 20];
+        ByteBuf all = Unpooled.buffer();
+        for (int i = 0; i < 8; i++) {
+            ByteBuf r = request(0, CMD_WRITE, i, (long) i << 20, mib.length, mib);
+            all.writeBytes(r);
+            r.release();
+        }
+        ch.writeInbound(all);
+        assertThat(ch.config().isAutoRead()).as("4 MiB limit exceeded").isFalse();
+        assertThat(backend.pending).hasSizeLessThan(8);
+        int started = backend.pending.size();
+        // As when the first ones complete and reading resumes (RESUME is then a task still to run) and the peer
+        // hangs up at that moment.
+        ch.config().setAutoRead(true);
+        ch.close();
+        ch.runPendingTasks();
+        assertThat(ch.isActive()).isFalse();
+        assertThat(backend.pending).as("no request started after the connection closed").hasSize(started);
+        backend.completeAll();
+        ch.runPendingTasks();
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
     void emulatedZeroesCountTheirBufferAgainstTheInFlightLimit() {
         // A backend without zero() of its own gets WRITE_ZEROES as writes of a 1 MiB zero buffer per request, which
         // stays allocated while the request is in flight; counted as 1 KiB each, thousands could be in flight.
