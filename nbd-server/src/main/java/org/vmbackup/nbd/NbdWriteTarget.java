@@ -19,6 +19,7 @@ public interface NbdWriteTarget {
     /**
      * The memory to fill, in order: the bytes between each buffer's position and limit, adding up to the write's
      * length. The server only writes into them and never keeps them past {@link #commit} or {@link #abandon}.
+     * Direct buffers are read into from the socket; heap buffers are filled by a copy from receive buffers.
      */
     List<ByteBuffer> buffers();
 

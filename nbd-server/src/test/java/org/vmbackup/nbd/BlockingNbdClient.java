@@ -126,6 +126,24 @@ final class BlockingNbdClient implements Closeable {
         write(ch, h);
     }
 
+    /** Sends a READ without waiting for its reply. */
+    void sendRead(long offset, int length) throws IOException {
+        request(0, offset, length, null);
+    }
+
+    /** Reads one simple READ reply of {@code length} bytes, whatever its cookie; fails on an error reply. */
+    byte[] receiveRead(int length) throws IOException {
+        ByteBuffer r = read(ch, 16);
+        if (r.getInt() != 0x67446698) {
+            throw new IOException("bad reply magic");
+        }
+        int err = r.getInt();
+        if (err != 0) {
+            throw new IOException("read error " + err);
+        }
+        return read(ch, length).array();
+    }
+
     /** A WRITE whose reply error is returned instead of thrown. */
     int writeError(long offset, byte[] data) throws IOException {
         request(1, offset, data.length, data);

@@ -255,4 +255,61 @@ class DirectReceiveTest {
         assertThat(backend.commits.get()).isZero();
         assertThat(backend.abandons.get()).as("the wrong-sized target was given back").isEqualTo(1);
     }
+
+    @ParameterizedTest(name = "native={0}")
+    @CsvSource({"true", "false"})
+    @org.junit.jupiter.api.Timeout(60)
+    void aTargetOfHeapBuffersStillGetsItsPayloadIntact(boolean allowNative) throws Exception {
+        // A backend may hand out heap memory (ByteBuffer.allocate): nothing in NbdWriteTarget asks for direct buffers.
+        byte[] disk = new byte[SIZE];
+        AtomicInteger commits = new AtomicInteger();
+        NbdBackend backend = new NbdBackend() {
+            @Override
+            public long size() {
+                return SIZE;
+            }
+
+            @Override
+            public CompletableFuture<ByteBuf> read(long offset, int length) {
+                return CompletableFuture.completedFuture(
+                        io.netty.buffer.Unpooled.copiedBuffer(disk, (int) offset, length));
+            }
+
+            @Override
+            public CompletableFuture<Void> write(long offset, ByteBuf data, boolean fua) {
+                data.getBytes(data.readerIndex(), disk, (int) offset, data.readableBytes());
+                return CompletableFuture.completedFuture(null);
+            }
+
+            @Override
+            public NbdWriteTarget writeTarget(long offset, int length) {
+                ByteBuffer heap = ByteBuffer.wrap(disk, (int) offset, length).slice();
+                return new NbdWriteTarget() {
+                    @Override
+                    public List<ByteBuffer> buffers() {
+                        return List.of(heap);
+                    }
+
+                    @Override
+                    public CompletableFuture<Void> commit(boolean fua) {
+                        commits.incrementAndGet();
+                        return CompletableFuture.completedFuture(null);
+                    }
+                };
+            }
+        };
+        byte[] data = new byte[1 << 20];
+        new Random(5).nextBytes(data);
+        try (NbdEventLoop loop = NbdEventLoop.create(1, allowNative)) {
+            NbdServer server = start(loop, backend);
+            try (BlockingNbdClient client = connect()) {
+                assertThat(client.writeInPieces(4096, data, new int[] {28, 1000}, 20)).isZero();
+                assertThat(client.writeInPieces(2 << 20, data, new int[] {28, 1000}, 20)).isZero();
+                assertThat(client.read(4096, data.length)).isEqualTo(data);
+                assertThat(client.read(2 << 20, data.length)).isEqualTo(data);
+            }
+            server.close().get(10, TimeUnit.SECONDS);
+        }
+        assertThat(commits.get()).as("both payloads went into the target").isEqualTo(2);
+    }
 }

@@ -12,6 +12,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -104,5 +105,142 @@ class NbdServerTest {
         c.close();
         closing.get(10, TimeUnit.SECONDS);
         assertThat(socket).doesNotExist();
+    }
+
+    /** A memory disk whose size() can be made to wait once, on whichever thread calls it next, and counts writes. */
+    static final class GatedBackend implements NbdBackend {
+        final MemoryBackend disk = new MemoryBackend(1 << 20);
+        final java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
+        final java.util.concurrent.atomic.AtomicInteger writes = new java.util.concurrent.atomic.AtomicInteger();
+
+        @Override
+        public long size() {
+            if (armed.compareAndSet(true, false)) {
+                entered.countDown();
+                try {
+                    release.await(10, TimeUnit.SECONDS); // bounded: a broken test must not hold the event loop
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return disk.size();
+        }
+
+        @Override
+        public java.util.concurrent.CompletableFuture<io.netty.buffer.ByteBuf> read(long offset, int length) {
+            return disk.read(offset, length);
+        }
+
+        @Override
+        public java.util.concurrent.CompletableFuture<Void> write(long offset, io.netty.buffer.ByteBuf data,
+                boolean fua) {
+            writes.incrementAndGet();
+            return disk.write(offset, data, fua);
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void anExportRemovedWhileAClientIsChoosingItIsNotServedAfterRemoveExportCompleted() throws Exception {
+        // The handshake looks the export up, then (after building its replies) counts the connection on it: an
+        // export removed in between used to have a connection removeExport never saw, served after it completed.
+        Path socket = dir.resolve("r.sock");
+        GatedBackend backend = new GatedBackend();
+        NbdServer server = NbdServer.builder().unixSocket(socket).export(NbdExport.of("x", backend)).build().start()
+                .get(10, TimeUnit.SECONDS);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            backend.armed.set(true); // the GO reply asks for the size: the event loop waits there
+            java.util.concurrent.Future<BlockingNbdClient> connecting = pool.submit(
+                    () -> BlockingNbdClient.connect(UnixDomainSocketAddress.of(socket), true, "x"));
+            assertThat(backend.entered.await(10, TimeUnit.SECONDS)).as("GO reached the export").isTrue();
+            server.removeExport("x").get(10, TimeUnit.SECONDS);
+            backend.release.countDown();
+            BlockingNbdClient c;
+            try {
+                c = connecting.get(10, TimeUnit.SECONDS);
+            } catch (ExecutionException refused) {
+                assertThat(refused).hasCauseInstanceOf(IOException.class);
+                c = null;
+            }
+            if (c != null) {
+                BlockingNbdClient client = c;
+                assertThatThrownBy(() -> client.write(0, new byte[512])).as("no request served on a removed export")
+                        .isInstanceOf(IOException.class);
+                client.close();
+            }
+            assertThat(backend.writes.get()).isZero();
+        } finally {
+            backend.release.countDown();
+            pool.shutdownNow();
+            server.close().get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void aReadCompletingAfterTheServerClosedItsOwnEventLoopHasItsBuffersReleased() throws Exception {
+        // A backend may complete on its own threads (FileBackend's pool) after close() shut the server's private
+        // event loop down: the completion could not be handed to the loop any more and its data was never released.
+        Path socket = dir.resolve("h.sock");
+        java.util.concurrent.CompletableFuture<io.netty.buffer.ByteBuf> held = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CountDownLatch asked = new java.util.concurrent.CountDownLatch(1);
+        NbdBackend backend = new NbdBackend() {
+            @Override
+            public long size() {
+                return 1 << 20;
+            }
+
+            @Override
+            public java.util.concurrent.CompletableFuture<io.netty.buffer.ByteBuf> read(long offset, int length) {
+                asked.countDown();
+                return held;
+            }
+        };
+        NbdServer server = NbdServer.builder().unixSocket(socket).export(NbdExport.of("h", backend)).build().start()
+                .get(10, TimeUnit.SECONDS);
+        BlockingNbdClient c = BlockingNbdClient.connect(UnixDomainSocketAddress.of(socket), true, "h");
+        io.netty.buffer.ByteBuf data = io.netty.buffer.PooledByteBufAllocator.DEFAULT.directBuffer(4096).writeZero(4096);
+        try {
+            c.sendRead(0, 4096);
+            assertThat(asked.await(10, TimeUnit.SECONDS)).as("the READ reached the backend").isTrue();
+            server.close().get(10, TimeUnit.SECONDS);
+            held.complete(data);
+            assertThat(data.refCnt()).as("the late read's buffer was released").isZero();
+        } finally {
+            c.hangUp();
+            if (data.refCnt() > 0) {
+                data.release(data.refCnt());
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "native={0}")
+    @ValueSource(booleans = {true, false})
+    @Timeout(120)
+    void pipelinedReadsFarBeyondTheInFlightLimitAreAllAnswered(boolean allowNative) throws Exception {
+        // 200 READs of 1 MiB sent at once: the connection pauses at 64 MiB in flight with most of them received but
+        // not yet started, and must go on with those (not wait for more bytes from the client) as replies drain.
+        Path socket = dir.resolve("p.sock");
+        MemoryBackend disk = new MemoryBackend(4 << 20);
+        byte[] pattern = new byte[1 << 20];
+        new java.util.Random(9).nextBytes(pattern);
+        try (NbdEventLoop loop = NbdEventLoop.create(1, allowNative)) {
+            NbdServer server = NbdServer.builder().unixSocket(socket).eventLoop(loop)
+                    .export(NbdExport.of("p", disk)).build().start().get(10, TimeUnit.SECONDS);
+            try (BlockingNbdClient c = BlockingNbdClient.connect(UnixDomainSocketAddress.of(socket), true, "p")) {
+                c.write(1 << 20, pattern);
+                int requests = 200;
+                for (int i = 0; i < requests; i++) {
+                    c.sendRead(1 << 20, 1 << 20);
+                }
+                for (int i = 0; i < requests; i++) {
+                    assertThat(c.receiveRead(1 << 20)).as("reply %d", i).isEqualTo(pattern);
+                }
+            }
+            server.close().get(10, TimeUnit.SECONDS);
+        }
     }
 }

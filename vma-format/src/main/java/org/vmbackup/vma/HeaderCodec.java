@@ -125,12 +125,21 @@ final class HeaderCodec {
             throw new VmaFormatException("offset " + OFF_HEADER_SIZE + ": header_size " + headerSize
                     + " out of range (12288, " + MAX_READ_HEADER_SIZE + "]");
         }
-        ByteBuffer b = ByteBuffer.allocate((int) headerSize);
+        // header_size is only a claim until the bytes are there: the buffer grows (doubling) with what arrives, so
+        // a short input declaring the largest header costs about what it holds, not 64 MiB.
+        ByteBuffer b = ByteBuffer.allocate((int) Math.min(headerSize, 2L * FIXED_HEADER_SIZE));
         b.put(fixed.flip());
-        int rest = in.readFully(b);
-        if (rest < headerSize - FIXED_HEADER_SIZE) {
-            throw new VmaFormatException("offset " + (FIXED_HEADER_SIZE + rest) + ": archive truncated inside the "
-                    + headerSize + "-byte header");
+        while (true) {
+            in.readFully(b);
+            if (b.hasRemaining()) {
+                throw new VmaFormatException("offset " + b.position() + ": archive truncated inside the "
+                        + headerSize + "-byte header");
+            }
+            if (b.capacity() == headerSize) {
+                break;
+            }
+            ByteBuffer bigger = ByteBuffer.allocate((int) Math.min(headerSize, 2L * b.capacity()));
+            b = bigger.put(b.flip());
         }
         byte[] md5 = new Md5().sumWithZeroedField(b, 0, (int) headerSize, OFF_MD5);
         byte[] stored = new byte[16];

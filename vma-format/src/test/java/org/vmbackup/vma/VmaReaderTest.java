@@ -50,6 +50,26 @@ class VmaReaderTest {
         assertRejected(a, "header_size");
     }
 
+    /** HotSpot's count of bytes this thread allocated (reflection: this module does not read jdk.management). */
+    private static long allocatedByThisThread() throws Exception {
+        Object bean = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
+        return (long) Class.forName("com.sun.management.ThreadMXBean").getMethod("getThreadAllocatedBytes", long.class)
+                .invoke(bean, Thread.currentThread().getId());
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void aShortInputClaimingTheLargestHeaderIsTruncatedWithoutAllocatingWhatItClaims() throws Exception {
+        // header_size is the peer's claim: 12 KiB of input declaring the largest accepted header (64 MiB) made the
+        // reader allocate all 64 MiB before it found the input ended.
+        byte[] a = Arrays.copyOf(twoDisks(), 12288 + 4096);
+        ByteBuffer.wrap(a).putInt(56, (int) VmaConstants.MAX_READ_HEADER_SIZE);
+        long before = allocatedByThisThread();
+        assertRejected(a, "truncated inside the " + VmaConstants.MAX_READ_HEADER_SIZE + "-byte header");
+        long allocated = allocatedByThisThread() - before;
+        assertThat(allocated).as("bytes allocated for 16 KiB of input").isLessThan(8L << 20);
+    }
+
     @Test
     void headerChecksVersionAndBlobBounds() throws Exception {
         byte[] a = twoDisks();

@@ -233,7 +233,10 @@ public final class HandshakeHandler extends ByteToMessageDecoder {
         ctx.write(OptionReplies.infoBlockSize(ctx.alloc(), option, MIN_BLOCK, PREFERRED_BLOCK, config.maxPayload()));
         if (option == OPT_GO) {
             // Count the connection before the client can see the ACK and act on it.
-            entry.attach(ctx.channel());
+            if (!attach(ctx, entry)) {
+                replyError(ctx, option, REP_ERR_UNKNOWN, "export removed");
+                return;
+            }
         }
         ctx.writeAndFlush(OptionReplies.ack(ctx.alloc(), option));
         if (option == OPT_GO) {
@@ -256,9 +259,24 @@ public final class HandshakeHandler extends ByteToMessageDecoder {
         if (!noZeroes) {
             reply.writeZero(EXPORT_NAME_PADDING);
         }
-        entry.attach(ctx.channel());
+        if (!attach(ctx, entry)) {
+            reply.release();
+            hardClose(ctx, in, "EXPORT_NAME for an export removed meanwhile");
+            return;
+        }
         ctx.writeAndFlush(reply);
         enterTransmission(ctx, entry, caps);
+    }
+
+    /**
+     * Counts the connection on the export, unless the export was removed since it was looked up: removeExport closes
+     * the connections it finds attached once it has unregistered the export, so one attached after that would be
+     * served by a removed export (whose backend its owner may already have closed). Attaching first and looking
+     * again after means either this sees the removal or the removal sees this connection.
+     */
+    private boolean attach(ChannelHandlerContext ctx, ExportEntry entry) {
+        entry.attach(ctx.channel());
+        return config.exports().get(entry.export().name()) == entry;
     }
 
     private void metaContext(ChannelHandlerContext ctx, int option, ByteBuf data) {

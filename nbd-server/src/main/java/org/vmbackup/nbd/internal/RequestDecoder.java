@@ -27,6 +27,17 @@ public final class RequestDecoder extends ByteToMessageDecoder {
 
     private enum State { HEADER, PAYLOAD, PLACE, DRAIN, BROKEN }
 
+    /**
+     * Fired through the pipeline once the connection reads again after a pause: decodes the requests that had
+     * already been received when it paused (nothing else would, if the client sends no more).
+     */
+    static final Object RESUME = new Object() {
+        @Override
+        public String toString() {
+            return "RequestDecoder.RESUME";
+        }
+    };
+
     private final int maxPayload;
     private final WritePlacement placement;
     private DirectReceive slot;
@@ -35,6 +46,8 @@ public final class RequestDecoder extends ByteToMessageDecoder {
     private int targetIndex;
     private long placeRemaining;
     private long placedCopied;
+    /** Whether the current target is heap memory, filled by copying from receive buffers instead of by reads. */
+    private boolean copyInto;
     /**
      * Whether reads are limited to one request header (as nbdkit reads them): from a WRITE received in place until
      * one is not, so that the next WRITE's payload is never pulled into a pooled buffer along with its header.
@@ -86,6 +99,27 @@ public final class RequestDecoder extends ByteToMessageDecoder {
     }
 
     @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt != RESUME) {
+            super.userEventTriggered(ctx, evt);
+        } else if (internalBuffer().isReadable() && ctx.channel().config().isAutoRead()) {
+            super.channelRead(ctx, Unpooled.EMPTY_BUFFER); // decodes what is cumulated
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        if (state == State.HEADER && !ctx.channel().config().isAutoRead() && internalBuffer().isReadable()) {
+            // Paused with requests waiting: ByteToMessageDecoder would ask for another read because this one decoded
+            // nothing (under TLS the SslHandler hands over bytes read for a partial record), and then another, each
+            // cumulated: the client's bytes would pile up here unbounded. RESUME decodes them.
+            ctx.fireChannelReadComplete();
+            return;
+        }
+        super.channelReadComplete(ctx);
+    }
+
+    @Override
     protected void handlerRemoved0(ChannelHandlerContext ctx) {
         if (slot != null) {
             slot.close();
@@ -102,7 +136,12 @@ public final class RequestDecoder extends ByteToMessageDecoder {
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         boolean progress = true;
-        while (progress && in.isReadable()) {
+        // While the connection is paused (too much in flight, or replies not read) no new request starts: pausing
+        // only stops socket reads, and one read may carry tens of thousands of headers. The rest stays cumulated
+        // until TransmissionHandler resumes (RESUME). One request per call, so that the handler has seen it (and
+        // maybe paused) before the next header is looked at.
+        while (progress && out.isEmpty() && in.isReadable()
+                && (state != State.HEADER || ctx.channel().config().isAutoRead())) {
             progress = switch (state) {
                 case HEADER -> header(ctx, in, out);
                 case PAYLOAD -> payload(in, out);
@@ -165,6 +204,12 @@ public final class RequestDecoder extends ByteToMessageDecoder {
                 placeRemaining = length;
                 placedCopied = 0;
                 state = State.PLACE;
+                // The native transport reads only into native memory (a heap target failed the read, and with it
+                // the connection): heap targets get the payload through receive buffers, copied in as it arrives.
+                copyInto = !direct(t);
+                if (copyInto) {
+                    fullReads();
+                }
                 // At once, not on the next pass of the decode loop: with the header read alone, nothing is left
                 // to decode and the loop would end before the very next read is steered into the target.
                 return place(in, out);
@@ -211,6 +256,15 @@ public final class RequestDecoder extends ByteToMessageDecoder {
         return room == length;
     }
 
+    private static boolean direct(NbdWriteTarget t) {
+        for (ByteBuffer b : t.buffers()) {
+            if (!b.isDirect()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private ByteBuffer currentTarget() {
         ByteBuffer b = targetBuffers.get(targetIndex);
         while (!b.hasRemaining()) {
@@ -220,6 +274,9 @@ public final class RequestDecoder extends ByteToMessageDecoder {
     }
 
     private void armNext() {
+        if (copyInto) {
+            return; // place() copies the next bytes in when they reach the decoder
+        }
         ByteBuffer b = currentTarget();
         // A view of the backend's memory (never freed by Netty) that the next socket read fills from index 0.
         slot.arm(Unpooled.wrappedBuffer(b.slice()).clear());
@@ -227,8 +284,10 @@ public final class RequestDecoder extends ByteToMessageDecoder {
 
     private NbdRequest placedRequest() {
         NbdRequest r = NbdRequest.placedWrite(flags, cookie, offset, length, target, length - placedCopied);
-        headerReads = true;
-        slot.limitReads(NbdConstants.REQUEST_HEADER_SIZE);
+        if (!copyInto) {
+            headerReads = true;
+            slot.limitReads(NbdConstants.REQUEST_HEADER_SIZE);
+        }
         target = null;
         targetBuffers = null;
         state = State.HEADER;

@@ -10,6 +10,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
@@ -28,6 +29,12 @@ import org.vmbackup.nbd.NbdErrno;
 public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(TransmissionHandler.class);
     private static final long REQUEST_OVERHEAD = 1024;
+    /**
+     * What a WRITE_ZEROES may hold while in flight: a backend without zero() of its own gets it as writes of a zero
+     * buffer of up to 1 MiB (ZeroEmulation), allocated per request. Counted for every backend: one that zeroes
+     * natively completes at once or holds as much.
+     */
+    private static final long ZERO_BUFFER = 1 << 20;
 
     private final TransmissionSession session;
     private final AtomicBoolean shuttingDown;
@@ -55,6 +62,13 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
         ctx.flush();
     };
 
+    /** Lets the request decoder go on with requests it held back while reading was paused. */
+    private final Runnable resume = () -> {
+        if (!closed) {
+            ctx.pipeline().fireUserEventTriggered(RequestDecoder.RESUME);
+        }
+    };
+
     /**
      * A handler for a session, pausing reads while more than {@code maxPendingBytes} are in flight, and refusing
      * new requests with ESHUTDOWN once {@code shuttingDown} is set.
@@ -78,7 +92,9 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
-        if (disconnecting || closed) {
+        // Not active: the decoder is decoding what was left when the connection closed (before channelInactive
+        // reaches this handler); nobody can get the replies, and the export may already be removed.
+        if (disconnecting || closed || !ctx.channel().isActive()) {
             r.discard();
             return;
         }
@@ -101,7 +117,8 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
             writeFrames(errorReply(r.cookie(), r.type(), rejection.error(), rejection.reason()), 0);
             return;
         }
-        long cost = REQUEST_OVERHEAD + (r.type() == CMD_READ || r.type() == CMD_WRITE ? r.length() : 0);
+        long cost = REQUEST_OVERHEAD + (r.type() == CMD_READ || r.type() == CMD_WRITE ? r.length()
+                : r.type() == CMD_WRITE_ZEROES ? Math.min(r.length(), ZERO_BUFFER) : 0);
         acquire(cost);
         executor.execute(r).whenComplete(new Completion(r, cost));
     }
@@ -130,8 +147,16 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
             this.failure = failure;
             if (ctx.channel().eventLoop().inEventLoop()) {
                 run();
-            } else {
+                return;
+            }
+            try {
                 ctx.channel().eventLoop().execute(this);
+            } catch (RejectedExecutionException e) {
+                // The loop was shut down (a server closed with its own loop) before a backend thread completed the
+                // request: its connection is gone and nobody will write, or release, these frames but us.
+                if (frames != null) {
+                    frames.forEach(ReferenceCountUtil::safeRelease);
+                }
             }
         }
 
@@ -268,6 +293,9 @@ public final class TransmissionHandler extends ChannelInboundHandlerAdapter {
         boolean shouldRead = pendingBytes <= lowWater && ch.isWritable() && !disconnecting && !closed;
         if (shouldRead && !ch.config().isAutoRead()) {
             ch.config().setAutoRead(true);
+            // Requests received before the pause wait in the decoder; later, not from inside this call, which may
+            // come from a write's listener while the decoder is at work.
+            ch.eventLoop().execute(resume);
         }
     }
 

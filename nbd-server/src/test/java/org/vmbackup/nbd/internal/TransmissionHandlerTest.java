@@ -232,17 +232,126 @@ class TransmissionHandlerTest {
             ch.writeInbound(request(0, CMD_WRITE, i, (long) i << 20, mib.length, mib));
         }
         assertThat(ch.config().isAutoRead()).as("4 MiB limit exceeded").isFalse();
+        assertThat(backend.pending).as("the writes past the limit wait undecoded").hasSizeLessThan(8);
+        int replies = 0;
+        for (int round = 0; round < 8 && replies < 8; round++) {
+            backend.completeAll(); // the ones held back are decoded once the connection reads again
+            ch.runPendingTasks();
+            ByteBuf out = drain(ch);
+            while (out.isReadable()) {
+                assertThat(reply(out, 0).error()).isZero();
+                replies++;
+            }
+            out.release();
+        }
+        assertThat(ch.config().isAutoRead()).isTrue();
+        assertThat(replies).isEqualTo(8);
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void requestsAlreadyReceivedWaitWhileReadingIsPaused() {
+        // Pausing only stopped socket reads: every request already in the receive buffer was still decoded and sent
+        // to the backend, so one read of 2 MiB (~75,000 headers) could have the backend allocate 32 MiB per READ.
+        List<java.util.concurrent.CompletableFuture<ByteBuf>> held = new ArrayList<>();
+        org.vmbackup.nbd.NbdBackend backend = new org.vmbackup.nbd.NbdBackend() {
+            @Override
+            public long size() {
+                return 64L << 20;
+            }
+
+            @Override
+            public java.util.concurrent.CompletableFuture<ByteBuf> read(long offset, int length) {
+                java.util.concurrent.CompletableFuture<ByteBuf> f = new java.util.concurrent.CompletableFuture<>();
+                held.add(f);
+                return f;
+            }
+        };
+        ch = transmission(NbdExport.of("d", backend), false);
+        int requests = 64;
+        int length = 1 << 20;
+        ByteBuf all = Unpooled.buffer();
+        for (int i = 0; i < requests; i++) {
+            ByteBuf r = request(0, CMD_READ, i, 0, length, null);
+            all.writeBytes(r);
+            r.release();
+        }
+        ch.writeInbound(all); // one socket read carrying every header
+        assertThat(ch.config().isAutoRead()).as("4 MiB limit exceeded").isFalse();
+        assertThat(held.size()).as("READs started while the connection is paused").isLessThanOrEqualTo(5);
+        int replies = 0;
+        for (int served = 0; served < held.size() && served < 1000; served++) {
+            held.get(served).complete(Unpooled.wrappedBuffer(new byte[length]));
+            ch.runPendingTasks();
+            ByteBuf out = drain(ch);
+            while (out.isReadable()) {
+                assertThat(reply(out, length).error()).isZero();
+                replies++;
+            }
+            out.release();
+            ch.runPendingTasks();
+        }
+        assertThat(replies).as("every READ answered once the backend caught up").isEqualTo(requests);
+        assertThat(held).hasSize(requests);
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void requestsHeldBackWhenTheConnectionClosesAreNotStarted() {
+        // Closing decodes what is left in the decoder (channelInactive) before the handler learns of the close: the
+        // writes held back by the pause reached the backend after the connection, and removeExport, had ended.
+        ManualBackend backend = new ManualBackend(64L << 20);
+        ch = transmission(NbdExport.of("d", backend), false);
+        byte[] mib = new byte[1 << 20];
+        ByteBuf all = Unpooled.buffer();
+        for (int i = 0; i < 8; i++) {
+            ByteBuf r = request(0, CMD_WRITE, i, (long) i << 20, mib.length, mib);
+            all.writeBytes(r);
+            r.release();
+        }
+        ch.writeInbound(all);
+        assertThat(ch.config().isAutoRead()).as("4 MiB limit exceeded").isFalse();
+        assertThat(backend.pending).hasSizeLessThan(8);
+        int started = backend.pending.size();
+        // As when the first ones complete and reading resumes (RESUME is then a task still to run) and the peer
+        // hangs up at that moment.
+        ch.config().setAutoRead(true);
+        ch.close();
+        ch.runPendingTasks();
+        assertThat(ch.isActive()).isFalse();
+        assertThat(backend.pending).as("no request started after the connection closed").hasSize(started);
         backend.completeAll();
         ch.runPendingTasks();
-        assertThat(ch.config().isAutoRead()).isTrue();
-        ByteBuf out = drain(ch);
-        int replies = 0;
-        while (out.isReadable()) {
-            assertThat(reply(out, 0).error()).isZero();
-            replies++;
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void emulatedZeroesCountTheirBufferAgainstTheInFlightLimit() {
+        // A backend without zero() of its own gets WRITE_ZEROES as writes of a 1 MiB zero buffer per request, which
+        // stays allocated while the request is in flight; counted as 1 KiB each, thousands could be in flight.
+        ManualBackend backend = new ManualBackend(64L << 20);
+        ch = transmission(NbdExport.of("d", backend), false);
+        ByteBuf all = Unpooled.buffer();
+        for (int i = 0; i < 48; i++) {
+            ByteBuf r = request(0, CMD_WRITE_ZEROES, i, (long) i << 20, 1 << 20, null);
+            all.writeBytes(r);
+            r.release();
         }
-        out.release();
-        assertThat(replies).isEqualTo(8);
+        ch.writeInbound(all);
+        assertThat(ch.config().isAutoRead()).as("4 MiB limit exceeded").isFalse();
+        assertThat(backend.pending).as("zero buffers of 1 MiB held at a 4 MiB limit").hasSizeLessThanOrEqualTo(5);
+        int replies = 0;
+        for (int round = 0; round < 48 && replies < 48; round++) {
+            backend.completeAll();
+            ch.runPendingTasks();
+            ByteBuf out = drain(ch);
+            while (out.isReadable()) {
+                assertThat(reply(out, 0).error()).isZero();
+                replies++;
+            }
+            out.release();
+        }
+        assertThat(replies).isEqualTo(48);
     }
 
     @Test
