@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.vmbackup.testkit.S3ProxyServer;
 import org.vmbackup.store.ChunkStore;
@@ -203,6 +204,84 @@ class S3FaultTest {
             assertThat(direct.list(Optional.of("y"))).isEmpty();
             assertThat(direct.verify(List.of()).ok()).isTrue();
             Images.write(direct, fresh, img); // the backup run again stores the chunk anew
+            assertThat(Images.read(direct, fresh)).isEqualTo(img);
+        }
+    }
+
+    /**
+     * The gc's DELETE of a condemned chunk takes effect, its answer is lost, and the SDK would send it again. If the
+     * second DELETE is delayed on its way while a running backup finds the chunk absent and stores it anew (a store
+     * anew is no reuse: no {@code ReuseCheck} asks about it), that second DELETE takes the fresh chunk, and the backup
+     * publishes a snapshot that lacks it. The proxy forces the interleaving: the first DELETE is carried out with its
+     * answer cut; a second one (if the gc sends one) is held until the backup has stored the chunk anew.
+     */
+    @Test
+    @Timeout(180)
+    void aGcDeleteWhoseAnswerWasLostIsNotSentAgainAfterABackupStoredTheChunkAnew() throws Exception {
+        byte[] img = new byte[6 * CHUNK];
+        new Random(12).nextBytes(img);
+        String hex = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Arrays.copyOf(img, CHUNK)));
+        S3Location where = S3Location.parse("s3://faults/resent");
+        try (FaultProxy proxy = new FaultProxy(server.endpoint());
+                ChunkStore direct = ChunkStore.init(S3Backend.open(where, TestServers.options(server)),
+                        StoreOptions.defaults().withChunkSize(CHUNK));
+                S3Backend peek = S3Backend.open(where, TestServers.options(server))) {
+            String chunk = "chunks/" + hex.substring(0, 3) + "/" + hex;
+            Images.write(direct, new SnapshotId("x", id(0).instant()), img);
+            try (SnapshotWriter w = direct.create(SnapshotSpec.full(new SnapshotId("x", id(1).instant()), List.of(), false, Map.of()))) {
+                w.commit();
+            }
+            assertThat(direct.prune("x", new RetentionPolicy(1, 0, 0, 0), false).removed()).hasSize(1);
+            Thread.sleep(3100); // Last-Modified (whole seconds) before the cutoff, as in the test above
+            SnapshotId fresh = new SnapshotId("y", id(0).instant());
+            try (SnapshotWriter w = direct.create(SnapshotSpec.full(fresh, List.of(DiskSpec.full("d", img.length)), false, Map.of()))) {
+                java.util.concurrent.atomic.AtomicInteger deletes = new java.util.concurrent.atomic.AtomicInteger();
+                AtomicBoolean storedAnew = new AtomicBoolean();
+                proxy.rule((method, path) -> {
+                    if (!method.equals("DELETE") || !path.endsWith("/" + chunk)) {
+                        return Fault.NONE;
+                    }
+                    int n = deletes.incrementAndGet();
+                    if (n == 1) {
+                        return Fault.CUT_ANSWER; // carried out; the gc never hears it
+                    }
+                    if (n > 2) {
+                        return Fault.NONE;
+                    }
+                    try {
+                        // a second DELETE, delayed on its way while the backup finds the chunk gone and stores it
+                        w.write(0, 0, ByteBuffer.wrap(img, 0, CHUNK));
+                        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                        while (peek.stat(chunk).isEmpty() && System.nanoTime() < deadline) {
+                            Thread.sleep(20);
+                        }
+                        storedAnew.set(peek.stat(chunk).isPresent());
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                    return Fault.NONE;
+                });
+                try (ChunkStore gc = ChunkStore.open(S3Backend.open(where, through(proxy, 3)), Optional.empty())) {
+                    gc.gc(Duration.ZERO);
+                }
+                assertThat(deletes.get()).as("DELETEs of chunk 0 the server saw").isGreaterThanOrEqualTo(1);
+                if (deletes.get() == 1) {
+                    w.write(0, 0, ByteBuffer.wrap(img, 0, CHUNK)); // the backup reaches chunk 0 after the gc
+                } else {
+                    assertThat(storedAnew).as("the backup stored chunk 0 anew while the DELETE was held").isTrue();
+                }
+                w.write(0, CHUNK, ByteBuffer.wrap(img, CHUNK, img.length - CHUNK));
+                try {
+                    w.commit();
+                } catch (StoreException e) {
+                    // a backup refused is safe too (nothing is published); what must not happen is a snapshot
+                    // published without its chunk
+                    assertThat(direct.list(Optional.of("y"))).isEmpty();
+                    return;
+                }
+            }
+            assertThat(peek.stat(chunk)).as("chunk 0 of the committed snapshot").isPresent();
+            assertThat(direct.verify(List.of()).ok()).isTrue();
             assertThat(Images.read(direct, fresh)).isEqualTo(img);
         }
     }
