@@ -82,6 +82,8 @@ final class GarbageCollector {
                 holdLock();
             }
             try {
+                // a failed delete the server may still carry out must land while the lock shows the gc running
+                ctx.backend.awaitDeletes();
                 ctx.backend.delete(Markers.GC_LOCK);
             } catch (IOException e) {
                 LOG.warn("gc: cannot remove {}: {}", Markers.GC_LOCK, e.getMessage());

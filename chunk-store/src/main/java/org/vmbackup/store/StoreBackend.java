@@ -157,6 +157,17 @@ public interface StoreBackend extends AutoCloseable {
     }
 
     /**
+     * Returns once no delete of {@link #deleteIfUntouchedSince} that failed can still take effect (a server may
+     * carry out a request whose answer its client never got). A gc calls it before it releases {@code locks/gc},
+     * since writers wait for a gc's deletes only while it holds the lock (FORMAT.md, "gc on S3"). The default
+     * returns at once: a backend whose failed deletes do not land later (a local directory).
+     *
+     * @throws java.io.InterruptedIOException when interrupted while waiting
+     */
+    default void awaitDeletes() throws java.io.InterruptedIOException {
+    }
+
+    /**
      * How many requests this backend serves well at once. The store runs at least this many worker threads (and
      * keeps twice as many chunk buffers, which bounds its memory): a remote backend whose every request waits a
      * round trip needs many in flight, a local one is bound by the CPUs, which is the default (0: no more).
