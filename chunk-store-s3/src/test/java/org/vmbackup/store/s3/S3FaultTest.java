@@ -285,4 +285,50 @@ class S3FaultTest {
             assertThat(Images.read(direct, fresh)).isEqualTo(img);
         }
     }
+
+    /**
+     * The gc's DELETE of its lock is carried out with its answer lost; meanwhile a gc on another host takes the
+     * lock; a resent DELETE then removes that gc's lock while it runs (writers then skip their wait for its deletes,
+     * and a third gc may start beside it). The proxy forces it: the first DELETE's answer is cut, and a second one
+     * (if sent) is held until the other host's lock is in place.
+     */
+    @Test
+    @Timeout(180)
+    void aGcThatLostTheAnswerToItsUnlockDoesNotRemoveTheLockAnotherGcTookMeanwhile() throws Exception {
+        S3Location where = S3Location.parse("s3://faults/unlock");
+        ByteBuffer other = ByteBuffer.wrap(("{\"id\":\"gc\",\"host\":\"another-host\",\"pid\":1,\"start\":\""
+                + Instant.now() + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        try (FaultProxy proxy = new FaultProxy(server.endpoint());
+                ChunkStore direct = ChunkStore.init(S3Backend.open(where, TestServers.options(server)),
+                        StoreOptions.defaults().withChunkSize(CHUNK));
+                S3Backend peek = S3Backend.open(where, TestServers.options(server))) {
+            java.util.concurrent.atomic.AtomicInteger deletes = new java.util.concurrent.atomic.AtomicInteger();
+            AtomicBoolean taken = new AtomicBoolean();
+            proxy.rule((method, path) -> {
+                if (!method.equals("DELETE") || !path.endsWith("/locks/gc")) {
+                    return Fault.NONE;
+                }
+                int n = deletes.incrementAndGet();
+                if (n == 1) {
+                    return Fault.CUT_ANSWER; // carried out; the gc never hears it
+                }
+                if (n == 2) {
+                    try {
+                        taken.set(peek.putIfAbsent("locks/gc", other)); // the other host's gc starts
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+                return Fault.NONE;
+            });
+            try (ChunkStore gc = ChunkStore.open(S3Backend.open(where, through(proxy, 3)), Optional.empty())) {
+                gc.gc(Duration.ZERO);
+            }
+            if (deletes.get() == 1) {
+                taken.set(peek.putIfAbsent("locks/gc", other)); // the other gc starts after this one ended
+            }
+            assertThat(taken).as("the other host's gc took the lock").isTrue();
+            assertThat(peek.get("locks/gc")).as("the other gc's lock, while it runs").contains(other);
+        }
+    }
 }
