@@ -64,7 +64,7 @@ public final class S3Backend implements StoreBackend {
      */
     private static final SdkPlugin SEND_ONCE = c -> c.overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
     /**
-     * System.nanoTime() until which a gc DELETE that failed (it may still be carried out by the server) can land;
+     * System.nanoTime() until which a DELETE sent once that failed (it may still be carried out by the server) can land;
      * {@link #awaitDeletes} waits for it. MIN_VALUE while none failed.
      */
     private final AtomicLong unsettledUntil = new AtomicLong(Long.MIN_VALUE);
@@ -264,6 +264,27 @@ public final class S3Backend implements StoreBackend {
         }
     }
 
+    /** One DELETE, without the SDK's retries; a failed one may still land until {@link #awaitDeletes} returns. */
+    @Override
+    public void deleteOnce(String name) throws IOException {
+        long sent = System.nanoTime();
+        try {
+            s3.deleteObject(r -> r.bucket(where.bucket()).key(key(name))
+                    .overrideConfiguration(c -> c.apiCallTimeout(DELETE_TIMEOUT).addPlugin(SEND_ONCE)));
+        } catch (SdkException e) {
+            if (!missing(e)) {
+                unsettled(sent);
+                throw S3Errors.translate(where, "deleting " + name, e);
+            }
+        }
+    }
+
+    /** Records a failed DELETE sent at {@code sent} (System.nanoTime()): it may land until a delete window after. */
+    private void unsettled(long sent) {
+        long until = sent + deleteWindow().toNanos();
+        unsettledUntil.accumulateAndGet(until, (a, b) -> a == Long.MIN_VALUE || b - a > 0 ? b : a);
+    }
+
     /**
      * HEAD, then DELETE when {@code Last-Modified} is before {@code cutoff}. S3 has no rename and no
      * compare-and-delete on Last-Modified, so a touch landing between the two requests is not seen. What bounds
@@ -294,8 +315,7 @@ public final class S3Backend implements StoreBackend {
                     .overrideConfiguration(c -> c.apiCallTimeout(DELETE_TIMEOUT).addPlugin(SEND_ONCE)));
         } catch (SdkException e) {
             if (!missing(e)) {
-                long until = sent + deleteWindow().toNanos();
-                unsettledUntil.accumulateAndGet(until, (a, b) -> a == Long.MIN_VALUE || b - a > 0 ? b : a);
+                unsettled(sent);
                 LOG.debug("{}: deleting {} failed ({}); asking whether it took effect", where, name, e.getMessage());
                 return stat(name).isEmpty() ? s.get().size() : -1;
             }
