@@ -28,7 +28,12 @@ final class FaultProxy implements AutoCloseable {
     enum Fault {
         NONE, ERROR_500, SLOW_DOWN_503, DROP, CUT_ANSWER,
         /** 412, as a server that enforces {@code If-None-Match: *} answers for an existing object (S3Proxy does not). */
-        PRECONDITION_FAILED
+        PRECONDITION_FAILED,
+        /**
+         * The whole request is taken and the connection reset (the client gives up on it), and the request reaches
+         * the server {@link #lateBy} later: a request a server carries out after its client stopped waiting.
+         */
+        LATE
     }
 
     private static final int MAX_HEAD = 64 * 1024;
@@ -41,6 +46,9 @@ final class FaultProxy implements AutoCloseable {
     });
     private volatile BiFunction<String, String, Fault> rule = (method, path) -> Fault.NONE;
     private volatile Duration oneWayDelay = Duration.ZERO;
+    private volatile Duration lateBy = Duration.ofSeconds(2);
+    /** LATE requests the server has answered. */
+    private final AtomicInteger landedLate = new AtomicInteger();
     private final AtomicInteger injected = new AtomicInteger();
     private final AtomicInteger requests = new AtomicInteger();
 
@@ -62,6 +70,16 @@ final class FaultProxy implements AutoCloseable {
     /** Half the round-trip time added: before the request goes up and before the answer comes back. */
     void delay(Duration oneWay) {
         oneWayDelay = oneWay;
+    }
+
+    /** How long after the reset a {@link Fault#LATE} request reaches the server. */
+    void lateBy(Duration d) {
+        lateBy = d;
+    }
+
+    /** How many {@link Fault#LATE} requests the server has carried out (answered). */
+    int landedLate() {
+        return landedLate.get();
     }
 
     int injected() {
@@ -104,6 +122,16 @@ final class FaultProxy implements AutoCloseable {
             sleep(oneWayDelay);
             switch (f) {
                 case DROP -> client.setSoLinger(true, 0); // a reset, as a crashed server or middlebox gives
+                case LATE -> {
+                    if (expectsContinue(text)) {
+                        client.getOutputStream().write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+                        client.getOutputStream().flush();
+                    }
+                    byte[] body = in.readNBytes((int) contentLength(text));
+                    client.setSoLinger(true, 0);
+                    String up = rewriteHead(text);
+                    threads.execute(() -> landLate(up, body));
+                }
                 case ERROR_500, SLOW_DOWN_503, PRECONDITION_FAILED -> {
                     if (!expectsContinue(text)) {
                         in.skipNBytes(contentLength(text)); // else the client sends no body after a final answer
@@ -121,6 +149,23 @@ final class FaultProxy implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             // the client gave up or the server went away: nothing to do for a test proxy
+        }
+    }
+
+    private void landLate(String head, byte[] body) {
+        sleep(lateBy);
+        try (Socket up = new Socket()) {
+            up.connect(upstream, 10_000);
+            up.setSoTimeout(60_000);
+            up.getOutputStream().write(head.getBytes(StandardCharsets.ISO_8859_1));
+            up.getOutputStream().write(body);
+            up.getOutputStream().flush();
+            if (up.getInputStream().read() >= 0) {
+                up.getInputStream().readAllBytes();
+                landedLate.incrementAndGet();
+            }
+        } catch (IOException e) {
+            // the server went away: the request never landed
         }
     }
 

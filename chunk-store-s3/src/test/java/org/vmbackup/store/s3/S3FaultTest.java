@@ -331,4 +331,44 @@ class S3FaultTest {
             assertThat(peek.get("locks/gc")).as("the other gc's lock, while it runs").contains(other);
         }
     }
+
+    /**
+     * The manifest's PUT reaches the server only after the writer gave up on it (every attempt reset, the requests
+     * carried out seconds later). The writer must not abort (delete the indexes and its marker) while a PUT of its
+     * manifest may still land: that lands a snapshot that lists but cannot be read, whose chunks no marker protects.
+     * Either outcome is fine when it is whole: committed (readable) or not there at all.
+     */
+    @Test
+    @Timeout(180)
+    void aManifestPutCarriedOutAfterTheWriterGaveUpDoesNotLeaveASnapshotWithoutItsIndexes() throws Exception {
+        byte[] img = Images.image(new Random(13), 4 * CHUNK);
+        S3Location where = S3Location.parse("s3://faults/late");
+        try (FaultProxy proxy = new FaultProxy(server.endpoint())) {
+            proxy.lateBy(Duration.ofSeconds(3));
+            proxy.rule((method, path) -> method.equals("PUT") && path.endsWith("/manifest") ? Fault.LATE : Fault.NONE);
+            try (ChunkStore s = ChunkStore.init(S3Backend.open(where, through(proxy, 2)),
+                    StoreOptions.defaults().withChunkSize(CHUNK))) {
+                boolean committed;
+                try {
+                    Images.write(s, id(0), img);
+                    committed = true;
+                } catch (StoreException e) {
+                    committed = false;
+                }
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (proxy.landedLate() < proxy.injected() && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                assertThat(proxy.injected()).as("manifest PUTs taken late").isGreaterThanOrEqualTo(1);
+                assertThat(proxy.landedLate()).as("late PUTs the server carried out").isEqualTo(proxy.injected());
+                proxy.rule((method, path) -> Fault.NONE);
+                if (committed) {
+                    assertThat(Images.read(s, id(0))).isEqualTo(img);
+                } else {
+                    assertThat(s.list(Optional.empty())).as("a snapshot whose commit failed").isEmpty();
+                }
+                assertThat(s.verify(List.of()).ok()).isTrue();
+            }
+        }
+    }
 }
