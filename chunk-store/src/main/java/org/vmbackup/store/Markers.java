@@ -22,14 +22,18 @@ final class Markers {
      */
     static final java.time.Duration CLOCK_SLACK = java.time.Duration.ofSeconds(1);
 
-    /** A parsed marker. */
-    record Marker(String name, String id, String host, long pid, Instant start) {
+    /** A parsed marker; {@code machine} is empty in markers of earlier versions. */
+    record Marker(String name, String id, String host, String machine, long pid, Instant start) {
         /**
-         * True when the marker's process is on this host and no longer runs. (Inside this record a bare
-         * {@code host()} is the accessor of the marker's own host: this host is {@link Markers#host()}.)
+         * True when the marker's process is on this host and no longer runs. A host name alone does not say so:
+         * machines cloned or containers named alike share one, and a pid means something only in its own kernel
+         * boot and pid namespace; so the marker's {@code machine} must be this one's too (a marker without one, of
+         * an earlier version, is never taken for dead). (Inside this record a bare {@code host()} is the accessor
+         * of the marker's own host: this host is {@link Markers#host()}.)
          */
         boolean dead() {
-            return host.equals(Markers.host()) && pid != ProcessHandle.current().pid()
+            return host.equals(Markers.host()) && machine.equals(Markers.machine()) && !machine.isEmpty()
+                    && pid != ProcessHandle.current().pid()
                     && !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
         }
 
@@ -53,10 +57,31 @@ final class Markers {
         return h;
     }
 
+    /**
+     * The kernel boot and pid namespace this process runs in ({@code BOOT_ID:PIDNS}), in which its pid is
+     * meaningful; empty where they cannot be read (then no marker is ever taken for a dead process's).
+     */
+    static String machine() {
+        return MACHINE;
+    }
+
+    private static final String MACHINE = readMachine();
+
+    private static String readMachine() {
+        try {
+            String boot = Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).trim();
+            String ns = Files.readSymbolicLink(Path.of("/proc/self/ns/pid")).toString(); // pid:[4026531836]
+            return boot + ":" + ns.replaceAll("[^0-9]", "");
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return "";
+        }
+    }
+
     static ByteBuffer content(String id, Instant start) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", id);
         m.put("host", host());
+        m.put("machine", machine());
         m.put("pid", ProcessHandle.current().pid());
         m.put("start", start.toString());
         return ByteBuffer.wrap(Json.write(m));
@@ -72,7 +97,8 @@ final class Markers {
         data.get().get(bytes);
         try {
             Map<String, Object> m = Json.read(bytes, name);
-            return Optional.of(new Marker(name, Json.string(m, "id", name), Json.string(m, "host", name),
+            String machine = m.get("machine") instanceof String x ? x : "";
+            return Optional.of(new Marker(name, Json.string(m, "id", name), Json.string(m, "host", name), machine,
                     Json.number(m, "pid", name), Instant.parse(Json.string(m, "start", name))));
         } catch (CorruptDataException | java.time.DateTimeException e) {
             return Optional.empty();
