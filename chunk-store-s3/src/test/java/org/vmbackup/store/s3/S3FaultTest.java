@@ -371,4 +371,38 @@ class S3FaultTest {
             }
         }
     }
+
+    /**
+     * The PUT of the gc's lock, and of a writer's marker, reaches the server only after the process gave up on it
+     * (the gc or the backup failed). Left there, the marker names a live process of this machine: every gc of
+     * another machine refuses to run (the lock), or keeps every chunk touched since (the writer's marker), until
+     * someone removes it by hand. Once the failed PUT can no longer land, the process removes its own marker.
+     */
+    @Test
+    @Timeout(240)
+    void aMarkerPutCarriedOutAfterItsProcessGaveUpIsNotLeftBehind() throws Exception {
+        S3Location where = S3Location.parse("s3://faults/markers");
+        try (FaultProxy proxy = new FaultProxy(server.endpoint());
+                S3Backend peek = S3Backend.open(where, TestServers.options(server))) {
+            ChunkStore.init(S3Backend.open(where, TestServers.options(server)), StoreOptions.defaults().withChunkSize(CHUNK)).close();
+            proxy.lateBy(Duration.ofSeconds(3));
+            proxy.rule((method, path) -> method.equals("PUT") && (path.endsWith("/locks/gc") || path.contains("/writers/"))
+                    ? Fault.LATE : Fault.NONE);
+            try (ChunkStore s = ChunkStore.open(S3Backend.open(where, through(proxy, 2)), Optional.empty())) {
+                assertThatThrownBy(() -> s.gc(Duration.ZERO)).isInstanceOf(StoreException.class);
+                int late = proxy.injected();
+                assertThatThrownBy(() -> s.create(SnapshotSpec.full(id(0), List.of(DiskSpec.full("d", CHUNK)), false, Map.of())))
+                        .isInstanceOf(StoreException.class);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (proxy.landedLate() < proxy.injected() && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                assertThat(late).as("lock PUTs taken late").isGreaterThanOrEqualTo(1);
+                assertThat(proxy.injected()).as("marker PUTs taken late").isGreaterThan(late);
+                assertThat(proxy.landedLate()).as("late PUTs the server carried out").isEqualTo(proxy.injected());
+            }
+            assertThat(peek.stat("locks/gc")).as("the lock of the gc that failed").isEmpty();
+            assertThat(peek.list("writers/")).as("the marker of the backup that failed").isEmpty();
+        }
+    }
 }
