@@ -131,7 +131,7 @@ final class GarbageCollector {
     private void lock() throws IOException {
         for (int attempt = 0; attempt < 2; attempt++) {
             ByteBuffer mine = Markers.content("gc", Instant.now());
-            if (ctx.backend.putIfAbsent(Markers.GC_LOCK, mine)) {
+            if (Markers.take(ctx.backend, Markers.GC_LOCK, mine)) {
                 lockContent = mine;
                 return;
             }

@@ -87,6 +87,35 @@ final class Markers {
         return ByteBuffer.wrap(Json.write(m));
     }
 
+    /**
+     * {@link StoreBackend#putIfAbsent} of a marker. When that fails, the server may still carry out its PUT after
+     * this process gave up on it (S3: a request whose answer was lost), which would leave a marker of a live
+     * process that other machines honour until it is removed by hand (the lock: every gc refused; a writer's: gc's
+     * cutoff held back). So a failure waits until that PUT can no longer land and removes the marker if it is
+     * this call's ({@code content} names this process and an instant: no other call's compares equal).
+     */
+    static boolean take(StoreBackend b, String name, ByteBuffer content) throws IOException {
+        try {
+            return b.putIfAbsent(name, content);
+        } catch (IOException e) {
+            java.time.Duration late = b.deleteWindow();
+            if (!late.isZero()) {
+                try {
+                    Thread.sleep(late.toMillis());
+                    if (b.get(name).map(x -> x.equals(content)).orElse(false)) {
+                        b.deleteOnce(name);
+                    }
+                } catch (IOException | RuntimeException x) {
+                    e.addSuppressed(x);
+                } catch (InterruptedException x) {
+                    Thread.currentThread().interrupt();
+                    e.addSuppressed(x);
+                }
+            }
+            throw e;
+        }
+    }
+
     /** Reads marker {@code name}; empty when it is gone or unreadable (a half-written marker is no marker). */
     static Optional<Marker> read(StoreBackend b, String name) throws IOException {
         Optional<ByteBuffer> data = b.get(name);
