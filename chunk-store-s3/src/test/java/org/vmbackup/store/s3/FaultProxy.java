@@ -29,6 +29,8 @@ final class FaultProxy implements AutoCloseable {
         NONE, ERROR_500, SLOW_DOWN_503, DROP, CUT_ANSWER,
         /** 412, as a server that enforces {@code If-None-Match: *} answers for an existing object (S3Proxy does not). */
         PRECONDITION_FAILED,
+        /** 403 AccessDenied, as a server answers credentials that lack the permission. */
+        ACCESS_DENIED,
         /**
          * The whole request is taken and the connection reset (the client gives up on it), and the request reaches
          * the server {@link #lateBy} later: a request a server carries out after its client stopped waiting.
@@ -132,7 +134,7 @@ final class FaultProxy implements AutoCloseable {
                     String up = rewriteHead(text);
                     threads.execute(() -> landLate(up, body));
                 }
-                case ERROR_500, SLOW_DOWN_503, PRECONDITION_FAILED -> {
+                case ERROR_500, SLOW_DOWN_503, PRECONDITION_FAILED, ACCESS_DENIED -> {
                     if (!expectsContinue(text)) {
                         in.skipNBytes(contentLength(text)); // else the client sends no body after a final answer
                     }
@@ -206,6 +208,7 @@ final class FaultProxy implements AutoCloseable {
         String code = switch (f) {
             case SLOW_DOWN_503 -> "SlowDown";
             case PRECONDITION_FAILED -> "PreconditionFailed";
+            case ACCESS_DENIED -> "AccessDenied";
             default -> "InternalError";
         };
         String body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + code
@@ -213,6 +216,7 @@ final class FaultProxy implements AutoCloseable {
         String status = switch (f) {
             case SLOW_DOWN_503 -> "503 Slow Down";
             case PRECONDITION_FAILED -> "412 Precondition Failed";
+            case ACCESS_DENIED -> "403 Forbidden";
             default -> "500 Internal Server Error";
         };
         out.write(("HTTP/1.1 " + status + "\r\nContent-Type: application/xml\r\nContent-Length: " + body.length()

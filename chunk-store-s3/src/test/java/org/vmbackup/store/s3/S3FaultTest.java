@@ -405,4 +405,32 @@ class S3FaultTest {
             assertThat(peek.list("writers/")).as("the marker of the backup that failed").isEmpty();
         }
     }
+
+    /**
+     * A DELETE the server refuses (403: the credentials may not delete) was not carried out: the gc fails naming it,
+     * as it did before its DELETEs were sent once, instead of taking the refusal for a lost answer and ending
+     * "successfully" with every chunk kept.
+     */
+    @Test
+    @Timeout(120)
+    void aGcWhoseDeletesAreRefusedFailsNamingItInsteadOfKeepingEverything() throws Exception {
+        S3Location where = S3Location.parse("s3://faults/refused");
+        byte[] img = Images.image(new Random(14), 2 * CHUNK);
+        try (FaultProxy proxy = new FaultProxy(server.endpoint());
+                ChunkStore direct = ChunkStore.init(S3Backend.open(where, TestServers.options(server)),
+                        StoreOptions.defaults().withChunkSize(CHUNK))) {
+            Images.write(direct, new SnapshotId("x", id(0).instant()), img);
+            try (SnapshotWriter w = direct.create(SnapshotSpec.full(new SnapshotId("x", id(1).instant()), List.of(), false, Map.of()))) {
+                w.commit();
+            }
+            assertThat(direct.prune("x", new RetentionPolicy(1, 0, 0, 0), false).removed()).hasSize(1);
+            Thread.sleep(2100);
+            proxy.rule((method, path) -> method.equals("DELETE") && path.contains("/chunks/") ? Fault.ACCESS_DENIED : Fault.NONE);
+            try (ChunkStore gc = ChunkStore.open(S3Backend.open(where, through(proxy, 3)), Optional.empty())) {
+                assertThatThrownBy(() -> gc.gc(Duration.ZERO))
+                        .isInstanceOf(StoreException.class)
+                        .hasMessageContaining("access denied to deleting chunks/");
+            }
+        }
+    }
 }
