@@ -218,6 +218,15 @@ public final class S3Backend implements StoreBackend {
         }
     }
 
+    /**
+     * An answer 4xx (other than 404): the server refused the request, which was not carried out and will not be
+     * (unlike a lost answer, a 5xx or a timeout, after which it may have been or may still be).
+     */
+    private static boolean refused(SdkException e) {
+        return e instanceof software.amazon.awssdk.awscore.exception.AwsServiceException s && s.statusCode() >= 400
+                && s.statusCode() < 500 && s.statusCode() != NOT_FOUND;
+    }
+
     private static boolean missing(SdkException e) {
         return S3Errors.isStatus(e, NOT_FOUND) && !S3Errors.code(e).equals("NoSuchBucket");
     }
@@ -273,7 +282,9 @@ public final class S3Backend implements StoreBackend {
                     .overrideConfiguration(c -> c.apiCallTimeout(DELETE_TIMEOUT).addPlugin(SEND_ONCE)));
         } catch (SdkException e) {
             if (!missing(e)) {
-                unsettled(sent);
+                if (!refused(e)) {
+                    unsettled(sent);
+                }
                 throw S3Errors.translate(where, "deleting " + name, e);
             }
         }
@@ -294,7 +305,7 @@ public final class S3Backend implements StoreBackend {
      *
      * <p>The DELETE is sent once, without the SDK's retries: a retry of a DELETE that was carried out (its answer
      * lost) can land after a backup found the chunk gone and stored it anew, and a chunk stored anew is checked by
-     * nobody. A DELETE that fails is asked about instead (HEAD): gone counts as deleted, present is kept for the
+     * nobody. A DELETE that fails without a refusal (no answer, a 5xx) is asked about instead (HEAD): gone counts as deleted, present is kept for the
      * next gc; and since the server may still carry it out, {@link #awaitDeletes} waits for it before the gc
      * releases its lock.
      */
@@ -314,6 +325,9 @@ public final class S3Backend implements StoreBackend {
             s3.deleteObject(r -> r.bucket(where.bucket()).key(key(name))
                     .overrideConfiguration(c -> c.apiCallTimeout(DELETE_TIMEOUT).addPlugin(SEND_ONCE)));
         } catch (SdkException e) {
+            if (refused(e)) {
+                throw S3Errors.translate(where, "deleting " + name, e);
+            }
             if (!missing(e)) {
                 unsettled(sent);
                 LOG.debug("{}: deleting {} failed ({}); asking whether it took effect", where, name, e.getMessage());
