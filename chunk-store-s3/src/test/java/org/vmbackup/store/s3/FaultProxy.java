@@ -35,7 +35,13 @@ final class FaultProxy implements AutoCloseable {
          * The whole request is taken and the connection reset (the client gives up on it), and the request reaches
          * the server {@link #lateBy} later: a request a server carries out after its client stopped waiting.
          */
-        LATE
+        LATE,
+        /**
+         * A request without a body carried out twice, as a proxy in front of the server may resend an idempotent
+         * request on its own: forwarded, its answer read, {@link #between} run, forwarded again, and the second
+         * answer given to the client.
+         */
+        TWICE
     }
 
     private static final int MAX_HEAD = 64 * 1024;
@@ -49,6 +55,7 @@ final class FaultProxy implements AutoCloseable {
     private volatile BiFunction<String, String, Fault> rule = (method, path) -> Fault.NONE;
     private volatile Duration oneWayDelay = Duration.ZERO;
     private volatile Duration lateBy = Duration.ofSeconds(2);
+    private volatile Runnable between = () -> { };
     /** LATE requests the server has answered. */
     private final AtomicInteger landedLate = new AtomicInteger();
     private final AtomicInteger injected = new AtomicInteger();
@@ -72,6 +79,11 @@ final class FaultProxy implements AutoCloseable {
     /** Half the round-trip time added: before the request goes up and before the answer comes back. */
     void delay(Duration oneWay) {
         oneWayDelay = oneWay;
+    }
+
+    /** What happens between the two executions of a {@link Fault#TWICE} request. */
+    void between(Runnable r) {
+        between = r;
     }
 
     /** How long after the reset a {@link Fault#LATE} request reaches the server. */
@@ -140,6 +152,13 @@ final class FaultProxy implements AutoCloseable {
                     }
                     answer(client.getOutputStream(), f);
                 }
+                case TWICE -> {
+                    String up = rewriteHead(text);
+                    exchange(up);
+                    between.run();
+                    client.getOutputStream().write(exchange(up));
+                    client.getOutputStream().flush();
+                }
                 default -> {
                     if (expectsContinue(text)) {
                         // answered here, so that the server's answer is the final one (and CUT_ANSWER cuts that)
@@ -151,6 +170,17 @@ final class FaultProxy implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             // the client gave up or the server went away: nothing to do for a test proxy
+        }
+    }
+
+    /** Sends a bodiless request to the server and returns its whole answer (the server closes after it). */
+    private byte[] exchange(String head) throws IOException {
+        try (Socket up = new Socket()) {
+            up.connect(upstream, 10_000);
+            up.setSoTimeout(60_000);
+            up.getOutputStream().write(head.getBytes(StandardCharsets.ISO_8859_1));
+            up.getOutputStream().flush();
+            return up.getInputStream().readAllBytes();
         }
     }
 

@@ -433,4 +433,64 @@ class S3FaultTest {
             }
         }
     }
+
+    /**
+     * The gc's single DELETE of a condemned chunk carried out twice, as a proxy in front of the server may resend
+     * an idempotent request on its own, and between the two a running backup finds the chunk gone and stores it
+     * anew. Nothing the gc does can prevent it; the backup must not publish a snapshot without the chunk (it checks
+     * the chunks it stored, not only those it reused).
+     */
+    @Test
+    @Timeout(180)
+    void aGcDeleteCarriedOutTwiceAroundAStoreAnewDoesNotLeaveACommittedSnapshotWithoutTheChunk() throws Exception {
+        byte[] img = new byte[6 * CHUNK];
+        new Random(15).nextBytes(img);
+        String hex = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Arrays.copyOf(img, CHUNK)));
+        S3Location where = S3Location.parse("s3://faults/twice");
+        try (FaultProxy proxy = new FaultProxy(server.endpoint());
+                ChunkStore direct = ChunkStore.init(S3Backend.open(where, TestServers.options(server)),
+                        StoreOptions.defaults().withChunkSize(CHUNK));
+                S3Backend peek = S3Backend.open(where, TestServers.options(server))) {
+            String chunk = "chunks/" + hex.substring(0, 3) + "/" + hex;
+            Images.write(direct, new SnapshotId("x", id(0).instant()), img);
+            try (SnapshotWriter w = direct.create(SnapshotSpec.full(new SnapshotId("x", id(1).instant()), List.of(), false, Map.of()))) {
+                w.commit();
+            }
+            assertThat(direct.prune("x", new RetentionPolicy(1, 0, 0, 0), false).removed()).hasSize(1);
+            Thread.sleep(3100);
+            SnapshotId fresh = new SnapshotId("y", id(0).instant());
+            boolean committed;
+            try (SnapshotWriter w = direct.create(SnapshotSpec.full(fresh, List.of(DiskSpec.full("d", img.length)), false, Map.of()))) {
+                AtomicBoolean storedAnew = new AtomicBoolean();
+                proxy.between(() -> {
+                    try {
+                        w.write(0, 0, ByteBuffer.wrap(img, 0, CHUNK));
+                        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                        while (peek.stat(chunk).isEmpty() && System.nanoTime() < deadline) {
+                            Thread.sleep(20);
+                        }
+                        storedAnew.set(peek.stat(chunk).isPresent());
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                proxy.rule((method, path) -> method.equals("DELETE") && path.endsWith("/" + chunk) ? Fault.TWICE : Fault.NONE);
+                try (ChunkStore gc = ChunkStore.open(S3Backend.open(where, through(proxy, 3)), Optional.empty())) {
+                    gc.gc(Duration.ZERO);
+                }
+                assertThat(storedAnew).as("the backup stored chunk 0 anew between the two DELETEs").isTrue();
+                assertThat(peek.stat(chunk)).as("chunk 0 after the second DELETE").isEmpty();
+                w.write(0, CHUNK, ByteBuffer.wrap(img, CHUNK, img.length - CHUNK));
+                try {
+                    w.commit();
+                    committed = true;
+                } catch (StoreException e) {
+                    committed = false;
+                }
+            }
+            assertThat(committed).as("a snapshot whose chunk 0 is gone is not committed").isFalse();
+            assertThat(direct.list(Optional.of("y"))).isEmpty();
+            assertThat(direct.verify(List.of()).ok()).isTrue();
+        }
+    }
 }
