@@ -198,7 +198,7 @@ class S3FaultTest {
                 w.write(0, CHUNK, ByteBuffer.wrap(img, CHUNK, img.length - CHUNK));
                 assertThatThrownBy(w::commit)
                         .isInstanceOf(StoreException.class)
-                        .hasMessage("snapshot " + fresh + ": chunk " + hex + " it reuses was deleted by a gc that ran"
+                        .hasMessage("snapshot " + fresh + ": chunk " + hex + " it names was deleted by a gc that ran"
                                 + " meanwhile; the snapshot is not published (run the backup again)");
             }
             assertThat(direct.list(Optional.of("y"))).isEmpty();
