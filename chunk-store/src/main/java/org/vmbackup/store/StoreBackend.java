@@ -170,10 +170,10 @@ public interface StoreBackend extends AutoCloseable {
     }
 
     /**
-     * Returns once no delete of {@link #deleteIfUntouchedSince} or {@link #deleteOnce} that failed can still take effect (a server may
-     * carry out a request whose answer its client never got). A gc calls it before it releases {@code locks/gc},
-     * since writers wait for a gc's deletes only while it holds the lock (FORMAT.md, "gc on S3"). The default
-     * returns at once: a backend whose failed deletes do not land later (a local directory).
+     * Returns once no delete of {@link #deleteIfUntouchedSince} or {@link #deleteOnce} that failed can still take
+     * effect (a server may carry out a request whose answer its client never got). A gc calls it before it releases
+     * {@code locks/gc}, since writers wait for a gc's deletes only while it holds the lock (FORMAT.md, "gc on S3").
+     * The default returns at once: a backend whose failed deletes do not land later (a local directory).
      *
      * @throws java.io.InterruptedIOException when interrupted while waiting
      */

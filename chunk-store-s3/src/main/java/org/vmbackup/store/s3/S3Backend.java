@@ -64,8 +64,8 @@ public final class S3Backend implements StoreBackend {
      */
     private static final SdkPlugin SEND_ONCE = c -> c.overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
     /**
-     * System.nanoTime() until which a DELETE sent once that failed (it may still be carried out by the server) can land;
-     * {@link #awaitDeletes} waits for it. MIN_VALUE while none failed.
+     * System.nanoTime() until which a DELETE sent once that failed (it may still be carried out by the server) can
+     * land; {@link #awaitDeletes} waits for it. MIN_VALUE while none failed.
      */
     private final AtomicLong unsettledUntil = new AtomicLong(Long.MIN_VALUE);
     /** Cleared once the server answers that it does not implement conditional PUTs. */
@@ -304,10 +304,11 @@ public final class S3Backend implements StoreBackend {
      * waits {@link #deleteWindow} after its last reuse and then checks them (FORMAT.md, "gc on S3").
      *
      * <p>The DELETE is sent once, without the SDK's retries: a retry of a DELETE that was carried out (its answer
-     * lost) can land after a backup found the chunk gone and stored it anew, and a chunk stored anew is checked by
-     * nobody. A DELETE that fails without a refusal (no answer, a 5xx) is asked about instead (HEAD): gone counts as deleted, present is kept for the
-     * next gc; and since the server may still carry it out, {@link #awaitDeletes} waits for it before the gc
-     * releases its lock.
+     * lost) can land after a backup found the chunk gone and stored it anew (that backup's check then fails it; not
+     * sending the retry spares it). A DELETE that fails without a refusal (no answer, a 5xx) is asked about instead
+     * (HEAD): gone counts as deleted, present is kept for the next gc; and since the server may still carry it out,
+     * {@link #awaitDeletes} waits for it before the gc releases its lock. A refusal (4xx) was not carried out: an
+     * error, as before.
      */
     @Override
     public long deleteIfUntouchedSince(String name, Instant cutoff) throws IOException {
