@@ -128,7 +128,7 @@ public final class ChunkStore implements AutoCloseable {
         // the marker exists before anything is written or reused: a gc from now on spares what this writer
         // touches; taken with putIfAbsent, it also keeps a second writer of the same id out
         for (int attempt = 0;; attempt++) {
-            if (ctx.backend.putIfAbsent(marker, Markers.content(id.toString(), Instant.now().minus(Markers.CLOCK_SLACK)))) {
+            if (Markers.take(ctx.backend, marker, Markers.content(id.toString(), Instant.now().minus(Markers.CLOCK_SLACK)))) {
                 break;
             }
             Optional<Markers.Marker> m = Markers.read(ctx.backend, marker);

@@ -45,7 +45,7 @@ final class ChunkStoring {
             added = ctx.backend.putIfAbsent(name, e.object());
         } else {
             added = ctx.backend.putIfAbsentUnsynced(name, e.object());
-            syncer.add(name, !added);
+            syncer.add(name);
         }
         return new Stored(e.digest(), added ? e.object().remaining() : 0);
     }

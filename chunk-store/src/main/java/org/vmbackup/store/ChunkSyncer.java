@@ -35,7 +35,10 @@ final class ChunkSyncer implements AutoCloseable {
     private final AtomicLong synced = new AtomicLong();
     /** The first batch's failure: its future leaves {@link #pending} once done, so finish cannot rely on it. */
     private final java.util.concurrent.atomic.AtomicReference<Exception> failure = new java.util.concurrent.atomic.AtomicReference<>();
-    /** System.nanoTime() of the last chunk found present (reused), for {@link ReuseCheck}; MIN_VALUE: none. */
+    /**
+     * System.nanoTime() of the last chunk stored or found present (reused), for {@link ReuseCheck}; MIN_VALUE: none.
+     * Stored anew counts too: a gc DELETE carried out twice (a proxy's resend) can take a chunk stored between the two.
+     */
     private final AtomicLong lastReuse = new AtomicLong(Long.MIN_VALUE);
 
     ChunkSyncer(StoreBackend backend, String snapshot) {
@@ -51,11 +54,9 @@ final class ChunkSyncer implements AutoCloseable {
     }
 
     /** Adds a chunk this snapshot references (stored, or found present and touched: reused) to the next batch. */
-    void add(String name, boolean reused) throws IOException {
-        if (reused) {
-            long now = System.nanoTime();
-            lastReuse.accumulateAndGet(now, (a, b) -> a == Long.MIN_VALUE || b - a > 0 ? b : a);
-        }
+    void add(String name) throws IOException {
+        long now = System.nanoTime();
+        lastReuse.accumulateAndGet(now, (a, b) -> a == Long.MIN_VALUE || b - a > 0 ? b : a);
         List<String> full;
         synchronized (this) {
             batch.add(name);
@@ -135,7 +136,7 @@ final class ChunkSyncer implements AutoCloseable {
         return synced.get();
     }
 
-    /** System.nanoTime() of the last reuse {@link #add} saw, or empty when every chunk was stored anew. */
+    /** System.nanoTime() of the last chunk {@link #add} saw (stored or reused), or empty when there was none. */
     OptionalLong lastReuse() {
         long t = lastReuse.get();
         return t == Long.MIN_VALUE ? OptionalLong.empty() : OptionalLong.of(t);

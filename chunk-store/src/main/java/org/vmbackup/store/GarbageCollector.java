@@ -1,6 +1,7 @@
 package org.vmbackup.store;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -25,6 +26,8 @@ final class GarbageCollector {
     /** A writer registered longer than this is worth a warning: backups take hours, not days. */
     static final Duration LONG_RUNNING = Duration.ofDays(1);
     private long leftovers;
+    /** What this gc's lock holds, to tell it from another gc's when its removal failed. */
+    private ByteBuffer lockContent;
 
     GarbageCollector(StoreContext ctx, Duration grace) {
         if (grace.isNegative()) {
@@ -81,11 +84,31 @@ final class GarbageCollector {
             if (!ended) {
                 holdLock();
             }
+            unlock();
+        }
+    }
+
+    /**
+     * Removes this gc's lock with one DELETE. Resending one whose answer was lost could remove the lock another gc
+     * took once the first had landed; so a failed one is followed, once it can no longer land, by a look at the lock:
+     * only this gc's own lock is deleted again.
+     */
+    private void unlock() {
+        try {
+            // a failed delete the server may still carry out must land while the lock shows the gc running
+            ctx.backend.awaitDeletes();
             try {
-                ctx.backend.delete(Markers.GC_LOCK);
+                ctx.backend.deleteOnce(Markers.GC_LOCK);
             } catch (IOException e) {
-                LOG.warn("gc: cannot remove {}: {}", Markers.GC_LOCK, e.getMessage());
+                LOG.debug("gc: removing {} failed ({}); looking again once it can no longer land", Markers.GC_LOCK,
+                        e.getMessage());
+                ctx.backend.awaitDeletes();
+                if (ctx.backend.get(Markers.GC_LOCK).map(b -> b.equals(lockContent)).orElse(false)) {
+                    ctx.backend.deleteOnce(Markers.GC_LOCK);
+                }
             }
+        } catch (IOException e) {
+            LOG.warn("gc: cannot remove {}: {}", Markers.GC_LOCK, e.getMessage());
         }
     }
 
@@ -107,7 +130,9 @@ final class GarbageCollector {
 
     private void lock() throws IOException {
         for (int attempt = 0; attempt < 2; attempt++) {
-            if (ctx.backend.putIfAbsent(Markers.GC_LOCK, Markers.content("gc", Instant.now()))) {
+            ByteBuffer mine = Markers.content("gc", Instant.now());
+            if (Markers.take(ctx.backend, Markers.GC_LOCK, mine)) {
+                lockContent = mine;
                 return;
             }
             Optional<Markers.Marker> other = Markers.read(ctx.backend, Markers.GC_LOCK);
@@ -122,7 +147,8 @@ final class GarbageCollector {
             }
             // the process that held it is dead (killed mid-gc): its lock is stale
             LOG.info("gc: removing the stale lock of a gc that no longer runs");
-            ctx.backend.delete(Markers.GC_LOCK);
+            // once: a resent DELETE could land after another gc took the lock
+            ctx.backend.deleteOnce(Markers.GC_LOCK);
         }
         throw new StoreException("store " + ctx.where() + ": another gc took the lock at the same moment (or "
                 + Markers.GC_LOCK + " is unreadable: if no gc runs, remove it from the store)");

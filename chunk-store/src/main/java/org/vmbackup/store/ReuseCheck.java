@@ -18,8 +18,9 @@ import org.slf4j.LoggerFactory;
  * Closes the window a backend's non-atomic {@link StoreBackend#deleteIfUntouchedSince} leaves (S3: a HEAD, then a
  * DELETE): a chunk a writer reuses between a gc's check and its delete is gone although the writer touched it.
  * Before the manifest names such chunks, the writer waits until {@link StoreBackend#deleteWindow} has passed since
- * its last reuse (every delete that checked before a touch has landed by then) and then proves that every chunk
- * its indexes name still exists. A missing one fails the snapshot: a backup is never mistaken for complete
+ * its last store or reuse (every delete that checked before a touch has landed by then) and then proves that every chunk
+ * its indexes name still exists (stored anew too: a gc DELETE carried out twice, by a proxy's resend, can take a
+ * chunk stored between the two). A missing one fails the snapshot: a backup is never mistaken for complete
  * (FORMAT.md, "gc on S3").
  */
 final class ReuseCheck {
@@ -30,8 +31,8 @@ final class ReuseCheck {
     }
 
     /**
-     * @param lastReuse System.nanoTime() of the writer's last reuse (incremental disks: their creation), empty
-     *     when it reused nothing (then no gc can have deleted anything it names, and nothing is asked)
+     * @param lastReuse System.nanoTime() of the writer's last chunk stored or reused (incremental disks: the last
+     *     touch of the parent's chunks), empty when it has none (then nothing is asked)
      */
     static void check(StoreContext ctx, SnapshotId id, OptionalLong lastReuse, List<FixedIndex> disks,
             List<StreamIndex> streams) throws IOException {
@@ -87,7 +88,7 @@ final class ReuseCheck {
 
     private static void exists(StoreContext ctx, SnapshotId id, byte[] digest) throws IOException {
         if (ctx.backend.stat(Digests.chunkName(digest)).isEmpty()) {
-            throw new StoreException("snapshot " + id + ": chunk " + Digests.hex(digest) + " it reuses was deleted by a"
+            throw new StoreException("snapshot " + id + ": chunk " + Digests.hex(digest) + " it names was deleted by a"
                     + " gc that ran meanwhile; the snapshot is not published (run the backup again)");
         }
     }

@@ -115,6 +115,19 @@ public interface StoreBackend extends AutoCloseable {
     void delete(String name) throws IOException;
 
     /**
+     * {@link #delete} with a single request, never resent: a resent delete whose first request was carried out
+     * (its answer lost) could remove an object created again under the name meanwhile (another gc's lock). When it
+     * fails, it may still take effect until {@link #awaitDeletes} returns. The default is {@link #delete}: a backend
+     * whose delete is one local step.
+     *
+     * @param name the object name
+     * @throws IOException when the delete failed (it may or may not have taken effect)
+     */
+    default void deleteOnce(String name) throws IOException {
+        delete(name);
+    }
+
+    /**
      * Deletes an object only if nothing touched it since {@code cutoff}, atomically with respect to concurrent
      * {@link #putIfAbsent} and {@link #touch} calls: a touch either lands before the check (the object stays) or
      * finds the object gone (and stores it anew). This is what makes gc safe while backups run. A backend that
@@ -154,6 +167,17 @@ public interface StoreBackend extends AutoCloseable {
      */
     default Duration deleteWindow() {
         return Duration.ZERO;
+    }
+
+    /**
+     * Returns once no delete of {@link #deleteIfUntouchedSince} or {@link #deleteOnce} that failed can still take
+     * effect (a server may carry out a request whose answer its client never got). A gc calls it before it releases
+     * {@code locks/gc}, since writers wait for a gc's deletes only while it holds the lock (FORMAT.md, "gc on S3").
+     * The default returns at once: a backend whose failed deletes do not land later (a local directory).
+     *
+     * @throws java.io.InterruptedIOException when interrupted while waiting
+     */
+    default void awaitDeletes() throws java.io.InterruptedIOException {
     }
 
     /**

@@ -39,7 +39,7 @@ class ChunkSyncerTest {
         List<String> added = new ArrayList<>();
         try (ChunkSyncer s = new ChunkSyncer(recording(synced, calls, Integer.MAX_VALUE), "v/t")) {
             for (int i = 0; i < 3 * ChunkSyncer.BATCH + 7; i++) {
-                s.add("chunks/" + i, false);
+                s.add("chunks/" + i);
                 added.add("chunks/" + i);
             }
             assertThat(s.finish()).isEqualTo(added.size());
@@ -65,7 +65,7 @@ class ChunkSyncerTest {
         assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
             try (ChunkSyncer s = new ChunkSyncer(slow, "v/t")) {
                 for (int i = 0; i < (ChunkSyncer.MAX_QUEUED + 1) * ChunkSyncer.BATCH + 1; i++) {
-                    s.add("chunks/" + i, false);
+                    s.add("chunks/" + i);
                 }
                 assertThat(s.finish()).isEqualTo((ChunkSyncer.MAX_QUEUED + 1) * ChunkSyncer.BATCH + 1);
             }
@@ -87,12 +87,12 @@ class ChunkSyncerTest {
                 });
         try (ChunkSyncer s = new ChunkSyncer(firstFails, "v/t")) {
             for (int i = 0; i < ChunkSyncer.BATCH; i++) {
-                s.add("chunks/" + i, false);
+                s.add("chunks/" + i);
             }
             assertThat(failed.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
             Thread.sleep(100); // the failed batch's future is done
             for (int i = ChunkSyncer.BATCH; i < 2 * ChunkSyncer.BATCH + 3; i++) {
-                s.add("chunks/" + i, false);
+                s.add("chunks/" + i);
             }
             // the first batch's chunks never reached the disk: the manifest must not be published
             assertThatThrownBy(s::finish).isInstanceOf(IOException.class).hasMessage("EIO on fdatasync");
@@ -104,7 +104,7 @@ class ChunkSyncerTest {
         AtomicInteger calls = new AtomicInteger();
         try (ChunkSyncer s = new ChunkSyncer(recording(new ArrayList<>(), calls, 2), "v/t")) {
             for (int i = 0; i < 2 * ChunkSyncer.BATCH; i++) {
-                s.add("chunks/" + i, false);
+                s.add("chunks/" + i);
             }
             assertThatThrownBy(s::finish).isInstanceOf(IOException.class).hasMessage("disk full");
         }

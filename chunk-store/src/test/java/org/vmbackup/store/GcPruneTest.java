@@ -157,6 +157,37 @@ class GcPruneTest {
         }
     }
 
+    /**
+     * A store shared by machines that carry one host name (cloned VMs, containers given a fixed name): a marker of
+     * the other machine names this host and a pid that runs nowhere here. Judged by host name and pid alone, it
+     * looked dead: gc removed the running backup's marker (its reused chunks no longer held back the cutoff) and
+     * took over the running gc's lock (two gcs at once).
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void markersOfAnotherMachineWithThisHostsNameAreNeverTakenForDeadProcesses() throws Exception {
+        Path dir = tmp.resolve("s");
+        try (ChunkStore store = ChunkStore.init(dir, StoreOptions.defaults())) {
+            Process p = new ProcessBuilder("true").start();
+            assertThat(p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue(); // its pid runs nowhere here
+            String other = "\"host\":\"" + Markers.host() + "\",\"machine\":\"00000000-another-boot:1\",\"pid\":"
+                    + p.pid() + ",\"start\":\"" + Instant.now() + "\"}";
+            SnapshotId id = StoreFixtures.id("x", 0);
+            String marker = "{\"id\":\"" + id + "\"," + other;
+            Path m = dir.resolve("writers/" + id.vm() + "_" + id.instantText());
+            Files.createDirectories(m.getParent());
+            Files.writeString(m, marker);
+            store.gc();
+            assertThat(m).as("the marker of a backup running on the other machine").exists();
+            assertThat(Files.readString(m)).isEqualTo(marker);
+            Files.createDirectories(dir.resolve("locks"));
+            Files.writeString(dir.resolve("locks/gc"), "{\"id\":\"gc\"," + other);
+            assertThatThrownBy(store::gc).isInstanceOf(StoreException.class)
+                    .hasMessageContaining("another gc is running (host " + Markers.host() + ", pid " + p.pid());
+            assertThat(Files.readString(dir.resolve("locks/gc"))).isEqualTo("{\"id\":\"gc\"," + other);
+        }
+    }
+
     @Test
     void aGcThatFindsTheLockGoneNeverDeletesTheLockAnotherGcTookMeanwhile() throws Exception {
         Path dir = tmp.resolve("s");

@@ -1,6 +1,7 @@
 package org.vmbackup.store.s3;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
@@ -8,13 +9,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.vmbackup.store.ObjectStat;
 import org.vmbackup.store.StoreBackend;
 import org.vmbackup.store.StoreException;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.SdkPlugin;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
@@ -54,6 +58,16 @@ public final class S3Backend implements StoreBackend {
     private final S3Location where;
     private final int parallelism;
     private final RateLimit rate;
+    /**
+     * Turns the SDK's retries off for one request: a DELETE that may have taken effect must not be sent again
+     * (see {@link #deleteIfUntouchedSince}).
+     */
+    private static final SdkPlugin SEND_ONCE = c -> c.overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
+    /**
+     * System.nanoTime() until which a DELETE sent once that failed (it may still be carried out by the server) can
+     * land; {@link #awaitDeletes} waits for it. MIN_VALUE while none failed.
+     */
+    private final AtomicLong unsettledUntil = new AtomicLong(Long.MIN_VALUE);
     /** Cleared once the server answers that it does not implement conditional PUTs. */
     private volatile boolean conditionalPuts = true;
 
@@ -204,6 +218,15 @@ public final class S3Backend implements StoreBackend {
         }
     }
 
+    /**
+     * An answer 4xx (other than 404): the server refused the request, which was not carried out and will not be
+     * (unlike a lost answer, a 5xx or a timeout, after which it may have been or may still be).
+     */
+    private static boolean refused(SdkException e) {
+        return e instanceof software.amazon.awssdk.awscore.exception.AwsServiceException s && s.statusCode() >= 400
+                && s.statusCode() < 500 && s.statusCode() != NOT_FOUND;
+    }
+
     private static boolean missing(SdkException e) {
         return S3Errors.isStatus(e, NOT_FOUND) && !S3Errors.code(e).equals("NoSuchBucket");
     }
@@ -250,12 +273,42 @@ public final class S3Backend implements StoreBackend {
         }
     }
 
+    /** One DELETE, without the SDK's retries; a failed one may still land until {@link #awaitDeletes} returns. */
+    @Override
+    public void deleteOnce(String name) throws IOException {
+        long sent = System.nanoTime();
+        try {
+            s3.deleteObject(r -> r.bucket(where.bucket()).key(key(name))
+                    .overrideConfiguration(c -> c.apiCallTimeout(DELETE_TIMEOUT).addPlugin(SEND_ONCE)));
+        } catch (SdkException e) {
+            if (!missing(e)) {
+                if (!refused(e)) {
+                    unsettled(sent);
+                }
+                throw S3Errors.translate(where, "deleting " + name, e);
+            }
+        }
+    }
+
+    /** Records a failed DELETE sent at {@code sent} (System.nanoTime()): it may land until a delete window after. */
+    private void unsettled(long sent) {
+        long until = sent + deleteWindow().toNanos();
+        unsettledUntil.accumulateAndGet(until, (a, b) -> a == Long.MIN_VALUE || b - a > 0 ? b : a);
+    }
+
     /**
      * HEAD, then DELETE when {@code Last-Modified} is before {@code cutoff}. S3 has no rename and no
      * compare-and-delete on Last-Modified, so a touch landing between the two requests is not seen. What bounds
      * that window: the DELETE is sent only within {@link #DELETE_DEADLINE} of sending the HEAD (a gc that stalled
      * keeps the chunk for the next run) and is abandoned after {@link #DELETE_TIMEOUT}; a writer that reused chunks
      * waits {@link #deleteWindow} after its last reuse and then checks them (FORMAT.md, "gc on S3").
+     *
+     * <p>The DELETE is sent once, without the SDK's retries: a retry of a DELETE that was carried out (its answer
+     * lost) can land after a backup found the chunk gone and stored it anew (that backup's check then fails it; not
+     * sending the retry spares it). A DELETE that fails without a refusal (no answer, a 5xx) is asked about instead
+     * (HEAD): gone counts as deleted, present is kept for the next gc; and since the server may still carry it out,
+     * {@link #awaitDeletes} waits for it before the gc releases its lock. A refusal (4xx) was not carried out: an
+     * error, as before.
      */
     @Override
     public long deleteIfUntouchedSince(String name, Instant cutoff) throws IOException {
@@ -264,19 +317,41 @@ public final class S3Backend implements StoreBackend {
         if (s.isEmpty() || !s.get().lastTouched().isBefore(cutoff)) {
             return -1;
         }
-        if (System.nanoTime() - asked > DELETE_DEADLINE.toNanos()) {
+        long sent = System.nanoTime();
+        if (sent - asked > DELETE_DEADLINE.toNanos()) {
             LOG.debug("{}: {} kept, its HEAD took longer than {}", where, name, DELETE_DEADLINE);
             return -1;
         }
         try {
             s3.deleteObject(r -> r.bucket(where.bucket()).key(key(name))
-                    .overrideConfiguration(c -> c.apiCallTimeout(DELETE_TIMEOUT)));
+                    .overrideConfiguration(c -> c.apiCallTimeout(DELETE_TIMEOUT).addPlugin(SEND_ONCE)));
         } catch (SdkException e) {
-            if (!missing(e)) {
+            if (refused(e)) {
                 throw S3Errors.translate(where, "deleting " + name, e);
+            }
+            if (!missing(e)) {
+                unsettled(sent);
+                LOG.debug("{}: deleting {} failed ({}); asking whether it took effect", where, name, e.getMessage());
+                return stat(name).isEmpty() ? s.get().size() : -1;
             }
         }
         return s.get().size();
+    }
+
+    /** Waits until no gc DELETE that failed can still be carried out by the server (none: returns at once). */
+    @Override
+    public void awaitDeletes() throws InterruptedIOException {
+        long until = unsettledUntil.get();
+        long wait = until == Long.MIN_VALUE ? 0 : until - System.nanoTime();
+        if (wait > 0) {
+            LOG.debug("{}: waiting {} ms for failed DELETEs that the server may still carry out", where, wait / 1_000_000);
+            try {
+                java.util.concurrent.TimeUnit.NANOSECONDS.sleep(wait);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while waiting for failed DELETEs to settle");
+            }
+        }
     }
 
     /**

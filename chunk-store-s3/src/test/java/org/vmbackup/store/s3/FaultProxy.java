@@ -28,7 +28,20 @@ final class FaultProxy implements AutoCloseable {
     enum Fault {
         NONE, ERROR_500, SLOW_DOWN_503, DROP, CUT_ANSWER,
         /** 412, as a server that enforces {@code If-None-Match: *} answers for an existing object (S3Proxy does not). */
-        PRECONDITION_FAILED
+        PRECONDITION_FAILED,
+        /** 403 AccessDenied, as a server answers credentials that lack the permission. */
+        ACCESS_DENIED,
+        /**
+         * The whole request is taken and the connection reset (the client gives up on it), and the request reaches
+         * the server {@link #lateBy} later: a request a server carries out after its client stopped waiting.
+         */
+        LATE,
+        /**
+         * A request without a body carried out twice, as a proxy in front of the server may resend an idempotent
+         * request on its own: forwarded, its answer read, {@link #between} run, forwarded again, and the second
+         * answer given to the client.
+         */
+        TWICE
     }
 
     private static final int MAX_HEAD = 64 * 1024;
@@ -41,6 +54,10 @@ final class FaultProxy implements AutoCloseable {
     });
     private volatile BiFunction<String, String, Fault> rule = (method, path) -> Fault.NONE;
     private volatile Duration oneWayDelay = Duration.ZERO;
+    private volatile Duration lateBy = Duration.ofSeconds(2);
+    private volatile Runnable between = () -> { };
+    /** LATE requests the server has answered. */
+    private final AtomicInteger landedLate = new AtomicInteger();
     private final AtomicInteger injected = new AtomicInteger();
     private final AtomicInteger requests = new AtomicInteger();
 
@@ -62,6 +79,21 @@ final class FaultProxy implements AutoCloseable {
     /** Half the round-trip time added: before the request goes up and before the answer comes back. */
     void delay(Duration oneWay) {
         oneWayDelay = oneWay;
+    }
+
+    /** What happens between the two executions of a {@link Fault#TWICE} request. */
+    void between(Runnable r) {
+        between = r;
+    }
+
+    /** How long after the reset a {@link Fault#LATE} request reaches the server. */
+    void lateBy(Duration d) {
+        lateBy = d;
+    }
+
+    /** How many {@link Fault#LATE} requests the server has carried out (answered). */
+    int landedLate() {
+        return landedLate.get();
     }
 
     int injected() {
@@ -104,11 +136,28 @@ final class FaultProxy implements AutoCloseable {
             sleep(oneWayDelay);
             switch (f) {
                 case DROP -> client.setSoLinger(true, 0); // a reset, as a crashed server or middlebox gives
-                case ERROR_500, SLOW_DOWN_503, PRECONDITION_FAILED -> {
+                case LATE -> {
+                    if (expectsContinue(text)) {
+                        client.getOutputStream().write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+                        client.getOutputStream().flush();
+                    }
+                    byte[] body = in.readNBytes((int) contentLength(text));
+                    client.setSoLinger(true, 0);
+                    String up = rewriteHead(text);
+                    threads.execute(() -> landLate(up, body));
+                }
+                case ERROR_500, SLOW_DOWN_503, PRECONDITION_FAILED, ACCESS_DENIED -> {
                     if (!expectsContinue(text)) {
                         in.skipNBytes(contentLength(text)); // else the client sends no body after a final answer
                     }
                     answer(client.getOutputStream(), f);
+                }
+                case TWICE -> {
+                    String up = rewriteHead(text);
+                    exchange(up);
+                    between.run();
+                    client.getOutputStream().write(exchange(up));
+                    client.getOutputStream().flush();
                 }
                 default -> {
                     if (expectsContinue(text)) {
@@ -121,6 +170,34 @@ final class FaultProxy implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             // the client gave up or the server went away: nothing to do for a test proxy
+        }
+    }
+
+    /** Sends a bodiless request to the server and returns its whole answer (the server closes after it). */
+    private byte[] exchange(String head) throws IOException {
+        try (Socket up = new Socket()) {
+            up.connect(upstream, 10_000);
+            up.setSoTimeout(60_000);
+            up.getOutputStream().write(head.getBytes(StandardCharsets.ISO_8859_1));
+            up.getOutputStream().flush();
+            return up.getInputStream().readAllBytes();
+        }
+    }
+
+    private void landLate(String head, byte[] body) {
+        sleep(lateBy);
+        try (Socket up = new Socket()) {
+            up.connect(upstream, 10_000);
+            up.setSoTimeout(60_000);
+            up.getOutputStream().write(head.getBytes(StandardCharsets.ISO_8859_1));
+            up.getOutputStream().write(body);
+            up.getOutputStream().flush();
+            if (up.getInputStream().read() >= 0) {
+                up.getInputStream().readAllBytes();
+                landedLate.incrementAndGet();
+            }
+        } catch (IOException e) {
+            // the server went away: the request never landed
         }
     }
 
@@ -161,6 +238,7 @@ final class FaultProxy implements AutoCloseable {
         String code = switch (f) {
             case SLOW_DOWN_503 -> "SlowDown";
             case PRECONDITION_FAILED -> "PreconditionFailed";
+            case ACCESS_DENIED -> "AccessDenied";
             default -> "InternalError";
         };
         String body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + code
@@ -168,6 +246,7 @@ final class FaultProxy implements AutoCloseable {
         String status = switch (f) {
             case SLOW_DOWN_503 -> "503 Slow Down";
             case PRECONDITION_FAILED -> "412 Precondition Failed";
+            case ACCESS_DENIED -> "403 Forbidden";
             default -> "500 Internal Server Error";
         };
         out.write(("HTTP/1.1 " + status + "\r\nContent-Type: application/xml\r\nContent-Length: " + body.length()

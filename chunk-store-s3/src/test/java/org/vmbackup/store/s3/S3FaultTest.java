@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.vmbackup.testkit.S3ProxyServer;
 import org.vmbackup.store.ChunkStore;
@@ -197,13 +198,299 @@ class S3FaultTest {
                 w.write(0, CHUNK, ByteBuffer.wrap(img, CHUNK, img.length - CHUNK));
                 assertThatThrownBy(w::commit)
                         .isInstanceOf(StoreException.class)
-                        .hasMessage("snapshot " + fresh + ": chunk " + hex + " it reuses was deleted by a gc that ran"
+                        .hasMessage("snapshot " + fresh + ": chunk " + hex + " it names was deleted by a gc that ran"
                                 + " meanwhile; the snapshot is not published (run the backup again)");
             }
             assertThat(direct.list(Optional.of("y"))).isEmpty();
             assertThat(direct.verify(List.of()).ok()).isTrue();
             Images.write(direct, fresh, img); // the backup run again stores the chunk anew
             assertThat(Images.read(direct, fresh)).isEqualTo(img);
+        }
+    }
+
+    /**
+     * The gc's DELETE of a condemned chunk takes effect, its answer is lost, and the SDK would send it again. If the
+     * second DELETE is delayed on its way while a running backup finds the chunk absent and stores it anew (a store
+     * anew is no reuse: no {@code ReuseCheck} asks about it), that second DELETE takes the fresh chunk, and the backup
+     * publishes a snapshot that lacks it. The proxy forces the interleaving: the first DELETE is carried out with its
+     * answer cut; a second one (if the gc sends one) is held until the backup has stored the chunk anew.
+     */
+    @Test
+    @Timeout(180)
+    void aGcDeleteWhoseAnswerWasLostIsNotSentAgainAfterABackupStoredTheChunkAnew() throws Exception {
+        byte[] img = new byte[6 * CHUNK];
+        new Random(12).nextBytes(img);
+        String hex = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Arrays.copyOf(img, CHUNK)));
+        S3Location where = S3Location.parse("s3://faults/resent");
+        try (FaultProxy proxy = new FaultProxy(server.endpoint());
+                ChunkStore direct = ChunkStore.init(S3Backend.open(where, TestServers.options(server)),
+                        StoreOptions.defaults().withChunkSize(CHUNK));
+                S3Backend peek = S3Backend.open(where, TestServers.options(server))) {
+            String chunk = "chunks/" + hex.substring(0, 3) + "/" + hex;
+            Images.write(direct, new SnapshotId("x", id(0).instant()), img);
+            try (SnapshotWriter w = direct.create(SnapshotSpec.full(new SnapshotId("x", id(1).instant()), List.of(), false, Map.of()))) {
+                w.commit();
+            }
+            assertThat(direct.prune("x", new RetentionPolicy(1, 0, 0, 0), false).removed()).hasSize(1);
+            Thread.sleep(3100); // Last-Modified (whole seconds) before the cutoff, as in the test above
+            SnapshotId fresh = new SnapshotId("y", id(0).instant());
+            try (SnapshotWriter w = direct.create(SnapshotSpec.full(fresh, List.of(DiskSpec.full("d", img.length)), false, Map.of()))) {
+                java.util.concurrent.atomic.AtomicInteger deletes = new java.util.concurrent.atomic.AtomicInteger();
+                AtomicBoolean storedAnew = new AtomicBoolean();
+                proxy.rule((method, path) -> {
+                    if (!method.equals("DELETE") || !path.endsWith("/" + chunk)) {
+                        return Fault.NONE;
+                    }
+                    int n = deletes.incrementAndGet();
+                    if (n == 1) {
+                        return Fault.CUT_ANSWER; // carried out; the gc never hears it
+                    }
+                    if (n > 2) {
+                        return Fault.NONE;
+                    }
+                    try {
+                        // a second DELETE, delayed on its way while the backup finds the chunk gone and stores it
+                        w.write(0, 0, ByteBuffer.wrap(img, 0, CHUNK));
+                        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                        while (peek.stat(chunk).isEmpty() && System.nanoTime() < deadline) {
+                            Thread.sleep(20);
+                        }
+                        storedAnew.set(peek.stat(chunk).isPresent());
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                    return Fault.NONE;
+                });
+                try (ChunkStore gc = ChunkStore.open(S3Backend.open(where, through(proxy, 3)), Optional.empty())) {
+                    gc.gc(Duration.ZERO);
+                }
+                assertThat(deletes.get()).as("DELETEs of chunk 0 the server saw").isGreaterThanOrEqualTo(1);
+                if (deletes.get() == 1) {
+                    w.write(0, 0, ByteBuffer.wrap(img, 0, CHUNK)); // the backup reaches chunk 0 after the gc
+                } else {
+                    assertThat(storedAnew).as("the backup stored chunk 0 anew while the DELETE was held").isTrue();
+                }
+                w.write(0, CHUNK, ByteBuffer.wrap(img, CHUNK, img.length - CHUNK));
+                try {
+                    w.commit();
+                } catch (StoreException e) {
+                    // a backup refused is safe too (nothing is published); what must not happen is a snapshot
+                    // published without its chunk
+                    assertThat(direct.list(Optional.of("y"))).isEmpty();
+                    return;
+                }
+            }
+            assertThat(peek.stat(chunk)).as("chunk 0 of the committed snapshot").isPresent();
+            assertThat(direct.verify(List.of()).ok()).isTrue();
+            assertThat(Images.read(direct, fresh)).isEqualTo(img);
+        }
+    }
+
+    /**
+     * The gc's DELETE of its lock is carried out with its answer lost; meanwhile a gc on another host takes the
+     * lock; a resent DELETE then removes that gc's lock while it runs (writers then skip their wait for its deletes,
+     * and a third gc may start beside it). The proxy forces it: the first DELETE's answer is cut, and a second one
+     * (if sent) is held until the other host's lock is in place.
+     */
+    @Test
+    @Timeout(180)
+    void aGcThatLostTheAnswerToItsUnlockDoesNotRemoveTheLockAnotherGcTookMeanwhile() throws Exception {
+        S3Location where = S3Location.parse("s3://faults/unlock");
+        ByteBuffer other = ByteBuffer.wrap(("{\"id\":\"gc\",\"host\":\"another-host\",\"pid\":1,\"start\":\""
+                + Instant.now() + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        try (FaultProxy proxy = new FaultProxy(server.endpoint());
+                ChunkStore direct = ChunkStore.init(S3Backend.open(where, TestServers.options(server)),
+                        StoreOptions.defaults().withChunkSize(CHUNK));
+                S3Backend peek = S3Backend.open(where, TestServers.options(server))) {
+            java.util.concurrent.atomic.AtomicInteger deletes = new java.util.concurrent.atomic.AtomicInteger();
+            AtomicBoolean taken = new AtomicBoolean();
+            proxy.rule((method, path) -> {
+                if (!method.equals("DELETE") || !path.endsWith("/locks/gc")) {
+                    return Fault.NONE;
+                }
+                int n = deletes.incrementAndGet();
+                if (n == 1) {
+                    return Fault.CUT_ANSWER; // carried out; the gc never hears it
+                }
+                if (n == 2) {
+                    try {
+                        taken.set(peek.putIfAbsent("locks/gc", other)); // the other host's gc starts
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+                return Fault.NONE;
+            });
+            try (ChunkStore gc = ChunkStore.open(S3Backend.open(where, through(proxy, 3)), Optional.empty())) {
+                gc.gc(Duration.ZERO);
+            }
+            if (deletes.get() == 1) {
+                taken.set(peek.putIfAbsent("locks/gc", other)); // the other gc starts after this one ended
+            }
+            assertThat(taken).as("the other host's gc took the lock").isTrue();
+            assertThat(peek.get("locks/gc")).as("the other gc's lock, while it runs").contains(other);
+        }
+    }
+
+    /**
+     * The manifest's PUT reaches the server only after the writer gave up on it (every attempt reset, the requests
+     * carried out seconds later). The writer must not abort (delete the indexes and its marker) while a PUT of its
+     * manifest may still land: that lands a snapshot that lists but cannot be read, whose chunks no marker protects.
+     * Either outcome is fine when it is whole: committed (readable) or not there at all.
+     */
+    @Test
+    @Timeout(180)
+    void aManifestPutCarriedOutAfterTheWriterGaveUpDoesNotLeaveASnapshotWithoutItsIndexes() throws Exception {
+        byte[] img = Images.image(new Random(13), 4 * CHUNK);
+        S3Location where = S3Location.parse("s3://faults/late");
+        try (FaultProxy proxy = new FaultProxy(server.endpoint())) {
+            proxy.lateBy(Duration.ofSeconds(3));
+            proxy.rule((method, path) -> method.equals("PUT") && path.endsWith("/manifest") ? Fault.LATE : Fault.NONE);
+            try (ChunkStore s = ChunkStore.init(S3Backend.open(where, through(proxy, 2)),
+                    StoreOptions.defaults().withChunkSize(CHUNK))) {
+                boolean committed;
+                try {
+                    Images.write(s, id(0), img);
+                    committed = true;
+                } catch (StoreException e) {
+                    committed = false;
+                }
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (proxy.landedLate() < proxy.injected() && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                assertThat(proxy.injected()).as("manifest PUTs taken late").isGreaterThanOrEqualTo(1);
+                assertThat(proxy.landedLate()).as("late PUTs the server carried out").isEqualTo(proxy.injected());
+                proxy.rule((method, path) -> Fault.NONE);
+                if (committed) {
+                    assertThat(Images.read(s, id(0))).isEqualTo(img);
+                } else {
+                    assertThat(s.list(Optional.empty())).as("a snapshot whose commit failed").isEmpty();
+                }
+                assertThat(s.verify(List.of()).ok()).isTrue();
+            }
+        }
+    }
+
+    /**
+     * The PUT of the gc's lock, and of a writer's marker, reaches the server only after the process gave up on it
+     * (the gc or the backup failed). Left there, the marker names a live process of this machine: every gc of
+     * another machine refuses to run (the lock), or keeps every chunk touched since (the writer's marker), until
+     * someone removes it by hand. Once the failed PUT can no longer land, the process removes its own marker.
+     */
+    @Test
+    @Timeout(240)
+    void aMarkerPutCarriedOutAfterItsProcessGaveUpIsNotLeftBehind() throws Exception {
+        S3Location where = S3Location.parse("s3://faults/markers");
+        try (FaultProxy proxy = new FaultProxy(server.endpoint());
+                S3Backend peek = S3Backend.open(where, TestServers.options(server))) {
+            ChunkStore.init(S3Backend.open(where, TestServers.options(server)), StoreOptions.defaults().withChunkSize(CHUNK)).close();
+            proxy.lateBy(Duration.ofSeconds(3));
+            proxy.rule((method, path) -> method.equals("PUT") && (path.endsWith("/locks/gc") || path.contains("/writers/"))
+                    ? Fault.LATE : Fault.NONE);
+            try (ChunkStore s = ChunkStore.open(S3Backend.open(where, through(proxy, 2)), Optional.empty())) {
+                assertThatThrownBy(() -> s.gc(Duration.ZERO)).isInstanceOf(StoreException.class);
+                int late = proxy.injected();
+                assertThatThrownBy(() -> s.create(SnapshotSpec.full(id(0), List.of(DiskSpec.full("d", CHUNK)), false, Map.of())))
+                        .isInstanceOf(StoreException.class);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (proxy.landedLate() < proxy.injected() && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                assertThat(late).as("lock PUTs taken late").isGreaterThanOrEqualTo(1);
+                assertThat(proxy.injected()).as("marker PUTs taken late").isGreaterThan(late);
+                assertThat(proxy.landedLate()).as("late PUTs the server carried out").isEqualTo(proxy.injected());
+            }
+            assertThat(peek.stat("locks/gc")).as("the lock of the gc that failed").isEmpty();
+            assertThat(peek.list("writers/")).as("the marker of the backup that failed").isEmpty();
+        }
+    }
+
+    /**
+     * A DELETE the server refuses (403: the credentials may not delete) was not carried out: the gc fails naming it,
+     * as it did before its DELETEs were sent once, instead of taking the refusal for a lost answer and ending
+     * "successfully" with every chunk kept.
+     */
+    @Test
+    @Timeout(120)
+    void aGcWhoseDeletesAreRefusedFailsNamingItInsteadOfKeepingEverything() throws Exception {
+        S3Location where = S3Location.parse("s3://faults/refused");
+        byte[] img = Images.image(new Random(14), 2 * CHUNK);
+        try (FaultProxy proxy = new FaultProxy(server.endpoint());
+                ChunkStore direct = ChunkStore.init(S3Backend.open(where, TestServers.options(server)),
+                        StoreOptions.defaults().withChunkSize(CHUNK))) {
+            Images.write(direct, new SnapshotId("x", id(0).instant()), img);
+            try (SnapshotWriter w = direct.create(SnapshotSpec.full(new SnapshotId("x", id(1).instant()), List.of(), false, Map.of()))) {
+                w.commit();
+            }
+            assertThat(direct.prune("x", new RetentionPolicy(1, 0, 0, 0), false).removed()).hasSize(1);
+            Thread.sleep(2100);
+            proxy.rule((method, path) -> method.equals("DELETE") && path.contains("/chunks/") ? Fault.ACCESS_DENIED : Fault.NONE);
+            try (ChunkStore gc = ChunkStore.open(S3Backend.open(where, through(proxy, 3)), Optional.empty())) {
+                assertThatThrownBy(() -> gc.gc(Duration.ZERO))
+                        .isInstanceOf(StoreException.class)
+                        .hasMessageContaining("access denied to deleting chunks/");
+            }
+        }
+    }
+
+    /**
+     * The gc's single DELETE of a condemned chunk carried out twice, as a proxy in front of the server may resend
+     * an idempotent request on its own, and between the two a running backup finds the chunk gone and stores it
+     * anew. Nothing the gc does can prevent it; the backup must not publish a snapshot without the chunk (it checks
+     * the chunks it stored, not only those it reused).
+     */
+    @Test
+    @Timeout(180)
+    void aGcDeleteCarriedOutTwiceAroundAStoreAnewDoesNotLeaveACommittedSnapshotWithoutTheChunk() throws Exception {
+        byte[] img = new byte[6 * CHUNK];
+        new Random(15).nextBytes(img);
+        String hex = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Arrays.copyOf(img, CHUNK)));
+        S3Location where = S3Location.parse("s3://faults/twice");
+        try (FaultProxy proxy = new FaultProxy(server.endpoint());
+                ChunkStore direct = ChunkStore.init(S3Backend.open(where, TestServers.options(server)),
+                        StoreOptions.defaults().withChunkSize(CHUNK));
+                S3Backend peek = S3Backend.open(where, TestServers.options(server))) {
+            String chunk = "chunks/" + hex.substring(0, 3) + "/" + hex;
+            Images.write(direct, new SnapshotId("x", id(0).instant()), img);
+            try (SnapshotWriter w = direct.create(SnapshotSpec.full(new SnapshotId("x", id(1).instant()), List.of(), false, Map.of()))) {
+                w.commit();
+            }
+            assertThat(direct.prune("x", new RetentionPolicy(1, 0, 0, 0), false).removed()).hasSize(1);
+            Thread.sleep(3100);
+            SnapshotId fresh = new SnapshotId("y", id(0).instant());
+            boolean committed;
+            try (SnapshotWriter w = direct.create(SnapshotSpec.full(fresh, List.of(DiskSpec.full("d", img.length)), false, Map.of()))) {
+                AtomicBoolean storedAnew = new AtomicBoolean();
+                proxy.between(() -> {
+                    try {
+                        w.write(0, 0, ByteBuffer.wrap(img, 0, CHUNK));
+                        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                        while (peek.stat(chunk).isEmpty() && System.nanoTime() < deadline) {
+                            Thread.sleep(20);
+                        }
+                        storedAnew.set(peek.stat(chunk).isPresent());
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                proxy.rule((method, path) -> method.equals("DELETE") && path.endsWith("/" + chunk) ? Fault.TWICE : Fault.NONE);
+                try (ChunkStore gc = ChunkStore.open(S3Backend.open(where, through(proxy, 3)), Optional.empty())) {
+                    gc.gc(Duration.ZERO);
+                }
+                assertThat(storedAnew).as("the backup stored chunk 0 anew between the two DELETEs").isTrue();
+                assertThat(peek.stat(chunk)).as("chunk 0 after the second DELETE").isEmpty();
+                w.write(0, CHUNK, ByteBuffer.wrap(img, CHUNK, img.length - CHUNK));
+                try {
+                    w.commit();
+                    committed = true;
+                } catch (StoreException e) {
+                    committed = false;
+                }
+            }
+            assertThat(committed).as("a snapshot whose chunk 0 is gone is not committed").isFalse();
+            assertThat(direct.list(Optional.of("y"))).isEmpty();
+            assertThat(direct.verify(List.of()).ok()).isTrue();
         }
     }
 }
