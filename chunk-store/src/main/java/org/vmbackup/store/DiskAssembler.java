@@ -74,13 +74,13 @@ final class DiskAssembler {
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 << 10);
 
     DiskAssembler(StoreContext ctx, int number, DiskSpec spec, FixedIndex parent, SnapshotId parentId,
-            ChunkBufferPool pool, Sealer sealer) {
+            ChunkBufferPool pool, Sealer sealer) throws IOException {
         this.ctx = ctx;
         this.parentId = parentId;
         int chunkSize = ctx.config.chunkSize();
         this.number = number;
         this.spec = spec;
-        this.index = new FixedIndex(spec.size(), chunkSize);
+        this.index = FixedIndex.create(spec.size(), chunkSize);
         this.parent = parent;
         this.pool = pool;
         this.sealer = sealer;

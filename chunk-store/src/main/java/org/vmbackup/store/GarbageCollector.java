@@ -174,10 +174,11 @@ final class GarbageCollector {
             }
             try {
                 for (int d = 0; d < m.disks().size(); d++) {
-                    FixedIndex idx = ctx.readDiskIndex(m, d);
-                    for (int i = 0; i < idx.count(); i++) {
-                        if (!idx.isHole(i)) {
-                            live.add(idx.digest(i));
+                    try (FixedIndex idx = ctx.readDiskIndex(m, d)) {
+                        for (int i = 0; i < idx.count(); i++) {
+                            if (!idx.isHole(i)) {
+                                live.add(idx.digest(i));
+                            }
                         }
                     }
                 }

@@ -92,8 +92,10 @@ final class StoreContext implements AutoCloseable {
     FixedIndex readDiskIndex(Manifest m, int disk) throws IOException {
         Manifest.DiskEntry e = m.disks().get(disk);
         String what = "snapshot " + m.id() + ": index of disk " + e.name();
-        FixedIndex idx = FixedIndex.decode(readChecked(Manifest.dir(m.id()) + e.index(), e.indexSha256(), what), what);
+        // checked in one streaming pass, then read by pages: never the whole index on the heap (FixedIndex)
+        FixedIndex idx = FixedIndex.open(backend, Manifest.dir(m.id()) + e.index(), e.indexSha256(), what);
         if (idx.size() != e.size() || idx.chunkSize() != e.chunkSize()) {
+            idx.close();
             throw new CorruptDataException(what + " does not match the manifest (size or chunk size)");
         }
         return idx;
