@@ -284,8 +284,10 @@ final class FixedIndex implements AutoCloseable {
             Header h = b0.remaining() >= HEADER ? Header.parse(b0.duplicate()) : null;
             long expected = h == null ? -1 : HEADER + h.count * L;
             long pages = h == null ? -1 : (h.count + PAGE_DIGESTS - 1) / PAGE_DIGESTS;
+            // grown as pages arrive, never sized from the unchecked count alone (a damaged one must be an error,
+            // not an OutOfMemoryError)
             byte[] pageHashes = pages >= 0 && pages * PAGE_HASH <= Integer.MAX_VALUE && expected >= 0
-                    ? new byte[(int) (pages * PAGE_HASH)] : null;
+                    ? new byte[(int) Math.min(pages, 1024) * PAGE_HASH] : null;
             MessageDigest whole = sha256();
             MessageDigest page = sha256();
             Map<Integer, byte[]> seed = new LinkedHashMap<>();
@@ -304,6 +306,9 @@ final class FixedIndex implements AutoCloseable {
                         seed.put(k, copy);
                     }
                     page.update(digests);
+                    if ((k + 1) * PAGE_HASH > pageHashes.length) {
+                        pageHashes = Arrays.copyOf(pageHashes, (int) Math.min(pages * PAGE_HASH, 2L * pageHashes.length));
+                    }
                     System.arraycopy(page.digest(), 0, pageHashes, k * PAGE_HASH, PAGE_HASH);
                 }
                 int asked = k == 0 ? HEADER + pageBytes : pageBytes;

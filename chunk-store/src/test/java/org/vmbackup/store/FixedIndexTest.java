@@ -208,8 +208,11 @@ class FixedIndexTest {
         byte[] longer = java.util.Arrays.copyOf(good, good.length + 32);
         byte[] badCount = good.clone();
         ByteBuffer.wrap(badCount).putLong(24, P + 4);
+        byte[] hugeCount = good.clone(); // 2^37 chunks: must not size anything before it is found wrong
+        ByteBuffer.wrap(hugeCount).putLong(24, 1L << 37);
         byte[] badMagic = flipped(good, 0);
         for (var c : List.of(List.of(longer, "truncated or too long"), List.of(badCount, "damaged header"),
+                List.of(hugeCount, "damaged header"),
                 List.of(badMagic, "not a fixed index (bad header)"))) {
             byte[] bad = (byte[]) c.get(0);
             Files.write(s.file(), bad);
