@@ -157,7 +157,7 @@ final class DiskAssembler {
     }
 
     /** Records a whole chunk as a hole unless it is open (then the caller zeroes its buffer). */
-    private synchronized boolean wholeChunkZero(int ci) throws StoreException {
+    private synchronized boolean wholeChunkZero(int ci) throws IOException {
         if (done.get(ci) && !spilled.containsKey(ci)) {
             throw completed(ci);
         }
@@ -396,9 +396,30 @@ final class DiskAssembler {
         }
         if (parent != null) {
             synchronized (this) {
+                // runs of the parent's digests in one write each (a slot never written is a hole already: a hole
+                // of the parent needs no write, and the file stays sparse)
+                byte[] run = new byte[FixedIndex.PAGE_DIGESTS * Digests.LENGTH];
+                int first = -1;
+                int n = 0;
                 for (int i = done.nextClearBit(0); i < index.count(); i = done.nextClearBit(i + 1)) {
-                    index.set(i, parent.digest(i));
+                    if (n > 0 && (i != first + n || n == FixedIndex.PAGE_DIGESTS)) {
+                        index.setRun(first, run, n);
+                        n = 0;
+                    }
+                    byte[] d = parent.digest(i);
                     done.set(i);
+                    if (Digests.isHole(d)) {
+                        index.set(i, d);
+                        continue;
+                    }
+                    if (n == 0) {
+                        first = i;
+                    }
+                    System.arraycopy(d, 0, run, n * Digests.LENGTH, Digests.LENGTH);
+                    n++;
+                }
+                if (n > 0) {
+                    index.setRun(first, run, n);
                 }
             }
         }

@@ -61,7 +61,9 @@ final class FixedIndex implements AutoCloseable {
 
         boolean isZero(int i) throws IOException;
 
-        void set(int i, byte[] digest);
+        void set(int i, byte[] digest) throws IOException;
+
+        void setRun(int first, byte[] digests, int n) throws IOException;
 
         void close();
     }
@@ -121,10 +123,20 @@ final class FixedIndex implements AutoCloseable {
         return slots.isZero(i);
     }
 
-    /** Sets slot {@code i} of a writer's index; thread-safe for distinct slots. */
-    void set(int i, byte[] digest) {
+    /**
+     * Sets slot {@code i} of a writer's index; thread-safe for distinct slots.
+     *
+     * @throws IOException when the temporary file cannot take it (its file system is full): the snapshot fails
+     */
+    void set(int i, byte[] digest) throws IOException {
         Objects.checkIndex(i, count);
         slots.set(i, digest);
+    }
+
+    /** Sets slots {@code first .. first + n - 1} of a writer's index to the {@code n} digests in {@code digests}. */
+    void setRun(int first, byte[] digests, int n) throws IOException {
+        Objects.checkFromIndexSize(first, n, count);
+        slots.setRun(first, digests, n);
     }
 
     /**
@@ -158,9 +170,13 @@ final class FixedIndex implements AutoCloseable {
     }
 
     /**
-     * A writer's digests: the index object itself (header, then the digests) in an unlinked temporary file, mapped
-     * in segments of 1 GiB (a MappedByteBuffer is int-indexed). Unwritten slots are the file's holes, which read as
-     * zeros: the hole digest. A hole set on a hole is not written, so the file of a sparse disk stays sparse.
+     * A writer's digests: the index object itself (header, then the digests) in an unlinked temporary file, read
+     * through a mapping in segments of 1 GiB (a MappedByteBuffer is int-indexed). Unwritten slots are the file's
+     * holes, which read as zeros: the hole digest. A hole set on a hole is not written, so the file of a sparse
+     * disk stays sparse. Slots are written with positional writes, not through the mapping: a store into a mapped
+     * hole of a full file system is a SIGBUS, which the JVM reports as an InternalError at some later point of the
+     * thread, and the chunk's slot would stay a hole without an error; a write reports ENOSPC where it happens, and
+     * the snapshot fails. One system call per chunk stored (1 MiB) costs nothing measurable.
      */
     private static final class TempFileSlots implements Slots {
         private static final int SEGMENT_SHIFT = 25; // digests per segment: 2^25 x 32 bytes = 1 GiB
@@ -208,11 +224,22 @@ final class FixedIndex implements AutoCloseable {
         }
 
         @Override
-        public void set(int i, byte[] digest) {
+        public void set(int i, byte[] digest) throws IOException {
             if (Digests.isHole(digest) && isZero(i)) {
                 return;
             }
-            segments[i >>> SEGMENT_SHIFT].put((i & SEGMENT_MASK) * L, digest, 0, L);
+            write(ByteBuffer.wrap(digest, 0, L), HEADER + (long) i * L);
+        }
+
+        @Override
+        public void setRun(int first, byte[] digests, int n) throws IOException {
+            write(ByteBuffer.wrap(digests, 0, n * L), HEADER + (long) first * L);
+        }
+
+        private void write(ByteBuffer b, long pos) throws IOException {
+            while (b.hasRemaining()) {
+                pos += file.write(b, pos);
+            }
         }
 
         String publish(StoreBackend backend, String name) throws IOException {
@@ -405,6 +432,11 @@ final class FixedIndex implements AutoCloseable {
 
         @Override
         public void set(int i, byte[] digest) {
+            throw new IllegalStateException("a stored index is read-only");
+        }
+
+        @Override
+        public void setRun(int first, byte[] digests, int n) {
             throw new IllegalStateException("a stored index is read-only");
         }
 

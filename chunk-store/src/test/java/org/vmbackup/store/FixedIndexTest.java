@@ -119,6 +119,33 @@ class FixedIndexTest {
         }
     }
 
+    /** Runs written in one call (an incremental disk's inherited digests) land where single slots would. */
+    @Test
+    void runsOfSlotsWrittenAtOnceReadBackAsTheirDigests() throws Exception {
+        Random r = new Random(8);
+        int count = 3 * P + 11;
+        byte[][] digests = randomDigests(r, count);
+        try (LocalBackend b = backend(); FixedIndex w = FixedIndex.create((long) count << 16, 1 << 16)) {
+            for (int first = 0; first < count;) {
+                int n = Math.min(count - first, 1 + r.nextInt(P + 100)); // across page boundaries
+                byte[] run = new byte[n * 32];
+                for (int k = 0; k < n; k++) {
+                    System.arraycopy(digests[first + k], 0, run, 32 * k, 32);
+                }
+                w.setRun(first, run, n);
+                first += n;
+            }
+            assertThatThrownBy(() -> w.setRun(count - 1, new byte[64], 2)).isInstanceOf(IndexOutOfBoundsException.class);
+            String sha = w.publish(b, "runs.fidx");
+            assertThat(Files.readAllBytes(b.directory().resolve("runs.fidx"))).isEqualTo(expected((long) count << 16, 1 << 16, digests));
+            try (FixedIndex idx = FixedIndex.open(b, "runs.fidx", sha, "runs")) {
+                for (int i = 0; i < count; i++) {
+                    assertThat(idx.digest(i)).isEqualTo(digests[i]);
+                }
+            }
+        }
+    }
+
     /** A backend with only the interface's defaults for streamed publishing (a third party's). */
     @Test
     void aBackendWithoutItsOwnStreamedPublishGetsTheSameObject() throws Exception {
