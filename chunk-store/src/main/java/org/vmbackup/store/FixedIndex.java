@@ -85,7 +85,27 @@ final class FixedIndex implements AutoCloseable {
      * @throws CorruptDataException when it is missing, damaged, truncated or too long
      */
     static FixedIndex open(StoreBackend backend, String name, String sha256, String what) throws IOException {
-        return PagedSlots.open(backend, name, sha256, what);
+        return PagedSlots.open(backend, name, sha256, what, null);
+    }
+
+    /** Sees the digests of an index while it is being checked. */
+    interface UncheckedDigests {
+        /**
+         * @param digest one slot's digest, the hole digest included; only valid during the call
+         */
+        void accept(byte[] digest);
+    }
+
+    /**
+     * {@link #open}, handing every digest to {@code visitor} during the checking pass itself: a caller that walks
+     * the whole index once needs no second read of it (gc's mark: a large index is otherwise read twice, which on
+     * S3 is requests and bytes). The digests are not checked yet when the visitor sees them: it may only do what a
+     * failure of this call undoes or makes harmless (gc adds them to its live set, which only keeps more, and a
+     * damaged index stops it before it deletes anything).
+     */
+    static FixedIndex open(StoreBackend backend, String name, String sha256, String what, UncheckedDigests visitor)
+            throws IOException {
+        return PagedSlots.open(backend, name, sha256, what, visitor);
     }
 
     static long chunkCount(long size, int chunkSize) {
@@ -299,7 +319,8 @@ final class FixedIndex implements AutoCloseable {
             this.pageHashes = pageHashes;
         }
 
-        static FixedIndex open(StoreBackend backend, String name, String sha256, String what) throws IOException {
+        static FixedIndex open(StoreBackend backend, String name, String sha256, String what, UncheckedDigests visitor)
+                throws IOException {
             int pageBytes = PAGE_DIGESTS * L;
             Optional<ByteBuffer> first = backend.get(name, 0, HEADER + pageBytes);
             if (first.isEmpty()) {
@@ -332,7 +353,14 @@ final class FixedIndex implements AutoCloseable {
                         digests.duplicate().get(copy);
                         seed.put(k, copy);
                     }
-                    page.update(digests);
+                    page.update(digests.duplicate());
+                    if (visitor != null) {
+                        byte[] d = new byte[L];
+                        while (digests.remaining() >= L) {
+                            digests.get(d);
+                            visitor.accept(d);
+                        }
+                    }
                     if ((k + 1) * PAGE_HASH > pageHashes.length) {
                         pageHashes = Arrays.copyOf(pageHashes, (int) Math.min(pages * PAGE_HASH, 2L * pageHashes.length));
                     }

@@ -98,6 +98,9 @@ class FixedIndexTest {
                 byte[] stored = Files.readAllBytes(b.directory().resolve(name));
                 assertThat(stored).as("count %d", count).isEqualTo(expected(size, chunk, digests));
                 assertThat(sha).isEqualTo(Digests.hex(Digests.sha256(stored, 0, stored.length)));
+                List<byte[]> seen = new ArrayList<>();
+                FixedIndex.open(b, name, sha, "index " + count, d -> seen.add(d.clone())).close();
+                assertThat(seen).as("digests seen during the check, count %d", count).containsExactly(digests);
                 try (FixedIndex idx = FixedIndex.open(b, name, sha, "index " + count)) {
                     assertThat(idx.size()).isEqualTo(size);
                     assertThat(idx.chunkSize()).isEqualTo(chunk);
@@ -230,6 +233,8 @@ class FixedIndexTest {
             Files.write(s.file(), bad);
             assertThatThrownBy(() -> FixedIndex.open(s.backend(), "i.fidx", s.sha(), "w")).isInstanceOf(CorruptDataException.class)
                     .hasMessage("w (i.fidx) is damaged or truncated (checksum mismatch)");
+            assertThatThrownBy(() -> FixedIndex.open(s.backend(), "i.fidx", s.sha(), "w", d -> { })) // gc's way
+                    .isInstanceOf(CorruptDataException.class).hasMessage("w (i.fidx) is damaged or truncated (checksum mismatch)");
         }
         // damage that a matching checksum still lets through (a checksum taken of the damaged object) is found too
         byte[] longer = java.util.Arrays.copyOf(good, good.length + 32);
