@@ -23,8 +23,8 @@ import java.util.Optional;
  * its parent's), a restore one per disk, under a heap of 256 MiB ("memory is bounded: buffers do not grow with
  * disk size"). A writer's index lives in an unlinked temporary file, mapped (off the heap; its pages are the page
  * cache's, written back and dropped under pressure) and published from there by streaming. A reader's index stays
- * in the store: it is checked at open in one streaming pass (its SHA-256 against the manifest's, its header, its
- * length), and then read a page at a time by ranged reads through a small cache; each page fetched later is
+ * in the store: it is checked at open in one streaming pass of 4 MiB ranged reads (its SHA-256 against the
+ * manifest's, its header, its length), and then read a page at a time by ranged reads through a small cache; each page fetched later is
  * checked against the hash the open pass recorded for it, so an index replaced after its check is an error, never
  * other digests. What still grows with the disk is that list of page hashes: 16 bytes per 64 KiB page of the index
  * (8 KiB per TiB of disk, 1/4096 of the index).
@@ -40,6 +40,11 @@ final class FixedIndex implements AutoCloseable {
      * its own part at once (one per worker; S3 runs 16), and an index of up to 64 GiB of disk is never read twice.
      */
     static final int CACHE_PAGES = 32;
+    /**
+     * Pages per ranged read of the checking pass at open (4 MiB): on S3 each read is a round trip, and a 1 TiB
+     * disk's index is 8 of them instead of 512 of a page each; the one block is the pass's only buffer.
+     */
+    static final int OPEN_BLOCK_PAGES = 64;
     /** Bytes of each page's SHA-256 a reader keeps to check pages it fetches again. */
     private static final int PAGE_HASH = 16;
 
@@ -322,7 +327,8 @@ final class FixedIndex implements AutoCloseable {
         static FixedIndex open(StoreBackend backend, String name, String sha256, String what, UncheckedDigests visitor)
                 throws IOException {
             int pageBytes = PAGE_DIGESTS * L;
-            Optional<ByteBuffer> first = backend.get(name, 0, HEADER + pageBytes);
+            int blockBytes = OPEN_BLOCK_PAGES * pageBytes;
+            Optional<ByteBuffer> first = backend.get(name, 0, HEADER + blockBytes);
             if (first.isEmpty()) {
                 throw new CorruptDataException(what + " (" + name + ") is missing");
             }
@@ -346,31 +352,39 @@ final class FixedIndex implements AutoCloseable {
                 total += got;
                 whole.update(block.duplicate());
                 int skip = k == 0 ? Math.min(HEADER, got) : 0;
-                if (pageHashes != null && k < pages && got > skip) {
-                    ByteBuffer digests = block.duplicate().position(block.position() + skip);
-                    if (seed.size() < CACHE_PAGES) {
-                        byte[] copy = new byte[digests.remaining()];
-                        digests.duplicate().get(copy);
-                        seed.put(k, copy);
+                ByteBuffer digests = block.duplicate().position(block.position() + skip);
+                // the pages of this block, a 64 KiB slice each (the last one of the object may be shorter)
+                for (int q = 0; pageHashes != null && digests.hasRemaining(); q++) {
+                    long p = (long) k * OPEN_BLOCK_PAGES + q;
+                    if (p >= pages) {
+                        break; // longer than its header says: the checks below fail it
                     }
-                    page.update(digests.duplicate());
+                    int n = Math.min(pageBytes, digests.remaining());
+                    ByteBuffer pg = digests.duplicate().limit(digests.position() + n);
+                    digests.position(digests.position() + n);
+                    if (seed.size() < CACHE_PAGES) {
+                        byte[] copy = new byte[n];
+                        pg.duplicate().get(copy);
+                        seed.put((int) p, copy);
+                    }
+                    page.update(pg.duplicate());
                     if (visitor != null) {
                         byte[] d = new byte[L];
-                        while (digests.remaining() >= L) {
-                            digests.get(d);
+                        while (pg.remaining() >= L) {
+                            pg.get(d);
                             visitor.accept(d);
                         }
                     }
-                    if ((k + 1) * PAGE_HASH > pageHashes.length) {
+                    if ((p + 1) * PAGE_HASH > pageHashes.length) {
                         pageHashes = Arrays.copyOf(pageHashes, (int) Math.min(pages * PAGE_HASH, 2L * pageHashes.length));
                     }
-                    System.arraycopy(page.digest(), 0, pageHashes, k * PAGE_HASH, PAGE_HASH);
+                    System.arraycopy(page.digest(), 0, pageHashes, (int) p * PAGE_HASH, PAGE_HASH);
                 }
-                int asked = k == 0 ? HEADER + pageBytes : pageBytes;
+                int asked = k == 0 ? HEADER + blockBytes : blockBytes;
                 if (got < asked) {
                     break;
                 }
-                Optional<ByteBuffer> next = backend.get(name, HEADER + (long) (k + 1) * pageBytes, pageBytes);
+                Optional<ByteBuffer> next = backend.get(name, HEADER + (long) (k + 1) * blockBytes, blockBytes);
                 if (next.isEmpty()) {
                     throw new CorruptDataException(what + " (" + name + ") is missing");
                 }

@@ -82,7 +82,9 @@ class FixedIndexTest {
     void roundTripsAtAndAroundPageBoundariesInTheFormatsLayout() throws Exception {
         Random r = new Random(11);
         List<Integer> counts = new ArrayList<>(List.of(0, 1, 2, P - 1, P, P + 1, 2 * P, 3 * P + 5,
-                FixedIndex.CACHE_PAGES * P, FixedIndex.CACHE_PAGES * P + 1));
+                FixedIndex.CACHE_PAGES * P, FixedIndex.CACHE_PAGES * P + 1,
+                // the checking pass's blocks at open: one whole, one and a digest, two and a part of a page
+                FixedIndex.OPEN_BLOCK_PAGES * P, FixedIndex.OPEN_BLOCK_PAGES * P + 1, 2 * FixedIndex.OPEN_BLOCK_PAGES * P + P / 2));
         for (int k = 0; k < 6; k++) {
             counts.add(r.nextInt(5 * P));
         }
