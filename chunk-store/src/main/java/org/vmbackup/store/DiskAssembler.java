@@ -406,12 +406,12 @@ final class DiskAssembler {
                         index.setRun(first, run, n);
                         n = 0;
                     }
-                    byte[] d = parent.digest(i);
                     done.set(i);
-                    if (Digests.isHole(d)) {
-                        index.set(i, d);
+                    if (parent.isHole(i)) {
+                        index.set(i, Digests.HOLE); // no write: never written, so a hole already
                         continue;
                     }
+                    byte[] d = parent.digest(i);
                     if (n == 0) {
                         first = i;
                     }

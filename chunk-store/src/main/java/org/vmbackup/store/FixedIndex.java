@@ -295,10 +295,14 @@ final class FixedIndex implements AutoCloseable {
     }
 
     /**
-     * A stored index read by pages (ranged reads) through a small LRU cache. The page last used is kept in a
-     * volatile field too: a sequential reader asks about the same page thousands of times in a row, without a lock.
+     * A stored index read by pages (ranged reads) through a small LRU cache. Each thread's last page is kept beside
+     * it: a sequential reader asks about the same page thousands of times in a row, and several walk at once
+     * (ParentTouches' slices, a restore's NBD connections) without a lock or each other's page in the way.
      */
     private static final class PagedSlots implements Slots {
+        /** Reads a slot as four longs: a restore or a block-status scan asks about every slot. */
+        private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
+                long[].class, java.nio.ByteOrder.nativeOrder());
         private final StoreBackend backend;
         private final String name;
         private final String what;
@@ -311,7 +315,7 @@ final class FixedIndex implements AutoCloseable {
                 return size() > CACHE_PAGES;
             }
         };
-        private volatile Page last;
+        private final ThreadLocal<Page> last = new ThreadLocal<>();
 
         private record Page(int number, byte[] digests) {
         }
@@ -421,7 +425,7 @@ final class FixedIndex implements AutoCloseable {
         }
 
         private byte[] page(int p) throws IOException {
-            Page l = last;
+            Page l = last.get();
             if (l != null && l.number == p) {
                 return l.digests;
             }
@@ -435,7 +439,7 @@ final class FixedIndex implements AutoCloseable {
                     cache.put(p, d);
                 }
             }
-            last = new Page(p, d);
+            last.set(new Page(p, d));
             return d;
         }
 
@@ -464,12 +468,8 @@ final class FixedIndex implements AutoCloseable {
         public boolean isZero(int i) throws IOException {
             byte[] d = page(i / PAGE_DIGESTS);
             int at = (i % PAGE_DIGESTS) * L;
-            for (int k = at; k < at + L; k++) {
-                if (d[k] != 0) {
-                    return false;
-                }
-            }
-            return true;
+            return ((long) LONGS.get(d, at) | (long) LONGS.get(d, at + 8) | (long) LONGS.get(d, at + 16)
+                    | (long) LONGS.get(d, at + 24)) == 0;
         }
 
         @Override
@@ -484,7 +484,7 @@ final class FixedIndex implements AutoCloseable {
 
         @Override
         public void close() {
-            last = null;
+            last.remove(); // the closing thread's; other threads' go with this object
             synchronized (cache) {
                 cache.clear();
             }
