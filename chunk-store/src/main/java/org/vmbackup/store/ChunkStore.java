@@ -143,8 +143,9 @@ public final class ChunkStore implements AutoCloseable {
             throw new StoreException("snapshot " + id + " exists already in store " + describe());
         }
         ParentTouches touches = ParentTouches.NONE;
+        List<FixedIndex> parents = new ArrayList<>();
         try {
-            List<FixedIndex> parents = parentIndexes(spec);
+            parentIndexes(spec, parents);
             if (spec.parent().isPresent()) {
                 touches = ParentTouches.start(ctx, spec.parent().get(), spec.disks(), parents);
             }
@@ -153,6 +154,11 @@ public final class ChunkStore implements AutoCloseable {
             return w;
         } catch (IOException | RuntimeException e) {
             touches.cancel();
+            parents.forEach(p -> {
+                if (p != null) {
+                    p.close();
+                }
+            });
             ctx.backend.delete(marker);
             throw e;
         }
@@ -332,9 +338,8 @@ public final class ChunkStore implements AutoCloseable {
         return ids;
     }
 
-    /** For each disk of {@code spec}: the parent's index when incremental, else null ({@link ParentTouches}). */
-    private List<FixedIndex> parentIndexes(SnapshotSpec spec) throws IOException {
-        List<FixedIndex> out = new ArrayList<>();
+    /** Adds, for each disk of {@code spec}: the parent's index when incremental, else null ({@link ParentTouches}). */
+    private void parentIndexes(SnapshotSpec spec, List<FixedIndex> out) throws IOException {
         Manifest parent = null;
         for (DiskSpec d : spec.disks()) {
             if (!d.incremental()) {
@@ -355,12 +360,11 @@ public final class ChunkStore implements AutoCloseable {
                 throw new StoreException("parent " + pid + " has no disk " + d.name() + " (take a full copy of it)");
             }
             FixedIndex idx = ctx.readDiskIndex(parent, n);
+            out.add(idx); // before the check: the caller closes what is in the list
             if (idx.size() != d.size() || idx.chunkSize() != ctx.config.chunkSize()) {
                 throw new StoreException("disk " + d.name() + " is " + d.size() + " bytes, in parent " + pid + " "
                         + idx.size() + " (take a full copy of it)");
             }
-            out.add(idx);
         }
-        return out;
     }
 }

@@ -74,13 +74,13 @@ final class DiskAssembler {
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 << 10);
 
     DiskAssembler(StoreContext ctx, int number, DiskSpec spec, FixedIndex parent, SnapshotId parentId,
-            ChunkBufferPool pool, Sealer sealer) {
+            ChunkBufferPool pool, Sealer sealer) throws IOException {
         this.ctx = ctx;
         this.parentId = parentId;
         int chunkSize = ctx.config.chunkSize();
         this.number = number;
         this.spec = spec;
-        this.index = new FixedIndex(spec.size(), chunkSize);
+        this.index = FixedIndex.create(spec.size(), chunkSize);
         this.parent = parent;
         this.pool = pool;
         this.sealer = sealer;
@@ -157,7 +157,7 @@ final class DiskAssembler {
     }
 
     /** Records a whole chunk as a hole unless it is open (then the caller zeroes its buffer). */
-    private synchronized boolean wholeChunkZero(int ci) throws StoreException {
+    private synchronized boolean wholeChunkZero(int ci) throws IOException {
         if (done.get(ci) && !spilled.containsKey(ci)) {
             throw completed(ci);
         }
@@ -396,9 +396,30 @@ final class DiskAssembler {
         }
         if (parent != null) {
             synchronized (this) {
+                // runs of the parent's digests in one write each (a slot never written is a hole already: a hole
+                // of the parent needs no write, and the file stays sparse)
+                byte[] run = new byte[FixedIndex.PAGE_DIGESTS * Digests.LENGTH];
+                int first = -1;
+                int n = 0;
                 for (int i = done.nextClearBit(0); i < index.count(); i = done.nextClearBit(i + 1)) {
-                    index.set(i, parent.digest(i));
+                    if (n > 0 && (i != first + n || n == FixedIndex.PAGE_DIGESTS)) {
+                        index.setRun(first, run, n);
+                        n = 0;
+                    }
                     done.set(i);
+                    if (parent.isHole(i)) {
+                        index.set(i, Digests.HOLE); // no write: never written, so a hole already
+                        continue;
+                    }
+                    byte[] d = parent.digest(i);
+                    if (n == 0) {
+                        first = i;
+                    }
+                    System.arraycopy(d, 0, run, n * Digests.LENGTH, Digests.LENGTH);
+                    n++;
+                }
+                if (n > 0) {
+                    index.setRun(first, run, n);
                 }
             }
         }

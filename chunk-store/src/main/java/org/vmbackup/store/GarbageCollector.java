@@ -200,12 +200,13 @@ final class GarbageCollector {
             }
             try {
                 for (int d = 0; d < m.disks().size(); d++) {
-                    FixedIndex idx = ctx.readDiskIndex(m, d);
-                    for (int i = 0; i < idx.count(); i++) {
-                        if (!idx.isHole(i)) {
-                            live.add(idx.digest(i));
+                    // marked during the index's checking pass (one read of it); a damaged one throws before
+                    // the sweep, so what it added only keeps more for now
+                    ctx.readDiskIndex(m, d, digest -> {
+                        if (!Digests.isHole(digest)) {
+                            live.add(digest);
                         }
-                    }
+                    }).close();
                 }
                 List<Manifest.StreamEntry> streams = new java.util.ArrayList<>(m.configs());
                 m.vmstate().ifPresent(streams::add);

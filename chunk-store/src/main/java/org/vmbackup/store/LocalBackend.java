@@ -186,11 +186,42 @@ public final class LocalBackend implements StoreBackend {
         writeAtomically(path(name), data, sync);
     }
 
+    /**
+     * Streams a large object (a disk's index) from {@code data} into its temporary file by the kernel
+     * ({@code transferTo}: no copy through the heap), then fsyncs and renames it as {@link #publish} does.
+     */
+    @Override
+    public void publish(String name, FileChannel data, long length) throws IOException {
+        writeAtomically(path(name), tmp -> {
+            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                for (long pos = 0; pos < length;) {
+                    long n = data.transferTo(pos, length - pos, out);
+                    if (n <= 0) {
+                        throw new java.io.EOFException(name + ": its source ends at " + pos + " of " + length + " bytes");
+                    }
+                    pos += n;
+                }
+                if (sync) {
+                    out.force(false);
+                }
+            }
+        });
+    }
+
+    /** Writes a new temporary file (it must not exist yet). */
+    private interface TempWrite {
+        void to(Path tmp) throws IOException;
+    }
+
     private void writeAtomically(Path p, ByteBuffer data, boolean force) throws IOException {
+        writeAtomically(p, tmp -> writeFile(tmp, data, force));
+    }
+
+    private void writeAtomically(Path p, TempWrite write) throws IOException {
         Path tmp = p.resolveSibling(".tmp-" + p.getFileName() + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
         for (int attempt = 0;; attempt++) {
             try {
-                writeFile(tmp, data, force);
+                write.to(tmp);
                 Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE);
                 return;
             } catch (NoSuchFileException e) {

@@ -3,6 +3,7 @@ package org.vmbackup.store;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.ExecutionException;
@@ -36,49 +37,54 @@ final class ParentTouches {
     }
 
     /**
-     * Starts touching every distinct chunk of {@code parents} (null entries: disks copied in full) in slices, one
-     * per worker thread the store has; the chunks the backup stores queue behind them on the same workers.
+     * Starts touching the chunks of {@code parents} (null entries: disks copied in full), each disk's chunk list
+     * cut into slices, one per worker thread the store has; the chunks the backup stores queue behind them on the
+     * same workers. Each slice walks its part of the index by pages (FixedIndex): no list of the parent's chunks on
+     * the heap, which would grow with the disk (a set of the distinct ones did: ~80 bytes per chunk). A run of one
+     * digest is touched once; a chunk repeated elsewhere on the disk is touched again, which costs a request and
+     * changes nothing (a touch only moves the time).
      */
     static ParentTouches start(StoreContext ctx, SnapshotId parent, List<DiskSpec> disks, List<FixedIndex> parents)
             throws IOException {
-        List<byte[]> digests = new ArrayList<>();
-        List<String> names = new ArrayList<>();
-        DigestSet seen = new DigestSet();
-        for (int d = 0; d < parents.size(); d++) {
-            FixedIndex idx = parents.get(d);
-            for (int i = 0; idx != null && i < idx.count(); i++) {
-                if (idx.isHole(i)) {
-                    continue;
-                }
-                byte[] digest = idx.digest(i);
-                if (seen.add(digest)) {
-                    digests.add(digest);
-                    names.add(disks.get(d).name());
-                }
-            }
-        }
         AtomicLong lastTouch = new AtomicLong(Long.MIN_VALUE);
         AtomicBoolean cancelled = new AtomicBoolean();
-        if (digests.isEmpty()) {
-            return new ParentTouches(List.of(), lastTouch, cancelled);
-        }
         List<Future<Void>> tasks = new ArrayList<>();
-        int per = (digests.size() + ctx.threads - 1) / ctx.threads;
         try {
-            for (int from = 0; from < digests.size(); from += per) {
-                int start = from;
-                int end = Math.min(digests.size(), from + per);
-                tasks.add(ctx.workers.submit(() -> {
-                    for (int i = start; i < end && !cancelled.get(); i++) {
-                        if (!ctx.backend.touch(Digests.chunkName(digests.get(i)))) {
-                            throw new StoreException("parent " + parent + ", disk " + names.get(i) + ": chunk "
-                                    + Digests.hex(digests.get(i)) + " is missing from the store (take a full copy of it)");
+            for (int d = 0; d < parents.size(); d++) {
+                FixedIndex idx = parents.get(d);
+                if (idx == null || idx.count() == 0) {
+                    continue;
+                }
+                String disk = disks.get(d).name();
+                int per = (idx.count() + ctx.threads - 1) / ctx.threads;
+                for (int from = 0; from < idx.count(); from += per) {
+                    int start = from;
+                    int end = Math.min(idx.count(), from + per);
+                    tasks.add(ctx.workers.submit(() -> {
+                        byte[] previous = null;
+                        boolean any = false;
+                        for (int i = start; i < end && !cancelled.get(); i++) {
+                            if (idx.isHole(i)) {
+                                continue; // no copy of it made: most of a sparse disk
+                            }
+                            byte[] digest = idx.digest(i);
+                            if (Arrays.equals(digest, previous)) {
+                                continue;
+                            }
+                            previous = digest;
+                            if (!ctx.backend.touch(Digests.chunkName(digest))) {
+                                throw new StoreException("parent " + parent + ", disk " + disk + ": chunk "
+                                        + Digests.hex(digest) + " is missing from the store (take a full copy of it)");
+                            }
+                            any = true;
                         }
-                    }
-                    long now = System.nanoTime();
-                    lastTouch.accumulateAndGet(now, (a, b) -> a == Long.MIN_VALUE || b - a > 0 ? b : a);
-                    return null;
-                }));
+                        if (any) {
+                            long now = System.nanoTime();
+                            lastTouch.accumulateAndGet(now, (a, b) -> a == Long.MIN_VALUE || b - a > 0 ? b : a);
+                        }
+                        return null;
+                    }));
+                }
             }
         } catch (RejectedExecutionException e) {
             cancelled.set(true);

@@ -68,6 +68,30 @@ public interface StoreBackend extends AutoCloseable {
     void publish(String name, ByteBuffer data) throws IOException;
 
     /**
+     * {@link #publish(String, ByteBuffer)} of the first {@code length} bytes of {@code data}, read by position
+     * (its position is neither used nor moved, and it may be read more than once, for a retry): for an object too
+     * large to hold on the heap, a disk's index (32 MiB per TiB of disk). The default reads it into one buffer,
+     * which bounds it to 2 GiB; the store's backends stream it instead.
+     *
+     * @param name the object name
+     * @param data the content, unchanged until this returns
+     * @param length how many bytes of it, from its start
+     * @throws IOException when it cannot be read or written; the previous content (if any) is then unchanged
+     */
+    default void publish(String name, java.nio.channels.FileChannel data, long length) throws IOException {
+        if (length > Integer.MAX_VALUE - 16) {
+            throw new StoreException(name + ": " + length + " bytes is too large an object for store " + describe());
+        }
+        ByteBuffer b = ByteBuffer.allocate((int) length);
+        while (b.hasRemaining()) {
+            if (data.read(b, b.position()) < 0) {
+                throw new java.io.EOFException(name + ": its source ends before " + length + " bytes");
+            }
+        }
+        publish(name, b.flip());
+    }
+
+    /**
      * The whole object.
      *
      * @param name the object name

@@ -9,12 +9,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLongArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The store's {@link SnapshotReader}: indexes loaded and checked at open, chunks through a bounded cache with
  * read-ahead of the next chunks when a disk is read sequentially.
  */
 final class StoreSnapshotReader implements SnapshotReader {
+    private static final Logger LOG = LoggerFactory.getLogger(StoreSnapshotReader.class);
     /** Chunks read ahead of a sequential reader on a local store: the disk and the CPUs do the rest. */
     private static final int READ_AHEAD = 2;
     /** The most decoded bytes a reader keeps ahead, however many requests its backend serves at once. */
@@ -40,8 +43,13 @@ final class StoreSnapshotReader implements SnapshotReader {
         this.ctx = ctx;
         this.manifest = manifest;
         this.info = manifest.info();
-        for (int i = 0; i < manifest.disks().size(); i++) {
-            disks.add(ctx.readDiskIndex(manifest, i));
+        try {
+            for (int i = 0; i < manifest.disks().size(); i++) {
+                disks.add(ctx.readDiskIndex(manifest, i));
+            }
+        } catch (IOException | RuntimeException e) {
+            disks.forEach(FixedIndex::close);
+            throw e;
         }
         this.readAhead = Math.max(READ_AHEAD, Math.min(ctx.backend.parallelism(),
                 READ_AHEAD_BYTES / ctx.config.chunkSize()));
@@ -87,8 +95,9 @@ final class StoreSnapshotReader implements SnapshotReader {
                 }
             } else {
                 readAhead(disk, idx, ci);
-                byte[] plain = cache.get(idx.digest(ci), place(disk, (long) ci * cs));
-                checkLength(idx, ci, plain, disk);
+                byte[] digest = idx.digest(ci);
+                byte[] plain = cache.get(digest, place(disk, (long) ci * cs));
+                checkLength(idx, ci, digest, plain, disk);
                 dst.put(plain, in, n);
             }
             pos += n;
@@ -97,14 +106,14 @@ final class StoreSnapshotReader implements SnapshotReader {
         return total;
     }
 
-    private void checkLength(FixedIndex idx, int ci, byte[] plain, int disk) throws CorruptDataException {
+    private void checkLength(FixedIndex idx, int ci, byte[] digest, byte[] plain, int disk) throws CorruptDataException {
         if (plain.length != idx.chunkLength(ci)) {
-            throw new CorruptDataException("chunk " + Digests.hex(idx.digest(ci)) + " (" + place(disk, (long) ci * idx.chunkSize())
+            throw new CorruptDataException("chunk " + Digests.hex(digest) + " (" + place(disk, (long) ci * idx.chunkSize())
                     + ") has " + plain.length + " bytes, the disk's chunk there has " + idx.chunkLength(ci));
         }
     }
 
-    private void readAhead(int disk, FixedIndex idx, int ci) {
+    private void readAhead(int disk, FixedIndex idx, int ci) throws IOException {
         long expected = nextExpected.getAndSet(disk, ci + 1L);
         if (expected != ci && expected != ci + 1L) {
             return;
@@ -116,6 +125,10 @@ final class StoreSnapshotReader implements SnapshotReader {
         }
     }
 
+    /**
+     * An index page that cannot be fetched (the snapshot was pruned meanwhile) makes the run end there, and a
+     * run starting there data: always a true answer, and the read of it reports the error.
+     */
     @Override
     public Extent blockStatus(int disk, long offset, long maxLength) {
         FixedIndex idx = index(disk);
@@ -124,11 +137,18 @@ final class StoreSnapshotReader implements SnapshotReader {
         }
         int cs = idx.chunkSize();
         int ci = (int) (offset / cs);
-        boolean hole = idx.isHole(ci);
         long end = Math.min(idx.size(), (long) (ci + 1) * cs);
         long limit = Math.min(idx.size(), offset + maxLength);
-        while (end < limit && idx.isHole((int) (end / cs)) == hole) {
-            end = Math.min(idx.size(), end + cs);
+        boolean hole;
+        try {
+            hole = idx.isHole(ci);
+            while (end < limit && idx.isHole((int) (end / cs)) == hole) {
+                end = Math.min(idx.size(), end + cs);
+            }
+        } catch (IOException e) {
+            LOG.debug("{}: block status stops at offset {}: {}", info.id(), end, e.getMessage());
+            hole = false;
+            end = Math.min(idx.size(), (long) (ci + 1) * cs);
         }
         return new Extent(offset, Math.min(end, limit) - offset, hole);
     }
@@ -137,6 +157,7 @@ final class StoreSnapshotReader implements SnapshotReader {
     public void visitData(int disk, DataVisitor visitor) throws IOException {
         FixedIndex idx = index(disk);
         ArrayDeque<Integer> order = new ArrayDeque<>();
+        ArrayDeque<byte[]> digests = new ArrayDeque<>();
         ArrayDeque<CompletableFuture<byte[]>> pending = new ArrayDeque<>();
         int window = ctx.threads * 2;
         int next = 0;
@@ -145,8 +166,10 @@ final class StoreSnapshotReader implements SnapshotReader {
         while (true) {
             while (pending.size() < window && next < idx.count()) {
                 if (!idx.isHole(next)) {
+                    byte[] digest = idx.digest(next);
                     order.add(next);
-                    pending.add(own.fetch(idx.digest(next), place(disk, (long) next * idx.chunkSize())));
+                    digests.add(digest);
+                    pending.add(own.fetch(digest, place(disk, (long) next * idx.chunkSize())));
                 }
                 next++;
             }
@@ -155,7 +178,7 @@ final class StoreSnapshotReader implements SnapshotReader {
             }
             int ci = order.poll();
             byte[] plain = ChunkCache.await(pending.poll());
-            checkLength(idx, ci, plain, disk);
+            checkLength(idx, ci, digests.poll(), plain, disk);
             visitor.accept((long) ci * idx.chunkSize(), ByteBuffer.wrap(plain).asReadOnlyBuffer());
         }
     }
@@ -298,5 +321,6 @@ final class StoreSnapshotReader implements SnapshotReader {
     @Override
     public void close() {
         cache.clear();
+        disks.forEach(FixedIndex::close);
     }
 }

@@ -40,7 +40,7 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
     private State state = State.OPEN;
 
     StoreSnapshotWriter(StoreContext ctx, SnapshotSpec spec, String marker, List<FixedIndex> parents,
-            ParentTouches touches) {
+            ParentTouches touches) throws IOException {
         this.ctx = ctx;
         this.touches = touches;
         this.spec = spec;
@@ -49,8 +49,13 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
         // a buffer per worker being stored and as many again filling: with fewer, NBD writes find none free and
         // are copied in instead of landing in place (store-bench.sh counts both)
         this.pool = new ChunkBufferPool(ctx.config.chunkSize(), 4 * ctx.threads + 2 * spec.disks().size() + 2);
-        for (int i = 0; i < spec.disks().size(); i++) {
-            disks.add(new DiskAssembler(ctx, i, spec.disks().get(i), parents.get(i), spec.parent().orElse(null), pool, this));
+        try {
+            for (int i = 0; i < spec.disks().size(); i++) {
+                disks.add(new DiskAssembler(ctx, i, spec.disks().get(i), parents.get(i), spec.parent().orElse(null), pool, this));
+            }
+        } catch (IOException | RuntimeException e) {
+            disks.forEach(d -> d.index.close()); // the parents are the caller's to close
+            throw e;
         }
         pool.spiller(() -> {
             for (DiskAssembler d : disks) {
@@ -255,6 +260,7 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
             ctx.backend.sync(List.of(Manifest.objectName(spec.id())));
             deleteMarker();
             syncer.close();
+            closeIndexes();
             logInPlace();
             LOG.info("snapshot {} committed: {} bytes new", spec.id(), m.bytesNew());
             return m.info();
@@ -326,7 +332,11 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
         long total = 0;
         for (DiskAssembler d : disks) {
             String name = "disk-" + d.number + ".fidx";
-            String sha = putIndex(dir + name, d.index.encode());
+            synchronized (this) {
+                written.add(dir + name);
+            }
+            // streamed from the index's temporary file: never a second copy of it on the heap
+            String sha = d.index.publish(ctx.backend, dir + name);
             de.add(new Manifest.DiskEntry(d.spec.name(), d.spec.size(), ctx.config.chunkSize(), d.spec.incremental(),
                     d.bytesNew.get(), name, sha));
             total += d.bytesNew.get();
@@ -399,6 +409,20 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
         }
         deleteMarker();
         syncer.close();
+        closeIndexes();
+    }
+
+    /**
+     * The disks' temporary index files and the parents' page caches. A parent touch still running after an abort
+     * only fetches its pages again.
+     */
+    private void closeIndexes() {
+        for (DiskAssembler d : disks) {
+            d.index.close();
+            if (d.parent != null) {
+                d.parent.close();
+            }
+        }
     }
 
     @Override

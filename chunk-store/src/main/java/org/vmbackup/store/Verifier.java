@@ -114,11 +114,12 @@ final class Verifier {
         for (int d = 0; d < m.disks().size(); d++) {
             Manifest.DiskEntry e = m.disks().get(d);
             try {
-                FixedIndex idx = ctx.readDiskIndex(m, d);
-                String where = prefix + "disk " + d + " (" + e.name() + ") offset ";
-                for (int i = 0; i < idx.count(); i++) {
-                    if (!idx.isHole(i)) {
-                        visitor.chunk(idx.digest(i), where, (long) i * idx.chunkSize());
+                try (FixedIndex idx = ctx.readDiskIndex(m, d)) {
+                    String where = prefix + "disk " + d + " (" + e.name() + ") offset ";
+                    for (int i = 0; i < idx.count(); i++) {
+                        if (!idx.isHole(i)) {
+                            visitor.chunk(idx.digest(i), where, (long) i * idx.chunkSize());
+                        }
                     }
                 }
             } catch (IOException ex) {

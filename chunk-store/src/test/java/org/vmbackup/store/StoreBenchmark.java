@@ -18,6 +18,7 @@ import java.util.stream.Stream;
  * and reads it back, and measures the same machine's peers in the same run: writing the raw image to a file,
  * {@code sha256sum} and {@code zstd -1} of it. {@code chunksize DIR MIB CHANGES} measures, per chunk size, what an
  * incremental snapshot of CHANGES scattered 4 KiB writes stores, and the object count and index size.
+ * {@code sparse DIR TIB} times what the index alone costs on a mostly empty disk of TIB TiB.
  */
 public final class StoreBenchmark {
     private static final int MIB = 1 << 20;
@@ -29,6 +30,8 @@ public final class StoreBenchmark {
         Path dir = Path.of(args[1]);
         if (args[0].equals("throughput")) {
             throughput(dir, Integer.parseInt(args[2]), args.length < 4 || !args[3].equals("nosync"));
+        } else if (args[0].equals("sparse")) {
+            sparse(dir, Integer.parseInt(args[2]));
         } else {
             chunkSizes(dir, Integer.parseInt(args[2]), Integer.parseInt(args[3]));
         }
@@ -110,6 +113,58 @@ public final class StoreBenchmark {
                     size / 1e6 / sha, verify / sha);
             System.out.printf("store read (visitData) %.1f s  %.0f MB/s logical, %d data bytes%n", restore,
                     size / 1e6 / restore, read[0]);
+        }
+        deleteTree(dir);
+    }
+
+    /**
+     * {@code sparse DIR TIB}: what the index costs, with (almost) no chunk data: a TIB TiB disk of zeros but one
+     * chunk in every GiB, written (commit = the index's publish), verified, scanned by block status (every slot
+     * once), and then an incremental snapshot of it (the parent's index touched and copied slot by slot). No fsync.
+     */
+    private static void sparse(Path dir, int tib) throws Exception {
+        Files.createDirectories(dir.resolve("store"));
+        long size = (long) tib << 40;
+        byte[] pool = new byte[64 * MIB];
+        new Random(1).nextBytes(pool);
+        ByteBuffer b = ByteBuffer.allocateDirect(MIB);
+        long gib = 1L << 30;
+        try (ChunkStore store = ChunkStore.init(new LocalBackend(dir.resolve("store"), false), StoreOptions.defaults())) {
+            SnapshotId full = StoreFixtures.id("sparse", 0);
+            long t0 = System.nanoTime();
+            try (SnapshotWriter w = store.create(SnapshotSpec.full(full, List.of(DiskSpec.full("d", size)), false, Map.of()))) {
+                for (long g = 0; g < size / gib; g++) {
+                    block(pool, g, b);
+                    w.write(0, g * gib, b);
+                    w.writeZeroes(0, g * gib + MIB, gib - MIB);
+                }
+                w.commit();
+            }
+            double write = secs(t0);
+            t0 = System.nanoTime();
+            VerifyReport v = store.verify(List.of(full));
+            double verify = secs(t0);
+            t0 = System.nanoTime();
+            long holes = 0;
+            try (SnapshotReader r = store.open(full)) {
+                for (long pos = 0; pos < size;) {
+                    Extent e = r.blockStatus(0, pos, size - pos);
+                    holes += e.hole() ? e.length() : 0;
+                    pos += e.length();
+                }
+            }
+            double scan = secs(t0);
+            t0 = System.nanoTime();
+            try (SnapshotWriter w = store.create(new SnapshotSpec(StoreFixtures.id("sparse", 1),
+                    List.of(new DiskSpec("d", size, true)), false, Map.of(), Optional.of(full)))) {
+                block(pool, 12345, b);
+                w.write(0, size / 3 / MIB * MIB, b);
+                w.commit();
+            }
+            double inc = secs(t0);
+            System.out.printf("sparse %d TiB (index %d MiB): write+commit %.2f s, verify %.2f s (%d chunks, ok=%b),"
+                    + " block-status scan %.2f s (%d GiB holes), incremental %.2f s%n", tib, (size / MIB * 32) >> 20,
+                    write, verify, v.chunksChecked(), v.ok(), scan, holes >> 30, inc);
         }
         deleteTree(dir);
     }

@@ -3,6 +3,7 @@ package org.vmbackup.store.s3;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -180,6 +181,17 @@ public final class S3Backend implements StoreBackend {
     @Override
     public void publish(String name, ByteBuffer data) throws IOException {
         put(name, data);
+    }
+
+    /** One PUT streamed from the file (its length known up front, as S3 needs), never a copy on the heap. */
+    @Override
+    public void publish(String name, FileChannel data, long length) throws IOException {
+        rate.acquire(length);
+        try {
+            s3.putObject(r -> r.bucket(where.bucket()).key(key(name)), ChannelBody.of(data, length));
+        } catch (SdkException e) {
+            throw S3Errors.translate(where, "storing " + name, e);
+        }
     }
 
     @Override

@@ -70,6 +70,26 @@ class S3BackendTest {
         }
     }
 
+    /** A disk's index is published from its file in one streamed PUT: the file's first bytes, its position untouched. */
+    @Test
+    void publishFromAFileStreamsItsFirstLengthBytes() throws Exception {
+        byte[] content = new byte[5 * (1 << 20) + 77];
+        new Random(3).nextBytes(content);
+        Path f = tmp.resolve("streamed.bin");
+        java.nio.file.Files.write(f, content);
+        try (S3Backend b = S3Backend.open(S3Location.parse("s3://bk1/p5"), TestServers.options(server));
+                java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f)) {
+            ch.position(12345);
+            b.publish("snapshots/vm/t/disk-0.fidx", ch, content.length - 7);
+            assertThat(ch.position()).isEqualTo(12345);
+            ByteBuffer got = b.get("snapshots/vm/t/disk-0.fidx").orElseThrow();
+            byte[] a = new byte[got.remaining()];
+            got.get(a);
+            assertThat(a).isEqualTo(java.util.Arrays.copyOf(content, content.length - 7));
+            assertThat(b.stat("snapshots/vm/t/disk-0.fidx").orElseThrow().size()).isEqualTo(content.length - 7);
+        }
+    }
+
     @Test
     void publishReplacesListFindsByPrefixUnderTheStoresOwnPrefixAndDeleteIsIdempotent() throws Exception {
         try (S3Backend b = S3Backend.open(S3Location.parse("s3://bk1/p2/"), TestServers.options(server));

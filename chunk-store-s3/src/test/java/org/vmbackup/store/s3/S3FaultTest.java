@@ -88,6 +88,33 @@ class S3FaultTest {
         }
     }
 
+    /** The index's streamed PUT is sent again from the file's start when an attempt fails or its answer is lost. */
+    @Test
+    void anIndexPutRetriedAfterAnErrorAndACutAnswerIsStoredWhole() throws Exception {
+        byte[] img = Images.image(new Random(9), 12 * CHUNK + 5);
+        java.util.concurrent.atomic.AtomicInteger indexPuts = new java.util.concurrent.atomic.AtomicInteger();
+        try (FaultProxy proxy = new FaultProxy(server.endpoint())) {
+            proxy.rule((method, path) -> {
+                if (!method.equals("PUT") || !path.endsWith(".fidx")) {
+                    return Fault.NONE;
+                }
+                return switch (indexPuts.getAndIncrement()) {
+                    case 0 -> Fault.ERROR_500;
+                    case 1 -> Fault.DROP;
+                    case 2 -> Fault.CUT_ANSWER;
+                    default -> Fault.NONE;
+                };
+            });
+            try (ChunkStore s = ChunkStore.init(S3Backend.open(S3Location.parse("s3://faults/i"), through(proxy, 5)),
+                    StoreOptions.defaults().withChunkSize(CHUNK))) {
+                Images.write(s, id(0), img);
+                assertThat(Images.read(s, id(0))).isEqualTo(img);
+                assertThat(s.verify(List.of()).ok()).isTrue();
+            }
+        }
+        assertThat(indexPuts.get()).as("attempts of the index's PUT").isGreaterThanOrEqualTo(4);
+    }
+
     @Test
     void aManifestThatCannotBeStoredLeavesNoSnapshotAndTheStoreVerifiesAndTakesTheBackupLater() throws Exception {
         byte[] img = Images.image(new Random(7), 10 * CHUNK);

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
@@ -17,10 +18,14 @@ import org.junit.jupiter.api.io.TempDir;
 import org.vmbackup.testkit.S3ProxyServer;
 import org.vmbackup.store.ChunkStore;
 import org.vmbackup.store.CorruptDataException;
+import org.vmbackup.store.DiskSpec;
 import org.vmbackup.store.GcResult;
 import org.vmbackup.store.RetentionPolicy;
 import org.vmbackup.store.SnapshotId;
 import org.vmbackup.store.SnapshotInfo;
+import org.vmbackup.store.SnapshotReader;
+import org.vmbackup.store.SnapshotSpec;
+import org.vmbackup.store.SnapshotWriter;
 import org.vmbackup.store.StoreOptions;
 import org.vmbackup.store.VerifyReport;
 
@@ -53,6 +58,50 @@ class S3StoreTest {
     private static int chunks(ChunkStore s, String prefix) throws Exception {
         try (S3Backend b = S3Backend.open(S3Location.parse("s3://store/" + prefix), TestServers.options(server))) {
             return b.list("chunks/").size();
+        }
+    }
+
+    /**
+     * A disk whose index is larger than a reader's page cache and than one read of its checking pass (20 GiB at
+     * 64 KiB chunks: a 10 MiB index): streamed up in one PUT, checked in 4 MiB ranged GETs, its far pages fetched
+     * again by 64 KiB ranged GETs when read, verified, and touched page by page as an incremental's parent.
+     */
+    @Test
+    void aDiskWhoseIndexIsLargerThanThePageCacheRoundTripsIncrementally() throws Exception {
+        long size = 20L << 30;
+        long[] at = {0, (9L << 30) + 3 * CHUNK, size - CHUNK};
+        Random r = new Random(4);
+        byte[][] data = new byte[at.length + 1][CHUNK];
+        for (byte[] d : data) {
+            r.nextBytes(d);
+        }
+        try (ChunkStore s = init("bigidx")) {
+            try (SnapshotWriter w = s.create(SnapshotSpec.full(id("big", 0), List.of(DiskSpec.full("d", size)), false, Map.of()))) {
+                long pos = 0;
+                for (int k = 0; k < at.length; k++) {
+                    w.writeZeroes(0, pos, at[k] - pos);
+                    w.write(0, at[k], ByteBuffer.wrap(data[k]));
+                    pos = at[k] + CHUNK;
+                }
+                w.commit();
+            }
+            long changed = 15L << 30;
+            try (SnapshotWriter w = s.create(new SnapshotSpec(id("big", 1), List.of(new DiskSpec("d", size, true)), false,
+                    Map.of(), Optional.of(id("big", 0))))) {
+                w.write(0, changed, ByteBuffer.wrap(data[at.length]));
+                w.commit();
+            }
+            try (SnapshotReader rd = s.open(id("big", 1))) {
+                for (int k = at.length; k >= 0; k--) { // the far pages first: not among those kept from the check
+                    ByteBuffer b = ByteBuffer.allocate(CHUNK);
+                    rd.read(0, k == at.length ? changed : at[k], b);
+                    assertThat(b.array()).as("chunk %d", k).isEqualTo(data[k]);
+                }
+                assertThat(rd.blockStatus(0, CHUNK, size).length()).isEqualTo((9L << 30) + 2 * CHUNK);
+            }
+            VerifyReport v = s.verify(List.of());
+            assertThat(v.ok()).isTrue();
+            assertThat(v.chunksChecked()).as("distinct chunks").isEqualTo(at.length + 1L);
         }
     }
 
