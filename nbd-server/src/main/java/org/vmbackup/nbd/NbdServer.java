@@ -152,6 +152,13 @@ public final class NbdServer {
                         // for are read straight into it instead (DirectReceive).
                         DirectReceive.install(ch, RECEIVE_BUFFERS);
                         connections.add(ch);
+                        if (closed.get()) {
+                            // closeNow ran between the check above and the add: its list of connections to close
+                            // may have missed this one (it sets closed before it copies the list)
+                            connections.remove(ch);
+                            ch.close();
+                            return;
+                        }
                         ch.closeFuture().addListener(f -> connections.remove(ch));
                         ch.pipeline().addLast("nbd-handshake", new HandshakeHandler(config));
                     }
