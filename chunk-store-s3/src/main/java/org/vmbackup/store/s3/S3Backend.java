@@ -48,6 +48,10 @@ public final class S3Backend implements StoreBackend {
     static final Duration DELETE_DEADLINE = Duration.ofSeconds(5);
     /** gc's DELETE of a chunk is abandoned (retries included) after this long. */
     static final Duration DELETE_TIMEOUT = Duration.ofSeconds(10);
+    /** {@link #DELETE_DEADLINE} of this backend (tests of the window's waits shorten both, not the logic). */
+    private final Duration deleteDeadline;
+    /** {@link #DELETE_TIMEOUT} of this backend. */
+    private final Duration deleteTimeout;
 
     /**
      * Requests in flight: at 50 ms round trip, 16 uploads of 1 MiB chunks keep about 300 MB/s moving, while the
@@ -72,8 +76,11 @@ public final class S3Backend implements StoreBackend {
     /** Cleared once the server answers that it does not implement conditional PUTs. */
     private volatile boolean conditionalPuts = true;
 
-    private S3Backend(S3Client s3, S3Location where, int maxConnections, long bytesPerSecond) {
+    private S3Backend(S3Client s3, S3Location where, int maxConnections, long bytesPerSecond, Duration deleteDeadline,
+            Duration deleteTimeout) {
         this.s3 = s3;
+        this.deleteDeadline = deleteDeadline;
+        this.deleteTimeout = deleteTimeout;
         this.where = where;
         this.rate = new RateLimit(bytesPerSecond);
         // the reader's read-ahead and the writer's uploads share the pool: never more workers than connections
@@ -101,6 +108,12 @@ public final class S3Backend implements StoreBackend {
      * @throws IOException when the bucket does not exist, the credentials are refused or the server is unreachable
      */
     public static S3Backend open(S3Location where, S3Options options) throws IOException {
+        return open(where, options, DELETE_DEADLINE, DELETE_TIMEOUT);
+    }
+
+    /** {@link #open(S3Location, S3Options)} with another DELETE deadline and timeout (for tests). */
+    static S3Backend open(S3Location where, S3Options options, Duration deleteDeadline, Duration deleteTimeout)
+            throws IOException {
         S3Client s3 = S3Clients.build(options);
         try {
             s3.listObjectsV2(r -> r.bucket(where.bucket()).prefix(where.prefix()).maxKeys(1));
@@ -111,7 +124,7 @@ public final class S3Backend implements StoreBackend {
             s3.close();
             throw e;
         }
-        return new S3Backend(s3, where, options.maxConnections(), options.bandwidthLimit());
+        return new S3Backend(s3, where, options.maxConnections(), options.bandwidthLimit(), deleteDeadline, deleteTimeout);
     }
 
     private String key(String name) {
@@ -291,7 +304,7 @@ public final class S3Backend implements StoreBackend {
         long sent = System.nanoTime();
         try {
             s3.deleteObject(r -> r.bucket(where.bucket()).key(key(name))
-                    .overrideConfiguration(c -> c.apiCallTimeout(DELETE_TIMEOUT).addPlugin(SEND_ONCE)));
+                    .overrideConfiguration(c -> c.apiCallTimeout(deleteTimeout).addPlugin(SEND_ONCE)));
         } catch (SdkException e) {
             if (!missing(e)) {
                 if (!refused(e)) {
@@ -330,13 +343,13 @@ public final class S3Backend implements StoreBackend {
             return -1;
         }
         long sent = System.nanoTime();
-        if (sent - asked > DELETE_DEADLINE.toNanos()) {
-            LOG.debug("{}: {} kept, its HEAD took longer than {}", where, name, DELETE_DEADLINE);
+        if (sent - asked > deleteDeadline.toNanos()) {
+            LOG.debug("{}: {} kept, its HEAD took longer than {}", where, name, deleteDeadline);
             return -1;
         }
         try {
             s3.deleteObject(r -> r.bucket(where.bucket()).key(key(name))
-                    .overrideConfiguration(c -> c.apiCallTimeout(DELETE_TIMEOUT).addPlugin(SEND_ONCE)));
+                    .overrideConfiguration(c -> c.apiCallTimeout(deleteTimeout).addPlugin(SEND_ONCE)));
         } catch (SdkException e) {
             if (refused(e)) {
                 throw S3Errors.translate(where, "deleting " + name, e);
@@ -372,7 +385,7 @@ public final class S3Backend implements StoreBackend {
      */
     @Override
     public Duration deleteWindow() {
-        return DELETE_DEADLINE.plus(DELETE_TIMEOUT).multipliedBy(2);
+        return deleteDeadline.plus(deleteTimeout).multipliedBy(2);
     }
 
     @Override
