@@ -1,0 +1,60 @@
+package org.vmbackup.qmp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Failure paths of the QMP client found in a safety review, each against the scripted fake server. */
+@Timeout(30)
+class QmpClientSafetyTest {
+    private FakeQmpServer server;
+    private QmpClient client;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        server = new FakeQmpServer();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (client != null) {
+            client.close();
+        }
+        server.close();
+    }
+
+    private static Throwable failure(java.util.concurrent.CompletableFuture<?> f) throws Exception {
+        try {
+            f.get(10, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            return e.getCause();
+        }
+        throw new AssertionError("future completed normally");
+    }
+
+    @Test
+    void aListenerThrowingAnErrorDoesNotStopLaterListenerCalls() throws Exception {
+        client = FakeQmpServer.connect(server, QmpClientOptions.defaults(), FakeQmpServer.GREETING_OOB);
+        List<String> seen = new CopyOnWriteArrayList<>();
+        CountDownLatch both = new CountDownLatch(2);
+        try (AutoCloseable bad = client.addListener(e -> {
+            throw new AssertionError("a test assertion inside a listener");
+        }); AutoCloseable good = client.addListener(e -> {
+            seen.add(e.name());
+            both.countDown();
+        })) {
+            server.event("STOP", null);
+            server.event("RESUME", null);
+            assertThat(both.await(10, TimeUnit.SECONDS)).as("events delivered after the throwing listener").isTrue();
+        }
+        assertThat(seen).containsExactly("STOP", "RESUME");
+    }
+}
