@@ -504,6 +504,9 @@ public final class QmpClient implements AutoCloseable {
     }
 
     private void onWriteDone(Throwable cause, long seq, PendingCommands.Entry<?> p) {
+        if (cause != null) {
+            pending.unsent(seq);
+        }
         if (cause != null && pending.remove(seq, p)) {
             pending.fail(p, closedException("cannot send " + p.name(), cause));
         }

@@ -2,6 +2,9 @@ package org.vmbackup.qmp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -56,5 +59,32 @@ class QmpClientSafetyTest {
             assertThat(both.await(10, TimeUnit.SECONDS)).as("events delivered after the throwing listener").isTrue();
         }
         assertThat(seen).containsExactly("STOP", "RESUME");
+    }
+
+    @Test
+    void lateParseErrorsOfATimedOutFdCommandDoNotFailTheNextCommand() throws Exception {
+        client = FakeQmpServer.connect(server, QmpClientOptions.builder().commandTimeout(Duration.ofMillis(300))
+                .build(), FakeQmpServer.GREETING_OOB);
+        assertThat(client.canPassFds()).isTrue();
+        io.netty.channel.unix.FileDescriptor[] pipe = io.netty.channel.unix.FileDescriptor.pipe();
+        try {
+            var getfd = client.getfd("vmstate", pipe[1]);
+            byte[] line = server.readLineBytes();
+            JsonObject cmd = Json.parse(new String(Arrays.copyOfRange(line, 2, line.length),
+                    StandardCharsets.UTF_8)).asObject();
+            // QEMU's main loop is busy: the getfd times out before QEMU even parsed its bytes.
+            assertThat(failure(getfd)).isInstanceOf(QmpTimeoutException.class);
+            var next = client.execute(QmpCommand.raw("query-status", null), Duration.ofSeconds(10));
+            JsonObject nextCmd = server.readCommand();
+            // Now QEMU reads the stream: the parse errors of the dummy byte, the late getfd reply, the next reply.
+            server.send("{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, stray 'x'\"}}\r\n");
+            server.send("{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, stray '\\u00ff'\"}}\r\n");
+            server.reply(cmd, "{}");
+            server.reply(nextCmd, "\"running\"");
+            assertThat(next.get(10, TimeUnit.SECONDS).asString()).isEqualTo("running");
+        } finally {
+            pipe[0].close();
+            pipe[1].close();
+        }
     }
 }
