@@ -164,10 +164,15 @@ final class PendingCommands {
                             + JsonCodec.abbreviate(reply));
                 }
                 future.complete(command.decode(ret));
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
+                // An Error too (a decoder's assertion, a missing class): escaping, it left the future pending
+                // for ever, its timer already cancelled.
                 String why = e instanceof QmpProtocolException ? e.getMessage() : e.toString();
                 future.completeExceptionally(new QmpProtocolException("cannot decode the reply to " + command.name()
                         + ": " + why, e));
+                if (e instanceof VirtualMachineError v) {
+                    throw v;
+                }
             }
         }
     }

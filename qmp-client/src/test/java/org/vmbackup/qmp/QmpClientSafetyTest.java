@@ -87,4 +87,57 @@ class QmpClientSafetyTest {
             pipe[1].close();
         }
     }
+
+    @Test
+    void aReplyDecoderThrowingAnErrorFailsItsCommandInsteadOfLeavingItPending() throws Exception {
+        client = FakeQmpServer.connect(server, QmpClientOptions.defaults(), FakeQmpServer.GREETING_OOB);
+        QmpCommand<String> broken = new QmpCommand<>() {
+            @Override
+            public String name() {
+                return "query-status";
+            }
+
+            @Override
+            public void writeArguments(com.fasterxml.jackson.core.JsonGenerator gen) {
+            }
+
+            @Override
+            public String decode(Json result) {
+                throw new AssertionError("a decoder bug");
+            }
+        };
+        var f = client.execute(broken, Duration.ofSeconds(20));
+        server.reply(server.readCommand(), "{}");
+        assertThat(failure(f)).isInstanceOf(QmpProtocolException.class).hasMessageContaining("a decoder bug");
+    }
+
+    @Test
+    void aFilterOrPredicateThrowingAnErrorDoesNotBreakTheConnection() throws Exception {
+        client = FakeQmpServer.connect(server, QmpClientOptions.defaults(), FakeQmpServer.GREETING_OOB);
+        try (QmpEventSubscription badFilter = client.subscribe(e -> {
+            throw new AssertionError("a filter bug");
+        }); QmpEventSubscription badPredicate = client.subscribe();
+                QmpEventSubscription good = client.subscribe()) {
+            var waiting = badPredicate.await(e -> {
+                throw new AssertionError("a predicate bug");
+            }, Duration.ofSeconds(20));
+            server.event("STOP", null);
+            assertThat(good.next().get(10, TimeUnit.SECONDS).name()).isEqualTo("STOP");
+            assertThat(failure(waiting)).hasMessageContaining("a predicate bug");
+            assertThat(client.isOpen()).isTrue();
+            var next = client.execute(QmpCommand.raw("query-status", null), Duration.ofSeconds(10));
+            server.reply(server.readCommand(), "\"running\"");
+            assertThat(next.get(10, TimeUnit.SECONDS).asString()).isEqualTo("running");
+        }
+    }
+
+    @Test
+    @Timeout(15)
+    void aTimeoutTooLongForNanosecondsStillSendsTheCommand() throws Exception {
+        client = FakeQmpServer.connect(server, QmpClientOptions.defaults(), FakeQmpServer.GREETING_OOB);
+        // e.g. ChronoUnit.FOREVER.getDuration() for "no limit": its nanoseconds overflow a long.
+        var f = client.execute(QmpCommand.raw("query-status", null), Duration.ofSeconds(Long.MAX_VALUE));
+        server.reply(server.readCommand(), "\"running\"");
+        assertThat(f.get(10, TimeUnit.SECONDS).asString()).isEqualTo("running");
+    }
 }
