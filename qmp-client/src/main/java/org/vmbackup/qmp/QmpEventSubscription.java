@@ -136,7 +136,7 @@ public final class QmpEventSubscription implements AutoCloseable {
         }
         Waiter matched = null;
         Waiter broken = null;
-        RuntimeException predicateError = null;
+        Throwable predicateError = null;
         List<Waiter> failed = List.of();
         synchronized (this) {
             if (closed || failure != null) {
@@ -152,8 +152,9 @@ public final class QmpEventSubscription implements AutoCloseable {
                     } else {
                         waiters.addFirst(head);
                     }
-                } catch (RuntimeException e) {
-                    // A throwing predicate fails its own wait, never the connection.
+                } catch (RuntimeException | LinkageError | AssertionError e) {
+                    // A throwing predicate (an assertion in a test, too) fails its own wait, never the connection:
+                    // escaping, it closed the connection and left this waiter, already unqueued, pending for ever.
                     broken = head;
                     predicateError = e;
                 }
@@ -179,7 +180,8 @@ public final class QmpEventSubscription implements AutoCloseable {
     private static boolean test(Predicate<? super QmpEvent> p, QmpEvent e) {
         try {
             return p.test(e);
-        } catch (RuntimeException ex) {
+        } catch (RuntimeException | LinkageError | AssertionError ex) {
+            // An Error escaping here reached the network thread's handler and closed the connection.
             LoggerHolder.LOG.warn("event filter threw on {}; event skipped for this subscription", e.name(), ex);
             return false;
         }
