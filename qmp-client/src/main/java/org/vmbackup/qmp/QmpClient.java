@@ -476,7 +476,7 @@ public final class QmpClient implements AutoCloseable {
         };
         // One event-loop task arms the timer and writes: a single wake-up of the network thread per command.
         ch.eventLoop().execute(() -> {
-            p.timer = ch.eventLoop().schedule(timeoutTask, timeout.toNanos(), TimeUnit.NANOSECONDS);
+            p.timer = ch.eventLoop().schedule(timeoutTask, saturatedNanos(timeout), TimeUnit.NANOSECONDS);
             if (fd != null) {
                 writeWithFd(ch, fd, bytes, seq, p);
             } else {
@@ -614,6 +614,14 @@ public final class QmpClient implements AutoCloseable {
     private QmpConnectionClosedException closedException(String what, Throwable cause) {
         String why = cause == null ? "" : " (" + cause.getMessage() + ")";
         return new QmpConnectionClosedException(what + " [QMP " + peer + "]" + why, cause);
+    }
+
+    /**
+     * Nanoseconds, at most Long.MAX_VALUE: toNanos() throws for a timeout beyond 292 years (e.g. a caller's
+     * "forever"), and thrown in the event-loop task it left the command unsent and its future pending for ever.
+     */
+    private static long saturatedNanos(Duration d) {
+        return d.compareTo(Duration.ofNanos(Long.MAX_VALUE)) > 0 ? Long.MAX_VALUE : d.toNanos();
     }
 
     private static Throwable unwrap(Throwable e) {
