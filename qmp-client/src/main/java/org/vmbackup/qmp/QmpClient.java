@@ -113,7 +113,12 @@ public final class QmpClient implements AutoCloseable {
             }
         };
         this.pending = new PendingCommands(callbacks);
-        this.events = new EventHub(callbacks, options.subscriptionCapacity());
+        this.events = new EventHub(callbacks, options.subscriptionCapacity(), on -> {
+            Channel ch = channel;
+            if (ch != null) {
+                ch.config().setAutoRead(on);
+            }
+        });
     }
 
     /**
@@ -368,7 +373,9 @@ public final class QmpClient implements AutoCloseable {
     /**
      * Calls {@code listener} for every event, in arrival order, on the callback executor.
      *
-     * @param listener must not block for long: later events wait for it
+     * @param listener must not block for long: later events wait for it, and once
+     *     {@link QmpClientOptions#subscriptionCapacity()} calls are queued the client stops reading from QEMU
+     *     (replies and subscriptions wait too) until half of them have run
      * @return closing it removes the listener
      */
     public AutoCloseable addListener(Consumer<? super QmpEvent> listener) {
@@ -431,6 +438,11 @@ public final class QmpClient implements AutoCloseable {
             ownCallbacks.shutdown();
         }
         closeFuture.complete(null);
+    }
+
+    /** Listener calls queued and not yet run (tests watch the bound). */
+    int listenerBacklog() {
+        return events.listenerBacklog();
     }
 
     // --- sending

@@ -140,4 +140,62 @@ class QmpClientSafetyTest {
         server.reply(server.readCommand(), "\"running\"");
         assertThat(f.get(10, TimeUnit.SECONDS).asString()).isEqualTo("running");
     }
+
+    @Test
+    @Timeout(90)
+    void aFloodOfEventsForASlowListenerDoesNotQueueWithoutBoundAndLosesNothing() throws Exception {
+        int capacity = 1000;
+        int flood = 100_000;
+        client = FakeQmpServer.connect(server, QmpClientOptions.builder().subscriptionCapacity(capacity).build(),
+                FakeQmpServer.GREETING_OOB);
+        CountDownLatch release = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger delivered = new java.util.concurrent.atomic.AtomicInteger();
+        try (AutoCloseable slow = client.addListener(e -> {
+            try {
+                release.await();
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+            }
+            delivered.incrementAndGet();
+        })) {
+            StringBuilder events = new StringBuilder();
+            for (int i = 0; i < flood; i++) {
+                events.append("{\"timestamp\": {\"seconds\": 1, \"microseconds\": 0}, \"event\": \"STOP\"}\r\n");
+            }
+            byte[] bytes = events.toString().getBytes(StandardCharsets.US_ASCII);
+            var writer = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    server.sendBytes(bytes);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            // Wait until the client stops taking events (its backlog no longer changes) or has taken them all.
+            int last = -1;
+            long stableSince = System.nanoTime();
+            long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!writer.isDone() && System.nanoTime() < giveUp) {
+                int now = client.listenerBacklog();
+                if (now != last) {
+                    last = now;
+                    stableSince = System.nanoTime();
+                } else if (System.nanoTime() - stableSince > TimeUnit.SECONDS.toNanos(2)) {
+                    break;
+                }
+                Thread.sleep(100);
+            }
+            // One socket read's worth of events may still arrive after the client stops reading.
+            assertThat(client.listenerBacklog()).isLessThanOrEqualTo(capacity + 5_000);
+            release.countDown();
+            writer.get(30, TimeUnit.SECONDS);
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (delivered.get() < flood && System.nanoTime() < until) {
+                Thread.sleep(50);
+            }
+            assertThat(delivered.get()).isEqualTo(flood);
+            var next = client.execute(QmpCommand.raw("query-status", null), Duration.ofSeconds(10));
+            server.reply(server.readCommand(), "\"running\"");
+            assertThat(next.get(10, TimeUnit.SECONDS).asString()).isEqualTo("running");
+        }
+    }
 }

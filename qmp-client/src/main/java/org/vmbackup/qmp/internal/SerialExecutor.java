@@ -37,6 +37,13 @@ public final class SerialExecutor implements Executor {
         backing.execute(this::runAll);
     }
 
+    /** How many tasks wait to run. */
+    public int backlog() {
+        synchronized (tasks) {
+            return tasks.size();
+        }
+    }
+
     private void runAll() {
         while (true) {
             Runnable next;
