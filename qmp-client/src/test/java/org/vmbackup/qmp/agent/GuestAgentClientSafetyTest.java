@@ -62,4 +62,29 @@ class GuestAgentClientSafetyTest {
             Files.deleteIfExists(dir);
         }
     }
+
+    @Test
+    void closeFailsTheWaitingAndTheQueuedCallsAtOnce() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+        // Answers the connect's sync, then falls silent (the guest stopped).
+        try (FakeGuestAgent fake = new FakeGuestAgent(
+                r -> first.getAndSet(false) ? FakeGuestAgent.syncReply(r) : null)) {
+            GuestAgentClient qga = GuestAgentClient.builder(fake.socket()).connectTimeout(Duration.ofSeconds(5))
+                    .connect().get(10, TimeUnit.SECONDS);
+            var waiting = qga.execute("guest-ping", null, Duration.ofSeconds(20));
+            var queued = qga.execute("guest-info", null, Duration.ofSeconds(20));
+            Thread.sleep(200);
+            long start = System.nanoTime();
+            qga.close();
+            for (CompletableFuture<?> f : List.of(waiting, queued)) {
+                try {
+                    f.get(5, TimeUnit.SECONDS);
+                    throw new AssertionError("a call completed on a closed client");
+                } catch (ExecutionException e) {
+                    assertThat(e.getCause()).isInstanceOf(QmpConnectionClosedException.class);
+                }
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+        }
+    }
 }
