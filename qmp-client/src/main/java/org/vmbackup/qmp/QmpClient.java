@@ -375,7 +375,8 @@ public final class QmpClient implements AutoCloseable {
      *
      * @param listener must not block for long: later events wait for it, and once
      *     {@link QmpClientOptions#subscriptionCapacity()} calls are queued the client stops reading from QEMU
-     *     (replies and subscriptions wait too) until half of them have run
+     *     (replies and subscriptions wait too) until half of them have run; with the NIO transport a hang-up
+     *     during such a pause shows only when reading resumes or at the commands' timeouts
      * @return closing it removes the listener
      */
     public AutoCloseable addListener(Consumer<? super QmpEvent> listener) {
