@@ -234,4 +234,31 @@ class QmpClientSafetyTest {
             }
         }
     }
+
+    @Test
+    void aNumberWithAHugeExponentIsRejectedNotExpandedDigitByDigit() throws Exception {
+        client = FakeQmpServer.connect(server, QmpClientOptions.defaults(), FakeQmpServer.GREETING_OOB);
+        QmpCommand<Long> count = new QmpCommand<>() {
+            @Override
+            public String name() {
+                return "query-count";
+            }
+
+            @Override
+            public void writeArguments(com.fasterxml.jackson.core.JsonGenerator gen) {
+            }
+
+            @Override
+            public Long decode(Json result) {
+                return result.asLong();
+            }
+        };
+        var f = client.execute(count, Duration.ofSeconds(20));
+        JsonObject cmd = server.readCommand();
+        // 12 bytes on the wire; written out in full (as the error message did) 50 million digits.
+        server.send("{\"return\": 1e50000000, \"id\": " + cmd.get("id").toJson() + "}\r\n");
+        Throwable t = failure(f);
+        assertThat(t).isInstanceOf(QmpException.class);
+        assertThat(t.getMessage().length()).as("error message length").isLessThan(10_000);
+    }
 }
