@@ -633,7 +633,7 @@ public final class QmpClient implements AutoCloseable {
      * Nanoseconds, at most Long.MAX_VALUE: toNanos() throws for a timeout beyond 292 years (e.g. a caller's
      * "forever"), and thrown in the event-loop task it left the command unsent and its future pending for ever.
      */
-    private static long saturatedNanos(Duration d) {
+    static long saturatedNanos(Duration d) {
         return d.compareTo(Duration.ofNanos(Long.MAX_VALUE)) > 0 ? Long.MAX_VALUE : d.toNanos();
     }
 

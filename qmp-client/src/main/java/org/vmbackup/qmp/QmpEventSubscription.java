@@ -82,7 +82,10 @@ public final class QmpEventSubscription implements AutoCloseable {
             Waiter w = new Waiter(predicate, result);
             waiters.add(w);
             if (timeout != null) {
-                w.timer = timer.schedule(() -> expire(w, timeout), timeout.toNanos(), TimeUnit.NANOSECONDS);
+                // Saturated: toNanos() threw for a "forever" timeout after the waiter was queued, leaving an
+                // orphan that discarded the subscription's events.
+                w.timer = timer.schedule(() -> expire(w, timeout), QmpClient.saturatedNanos(timeout),
+                        TimeUnit.NANOSECONDS);
             }
         }
         return result;

@@ -261,4 +261,15 @@ class QmpClientSafetyTest {
         assertThat(t).isInstanceOf(QmpException.class);
         assertThat(t.getMessage().length()).as("error message length").isLessThan(10_000);
     }
+
+    @Test
+    void anAwaitWithATimeoutTooLongForNanosecondsWaitsInsteadOfOrphaningItsWaiter() throws Exception {
+        client = FakeQmpServer.connect(server, QmpClientOptions.defaults(), FakeQmpServer.GREETING_OOB);
+        try (QmpEventSubscription sub = client.subscribe()) {
+            var resume = sub.await(e -> e.name().equals("RESUME"), Duration.ofSeconds(Long.MAX_VALUE));
+            server.event("STOP", null);
+            server.event("RESUME", null);
+            assertThat(resume.get(10, TimeUnit.SECONDS).name()).isEqualTo("RESUME");
+        }
+    }
 }
