@@ -4,6 +4,7 @@ import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.vmbackup.qmp.internal.SerialExecutor;
@@ -11,6 +12,10 @@ import org.vmbackup.qmp.internal.SerialExecutor;
 /**
  * Fans events out: into every subscription's queue at once (on the network thread, never blocking), and to
  * listeners one at a time in arrival order on the callback executor. Thread-safe.
+ *
+ * <p>Listener calls queue in memory; when a slow listener lets {@code subscriptionCapacity} of them pile up,
+ * the hub asks the client to stop reading from QEMU (QEMU keeps the rest) and to read again once half are done,
+ * so a flood of events cannot fill the heap and no event is dropped.
  */
 final class EventHub {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(EventHub.class);
@@ -19,12 +24,15 @@ final class EventHub {
     private final Executor callbacks;
     private final SerialExecutor listenerExecutor;
     private final int subscriptionCapacity;
+    private final Consumer<Boolean> reading;
+    private final AtomicBoolean paused = new AtomicBoolean();
     private volatile QmpConnectionClosedException closed;
 
-    EventHub(Executor callbacks, int subscriptionCapacity) {
+    EventHub(Executor callbacks, int subscriptionCapacity, Consumer<Boolean> reading) {
         this.callbacks = callbacks;
         this.listenerExecutor = new SerialExecutor(callbacks);
         this.subscriptionCapacity = subscriptionCapacity;
+        this.reading = reading;
     }
 
     AutoCloseable addListener(Consumer<? super QmpEvent> listener) {
@@ -57,8 +65,32 @@ final class EventHub {
             }
         }
         for (Consumer<? super QmpEvent> l : listeners) {
-            listenerExecutor.execute(() -> l.accept(event));
+            listenerExecutor.execute(() -> {
+                try {
+                    l.accept(event);
+                } finally {
+                    resumeIfDrained();
+                }
+            });
         }
+        if (listenerExecutor.backlog() >= subscriptionCapacity && paused.compareAndSet(false, true)) {
+            log.debug("{} listener calls queued; pausing reads from QEMU until half are done",
+                    listenerExecutor.backlog());
+            reading.accept(false);
+            // The listeners may have drained before 'paused' was set and then would never resume reading.
+            resumeIfDrained();
+        }
+    }
+
+    private void resumeIfDrained() {
+        if (paused.get() && listenerExecutor.backlog() <= subscriptionCapacity / 2
+                && paused.compareAndSet(true, false)) {
+            reading.accept(true);
+        }
+    }
+
+    int listenerBacklog() {
+        return listenerExecutor.backlog();
     }
 
     /** The connection is gone: waiting subscription calls fail; queued events stay readable. */

@@ -3,11 +3,12 @@ package org.vmbackup.qmp;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -21,7 +22,9 @@ final class PendingCommands {
 
     private final ConcurrentSkipListMap<Long, Entry<?>> pending = new ConcurrentSkipListMap<>();
     private final AtomicLong nextId = new AtomicLong(1);
-    private final AtomicInteger fdCommandsInFlight = new AtomicInteger();
+    // Sequence numbers of sent descriptor commands whose reply has not arrived, kept past a timeout: QEMU's
+    // parse errors for the dummy byte come before that reply, however late, and belong to no later command.
+    private final Set<Long> fdCommandsUnanswered = ConcurrentHashMap.newKeySet();
     private final Executor callbacks;
 
     PendingCommands(Executor callbacks) {
@@ -52,16 +55,21 @@ final class PendingCommands {
     <R> Entry<R> add(long seq, QmpCommand<R> command, CompletableFuture<R> future, boolean carriesFd) {
         Entry<R> e = new Entry<>(command, future, carriesFd);
         if (carriesFd) {
-            fdCommandsInFlight.incrementAndGet();
+            fdCommandsUnanswered.add(seq);
         }
         pending.put(seq, e);
         return e;
     }
 
+    /** A descriptor command's bytes did not go out: no parse error will come for them. */
+    void unsent(long seq) {
+        fdCommandsUnanswered.remove(seq);
+    }
+
     /** Removes the entry if it is still waiting; the caller then completes it. */
     boolean remove(long seq, Entry<?> e) {
         if (pending.remove(seq, e)) {
-            e.release(this);
+            e.release();
             return true;
         }
         return false;
@@ -69,9 +77,10 @@ final class PendingCommands {
 
     /** Removes and returns the entry for a reply, or null when none waits (timed out, unknown id). */
     Entry<?> take(long seq) {
+        fdCommandsUnanswered.remove(seq);
         Entry<?> e = pending.remove(seq);
         if (e != null) {
-            e.release(this);
+            e.release();
         }
         return e;
     }
@@ -103,7 +112,7 @@ final class PendingCommands {
 
     /** Whether a command carrying a file descriptor awaits its reply (its dummy byte may cause parse errors). */
     boolean fdTransferInFlight() {
-        return fdCommandsInFlight.get() > 0;
+        return !fdCommandsUnanswered.isEmpty();
     }
 
     /** Fails an entry on the callback executor. */
@@ -133,13 +142,10 @@ final class PendingCommands {
             return command.name();
         }
 
-        private void release(PendingCommands owner) {
+        private void release() {
             ScheduledFuture<?> t = timer;
             if (t != null) {
                 t.cancel(false);
-            }
-            if (carriesFd) {
-                owner.fdCommandsInFlight.decrementAndGet();
             }
         }
 
@@ -158,10 +164,15 @@ final class PendingCommands {
                             + JsonCodec.abbreviate(reply));
                 }
                 future.complete(command.decode(ret));
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
+                // An Error too (a decoder's assertion, a missing class): escaping, it left the future pending
+                // for ever, its timer already cancelled.
                 String why = e instanceof QmpProtocolException ? e.getMessage() : e.toString();
                 future.completeExceptionally(new QmpProtocolException("cannot decode the reply to " + command.name()
                         + ": " + why, e));
+                if (e instanceof VirtualMachineError v) {
+                    throw v;
+                }
             }
         }
     }

@@ -113,7 +113,12 @@ public final class QmpClient implements AutoCloseable {
             }
         };
         this.pending = new PendingCommands(callbacks);
-        this.events = new EventHub(callbacks, options.subscriptionCapacity());
+        this.events = new EventHub(callbacks, options.subscriptionCapacity(), on -> {
+            Channel ch = channel;
+            if (ch != null) {
+                ch.config().setAutoRead(on);
+            }
+        });
     }
 
     /**
@@ -368,7 +373,10 @@ public final class QmpClient implements AutoCloseable {
     /**
      * Calls {@code listener} for every event, in arrival order, on the callback executor.
      *
-     * @param listener must not block for long: later events wait for it
+     * @param listener must not block for long: later events wait for it, and once
+     *     {@link QmpClientOptions#subscriptionCapacity()} calls are queued the client stops reading from QEMU
+     *     (replies and subscriptions wait too) until half of them have run; with the NIO transport a hang-up
+     *     during such a pause shows only when reading resumes or at the commands' timeouts
      * @return closing it removes the listener
      */
     public AutoCloseable addListener(Consumer<? super QmpEvent> listener) {
@@ -433,6 +441,11 @@ public final class QmpClient implements AutoCloseable {
         closeFuture.complete(null);
     }
 
+    /** Listener calls queued and not yet run (tests watch the bound). */
+    int listenerBacklog() {
+        return events.listenerBacklog();
+    }
+
     // --- sending
 
     private <R> CompletableFuture<R> send(QmpCommand<R> command, Duration timeout, FileDescriptor fd) {
@@ -476,7 +489,7 @@ public final class QmpClient implements AutoCloseable {
         };
         // One event-loop task arms the timer and writes: a single wake-up of the network thread per command.
         ch.eventLoop().execute(() -> {
-            p.timer = ch.eventLoop().schedule(timeoutTask, timeout.toNanos(), TimeUnit.NANOSECONDS);
+            p.timer = ch.eventLoop().schedule(timeoutTask, saturatedNanos(timeout), TimeUnit.NANOSECONDS);
             if (fd != null) {
                 writeWithFd(ch, fd, bytes, seq, p);
             } else {
@@ -504,6 +517,9 @@ public final class QmpClient implements AutoCloseable {
     }
 
     private void onWriteDone(Throwable cause, long seq, PendingCommands.Entry<?> p) {
+        if (cause != null) {
+            pending.unsent(seq);
+        }
         if (cause != null && pending.remove(seq, p)) {
             pending.fail(p, closedException("cannot send " + p.name(), cause));
         }
@@ -611,6 +627,14 @@ public final class QmpClient implements AutoCloseable {
     private QmpConnectionClosedException closedException(String what, Throwable cause) {
         String why = cause == null ? "" : " (" + cause.getMessage() + ")";
         return new QmpConnectionClosedException(what + " [QMP " + peer + "]" + why, cause);
+    }
+
+    /**
+     * Nanoseconds, at most Long.MAX_VALUE: toNanos() throws for a timeout beyond 292 years (e.g. a caller's
+     * "forever"), and thrown in the event-loop task it left the command unsent and its future pending for ever.
+     */
+    static long saturatedNanos(Duration d) {
+        return d.compareTo(Duration.ofNanos(Long.MAX_VALUE)) > 0 ? Long.MAX_VALUE : d.toNanos();
     }
 
     private static Throwable unwrap(Throwable e) {

@@ -82,7 +82,10 @@ public final class QmpEventSubscription implements AutoCloseable {
             Waiter w = new Waiter(predicate, result);
             waiters.add(w);
             if (timeout != null) {
-                w.timer = timer.schedule(() -> expire(w, timeout), timeout.toNanos(), TimeUnit.NANOSECONDS);
+                // Saturated: toNanos() threw for a "forever" timeout after the waiter was queued, leaving an
+                // orphan that discarded the subscription's events.
+                w.timer = timer.schedule(() -> expire(w, timeout), QmpClient.saturatedNanos(timeout),
+                        TimeUnit.NANOSECONDS);
             }
         }
         return result;
@@ -136,7 +139,7 @@ public final class QmpEventSubscription implements AutoCloseable {
         }
         Waiter matched = null;
         Waiter broken = null;
-        RuntimeException predicateError = null;
+        Throwable predicateError = null;
         List<Waiter> failed = List.of();
         synchronized (this) {
             if (closed || failure != null) {
@@ -152,8 +155,9 @@ public final class QmpEventSubscription implements AutoCloseable {
                     } else {
                         waiters.addFirst(head);
                     }
-                } catch (RuntimeException e) {
-                    // A throwing predicate fails its own wait, never the connection.
+                } catch (RuntimeException | LinkageError | AssertionError e) {
+                    // A throwing predicate (an assertion in a test, too) fails its own wait, never the connection:
+                    // escaping, it closed the connection and left this waiter, already unqueued, pending for ever.
                     broken = head;
                     predicateError = e;
                 }
@@ -179,7 +183,8 @@ public final class QmpEventSubscription implements AutoCloseable {
     private static boolean test(Predicate<? super QmpEvent> p, QmpEvent e) {
         try {
             return p.test(e);
-        } catch (RuntimeException ex) {
+        } catch (RuntimeException | LinkageError | AssertionError ex) {
+            // An Error escaping here reached the network thread's handler and closed the connection.
             LoggerHolder.LOG.warn("event filter threw on {}; event skipped for this subscription", e.name(), ex);
             return false;
         }

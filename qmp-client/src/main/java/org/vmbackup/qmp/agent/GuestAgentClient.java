@@ -382,10 +382,26 @@ public final class GuestAgentClient implements AutoCloseable {
             try {
                 SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
                 try {
-                    ch.connect(UnixDomainSocketAddress.of(socket));
+                    // Non-blocking: while QEMU's chardev serves another client it accepts nobody, and once its
+                    // listen backlog is full a blocking connect waited for ever, on the caller's thread. Now the
+                    // kernel's "try again" fails the connect at once.
                     ch.configureBlocking(false);
                     Selector selector = Selector.open();
-                    ch.register(selector, SelectionKey.OP_READ);
+                    try {
+                        if (!ch.connect(UnixDomainSocketAddress.of(socket))) {
+                            ch.register(selector, SelectionKey.OP_CONNECT);
+                            if (selector.select(Math.max(1, config.connectTimeout.toMillis())) == 0
+                                    || !ch.finishConnect()) {
+                                throw new java.net.SocketTimeoutException("connect not finished within "
+                                        + config.connectTimeout);
+                            }
+                            selector.selectedKeys().clear();
+                        }
+                        ch.register(selector, SelectionKey.OP_READ);
+                    } catch (IOException | RuntimeException e) {
+                        selector.close();
+                        throw e;
+                    }
                     client = new GuestAgentClient(socket, config, ch, selector);
                 } catch (IOException | RuntimeException e) {
                     ch.close();

@@ -17,12 +17,14 @@ import org.vmbackup.qmp.JsonNull;
 import org.vmbackup.qmp.JsonNumber;
 import org.vmbackup.qmp.JsonObject;
 import org.vmbackup.qmp.JsonString;
+import org.vmbackup.qmp.QmpProtocolException;
 
 /**
  * Builds {@link Json} trees from a token stream one token at a time, so it works with Jackson's non-blocking
  * parser, which hands out tokens as bytes arrive. Not thread-safe; one per connection.
  */
 public final class JsonTreeBuilder {
+    private static final int MAX_SCALE = 2000;
     private final Deque<Object> stack = new ArrayDeque<>();
     private final Deque<String> names = new ArrayDeque<>();
     private String pendingName;
@@ -64,7 +66,7 @@ public final class JsonTreeBuilder {
                 });
             }
             case VALUE_NUMBER_FLOAT -> {
-                return add(new JsonNumber(parser.getDecimalValue()));
+                return add(new JsonNumber(bounded(parser.getDecimalValue())));
             }
             case VALUE_TRUE -> {
                 return add(JsonBool.TRUE);
@@ -97,6 +99,18 @@ public final class JsonTreeBuilder {
         // ArrayDeque refuses nulls, so the root and array elements record an empty marker.
         names.push(pendingName == null ? "" : pendingName);
         pendingName = null;
+    }
+
+    /**
+     * The text length limit does not bound an exponent: "1e50000000" is 10 bytes, but its plain digits (an error
+     * message's toPlainString, asBigInteger) are 50 million. QMP numbers are 64-bit integers and doubles, whose
+     * exponents stay within a few hundred, so a larger one is a broken peer.
+     */
+    private static BigDecimal bounded(BigDecimal d) {
+        if (Math.abs((long) d.scale()) > MAX_SCALE) {
+            throw new QmpProtocolException("JSON number with an exponent out of range: " + d);
+        }
+        return d;
     }
 
     @SuppressWarnings("unchecked")

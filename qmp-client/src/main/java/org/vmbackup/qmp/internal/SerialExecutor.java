@@ -37,6 +37,13 @@ public final class SerialExecutor implements Executor {
         backing.execute(this::runAll);
     }
 
+    /** How many tasks wait to run. */
+    public int backlog() {
+        synchronized (tasks) {
+            return tasks.size();
+        }
+    }
+
     private void runAll() {
         while (true) {
             Runnable next;
@@ -49,9 +56,25 @@ public final class SerialExecutor implements Executor {
             }
             try {
                 next.run();
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | LinkageError | AssertionError e) {
+                // An Error too (a test assertion, a missing class): escaping, it would end this loop with
+                // running still set, and no later task would ever run.
                 log.warn("QMP event listener failed", e);
+            } catch (Throwable t) {
+                // A VirtualMachineError is not ours to swallow, but the tasks queued behind it still run.
+                resume();
+                throw t;
             }
         }
+    }
+
+    private void resume() {
+        synchronized (tasks) {
+            if (tasks.isEmpty()) {
+                running = false;
+                return;
+            }
+        }
+        backing.execute(this::runAll);
     }
 }
