@@ -98,19 +98,12 @@ final class Markers {
         try {
             return b.putIfAbsent(name, content);
         } catch (IOException e) {
-            java.time.Duration late = b.deleteWindow();
-            if (!late.isZero()) {
-                try {
-                    Thread.sleep(late.toMillis());
-                    if (b.get(name).map(x -> x.equals(content)).orElse(false)) {
-                        b.deleteOnce(name);
-                    }
-                } catch (IOException | RuntimeException x) {
-                    e.addSuppressed(x);
-                } catch (InterruptedException x) {
-                    Thread.currentThread().interrupt();
-                    e.addSuppressed(x);
+            try {
+                if (b.awaitLateLanding(e) && b.get(name).map(x -> x.equals(content)).orElse(false)) {
+                    b.deleteOnce(name);
                 }
+            } catch (IOException | RuntimeException x) {
+                e.addSuppressed(x);
             }
             throw e;
         }

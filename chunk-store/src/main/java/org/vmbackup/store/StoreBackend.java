@@ -194,6 +194,21 @@ public interface StoreBackend extends AutoCloseable {
     }
 
     /**
+     * After a request failed with {@code failure}: waits until it can no longer take effect, had the server carried
+     * it out anyway (its answer lost, or its client gone before it arrived), so that the caller can then look at
+     * what it left (a marker of its own to remove, a manifest that is stored after all). Returns false at once
+     * where there is no such window ({@link #deleteWindow} zero: a local directory) or the failure says the server
+     * refused the request (it was not carried out).
+     *
+     * @param failure how the request failed
+     * @return true when it waited and the caller should look
+     * @throws java.io.InterruptedIOException when interrupted while waiting
+     */
+    default boolean awaitLateLanding(Exception failure) throws java.io.InterruptedIOException {
+        return false;
+    }
+
+    /**
      * Returns once no delete of {@link #deleteIfUntouchedSince} or {@link #deleteOnce} that failed can still take
      * effect (a server may carry out a request whose answer its client never got). A gc calls it before it releases
      * {@code locks/gc}, since writers wait for a gc's deletes only while it holds the lock (FORMAT.md, "gc on S3").

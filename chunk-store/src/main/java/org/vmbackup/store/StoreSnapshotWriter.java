@@ -3,7 +3,6 @@ package org.vmbackup.store;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.WritableByteChannel;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -284,17 +283,8 @@ final class StoreSnapshotWriter implements SnapshotWriter, DiskAssembler.Sealer,
             // A PUT the client gave up on may still be carried out by the server (within the backend's window, as
             // a DELETE is). Aborting before that (indexes and marker deleted) would let a manifest land that lists
             // a snapshot without its indexes and with its chunks unprotected: so the abort waits it out.
-            Duration late = ctx.backend.deleteWindow();
-            if (!late.isZero()) {
-                LOG.warn("snapshot {}: storing the manifest failed ({}); waiting {} s for a PUT the server may still"
-                        + " carry out", spec.id(), failure.getMessage(), late.toSeconds());
-                Thread.sleep(late.toMillis());
-                return manifestStored(failure);
-            }
+            return ctx.backend.awaitLateLanding(failure) && manifestStored(failure);
         } catch (IOException | RuntimeException e) {
-            failure.addSuppressed(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
             failure.addSuppressed(e);
         }
         return false;

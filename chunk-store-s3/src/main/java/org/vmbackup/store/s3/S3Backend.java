@@ -363,6 +363,24 @@ public final class S3Backend implements StoreBackend {
         return s.get().size();
     }
 
+    /** Waits {@link #deleteWindow} unless the server refused the request (a 4xx other than 404: not carried out). */
+    @Override
+    public boolean awaitLateLanding(Exception failure) throws InterruptedIOException {
+        if (failure.getCause() instanceof SdkException e && refused(e)) {
+            return false;
+        }
+        Duration wait = deleteWindow();
+        LOG.info("{}: waiting {} s in case the server still carries out a request that failed ({})", where,
+                wait.toSeconds(), failure.getMessage());
+        try {
+            Thread.sleep(wait.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for a failed request to settle");
+        }
+        return true;
+    }
+
     /** Waits until no gc DELETE that failed can still be carried out by the server (none: returns at once). */
     @Override
     public void awaitDeletes() throws InterruptedIOException {
