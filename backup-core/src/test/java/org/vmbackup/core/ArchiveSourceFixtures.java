@@ -215,4 +215,48 @@ final class ArchiveSourceFixtures {
     static Path child(Path dir, String name) {
         return dir.resolve(name);
     }
+
+    /** An archive source that passes every call to {@code inner}: tests override the call they watch or disturb. */
+    static class ForwardingSource implements ArchiveSource {
+        final ArchiveSource inner;
+
+        ForwardingSource(ArchiveSource inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public ArchiveLayout layout() {
+            return inner.layout();
+        }
+
+        @Override
+        public boolean randomAccess() {
+            return inner.randomAccess();
+        }
+
+        @Override
+        public void read(ArchiveVisitor visitor) throws IOException {
+            inner.read(visitor);
+        }
+
+        @Override
+        public RandomAccessDisk disk(int index) throws IOException {
+            return inner.disk(index);
+        }
+
+        @Override
+        public ReadableByteChannel vmstate() throws IOException {
+            return inner.vmstate();
+        }
+
+        @Override
+        public String describe() {
+            return inner.describe();
+        }
+
+        @Override
+        public void close() throws IOException {
+            inner.close();
+        }
+    }
 }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
-import java.nio.channels.ReadableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -24,48 +23,17 @@ class LiveRestorePrepareLeakTest {
     Path tmp;
 
     /** An archive source that says whether it was closed. */
-    private static final class Watched implements ArchiveSource {
-        final ArchiveSource inner;
+    private static final class Watched extends ArchiveSourceFixtures.ForwardingSource {
         final CompletableFuture<Void> closed = new CompletableFuture<>();
 
         Watched(ArchiveSource inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public ArchiveLayout layout() {
-            return inner.layout();
-        }
-
-        @Override
-        public boolean randomAccess() {
-            return inner.randomAccess();
-        }
-
-        @Override
-        public void read(ArchiveVisitor visitor) throws IOException {
-            inner.read(visitor);
-        }
-
-        @Override
-        public RandomAccessDisk disk(int index) throws IOException {
-            return inner.disk(index);
-        }
-
-        @Override
-        public ReadableByteChannel vmstate() throws IOException {
-            return inner.vmstate();
-        }
-
-        @Override
-        public String describe() {
-            return inner.describe();
+            super(inner);
         }
 
         @Override
         public void close() throws IOException {
             closed.complete(null);
-            inner.close();
+            super.close();
         }
     }
 

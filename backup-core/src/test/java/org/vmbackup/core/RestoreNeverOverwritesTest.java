@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
-import java.nio.channels.ReadableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -22,41 +21,11 @@ class RestoreNeverOverwritesTest {
 
     /** The archive of {@code inner}; once its read starts, someone else creates {@code appearing}. */
     private static ArchiveSource racing(ArchiveSource inner, Path appearing) {
-        return new ArchiveSource() {
-            @Override
-            public ArchiveLayout layout() {
-                return inner.layout();
-            }
-
-            @Override
-            public boolean randomAccess() {
-                return inner.randomAccess();
-            }
-
+        return new ArchiveSourceFixtures.ForwardingSource(inner) {
             @Override
             public void read(ArchiveVisitor visitor) throws IOException {
                 Files.writeString(appearing, "someone else's image");
-                inner.read(visitor);
-            }
-
-            @Override
-            public RandomAccessDisk disk(int index) throws IOException {
-                return inner.disk(index);
-            }
-
-            @Override
-            public ReadableByteChannel vmstate() throws IOException {
-                return inner.vmstate();
-            }
-
-            @Override
-            public String describe() {
-                return inner.describe();
-            }
-
-            @Override
-            public void close() throws IOException {
-                inner.close();
+                super.read(visitor);
             }
         };
     }
