@@ -73,19 +73,29 @@ final class EventHub {
                 }
             });
         }
-        if (listenerExecutor.backlog() >= subscriptionCapacity && paused.compareAndSet(false, true)) {
-            log.debug("{} listener calls queued; pausing reads from QEMU until half are done",
-                    listenerExecutor.backlog());
-            reading.accept(false);
+        if (listenerExecutor.backlog() >= subscriptionCapacity && !paused.get()) {
+            // The state change and the switch of reads happen under one lock: a resume from a listener thread
+            // between this thread's state change and its switch would otherwise be undone by that switch, leaving
+            // reads off with nothing left to turn them on (seen: a flood test hung in CI).
+            synchronized (paused) {
+                if (listenerExecutor.backlog() >= subscriptionCapacity && paused.compareAndSet(false, true)) {
+                    log.debug("{} listener calls queued; pausing reads from QEMU until half are done",
+                            listenerExecutor.backlog());
+                    reading.accept(false);
+                }
+            }
             // The listeners may have drained before 'paused' was set and then would never resume reading.
             resumeIfDrained();
         }
     }
 
     private void resumeIfDrained() {
-        if (paused.get() && listenerExecutor.backlog() <= subscriptionCapacity / 2
-                && paused.compareAndSet(true, false)) {
-            reading.accept(true);
+        if (paused.get() && listenerExecutor.backlog() <= subscriptionCapacity / 2) {
+            synchronized (paused) {
+                if (listenerExecutor.backlog() <= subscriptionCapacity / 2 && paused.compareAndSet(true, false)) {
+                    reading.accept(true);
+                }
+            }
         }
     }
 
